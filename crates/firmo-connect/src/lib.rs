@@ -1,0 +1,11 @@
+//! The connector interface every CRM and enrichment provider implements, the one error
+//! type they all return, and the shared HTTP policy (rate limiting, retries that honour
+//! `Retry-After`, timeouts, response-size limits) so no connector hand-rolls its own.
+
+pub mod error;
+pub mod provider;
+pub mod secret;
+
+pub use error::{ConnectorError, Service};
+pub use provider::{LookupOutcome, Provider};
+pub use secret::Secret;

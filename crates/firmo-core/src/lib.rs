@@ -1,0 +1,18 @@
+//! firmo-core: the pure heart of firmo. The field catalogue, the normalizers that turn
+//! what providers send into canonical values, the merge rules that pick a value per
+//! field, the quality rules that decide what may be written, and the derived signals.
+//!
+//! Nothing here does I/O, reads a clock or the environment, or needs an async runtime:
+//! the same code runs in the sync engine and, compiled to wasm32, in the browser.
+
+pub mod field;
+pub mod finding;
+pub mod record;
+pub mod source;
+pub mod value;
+
+pub use field::{FIELDS, Field, FieldKind, FieldSpec, Refresh, SIGNALS, Signal, Strategy};
+pub use finding::{Finding, Severity};
+pub use record::{ExecChange, ProviderRecord};
+pub use source::Source;
+pub use value::{Date, UnixMillis, Value};
