@@ -5,9 +5,15 @@
 //! Nothing here does I/O, reads a clock or the environment, or needs an async runtime:
 //! the same code runs in the sync engine and, compiled to wasm32, in the browser.
 
+pub mod coverage;
 pub mod field;
 pub mod finding;
+pub mod merge;
+pub mod normalize;
 pub mod record;
+pub mod rules;
+pub mod schema;
+pub mod signals;
 pub mod source;
 pub mod value;
 

@@ -1,0 +1,1 @@
+//! Normalizers: provider values in, canonical values out.

@@ -1,0 +1,1 @@
+//! Quality rules, one file per rule, registered in `codes.rs`.
