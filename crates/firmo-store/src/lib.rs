@@ -1,1 +1,314 @@
-//! Work in progress: see the crate description.
+//! firmo's state in one embedded SQLite file (`.firmo/state.db` by default): the provider
+//! cache, sync cursors, the write journal, run history and the credit ledger.
+//!
+//! The API is synchronous: [`Store`] is `Send` (not `Sync`), so an async caller owns it on
+//! one thread or moves it into `spawn_blocking`. Reads take `&self`; writes take `&mut
+//! self`, and each write call is one transaction. To record many things atomically and
+//! cheaply (one commit, one fsync), group them with [`Store::write`]:
+//!
+//! ```
+//! use firmo_core::UnixMillis;
+//! use firmo_store::{LookupEntry, LookupStatus, RunStart, Store};
+//!
+//! # fn main() -> Result<(), firmo_store::StoreError> {
+//! let mut store = Store::open_in_memory()?;
+//! let run = store.start_run(&RunStart::new("sync", UnixMillis(1_000)))?;
+//! let answer = LookupEntry::new("clearbit", "acme.com", UnixMillis(1_500), LookupStatus::Miss)
+//!     .charged(1.0);
+//! // The answer and its cost land together or not at all.
+//! store.write(|w| {
+//!     w.put_lookup(&answer)?;
+//!     w.add_credits(run, "clearbit", 1.0, 1)
+//! })?;
+//! let cached = store.get_lookup("clearbit", "acme.com")?.unwrap();
+//! assert_eq!(cached.status, LookupStatus::Miss);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Durability and consistency
+//!
+//! The file runs in WAL mode with foreign keys on and a busy timeout (several `firmo`
+//! processes may share it; a writer waits for another instead of failing). Every write
+//! is a transaction that commits whole or not at all: a process killed at any point
+//! leaves the last committed state. With the default [`Durability::Full`] a commit is on
+//! disk when the call returns (it also survives a power cut), which is what lets the
+//! engine store a provider's answer *before* the CRM write that uses it and never pay
+//! twice. Timestamps are passed in by the caller ([`UnixMillis`]); the store reads no clock.
+//!
+//! # Tables
+//!
+//! **`provider_cache`**: one row per (`provider`, `company_key`), the company key being the
+//! normalized domain. `fetched_at` (ms) is when the latest answer arrived; `status` is
+//! `hit`, `miss`, `pending` or `error`; `records` is the JSON array of normalized
+//! [`firmo_core::ProviderRecord`]s; `error` the last error message; `retry_after` (ms) when
+//! a pending lookup may be asked again; `credits` every credit ever charged for this key;
+//! `attempts` how many answers in a row had the current status. A `pending` or `error`
+//! answer keeps the records of an earlier hit (a failed refresh does not erase good
+//! data); a `miss` clears them. See [`LookupEntry`].
+//!
+//! **`sync_cursors`**: (`crm`, `portal`, `name`) → `value`, `updated_at`: where the last
+//! incremental pull stopped.
+//!
+//! **`runs`**: one row per `firmo` invocation that does work: `kind` (`sync`, `enrich`,
+//! …), `crm`, `portal`, `started_at`, `finished_at`, `dry_run`, `outcome`, the effective
+//! `config_json` and a `summary_json`. A run with no `finished_at` reads as
+//! [`RunOutcome::Interrupted`].
+//!
+//! **`run_outcomes`**: exactly one row per (`run_id`, `account_id`): `domain`, `outcome`
+//! (`written`, `unchanged`, `skipped`, `rejected`, `failed`), `reason`, `detail_json`.
+//! Recording an account again in the same run replaces its outcome.
+//!
+//! **`run_credits`**: the credit ledger, per (`run_id`, `provider`): `credits` and
+//! `lookups`, accumulated by [`Store::add_credits`].
+//!
+//! **`write_journal`**: append-only history of every CRM property value firmo wrote:
+//! `run_id`, `crm`, `portal`, `record_id`, `property`, `value`, `written_at`.
+//!
+//! **`journal_latest`**: the newest `write_journal` row per (`crm`, `portal`, `record_id`,
+//! `property`), kept in the same transaction, so [`Store::last_writes`] (the engine's
+//! "did a human change it since?" check) is a primary-key lookup however long the
+//! history grows.
+//!
+//! **`run_merged`**: per (`run_id`, `account_id`), the merged company and its quality
+//! findings as JSON, for `firmo report` coverage.
+//!
+//! The schema version is `PRAGMA user_version` ([`SCHEMA_VERSION`]); opening a file
+//! applies the missing migrations and refuses a file from a newer firmo.
+
+mod cache;
+mod cursor;
+mod error;
+mod journal;
+mod runs;
+mod schema;
+mod status;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use cache::{CachedLookup, LookupEntry};
+pub use error::StoreError;
+pub use firmo_core::UnixMillis;
+pub use journal::JournalEntry;
+pub use runs::{
+    AccountOutcome, MergedSnapshot, OutcomeCounts, ProviderSpend, RunId, RunRecord, RunStart,
+};
+pub use schema::SCHEMA_VERSION;
+pub use status::{LookupStatus, Outcome, RunOutcome};
+
+use error::Context;
+
+/// The default state file, relative to the working directory.
+pub const DEFAULT_PATH: &str = ".firmo/state.db";
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is flushed before the call returns: survives a process kill and a
+    /// power cut (`PRAGMA synchronous = FULL`).
+    #[default]
+    Full,
+    /// Survives a process kill; a power cut may lose the last commits but never leaves
+    /// the file inconsistent (`PRAGMA synchronous = NORMAL`). Much cheaper per commit.
+    Normal,
+}
+
+/// Options for [`Store::open_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's write to finish before failing.
+    pub busy_timeout: Duration,
+    pub durability: Durability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            busy_timeout: Duration::from_secs(10),
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// An open state file. See the [crate docs](crate) for the tables.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it and its parent directories if needed) and migrates the state
+    /// file at `path`, with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens the state file at `path` with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).ctx(path, "opening")?;
+        Store::setup(conn, path.to_path_buf(), options, schema::MIGRATIONS)
+    }
+
+    /// A private in-memory store (for tests and `--dry-run` without a state file).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().ctx(&path, "opening")?;
+        Store::setup(conn, path, &StoreOptions::default(), schema::MIGRATIONS)
+    }
+
+    fn setup(
+        mut conn: Connection,
+        path: PathBuf,
+        options: &StoreOptions,
+        migrations: &[&str],
+    ) -> Result<Store, StoreError> {
+        conn.busy_timeout(options.busy_timeout)
+            .ctx(&path, "opening")?;
+        // The first statement that reads the file: a non-SQLite file fails here.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .ctx(&path, "opening")?;
+        if mode != "wal" && path != Path::new(":memory:") {
+            tracing::warn!(path = %path.display(), mode, "state file is not in WAL mode");
+        }
+        let synchronous = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .ctx(&path, "opening")?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .ctx(&path, "opening")?;
+        schema::migrate(&mut conn, &path, migrations)?;
+        Ok(Store { conn, path })
+    }
+
+    /// The file this store reads and writes (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's schema version (equal to [`SCHEMA_VERSION`] once open).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::version(&self.conn, &self.path)
+    }
+
+    /// Runs `f` in one write transaction: everything it records commits together when it
+    /// returns `Ok`, and nothing does when it returns `Err` or panics. Use it to batch the
+    /// many small writes of a run (one commit instead of one per call).
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // IMMEDIATE takes the write lock up front, so a second process waits on the busy
+        // timeout instead of failing when it upgrades a read lock mid-transaction.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(&self.path, "starting a write to")?;
+        let value = f(&Writer {
+            conn: &tx,
+            path: &self.path,
+        })?;
+        tx.commit().ctx(&self.path, "committing a write to")?;
+        Ok(value)
+    }
+}
+
+/// Records writes inside one [`Store::write`] transaction. Its methods mirror the
+/// `Store` write methods of the same names.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Store>();
+    }
+
+    #[test]
+    fn in_memory_store_is_migrated() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.path(), Path::new(":memory:"));
+    }
+
+    #[test]
+    fn open_creates_parent_directories_and_uses_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/state.db");
+        let store = Store::open(&path).unwrap();
+        assert!(path.is_file());
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_failing_write_rolls_back_everything_it_did() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let err = store
+            .write(|w| {
+                w.set_cursor("hubspot", "1", "after", "42", UnixMillis(2))?;
+                w.add_credits(run, "clearbit", 3.0, 3)?;
+                // Unknown run: the foreign key fails the third statement.
+                w.add_credits(RunId(999), "clearbit", 1.0, 1)
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+        assert_eq!(store.get_cursor("hubspot", "1", "after").unwrap(), None);
+        assert!(store.credits_for_run(run).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_panicking_write_rolls_back() {
+        let mut store = Store::open_in_memory().unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.write(|w| -> Result<(), StoreError> {
+                w.set_cursor("hubspot", "1", "after", "42", UnixMillis(2))?;
+                panic!("engine bug");
+            });
+        }));
+        assert!(result.is_err());
+        assert_eq!(store.get_cursor("hubspot", "1", "after").unwrap(), None);
+        // The connection is usable afterwards.
+        store
+            .set_cursor("hubspot", "1", "after", "43", UnixMillis(3))
+            .unwrap();
+        assert_eq!(
+            store
+                .get_cursor("hubspot", "1", "after")
+                .unwrap()
+                .as_deref(),
+            Some("43")
+        );
+    }
+}

@@ -1,0 +1,460 @@
+//! The provider cache: every answer a provider gave, keyed by (provider, company key).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use firmo_core::{ProviderRecord, UnixMillis};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Context, StoreError, from_json, to_json};
+use crate::status::LookupStatus;
+use crate::{Store, Writer};
+
+/// One provider answer to record with [`Store::put_lookup`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupEntry {
+    /// Provider name as in config (`clearbit`, `clay`, …).
+    pub provider: String,
+    /// The company key: the normalized domain.
+    pub key: String,
+    /// When the answer arrived.
+    pub fetched_at: UnixMillis,
+    pub status: LookupStatus,
+    /// The normalized records (for a hit; empty otherwise).
+    pub records: Vec<ProviderRecord>,
+    /// What went wrong (for an error).
+    pub error: Option<String>,
+    /// For a pending answer: not to be asked again before this instant.
+    pub retry_after: Option<UnixMillis>,
+    /// Credits this answer cost; added to the key's running total.
+    pub credits: f64,
+    /// Provider calls this answer took (usually 1).
+    pub attempts: u32,
+}
+
+impl LookupEntry {
+    /// An answer with no records, no error, no cost and one attempt.
+    pub fn new(
+        provider: impl Into<String>,
+        key: impl Into<String>,
+        fetched_at: UnixMillis,
+        status: LookupStatus,
+    ) -> LookupEntry {
+        LookupEntry {
+            provider: provider.into(),
+            key: key.into(),
+            fetched_at,
+            status,
+            records: Vec::new(),
+            error: None,
+            retry_after: None,
+            credits: 0.0,
+            attempts: 1,
+        }
+    }
+
+    /// A hit carrying `records`.
+    pub fn hit(
+        provider: impl Into<String>,
+        key: impl Into<String>,
+        fetched_at: UnixMillis,
+        records: Vec<ProviderRecord>,
+    ) -> LookupEntry {
+        LookupEntry {
+            records,
+            ..LookupEntry::new(provider, key, fetched_at, LookupStatus::Hit)
+        }
+    }
+
+    /// Sets the credits this answer cost.
+    #[must_use]
+    pub fn charged(mut self, credits: f64) -> LookupEntry {
+        self.credits = credits;
+        self
+    }
+
+    /// Sets the error message.
+    #[must_use]
+    pub fn with_error(mut self, message: impl Into<String>) -> LookupEntry {
+        self.error = Some(message.into());
+        self
+    }
+
+    /// Sets when a pending lookup may be asked again.
+    #[must_use]
+    pub fn with_retry_after(mut self, at: UnixMillis) -> LookupEntry {
+        self.retry_after = Some(at);
+        self
+    }
+}
+
+/// What the cache holds for one (provider, company key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedLookup {
+    pub provider: String,
+    pub key: String,
+    /// When the latest answer arrived.
+    pub fetched_at: UnixMillis,
+    /// The latest answer's status.
+    pub status: LookupStatus,
+    /// The latest hit's records: kept through later `pending`/`error` answers, cleared by
+    /// a `miss`. Each record carries its own `fetched_at`.
+    pub records: Vec<ProviderRecord>,
+    pub error: Option<String>,
+    pub retry_after: Option<UnixMillis>,
+    /// Every credit ever charged for this key.
+    pub credits: f64,
+    /// How many answers in a row had `status` (provider calls, summed).
+    pub attempts: u32,
+}
+
+const SELECT: &str = "SELECT provider, company_key, fetched_at, status, records, error, \
+     retry_after, credits, attempts FROM provider_cache \
+     WHERE provider = ?1 AND company_key = ?2";
+
+/// Reads one row; `None` when the key was never looked up.
+fn get(
+    conn: &Connection,
+    path: &Path,
+    provider: &str,
+    key: &str,
+) -> Result<Option<CachedLookup>, StoreError> {
+    const OP: &str = "reading the provider cache in";
+    let raw = conn
+        .prepare_cached(SELECT)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![provider, key], |row| {
+                Ok((
+                    CachedLookup {
+                        provider: row.get(0)?,
+                        key: row.get(1)?,
+                        fetched_at: UnixMillis(row.get(2)?),
+                        status: row.get(3)?,
+                        records: Vec::new(),
+                        error: row.get(5)?,
+                        retry_after: row.get::<_, Option<i64>>(6)?.map(UnixMillis),
+                        credits: row.get(7)?,
+                        attempts: row.get(8)?,
+                    },
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .optional()
+        })
+        .ctx(path, OP)?;
+    let Some((mut lookup, records)) = raw else {
+        return Ok(None);
+    };
+    lookup.records = from_json(&records, path, OP, || {
+        format!("records of {provider}/{key}")
+    })?;
+    Ok(Some(lookup))
+}
+
+impl Writer<'_> {
+    /// Records one answer (an upsert): the latest answer's fields replace the old ones,
+    /// except that `credits` add up, `attempts` add up while the status stays the same,
+    /// and a `pending`/`error` answer without records keeps an earlier hit's records.
+    pub fn put_lookup(&self, entry: &LookupEntry) -> Result<(), StoreError> {
+        const OP: &str = "writing the provider cache in";
+        if !entry.credits.is_finite() || entry.credits < 0.0 {
+            return Err(StoreError::Invalid {
+                op: OP,
+                path: self.path.to_path_buf(),
+                what: format!(
+                    "{}/{}: credits must be a finite number >= 0, got {}",
+                    entry.provider, entry.key, entry.credits
+                ),
+            });
+        }
+        let records = to_json(&entry.records, self.path, OP, || {
+            format!("records of {}/{}", entry.provider, entry.key)
+        })?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO provider_cache (provider, company_key, fetched_at, status, records, \
+                     error, retry_after, credits, attempts) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (provider, company_key) DO UPDATE SET \
+                     fetched_at = excluded.fetched_at, \
+                     status = excluded.status, \
+                     records = CASE WHEN excluded.status IN ('pending', 'error') \
+                                     AND excluded.records = '[]' \
+                                    THEN provider_cache.records ELSE excluded.records END, \
+                     error = excluded.error, \
+                     retry_after = excluded.retry_after, \
+                     credits = provider_cache.credits + excluded.credits, \
+                     attempts = CASE WHEN provider_cache.status = excluded.status \
+                                     THEN provider_cache.attempts + excluded.attempts \
+                                     ELSE excluded.attempts END",
+            )
+            .ctx(self.path, OP)?;
+        stmt.execute(params![
+            entry.provider,
+            entry.key,
+            entry.fetched_at.0,
+            entry.status,
+            records,
+            entry.error,
+            entry.retry_after.map(|t| t.0),
+            entry.credits,
+            entry.attempts,
+        ])
+        .ctx(self.path, OP)?;
+        Ok(())
+    }
+
+    /// Records many answers (see [`Writer::put_lookup`]).
+    pub fn put_lookups(&self, entries: &[LookupEntry]) -> Result<(), StoreError> {
+        entries.iter().try_for_each(|entry| self.put_lookup(entry))
+    }
+}
+
+impl Store {
+    /// What the cache holds for `provider` and company `key`, if anything.
+    pub fn get_lookup(
+        &self,
+        provider: &str,
+        key: &str,
+    ) -> Result<Option<CachedLookup>, StoreError> {
+        get(&self.conn, &self.path, provider, key)
+    }
+
+    /// The cached answers for many keys of one provider, read as one consistent snapshot.
+    /// Keys never looked up are absent from the map.
+    pub fn get_lookups(
+        &self,
+        provider: &str,
+        keys: &[&str],
+    ) -> Result<HashMap<String, CachedLookup>, StoreError> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .ctx(&self.path, "reading the provider cache in")?;
+        let mut found = HashMap::with_capacity(keys.len());
+        for key in keys {
+            if let Some(lookup) = get(&tx, &self.path, provider, key)? {
+                found.insert(lookup.key.clone(), lookup);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Company keys whose latest `provider` answer is `pending`, soonest `retry_after`
+    /// first (those without one first of all).
+    pub fn pending_lookups(&self, provider: &str) -> Result<Vec<String>, StoreError> {
+        const OP: &str = "reading the provider cache in";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT company_key FROM provider_cache \
+                 WHERE provider = ?1 AND status = 'pending' \
+                 ORDER BY retry_after, company_key",
+            )
+            .ctx(&self.path, OP)?;
+        stmt.query_map([provider], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .ctx(&self.path, OP)
+    }
+
+    /// Records one provider answer in its own transaction (see [`Writer::put_lookup`]).
+    pub fn put_lookup(&mut self, entry: &LookupEntry) -> Result<(), StoreError> {
+        self.write(|w| w.put_lookup(entry))
+    }
+
+    /// Records many provider answers in one transaction.
+    pub fn put_lookups(&mut self, entries: &[LookupEntry]) -> Result<(), StoreError> {
+        self.write(|w| w.put_lookups(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use firmo_core::{Field, Source, Value};
+
+    use super::*;
+
+    fn record(at: i64, headcount: i64) -> ProviderRecord {
+        ProviderRecord::new(Source::Clearbit, UnixMillis(at))
+            .with(Field::Headcount, Some(Value::Integer(headcount)))
+    }
+
+    #[test]
+    fn a_hit_round_trips_with_typed_records() {
+        let mut store = Store::open_in_memory().unwrap();
+        let entry = LookupEntry::hit(
+            "clearbit",
+            "acme.com",
+            UnixMillis(10),
+            vec![record(10, 120)],
+        )
+        .charged(1.5);
+        store.put_lookup(&entry).unwrap();
+        let got = store.get_lookup("clearbit", "acme.com").unwrap().unwrap();
+        assert_eq!(got.status, LookupStatus::Hit);
+        assert_eq!(got.records, entry.records);
+        assert_eq!(got.fetched_at, UnixMillis(10));
+        assert!((got.credits - 1.5).abs() < f64::EPSILON);
+        assert_eq!(got.attempts, 1);
+        assert_eq!(store.get_lookup("clearbit", "other.com").unwrap(), None);
+        assert_eq!(store.get_lookup("clay", "acme.com").unwrap(), None);
+    }
+
+    #[test]
+    fn upserts_replace_the_answer_and_add_up_the_cost() {
+        let mut store = Store::open_in_memory().unwrap();
+        let key = ("clearbit", "acme.com");
+        let pending = LookupEntry::new(key.0, key.1, UnixMillis(1), LookupStatus::Pending)
+            .with_retry_after(UnixMillis(500))
+            .charged(1.0);
+        store.put_lookup(&pending).unwrap();
+        store.put_lookup(&pending).unwrap();
+        let got = store.get_lookup(key.0, key.1).unwrap().unwrap();
+        assert_eq!((got.status, got.attempts), (LookupStatus::Pending, 2));
+        assert_eq!(got.retry_after, Some(UnixMillis(500)));
+
+        store
+            .put_lookup(&LookupEntry::hit(
+                key.0,
+                key.1,
+                UnixMillis(2),
+                vec![record(2, 50)],
+            ))
+            .unwrap();
+        let got = store.get_lookup(key.0, key.1).unwrap().unwrap();
+        assert_eq!(
+            (got.status, got.attempts),
+            (LookupStatus::Hit, 1),
+            "attempts reset"
+        );
+        assert_eq!(got.retry_after, None);
+        assert!(
+            (got.credits - 2.0).abs() < f64::EPSILON,
+            "credits accumulate"
+        );
+        assert_eq!(
+            store.pending_lookups("clearbit").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_last_good_records_but_a_miss_clears_them() {
+        let mut store = Store::open_in_memory().unwrap();
+        let good = LookupEntry::hit("clearbit", "acme.com", UnixMillis(1), vec![record(1, 9)]);
+        store.put_lookup(&good).unwrap();
+        store
+            .put_lookup(
+                &LookupEntry::new("clearbit", "acme.com", UnixMillis(2), LookupStatus::Error)
+                    .with_error("HTTP 503"),
+            )
+            .unwrap();
+        let got = store.get_lookup("clearbit", "acme.com").unwrap().unwrap();
+        assert_eq!(got.status, LookupStatus::Error);
+        assert_eq!(got.error.as_deref(), Some("HTTP 503"));
+        assert_eq!(got.fetched_at, UnixMillis(2));
+        assert_eq!(got.records, good.records);
+
+        store
+            .put_lookup(&LookupEntry::new(
+                "clearbit",
+                "acme.com",
+                UnixMillis(3),
+                LookupStatus::Miss,
+            ))
+            .unwrap();
+        let got = store.get_lookup("clearbit", "acme.com").unwrap().unwrap();
+        assert_eq!((got.status, got.error), (LookupStatus::Miss, None));
+        assert!(got.records.is_empty());
+    }
+
+    #[test]
+    fn get_lookups_returns_only_known_keys() {
+        let mut store = Store::open_in_memory().unwrap();
+        let entries: Vec<_> = (0..250)
+            .map(|i| {
+                let status = if i % 2 == 0 {
+                    LookupStatus::Hit
+                } else {
+                    LookupStatus::Miss
+                };
+                LookupEntry::new("clay", format!("c{i}.com"), UnixMillis(i), status)
+            })
+            .collect();
+        store.put_lookups(&entries).unwrap();
+        let keys: Vec<String> = (240..260).map(|i| format!("c{i}.com")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let got = store.get_lookups("clay", &keys).unwrap();
+        assert_eq!(got.len(), 10);
+        assert_eq!(got["c241.com"].status, LookupStatus::Miss);
+        assert_eq!(got["c242.com"].fetched_at, UnixMillis(242));
+        assert!(store.get_lookups("clearbit", &keys).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pending_lookups_come_soonest_first() {
+        let mut store = Store::open_in_memory().unwrap();
+        let pending = |key: &str, at: Option<i64>| {
+            let entry = LookupEntry::new("clay", key, UnixMillis(0), LookupStatus::Pending);
+            match at {
+                Some(at) => entry.with_retry_after(UnixMillis(at)),
+                None => entry,
+            }
+        };
+        store
+            .put_lookups(&[
+                pending("late.com", Some(900)),
+                pending("soon.com", Some(100)),
+                pending("any.com", None),
+                LookupEntry::new("clay", "done.com", UnixMillis(0), LookupStatus::Hit),
+                LookupEntry::new(
+                    "clearbit",
+                    "other.com",
+                    UnixMillis(0),
+                    LookupStatus::Pending,
+                ),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.pending_lookups("clay").unwrap(),
+            ["any.com", "soon.com", "late.com"]
+        );
+    }
+
+    #[test]
+    fn bad_credit_counts_are_refused_and_roll_back_the_batch() {
+        let mut store = Store::open_in_memory().unwrap();
+        let ok = LookupEntry::new("clay", "a.com", UnixMillis(0), LookupStatus::Miss);
+        let bad =
+            LookupEntry::new("clay", "b.com", UnixMillis(0), LookupStatus::Miss).charged(f64::NAN);
+        let err = store.put_lookups(&[ok, bad]).unwrap_err();
+        assert!(
+            err.to_string().contains("clay/b.com: credits must be"),
+            "{err}"
+        );
+        assert_eq!(store.get_lookup("clay", "a.com").unwrap(), None);
+    }
+
+    #[test]
+    fn unreadable_records_are_an_error_naming_the_key() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .put_lookup(&LookupEntry::new(
+                "clay",
+                "a.com",
+                UnixMillis(0),
+                LookupStatus::Hit,
+            ))
+            .unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE provider_cache SET records = '[{\"source\": 1}]'",
+                [],
+            )
+            .unwrap();
+        let err = store.get_lookup("clay", "a.com").unwrap_err();
+        assert!(err.to_string().contains("records of clay/a.com"), "{err}");
+    }
+}

@@ -1,0 +1,133 @@
+//! The store's error type: every variant names the file and what firmo was doing.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in the store. Messages read as
+/// "`<operation>` `<file>`: `<cause>`", so the CLI can print them as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused an operation (I/O, a constraint, a locked file, a corrupt page).
+    #[error("{op} {}: {source}", path.display())]
+    Sqlite {
+        /// What firmo was doing, e.g. "opening" or "writing the provider cache in".
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The parent directory of the state file could not be created.
+    #[error("creating the directory for {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was written by a newer firmo; opening it could corrupt it.
+    #[error(
+        "opening {}: schema version {found} is newer than this firmo ({supported}): upgrade firmo",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// The file is an SQLite database that belongs to something else.
+    #[error("opening {}: not a firmo state file ({why}); pass another --state path", path.display())]
+    NotFirmo { path: PathBuf, why: String },
+    /// A caller passed a value the store refuses (a negative or non-finite credit count).
+    #[error("{op} {}: {what}", path.display())]
+    Invalid {
+        op: &'static str,
+        path: PathBuf,
+        what: String,
+    },
+    /// A JSON column could not be written or read back.
+    #[error("{op} {}: {what}: {source}", path.display())]
+    Json {
+        op: &'static str,
+        path: PathBuf,
+        /// Which value, e.g. "records of clearbit/acme.com".
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Attaches the file and the operation to a rusqlite error.
+pub(crate) trait Context<T> {
+    fn ctx(self, path: &Path, op: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn ctx(self, path: &Path, op: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite {
+            op,
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// Serializes `value` for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    path: &Path,
+    op: &'static str,
+    what: impl FnOnce() -> String,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Json {
+        op,
+        path: path.to_path_buf(),
+        what: what(),
+        source,
+    })
+}
+
+/// Parses a JSON column.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    op: &'static str,
+    what: impl FnOnce() -> String,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Json {
+        op,
+        path: path.to_path_buf(),
+        what: what(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_operation_and_the_file() {
+        let err: Result<(), _> =
+            Err(rusqlite::Error::InvalidQuery).ctx(Path::new("/x/state.db"), "opening");
+        let msg = err.unwrap_err().to_string();
+        assert!(msg.starts_with("opening /x/state.db: "), "{msg}");
+
+        let err = StoreError::TooNew {
+            path: "/x/state.db".into(),
+            found: 7,
+            supported: 5,
+        };
+        assert_eq!(
+            err.to_string(),
+            "opening /x/state.db: schema version 7 is newer than this firmo (5): upgrade firmo"
+        );
+    }
+
+    #[test]
+    fn bad_json_names_the_value() {
+        let err = from_json::<Vec<u8>>("{", Path::new("s.db"), "reading", || "records".into())
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("reading s.db: records: "),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The write journal: every CRM property value firmo wrote, so a later run can tell a
+//! value firmo wrote from one a human changed since.
+
+use std::collections::HashMap;
+
+use firmo_core::UnixMillis;
+use rusqlite::params;
+
+use crate::error::{Context, StoreError};
+use crate::runs::RunId;
+use crate::{Store, Writer};
+
+/// One property value firmo wrote to one CRM record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub crm: String,
+    pub portal: String,
+    pub record_id: String,
+    pub property: String,
+    /// The value as sent to the CRM (empty when firmo cleared the property).
+    pub value: String,
+    pub written_at: UnixMillis,
+}
+
+impl Writer<'_> {
+    /// Appends `entries` to the journal of run `run_id` and makes each the latest entry
+    /// for its record and property (unless a later-stamped one is already there).
+    pub fn record_writes(&self, run_id: RunId, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        const OP: &str = "writing the write journal in";
+        let mut history = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO write_journal \
+                     (run_id, crm, portal, record_id, property, value, written_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .ctx(self.path, OP)?;
+        let mut latest = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO journal_latest \
+                     (run_id, crm, portal, record_id, property, value, written_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (crm, portal, record_id, property) DO UPDATE SET \
+                     value = excluded.value, written_at = excluded.written_at, \
+                     run_id = excluded.run_id \
+                 WHERE excluded.written_at >= journal_latest.written_at",
+            )
+            .ctx(self.path, OP)?;
+        for e in entries {
+            let row = params![
+                run_id.0,
+                e.crm,
+                e.portal,
+                e.record_id,
+                e.property,
+                e.value,
+                e.written_at.0
+            ];
+            history.execute(row).ctx(self.path, OP)?;
+            latest.execute(row).ctx(self.path, OP)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Journals writes in one transaction (see [`Writer::record_writes`]).
+    pub fn record_writes(
+        &mut self,
+        run_id: RunId,
+        entries: &[JournalEntry],
+    ) -> Result<(), StoreError> {
+        self.write(|w| w.record_writes(run_id, entries))
+    }
+
+    /// The last value firmo wrote to each property of each of `record_ids` in (`crm`,
+    /// `portal`), keyed by (record id, property). Records firmo never wrote are absent.
+    pub fn last_writes(
+        &self,
+        crm: &str,
+        portal: &str,
+        record_ids: &[&str],
+    ) -> Result<HashMap<(String, String), JournalEntry>, StoreError> {
+        const OP: &str = "reading the write journal in";
+        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT property, value, written_at FROM journal_latest \
+                 WHERE crm = ?1 AND portal = ?2 AND record_id = ?3",
+            )
+            .ctx(&self.path, OP)?;
+        let mut found = HashMap::new();
+        for record_id in record_ids {
+            let rows = stmt
+                .query_map(params![crm, portal, record_id], |row| {
+                    Ok(JournalEntry {
+                        crm: crm.to_owned(),
+                        portal: portal.to_owned(),
+                        record_id: (*record_id).to_owned(),
+                        property: row.get(0)?,
+                        value: row.get(1)?,
+                        written_at: UnixMillis(row.get(2)?),
+                    })
+                })
+                .ctx(&self.path, OP)?;
+            for entry in rows {
+                let entry = entry.ctx(&self.path, OP)?;
+                found.insert((entry.record_id.clone(), entry.property.clone()), entry);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Everything run `run_id` wrote, in the order it was journaled.
+    pub fn writes_for_run(&self, run_id: RunId) -> Result<Vec<JournalEntry>, StoreError> {
+        const OP: &str = "reading the write journal in";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT crm, portal, record_id, property, value, written_at FROM write_journal \
+                 WHERE run_id = ?1 ORDER BY id",
+            )
+            .ctx(&self.path, OP)?;
+        stmt.query_map([run_id.0], |row| {
+            Ok(JournalEntry {
+                crm: row.get(0)?,
+                portal: row.get(1)?,
+                record_id: row.get(2)?,
+                property: row.get(3)?,
+                value: row.get(4)?,
+                written_at: UnixMillis(row.get(5)?),
+            })
+        })
+        .and_then(Iterator::collect)
+        .ctx(&self.path, OP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RunStart;
+
+    fn entry(record_id: &str, property: &str, value: &str, at: i64) -> JournalEntry {
+        JournalEntry {
+            crm: "hubspot".into(),
+            portal: "p1".into(),
+            record_id: record_id.into(),
+            property: property.into(),
+            value: value.into(),
+            written_at: UnixMillis(at),
+        }
+    }
+
+    #[test]
+    fn last_writes_keeps_the_newest_value_per_record_and_property() {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let second = store
+            .start_run(&RunStart::new("sync", UnixMillis(2)))
+            .unwrap();
+        store
+            .record_writes(
+                first,
+                &[
+                    entry("1", "industry", "software", 10),
+                    entry("1", "city", "Oslo", 10),
+                ],
+            )
+            .unwrap();
+        store
+            .record_writes(second, &[entry("1", "industry", "fintech", 20)])
+            .unwrap();
+        // A late-arriving older write doesn't regress the latest value.
+        store
+            .record_writes(first, &[entry("1", "city", "Bergen", 5)])
+            .unwrap();
+
+        let last = store.last_writes("hubspot", "p1", &["1", "2"]).unwrap();
+        assert_eq!(last.len(), 2);
+        assert_eq!(last[&("1".into(), "industry".into())].value, "fintech");
+        assert_eq!(last[&("1".into(), "city".into())].value, "Oslo");
+        assert!(
+            store
+                .last_writes("hubspot", "p2", &["1"])
+                .unwrap()
+                .is_empty()
+        );
+
+        let history = store.writes_for_run(first).unwrap();
+        let values: Vec<_> = history.iter().map(|e| e.value.as_str()).collect();
+        assert_eq!(values, ["software", "Oslo", "Bergen"]);
+    }
+
+    #[test]
+    fn writes_need_a_real_run() {
+        let mut store = Store::open_in_memory().unwrap();
+        let err = store
+            .record_writes(RunId(7), &[entry("1", "city", "Oslo", 1)])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("writing the write journal in :memory:"),
+            "{err}"
+        );
+    }
+}
