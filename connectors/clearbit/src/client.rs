@@ -1,0 +1,126 @@
+//! The Clearbit [`Provider`]: one `GET /v2/companies/find?domain=…` per lookup, sent
+//! through the shared HTTP policy with `Authorization: Bearer <key>`.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use firmo_connect::http::{HttpClient, HttpPolicy, retry_after};
+use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
+use firmo_core::{Source, UnixMillis};
+
+use crate::config::ClearbitConfig;
+use crate::parse::{error_message, parse_company};
+use crate::retry::ClearbitRetryPolicy;
+
+/// Looks companies up in Clearbit's Company API.
+#[derive(Debug, Clone)]
+pub struct ClearbitClient {
+    config: ClearbitConfig,
+    key: Secret,
+    http: HttpClient,
+}
+
+impl ClearbitClient {
+    /// A client with the key read from the environment variable the config names.
+    pub fn from_env(config: ClearbitConfig) -> Result<ClearbitClient, ConnectorError> {
+        let key = config.api_key()?;
+        ClearbitClient::new(config, key)
+    }
+
+    /// A client with the HTTP policy the config implies (its rate limit and timeout).
+    pub fn new(config: ClearbitConfig, key: Secret) -> Result<ClearbitClient, ConnectorError> {
+        let policy = ClearbitClient::http_policy(&config);
+        ClearbitClient::with_policy(config, key, policy)
+    }
+
+    /// A client with an explicit HTTP policy (tests shorten backoffs and timeouts).
+    pub fn with_policy(
+        config: ClearbitConfig,
+        key: Secret,
+        policy: HttpPolicy,
+    ) -> Result<ClearbitClient, ConnectorError> {
+        Ok(ClearbitClient { config, key, http: HttpClient::new(policy)? })
+    }
+
+    /// The policy `new` uses: `requests_per_minute` per minute, `timeout_secs`.
+    pub fn http_policy(config: &ClearbitConfig) -> HttpPolicy {
+        let mut policy = HttpPolicy::new(Service::Clearbit, config.requests_per_minute, Duration::from_secs(60));
+        policy.timeout = config.timeout();
+        policy
+    }
+
+    /// The shared client's counters (requests, retries, 429s).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+}
+
+#[async_trait]
+impl Provider for ClearbitClient {
+    fn name(&self) -> &'static str {
+        "clearbit"
+    }
+
+    fn sources(&self) -> &'static [Source] {
+        &[Source::Clearbit]
+    }
+
+    fn cost_per_lookup(&self) -> f64 {
+        self.config.cost_per_lookup
+    }
+
+    async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v2/companies/find", self.config.base_url.trim_end_matches('/')),
+            [("domain", domain)],
+        )
+        .map_err(|e| ConnectorError::Validation {
+            service: Service::Clearbit,
+            property: Some("base_url".into()),
+            value: Some(self.config.base_url.clone()),
+            message: format!("not a usable URL: {e}"),
+        })?;
+        let response = self
+            .http
+            .execute(
+                || {
+                    self.http
+                        .reqwest()
+                        .get(url.clone())
+                        .bearer_auth(self.key.expose())
+                },
+                &ClearbitRetryPolicy,
+            )
+            .await?;
+        match response.status {
+            200 => Ok(LookupOutcome::Found(vec![parse_company(&response.body, now())?])),
+            202 => {
+                let after = retry_after(&response.headers, SystemTime::now())
+                    .unwrap_or(Duration::from_secs(self.config.pending_retry_after_secs));
+                tracing::info!(provider = "clearbit", domain, "lookup queued by Clearbit (HTTP 202); pending");
+                Ok(LookupOutcome::Pending { retry_after: Some(after) })
+            }
+            404 => Ok(LookupOutcome::NotFound),
+            // Clearbit could not validate the domain (no TLD, doesn't resolve): it will
+            // never have a company for it, so this is cached like a 404, not reported on
+            // every run as an error.
+            422 => {
+                let why = error_message(&response.body).unwrap_or_default();
+                tracing::info!(provider = "clearbit", domain, why, "Clearbit rejected the domain as invalid (HTTP 422); not found");
+                Ok(LookupOutcome::NotFound)
+            }
+            status => Err(ConnectorError::Unexpected {
+                service: Service::Clearbit,
+                status,
+                message: "status the retry policy passed through".into(),
+            }),
+        }
+    }
+}
+
+fn now() -> UnixMillis {
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    UnixMillis(millis)
+}
