@@ -1,0 +1,558 @@
+//! `firmo.toml`: parse, then validate, then run. [`RawConfig`] is what serde reads (every
+//! key defaulted, unknown keys refused); [`Config::from_toml`] checks it and resolves what
+//! the engine needs. Secrets are never in the file: it names the environment variables.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
+use firmo_core::{Field, Refresh};
+use serde::{Deserialize, Serialize};
+
+/// A config problem, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// The providers firmo knows, in the order they're reported.
+pub const PROVIDER_NAMES: [&str; 4] = ["clay", "clearbit", "builtwith", "crunchbase"];
+
+/// `[crm]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrmConfig {
+    /// Environment variable holding the HubSpot private-app access token.
+    pub token_env: String,
+    /// Requests per 10 seconds (HubSpot Free/Starter: 100; Professional/Enterprise: 190).
+    pub requests_per_10s: u32,
+    /// Search requests per second (HubSpot: about 4).
+    pub search_per_second: u32,
+}
+
+impl Default for CrmConfig {
+    fn default() -> Self {
+        CrmConfig {
+            token_env: "HUBSPOT_ACCESS_TOKEN".into(),
+            requests_per_10s: 100,
+            search_per_second: 4,
+        }
+    }
+}
+
+/// `[sources.<name>]` as written: what is left out keeps that provider's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawSourceConfig {
+    pub enabled: Option<bool>,
+    pub api_key_env: Option<String>,
+    pub refresh: Option<Refresh>,
+    pub requests_per_minute: Option<u32>,
+    pub cost_per_lookup: Option<f64>,
+    pub base_url: Option<String>,
+    pub pending_retry_minutes: Option<u32>,
+}
+
+/// A provider's settings, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceConfig {
+    pub enabled: bool,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// How long an answer stays fresh.
+    pub refresh: Refresh,
+    /// Client-side rate limit.
+    pub requests_per_minute: u32,
+    /// Credits one lookup costs.
+    pub cost_per_lookup: f64,
+    /// Override of the provider's API base URL (tests, proxies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// How long to wait before asking again about a pending lookup.
+    pub pending_retry_minutes: u32,
+}
+
+impl SourceConfig {
+    /// `name`'s defaults: its real key variable, refresh, documented rate limit, price.
+    pub fn defaults(name: &str) -> SourceConfig {
+        let (env, refresh, per_minute, cost) = match name {
+            "clay" => ("CLAY_WEBHOOK_TOKEN", Refresh::Weekly, 300, 1.0),
+            "clearbit" => ("CLEARBIT_API_KEY", Refresh::Monthly, 600, 1.0),
+            "builtwith" => ("BUILTWITH_API_KEY", Refresh::Quarterly, 480, 1.0),
+            _ => ("CRUNCHBASE_API_KEY", Refresh::Weekly, 200, 2.0),
+        };
+        SourceConfig {
+            enabled: true,
+            api_key_env: env.into(),
+            refresh,
+            requests_per_minute: per_minute,
+            cost_per_lookup: cost,
+            base_url: None,
+            pending_retry_minutes: 10,
+        }
+    }
+
+    fn apply(mut self, raw: &RawSourceConfig) -> SourceConfig {
+        if let Some(v) = raw.enabled {
+            self.enabled = v;
+        }
+        if let Some(v) = &raw.api_key_env {
+            self.api_key_env.clone_from(v);
+        }
+        if let Some(v) = raw.refresh {
+            self.refresh = v;
+        }
+        if let Some(v) = raw.requests_per_minute {
+            self.requests_per_minute = v;
+        }
+        if let Some(v) = raw.cost_per_lookup {
+            self.cost_per_lookup = v;
+        }
+        if let Some(v) = &raw.base_url {
+            self.base_url = Some(v.clone());
+        }
+        if let Some(v) = raw.pending_retry_minutes {
+            self.pending_retry_minutes = v;
+        }
+        self
+    }
+}
+
+/// `[clay]`: the webhook-in, callback-out flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClayConfig {
+    /// The Clay table's webhook URL (rows are POSTed here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// Environment variable holding the shared secret Clay's HTTP API column sends back.
+    pub callback_secret_env: String,
+    /// Where the callback receiver listens during a run.
+    pub callback_addr: String,
+    /// The URL Clay should call (what `callback_addr` is reachable as from Clay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// How long a run waits for outstanding Clay rows before writing without them.
+    pub callback_wait_seconds: u64,
+}
+
+impl Default for ClayConfig {
+    fn default() -> Self {
+        ClayConfig {
+            webhook_url: None,
+            callback_secret_env: "CLAY_CALLBACK_SECRET".into(),
+            callback_addr: "127.0.0.1:8787".into(),
+            callback_url: None,
+            callback_wait_seconds: 20,
+        }
+    }
+}
+
+/// One CRM filter: `property OPERATOR value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    pub property: String,
+    /// HubSpot operator: EQ, NEQ, GT, GTE, LT, LTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY,
+    /// NOT_HAS_PROPERTY, CONTAINS_TOKEN.
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// `[segments.<name>]`: the accounts to enrich (all filters must hold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentConfig {
+    pub filters: Vec<FilterConfig>,
+}
+
+/// `[tiers.<name>]`: accounts matching the filters refresh `refresh_factor` times as often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    pub filters: Vec<FilterConfig>,
+    /// Multiplies every source's refresh interval (0.5 = twice as often).
+    pub refresh_factor: f64,
+}
+
+/// `[budget]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Credits one run may spend across providers; lookups past it are deferred.
+    pub max_credits_per_run: f64,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        BudgetConfig {
+            max_credits_per_run: 5000.0,
+        }
+    }
+}
+
+/// How a built-in CRM property may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverwritePolicy {
+    /// Only when the CRM holds no value.
+    FillEmpty,
+    /// Whenever it changes, unless a human edited what firmo wrote.
+    Owned,
+}
+
+/// `[mapping.<field>]`: also write a field to a built-in property.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingConfig {
+    pub property: String,
+    #[serde(default = "fill_empty")]
+    pub overwrite: OverwritePolicy,
+}
+
+fn fill_empty() -> OverwritePolicy {
+    OverwritePolicy::FillEmpty
+}
+
+/// `firmo.toml` as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    pub crm: CrmConfig,
+    pub sources: BTreeMap<String, RawSourceConfig>,
+    pub clay: ClayConfig,
+    pub segments: BTreeMap<String, SegmentConfig>,
+    pub tiers: BTreeMap<String, TierConfig>,
+    pub budget: BudgetConfig,
+    pub mapping: BTreeMap<String, MappingConfig>,
+    pub merge: MergeConfig,
+    pub signals: SignalConfig,
+    pub quality: QualityConfig,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            crm: CrmConfig::default(),
+            sources: BTreeMap::new(),
+            clay: ClayConfig::default(),
+            segments: BTreeMap::new(),
+            tiers: BTreeMap::new(),
+            budget: BudgetConfig::default(),
+            mapping: default_mapping(),
+            merge: MergeConfig::default(),
+            signals: SignalConfig::default(),
+            quality: QualityConfig::default(),
+        }
+    }
+}
+
+fn default_mapping() -> BTreeMap<String, MappingConfig> {
+    [("industry", "industry"), ("headcount", "numberofemployees")]
+        .into_iter()
+        .map(|(field, property)| {
+            (
+                field.to_owned(),
+                MappingConfig {
+                    property: property.to_owned(),
+                    overwrite: OverwritePolicy::FillEmpty,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The validated config the engine runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub crm: CrmConfig,
+    /// Every known provider, defaults filled in, in [`PROVIDER_NAMES`] order.
+    pub sources: Vec<(String, SourceConfig)>,
+    pub clay: ClayConfig,
+    pub segments: BTreeMap<String, SegmentConfig>,
+    /// Tiers in name order; the first matching tier wins.
+    pub tiers: Vec<(String, TierConfig)>,
+    pub budget: BudgetConfig,
+    /// Field → built-in property mappings.
+    pub mapping: Vec<(Field, MappingConfig)>,
+    pub core: CoreConfig,
+}
+
+const OPERATORS: [&str; 12] = [
+    "EQ",
+    "NEQ",
+    "GT",
+    "GTE",
+    "LT",
+    "LTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+];
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Config::from_raw(raw, origin)
+    }
+
+    /// Validates a parsed config.
+    pub fn from_raw(raw: RawConfig, origin: &str) -> Result<Config, ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            key,
+            message,
+        };
+        for name in raw.sources.keys() {
+            if !PROVIDER_NAMES.contains(&name.as_str()) {
+                return Err(invalid(
+                    format!("sources.{name}"),
+                    format!("unknown source; known: {}", PROVIDER_NAMES.join(", ")),
+                ));
+            }
+        }
+        let mut sources = Vec::new();
+        for name in PROVIDER_NAMES {
+            let config = SourceConfig::defaults(name)
+                .apply(raw.sources.get(name).unwrap_or(&RawSourceConfig::default()));
+            if config.cost_per_lookup < 0.0 || !config.cost_per_lookup.is_finite() {
+                return Err(invalid(
+                    format!("sources.{name}.cost_per_lookup"),
+                    "must be a finite number ≥ 0".into(),
+                ));
+            }
+            if config.requests_per_minute == 0 {
+                return Err(invalid(
+                    format!("sources.{name}.requests_per_minute"),
+                    "must be at least 1 (disable the source with enabled = false)".into(),
+                ));
+            }
+            sources.push((name.to_owned(), config));
+        }
+        if raw.crm.requests_per_10s == 0 || raw.crm.search_per_second == 0 {
+            return Err(invalid(
+                "crm".into(),
+                "rate limits must be at least 1".into(),
+            ));
+        }
+        let check_filters = |key: &str, filters: &[FilterConfig]| -> Result<(), ConfigError> {
+            if filters.is_empty() {
+                return Err(invalid(
+                    format!("{key}.filters"),
+                    "needs at least one filter".into(),
+                ));
+            }
+            for (i, f) in filters.iter().enumerate() {
+                let key = format!("{key}.filters[{i}]");
+                if !OPERATORS.contains(&f.operator.as_str()) {
+                    return Err(invalid(
+                        format!("{key}.operator"),
+                        format!(
+                            "unknown operator `{}`; known: {}",
+                            f.operator,
+                            OPERATORS.join(", ")
+                        ),
+                    ));
+                }
+                let needs_value = !matches!(
+                    f.operator.as_str(),
+                    "IN" | "NOT_IN" | "HAS_PROPERTY" | "NOT_HAS_PROPERTY"
+                );
+                if needs_value && f.value.is_none() {
+                    return Err(invalid(
+                        key,
+                        format!("operator {} needs a `value`", f.operator),
+                    ));
+                }
+                if f.operator == "BETWEEN" && f.high_value.is_none() {
+                    return Err(invalid(key, "operator BETWEEN needs a `high_value`".into()));
+                }
+                if matches!(f.operator.as_str(), "IN" | "NOT_IN") && f.values.is_empty() {
+                    return Err(invalid(
+                        key,
+                        format!("operator {} needs `values`", f.operator),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        for (name, segment) in &raw.segments {
+            check_filters(&format!("segments.{name}"), &segment.filters)?;
+        }
+        for (name, tier) in &raw.tiers {
+            check_filters(&format!("tiers.{name}"), &tier.filters)?;
+            if !(tier.refresh_factor > 0.0 && tier.refresh_factor <= 10.0) {
+                return Err(invalid(
+                    format!("tiers.{name}.refresh_factor"),
+                    "must be > 0 and ≤ 10".into(),
+                ));
+            }
+        }
+        if raw.budget.max_credits_per_run < 0.0 || !raw.budget.max_credits_per_run.is_finite() {
+            return Err(invalid(
+                "budget.max_credits_per_run".into(),
+                "must be a finite number ≥ 0".into(),
+            ));
+        }
+        let mut mapping = Vec::new();
+        for (name, m) in raw.mapping {
+            let field = Field::from_name(&name).ok_or_else(|| {
+                invalid(
+                    format!("mapping.{name}"),
+                    format!(
+                        "unknown field; known: {}",
+                        Field::ALL.map(Field::name).join(", ")
+                    ),
+                )
+            })?;
+            if m.property.starts_with(firmo_core::field::PROPERTY_PREFIX) {
+                return Err(invalid(
+                    format!("mapping.{name}.property"),
+                    "firmo_* properties are firmo's own; map to a built-in property".into(),
+                ));
+            }
+            mapping.push((field, m));
+        }
+        Ok(Config {
+            crm: raw.crm,
+            sources,
+            clay: raw.clay,
+            segments: raw.segments,
+            tiers: raw.tiers.into_iter().collect(),
+            budget: raw.budget,
+            mapping,
+            core: CoreConfig {
+                merge: raw.merge,
+                signals: raw.signals,
+                quality: raw.quality,
+            },
+        })
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    /// How long `provider`'s answers stay fresh for an account with `refresh_factor`.
+    pub fn freshness(&self, provider: &str, refresh_factor: f64) -> Duration {
+        let days = self.source(provider).map_or(7, |s| s.refresh.days());
+        Duration::from_secs_f64(f64::from(days) * 86_400.0 * refresh_factor)
+    }
+}
+
+/// The commented config `firmo init` writes. A test parses it, so it stays valid.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("firmo.default.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_config() {
+        let config = Config::from_toml("", "firmo.toml").unwrap();
+        assert_eq!(config.sources.len(), 4);
+        assert_eq!(config.source("crunchbase").unwrap().cost_per_lookup, 2.0);
+        assert_eq!(config.crm.requests_per_10s, 100);
+        assert_eq!(config.mapping.len(), 2);
+    }
+
+    #[test]
+    fn the_init_template_parses_and_matches_the_defaults() {
+        let template = Config::from_toml(DEFAULT_CONFIG_TOML, "template").unwrap();
+        let defaults = Config::from_toml("", "defaults").unwrap();
+        assert_eq!(template.sources, defaults.sources);
+        assert_eq!(template.crm, defaults.crm);
+        assert_eq!(template.core, defaults.core);
+        assert_eq!(template.budget, defaults.budget);
+    }
+
+    #[test]
+    fn partial_source_table_keeps_that_sources_defaults() {
+        let config = Config::from_toml("[sources.crunchbase]\nenabled = false\n", "f").unwrap();
+        let cb = config.source("crunchbase").unwrap();
+        assert!(!cb.enabled);
+        assert_eq!(cb.api_key_env, "CRUNCHBASE_API_KEY");
+    }
+
+    #[test]
+    fn errors_name_file_and_key() {
+        let err = Config::from_toml("[sources.zoominfo]\nenabled = true\n", "firmo.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("firmo.toml: sources.zoominfo: unknown source"),
+            "{err}"
+        );
+
+        let err = Config::from_toml("[budget]\nmax_credits = 3\n", "firmo.toml").unwrap_err();
+        assert!(err.to_string().contains("max_credits"), "{err}");
+
+        let err = Config::from_toml(
+            "[segments.us]\nfilters = [{ property = \"country\", operator = \"LIKE\", value = \"US\" }]\n",
+            "firmo.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("segments.us.filters[0].operator"),
+            "{err}"
+        );
+
+        let err = Config::from_toml("[merge.headcount]\nstrategy = \"union\"\n", "firmo.toml")
+            .unwrap_err();
+        assert!(err.to_string().contains("headcount"), "{err}");
+
+        let err = Config::from_toml("[mapping.revenue]\nproperty = \"annualrevenue\"\n", "f")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("mapping.revenue: unknown field"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tier_factor_scales_freshness() {
+        let config = Config::from_toml("", "f").unwrap();
+        assert_eq!(
+            config.freshness("clay", 1.0),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            config.freshness("clay", 0.5),
+            Duration::from_secs(7 * 43_200)
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! What to write for one account: compare what firmo wants with what the CRM holds now and
+//! with what firmo wrote last time (the journal), so only changed properties are sent and a
+//! value a human edited since firmo wrote it is never overwritten.
+
+use std::collections::BTreeMap;
+
+use firmo_connect::crm::PropertyDef;
+use serde::Serialize;
+
+use crate::config::OverwritePolicy;
+use crate::properties::same_crm_value;
+
+/// One property firmo wants to hold `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub property: String,
+    pub value: String,
+    pub policy: OverwritePolicy,
+}
+
+/// Why a wanted property was not written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PropertySkip {
+    /// Someone changed the value firmo wrote (or set it before firmo ever wrote it).
+    HumanEdited { property: String, crm_value: String },
+    /// A built-in property that already holds a value, written only where empty.
+    NotEmpty { property: String },
+    /// The CRM has no such property (run `firmo properties ensure`).
+    MissingProperty { property: String },
+}
+
+/// The changes for one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// property → new CRM value.
+    pub changes: BTreeMap<String, String>,
+    pub skipped: Vec<PropertySkip>,
+}
+
+/// Compares `desired` with the CRM's `current` values and firmo's `journal` (property →
+/// value firmo last wrote to this record).
+pub fn diff(
+    desired: &[Desired],
+    current: &BTreeMap<String, Option<String>>,
+    journal: &BTreeMap<String, String>,
+    live: &BTreeMap<String, PropertyDef>,
+) -> Diff {
+    let mut out = Diff::default();
+    for want in desired {
+        let Some(def) = live.get(&want.property) else {
+            out.skipped.push(PropertySkip::MissingProperty {
+                property: want.property.clone(),
+            });
+            continue;
+        };
+        let kind = &def.property_type;
+        let now = current
+            .get(&want.property)
+            .and_then(|v| v.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let Some(now) = now else {
+            out.changes
+                .insert(want.property.clone(), want.value.clone());
+            continue;
+        };
+        if same_crm_value(kind, now, &want.value) {
+            continue;
+        }
+        match want.policy {
+            OverwritePolicy::FillEmpty => {
+                out.skipped.push(PropertySkip::NotEmpty {
+                    property: want.property.clone(),
+                });
+            }
+            OverwritePolicy::Owned => match journal.get(&want.property) {
+                Some(ours) if same_crm_value(kind, now, ours) => {
+                    out.changes
+                        .insert(want.property.clone(), want.value.clone());
+                }
+                _ => out.skipped.push(PropertySkip::HumanEdited {
+                    property: want.property.clone(),
+                    crm_value: now.to_owned(),
+                }),
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::properties::{desired_properties, index};
+
+    fn want(property: &str, value: &str, policy: OverwritePolicy) -> Desired {
+        Desired {
+            property: property.into(),
+            value: value.into(),
+            policy,
+        }
+    }
+
+    fn live() -> BTreeMap<String, PropertyDef> {
+        let mut defs = desired_properties();
+        let mut industry = defs[0].clone();
+        industry.name = "industry".into();
+        defs.push(industry);
+        index(defs)
+    }
+
+    fn current(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn writes_empty_and_changed_owned_values_only() {
+        let desired = [
+            want("firmo_headcount", "120", OverwritePolicy::Owned),
+            want("firmo_industry", "Software", OverwritePolicy::Owned),
+            want("firmo_funding_stage", "seed", OverwritePolicy::Owned),
+        ];
+        let cur = current(&[
+            ("firmo_headcount", Some("120.0")),
+            ("firmo_industry", None),
+            ("firmo_funding_stage", Some("angel")),
+        ]);
+        let journal = [("firmo_funding_stage".to_owned(), "angel".to_owned())].into();
+        let d = diff(&desired, &cur, &journal, &live());
+        assert_eq!(
+            d.changes,
+            [
+                ("firmo_industry".to_owned(), "Software".to_owned()),
+                ("firmo_funding_stage".to_owned(), "seed".to_owned())
+            ]
+            .into()
+        );
+        assert!(d.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_human_edit_survives() {
+        let desired = [want("firmo_headcount", "130", OverwritePolicy::Owned)];
+        let cur = current(&[("firmo_headcount", Some("500"))]);
+        let journal = [("firmo_headcount".to_owned(), "120".to_owned())].into();
+        let d = diff(&desired, &cur, &journal, &live());
+        assert!(d.changes.is_empty());
+        assert_eq!(
+            d.skipped,
+            vec![PropertySkip::HumanEdited {
+                property: "firmo_headcount".into(),
+                crm_value: "500".into()
+            }]
+        );
+        // A value firmo never wrote is someone else's too.
+        let d = diff(&desired, &cur, &BTreeMap::new(), &live());
+        assert!(d.changes.is_empty());
+    }
+
+    #[test]
+    fn built_ins_are_filled_only_when_empty() {
+        let desired = [want(
+            "industry",
+            "COMPUTER_SOFTWARE",
+            OverwritePolicy::FillEmpty,
+        )];
+        let d = diff(
+            &desired,
+            &current(&[("industry", Some("BANKING"))]),
+            &BTreeMap::new(),
+            &live(),
+        );
+        assert!(d.changes.is_empty());
+        assert_eq!(
+            d.skipped,
+            vec![PropertySkip::NotEmpty {
+                property: "industry".into()
+            }]
+        );
+        let d = diff(
+            &desired,
+            &current(&[("industry", Some("  "))]),
+            &BTreeMap::new(),
+            &live(),
+        );
+        assert_eq!(d.changes.len(), 1);
+    }
+
+    #[test]
+    fn missing_properties_are_reported_not_sent() {
+        let desired = [want("firmo_nope", "1", OverwritePolicy::Owned)];
+        let d = diff(&desired, &BTreeMap::new(), &BTreeMap::new(), &live());
+        assert!(d.changes.is_empty());
+        assert_eq!(
+            d.skipped,
+            vec![PropertySkip::MissingProperty {
+                property: "firmo_nope".into()
+            }]
+        );
+    }
+}

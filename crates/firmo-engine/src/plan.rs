@@ -1,0 +1,218 @@
+//! The planner: for each account and provider, reuse a fresh cached answer, fetch a due
+//! one, wait on a pending one, or defer a fetch the run's credit budget can't pay for.
+//! Pure: "now", the cache entry and the budget are inputs.
+
+use std::time::Duration;
+
+use firmo_core::UnixMillis;
+use firmo_store::{CachedLookup, LookupStatus};
+use serde::Serialize;
+
+/// What to do about one provider for one account.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Decision {
+    /// The cached answer (hit or miss) is fresh: no call, no credit.
+    Reuse,
+    /// Call the provider; costs `credits`.
+    Fetch { credits: f64 },
+    /// The provider is still working on it (Clearbit 202, an outstanding Clay row): ask
+    /// again no sooner than `until`.
+    Wait { until: UnixMillis },
+    /// Due, but the run's budget is spent: next run (stale cached data is still used).
+    Defer { credits: f64 },
+    /// The provider is disabled, or stopped for this run (bad key, out of credits).
+    Off,
+}
+
+impl Decision {
+    pub fn credits(self) -> f64 {
+        match self {
+            Decision::Fetch { credits } => credits,
+            _ => 0.0,
+        }
+    }
+}
+
+/// A provider's planning inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderPolicy {
+    pub freshness: Duration,
+    pub cost: f64,
+    pub pending_retry: Duration,
+}
+
+/// A run's credit budget, spent as fetches are planned.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Budget {
+    pub limit: f64,
+    pub planned: f64,
+}
+
+impl Budget {
+    pub fn new(limit: f64) -> Budget {
+        Budget {
+            limit,
+            planned: 0.0,
+        }
+    }
+
+    /// Reserves `credits` if they fit.
+    pub fn try_spend(&mut self, credits: f64) -> bool {
+        // A small epsilon: 0.1 + 0.2 must fit a 0.3 budget.
+        if self.planned + credits <= self.limit + 1e-9 {
+            self.planned += credits;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Returns credits reserved for a fetch that was not made (e.g. the provider stopped).
+    pub fn refund(&mut self, credits: f64) {
+        self.planned = (self.planned - credits).max(0.0);
+    }
+}
+
+/// Decides for one provider and account.
+pub fn decide(
+    cached: Option<&CachedLookup>,
+    now: UnixMillis,
+    policy: ProviderPolicy,
+    budget: &mut Budget,
+) -> Decision {
+    if let Some(entry) = cached {
+        let age = Duration::from_millis(now.0.saturating_sub(entry.fetched_at.0).max(0) as u64);
+        match entry.status {
+            LookupStatus::Hit | LookupStatus::Miss if age < policy.freshness => {
+                return Decision::Reuse;
+            }
+            LookupStatus::Pending => {
+                let until = entry.retry_after.unwrap_or(UnixMillis(
+                    entry
+                        .fetched_at
+                        .0
+                        .saturating_add(policy.pending_retry.as_millis() as i64),
+                ));
+                if until > now {
+                    return Decision::Wait { until };
+                }
+            }
+            _ => {}
+        }
+    }
+    if budget.try_spend(policy.cost) {
+        Decision::Fetch {
+            credits: policy.cost,
+        }
+    } else {
+        Decision::Defer {
+            credits: policy.cost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firmo_store::LookupStatus;
+
+    const DAY: i64 = 86_400_000;
+
+    fn entry(status: LookupStatus, fetched_at: i64, retry_after: Option<i64>) -> CachedLookup {
+        CachedLookup {
+            provider: "clearbit".into(),
+            key: "acme.com".into(),
+            fetched_at: UnixMillis(fetched_at),
+            status,
+            records: Vec::new(),
+            error: None,
+            retry_after: retry_after.map(UnixMillis),
+            credits: 1.0,
+            attempts: 1,
+        }
+    }
+
+    fn policy() -> ProviderPolicy {
+        ProviderPolicy {
+            freshness: Duration::from_secs(7 * 86_400),
+            cost: 1.0,
+            pending_retry: Duration::from_secs(600),
+        }
+    }
+
+    #[test]
+    fn fresh_hits_and_misses_are_reused_for_free() {
+        let now = UnixMillis(100 * DAY);
+        let mut budget = Budget::new(0.0);
+        for status in [LookupStatus::Hit, LookupStatus::Miss] {
+            assert_eq!(
+                decide(
+                    Some(&entry(status, 95 * DAY, None)),
+                    now,
+                    policy(),
+                    &mut budget
+                ),
+                Decision::Reuse
+            );
+        }
+        assert_eq!(budget.planned, 0.0);
+    }
+
+    #[test]
+    fn stale_errors_and_unknown_are_fetched_within_budget() {
+        let now = UnixMillis(100 * DAY);
+        let mut budget = Budget::new(2.0);
+        let stale = entry(LookupStatus::Hit, 90 * DAY, None);
+        let failed = entry(LookupStatus::Error, 99 * DAY, None);
+        assert_eq!(
+            decide(Some(&stale), now, policy(), &mut budget),
+            Decision::Fetch { credits: 1.0 }
+        );
+        assert_eq!(
+            decide(Some(&failed), now, policy(), &mut budget),
+            Decision::Fetch { credits: 1.0 }
+        );
+        assert_eq!(
+            decide(None, now, policy(), &mut budget),
+            Decision::Defer { credits: 1.0 }
+        );
+        assert_eq!(budget.planned, 2.0);
+    }
+
+    #[test]
+    fn pending_waits_until_its_retry_time() {
+        let now = UnixMillis(100 * DAY);
+        let mut budget = Budget::new(10.0);
+        let pending = entry(LookupStatus::Pending, now.0 - 1000, Some(now.0 + 5000));
+        assert_eq!(
+            decide(Some(&pending), now, policy(), &mut budget),
+            Decision::Wait {
+                until: UnixMillis(now.0 + 5000)
+            }
+        );
+        // Without a retry time, the configured interval applies.
+        let pending = entry(LookupStatus::Pending, now.0 - 700_000, None);
+        assert_eq!(
+            decide(Some(&pending), now, policy(), &mut budget),
+            Decision::Fetch { credits: 1.0 }
+        );
+    }
+
+    #[test]
+    fn tier_freshness_shortens_reuse() {
+        let now = UnixMillis(100 * DAY);
+        let mut budget = Budget::new(10.0);
+        let mut fast = policy();
+        fast.freshness = Duration::from_secs(3 * 86_400);
+        let four_days = entry(LookupStatus::Hit, 96 * DAY, None);
+        assert_eq!(
+            decide(Some(&four_days), now, policy(), &mut budget),
+            Decision::Reuse
+        );
+        assert_eq!(
+            decide(Some(&four_days), now, fast, &mut budget),
+            Decision::Fetch { credits: 1.0 }
+        );
+    }
+}
