@@ -1,0 +1,352 @@
+//! BuiltWith Domain API JSON → a [`LookupOutcome`].
+//!
+//! Shape (confirmed against BuiltWith's API docs and its official C# client's
+//! `DomainAPI` classes): `{"Results":[{"Result":{"Paths":[{"Domain","Url","SubDomain",
+//! "Technologies":[{"Name","Tag","Categories","FirstDetected","LastDetected",…}]}],
+//! "IsDB","Spend"},"Meta",…,"Lookup"}],"Errors":[{"Lookup","Message","Code"}]}`, with
+//! `FirstDetected`/`LastDetected` in epoch milliseconds.
+//!
+//! Errors often arrive inside an HTTP 200 (`Errors[]` non-empty, `Results` empty); their
+//! `Code` values are documented on BuiltWith's error-code page: -2 bad key (not a GUID),
+//! -3 out of API credits, -5 plan limit reached, -7 one lookup at a time, -8 root domain
+//! invalid or unsupported, -99 internal error. Messages are matched by keyword when the
+//! code is missing or unknown (assumed wording: "key", "credit", "domain").
+//!
+//! Only technologies last detected within the configured window of the fetch time count
+//! (a site that dropped Google Analytics two years ago doesn't use it). Policy on bad
+//! data, as for every adapter: unreadable values are dropped with a warning naming the
+//! path; a wrong shape is [`ConnectorError::Malformed`] naming the path.
+
+use firmo_connect::{ConnectorError, LookupOutcome, Service};
+use firmo_core::{Field, ProviderRecord, Source, UnixMillis, Value, normalize};
+use serde_json::{Map, Value as Json};
+
+const SERVICE: Service = Service::BuiltWith;
+
+/// Reads a 200 body. `live_window_millis`: how long before `fetched_at` a technology may
+/// have been last detected and still count.
+pub fn parse_domain(
+    body: &[u8],
+    fetched_at: UnixMillis,
+    live_window_millis: i64,
+) -> Result<LookupOutcome, ConnectorError> {
+    let json: Json =
+        serde_json::from_slice(body).map_err(|e| malformed("$", &format!("not JSON: {e}")))?;
+    let Json::Object(root) = &json else {
+        return Err(malformed("$", "expected an object with `Results` and `Errors`"));
+    };
+    let errors = array(root, "Errors", "Errors")?;
+    let results = array(root, "Results", "Results")?;
+
+    let Some(first) = results.first() else {
+        return match errors.first() {
+            Some(error) => outcome_of_error(error),
+            // No result and no error: BuiltWith has nothing on the domain.
+            None => Ok(LookupOutcome::NotFound),
+        };
+    };
+    if !errors.is_empty() {
+        tracing::warn!(provider = "builtwith", errors = errors.len(), "a result came with errors; using the result");
+    }
+    let Json::Object(first) = first else {
+        return Err(malformed("Results[0]", "expected an object"));
+    };
+    let result = match first.get("Result") {
+        None | Some(Json::Null) => return Ok(LookupOutcome::NotFound),
+        Some(Json::Object(result)) => result,
+        Some(other) => return Err(malformed("Results[0].Result", &expected("an object", other))),
+    };
+    let paths = array(result, "Paths", "Results[0].Result.Paths")?;
+
+    let window_start = fetched_at.0.saturating_sub(live_window_millis);
+    let mut seen = 0_usize;
+    let mut live = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let here = format!("Results[0].Result.Paths[{i}]");
+        let Json::Object(path) = path else {
+            return Err(malformed(&here, &expected("an object", path)));
+        };
+        let technologies = array(path, "Technologies", &format!("{here}.Technologies"))?;
+        for (j, tech) in technologies.iter().enumerate() {
+            let at = format!("{here}.Technologies[{j}]");
+            let Some(tech) = technology(tech, &at) else { continue };
+            seen += 1;
+            if tech.last_detected >= window_start {
+                tracing::debug!(provider = "builtwith", name = tech.name, tag = tech.tag, "live technology");
+                live.push(tech.name);
+            }
+        }
+    }
+    if seen == 0 {
+        return Ok(LookupOutcome::NotFound);
+    }
+    let stack = normalize::tech_stack(live);
+    let record = ProviderRecord::new(Source::BuiltWith, fetched_at)
+        .with(Field::TechStack, (!stack.is_empty()).then_some(Value::TextList(stack)));
+    Ok(LookupOutcome::Found(vec![record]))
+}
+
+/// The parts of one `Technologies[]` item firmo uses.
+struct Technology<'a> {
+    name: &'a str,
+    tag: &'a str,
+    last_detected: i64,
+}
+
+/// One technology, or `None` (with a warning) when it lacks a name or a detection date.
+fn technology<'a>(json: &'a Json, path: &str) -> Option<Technology<'a>> {
+    let Json::Object(tech) = json else {
+        warn_dropped(path, &expected("an object", json));
+        return None;
+    };
+    let name = match tech.get("Name") {
+        Some(Json::String(name)) if !name.trim().is_empty() => name,
+        other => {
+            warn_dropped(&format!("{path}.Name"), &expected("a name", other.unwrap_or(&Json::Null)));
+            return None;
+        }
+    };
+    let last_detected = match tech.get("LastDetected") {
+        Some(Json::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+        other => {
+            let why = expected("epoch milliseconds", other.unwrap_or(&Json::Null));
+            warn_dropped(&format!("{path}.LastDetected"), &why);
+            return None;
+        }
+    };
+    let tag = tech.get("Tag").and_then(Json::as_str).unwrap_or("");
+    Some(Technology { name, tag, last_detected })
+}
+
+/// What an `Errors[]` entry means for the lookup.
+fn outcome_of_error(error: &Json) -> Result<LookupOutcome, ConnectorError> {
+    let message = error.get("Message").and_then(Json::as_str).unwrap_or("").trim();
+    let code = match error.get("Code") {
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(Json::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let said = if message.is_empty() { "no message".to_owned() } else { cut(message) };
+    let lower = message.to_ascii_lowercase();
+    let by_code = match code {
+        Some(-2) => Some(Kind::Auth),
+        Some(-3 | -5) => Some(Kind::Quota),
+        Some(-7) => Some(Kind::RateLimited),
+        Some(-8) => Some(Kind::NotFound),
+        Some(-99) => Some(Kind::Server),
+        _ => None,
+    };
+    let kind = by_code.unwrap_or(if lower.contains("key") {
+        Kind::Auth
+    } else if lower.contains("credit") || lower.contains("upgrade") {
+        Kind::Quota
+    } else if lower.contains("domain") || lower.contains("not found") || lower.contains("no result") {
+        Kind::NotFound
+    } else if lower.contains("rate") || lower.contains("too many") || lower.contains("one lookup") {
+        Kind::RateLimited
+    } else {
+        Kind::Other
+    });
+    let message = match code {
+        Some(code) => format!("error {code}: {said}"),
+        None => said,
+    };
+    match kind {
+        Kind::NotFound => {
+            tracing::info!(provider = "builtwith", "BuiltWith has no data for the domain ({message})");
+            Ok(LookupOutcome::NotFound)
+        }
+        Kind::Auth => Err(ConnectorError::Auth { service: SERVICE, message }),
+        Kind::Quota => Err(ConnectorError::QuotaExhausted { service: SERVICE, message }),
+        Kind::RateLimited => Err(ConnectorError::RateLimited {
+            service: SERVICE,
+            policy: message,
+            retry_after: None,
+        }),
+        Kind::Server => Err(ConnectorError::Server { service: SERVICE, status: 200, message }),
+        Kind::Other => Err(ConnectorError::Unexpected { service: SERVICE, status: 200, message }),
+    }
+}
+
+enum Kind {
+    NotFound,
+    Auth,
+    Quota,
+    RateLimited,
+    Server,
+    Other,
+}
+
+/// A JSON array under `key`, empty when absent or null; another type is a shape error.
+fn array<'a>(parent: &'a Map<String, Json>, key: &str, path: &str) -> Result<&'a [Json], ConnectorError> {
+    match parent.get(key) {
+        None | Some(Json::Null) => Ok(&[]),
+        Some(Json::Array(items)) => Ok(items),
+        Some(other) => Err(malformed(path, &expected("an array", other))),
+    }
+}
+
+fn expected(what: &str, got: &Json) -> String {
+    format!("expected {what}, got {}", firmo_core::value::describe_json(got))
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+fn warn_dropped(path: &str, why: &dyn std::fmt::Display) {
+    tracing::warn!(provider = "builtwith", path, "dropped a value firmo can't read: {why}");
+}
+
+fn malformed(path: &str, message: &str) -> ConnectorError {
+    ConnectorError::Malformed { service: SERVICE, path: path.to_owned(), message: message.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DAY: i64 = 86_400_000;
+    const NOW: UnixMillis = UnixMillis(1_760_000_000_000);
+    const WINDOW: i64 = 90 * DAY;
+
+    fn parse(json: &Json) -> Result<LookupOutcome, ConnectorError> {
+        parse_domain(json.to_string().as_bytes(), NOW, WINDOW)
+    }
+
+    fn tech(name: &str, tag: &str, days_ago: i64) -> Json {
+        json!({
+            "Name": name, "Tag": tag, "Categories": ["Some Category"],
+            "FirstDetected": NOW.0 - 900 * DAY, "LastDetected": NOW.0 - days_ago * DAY,
+            "IsPremium": "no", "Link": "https://example.invalid", "Description": "…"
+        })
+    }
+
+    fn body(paths: Json) -> Json {
+        json!({
+            "Results": [{
+                "Result": {"IsDB": "True", "Spend": 1234, "Paths": paths},
+                "Meta": {"CompanyName": "Acme Analytics", "Vertical": "Technology"},
+                "Attributes": {"Employees": 0},
+                "FirstIndexed": NOW.0 - 2000 * DAY, "LastIndexed": NOW.0 - DAY,
+                "Lookup": "acme-analytics.example"
+            }],
+            "Errors": []
+        })
+    }
+
+    fn stack(outcome: LookupOutcome) -> Option<Vec<String>> {
+        let LookupOutcome::Found(records) = outcome else { panic!("expected Found, got {outcome:?}") };
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].source, Source::BuiltWith);
+        match records[0].get(Field::TechStack) {
+            Some(Value::TextList(names)) => Some(names.clone()),
+            None => None,
+            other => panic!("tech stack of the wrong type: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_live_technologies_across_paths_count() {
+        let outcome = parse(&body(json!([
+            {"Domain": "acme-analytics.example", "Url": "", "SubDomain": "",
+             "Technologies": [tech("Google Analytics", "analytics", 3), tech("WordPress", "cms", 10),
+                              tech("Amazon CloudFront", "cdn", 89), tech("Flash", "media", 800)]},
+            {"Domain": "acme-analytics.example", "Url": "", "SubDomain": "blog",
+             "Technologies": [tech("WordPress", "cms", 1), tech("jQuery", "javascript", 91)]}
+        ])))
+        .unwrap();
+        assert_eq!(
+            stack(outcome),
+            Some(normalize::tech_stack(["Google Analytics", "WordPress", "Amazon CloudFront"]))
+        );
+    }
+
+    #[test]
+    fn the_window_is_configurable() {
+        let json = body(json!([{"Technologies": [tech("Shopify", "ecommerce", 30)]}]));
+        let narrow = parse_domain(json.to_string().as_bytes(), NOW, 7 * DAY).unwrap();
+        assert_eq!(stack(narrow), None, "known but not live: a record without a stack");
+        let wide = parse_domain(json.to_string().as_bytes(), NOW, 31 * DAY).unwrap();
+        assert_eq!(stack(wide), Some(normalize::tech_stack(["Shopify"])));
+    }
+
+    #[test]
+    fn empty_results_nulls_and_no_technologies_are_not_found() {
+        for empty in [
+            json!({"Results": [], "Errors": []}),
+            json!({"Results": null, "Errors": null}),
+            json!({}),
+            json!({"Results": [{"Result": null, "Lookup": "x.example"}]}),
+            body(json!([])),
+            body(json!(null)),
+            body(json!([{"Technologies": []}, {"Technologies": null}])),
+        ] {
+            assert_eq!(parse(&empty).unwrap(), LookupOutcome::NotFound, "{empty}");
+        }
+    }
+
+    #[test]
+    fn unreadable_technologies_are_skipped_and_extra_fields_ignored() {
+        let outcome = parse(&body(json!([{"Technologies": [
+            "React",
+            {"Name": null, "LastDetected": NOW.0},
+            {"Name": "Vue", "LastDetected": "yesterday"},
+            {"Name": "Stripe", "LastDetected": NOW.0 - DAY, "Brand": {"new": "field"}},
+            {"Name": "   ", "LastDetected": NOW.0}
+        ]}])))
+        .unwrap();
+        assert_eq!(stack(outcome), Some(normalize::tech_stack(["Stripe"])));
+    }
+
+    #[test]
+    fn errors_inside_a_200_map_by_code_then_message() {
+        let with_error = |code: Json, message: &str| {
+            parse(&json!({"Results": [], "Errors": [
+                {"Lookup": "acme.example", "Message": message, "Code": code}
+            ]}))
+        };
+        assert_eq!(with_error(json!(-8), "Root domain invalid").unwrap(), LookupOutcome::NotFound);
+        let auth = with_error(json!(-2), "API Key incorrect - it needs to be a GUID").unwrap_err();
+        assert!(matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(), "{auth:?}");
+        let quota = with_error(json!("-3"), "You are out of API credits").unwrap_err();
+        assert!(matches!(quota, ConnectorError::QuotaExhausted { .. }) && quota.stops_service());
+        assert!(with_error(json!(-99), "Internal error").unwrap_err().is_transient());
+        assert!(matches!(
+            with_error(json!(-7), "Only one lookup at a time").unwrap_err(),
+            ConnectorError::RateLimited { .. }
+        ));
+        // No code: the message decides.
+        let by_message = with_error(Json::Null, "Invalid API key").unwrap_err();
+        assert!(matches!(by_message, ConnectorError::Auth { .. }));
+        assert!(matches!(
+            with_error(Json::Null, "Not enough credits remaining").unwrap_err(),
+            ConnectorError::QuotaExhausted { .. }
+        ));
+        assert_eq!(with_error(Json::Null, "Domain not found").unwrap(), LookupOutcome::NotFound);
+        assert!(matches!(
+            with_error(json!(-6), "Saving technology usage failed").unwrap_err(),
+            ConnectorError::Unexpected { status: 200, .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_shapes_are_malformed_naming_the_path() {
+        let path = |r: Result<LookupOutcome, ConnectorError>| match r {
+            Err(ConnectorError::Malformed { service: Service::BuiltWith, path, .. }) => path,
+            other => panic!("expected Malformed, got {other:?}"),
+        };
+        assert_eq!(path(parse_domain(b"Invalid request", NOW, WINDOW)), "$");
+        assert_eq!(path(parse(&json!([1, 2]))), "$");
+        assert_eq!(path(parse(&json!({"Results": {"Result": {}}}))), "Results");
+        assert_eq!(path(parse(&json!({"Results": [], "Errors": "none"}))), "Errors");
+        assert_eq!(path(parse(&json!({"Results": ["x"]}))), "Results[0]");
+        assert_eq!(path(parse(&json!({"Results": [{"Result": 5}]}))), "Results[0].Result");
+        assert_eq!(path(parse(&body(json!({"Technologies": []})))), "Results[0].Result.Paths");
+        assert_eq!(
+            path(parse(&body(json!([{"Technologies": []}, {"Technologies": "many"}])))),
+            "Results[0].Result.Paths[1].Technologies"
+        );
+    }
+}
