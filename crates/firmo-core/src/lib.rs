@@ -5,9 +5,11 @@
 //! Nothing here does I/O, reads a clock or the environment, or needs an async runtime:
 //! the same code runs in the sync engine and, compiled to wasm32, in the browser.
 
+pub mod config;
 pub mod coverage;
 pub mod field;
 pub mod finding;
+pub mod fixture;
 pub mod merge;
 pub mod normalize;
 pub mod record;
@@ -15,10 +17,18 @@ pub mod rules;
 pub mod schema;
 pub mod signals;
 pub mod source;
+pub mod validate;
 pub mod value;
 
 pub use field::{FIELDS, Field, FieldKind, FieldSpec, Refresh, SIGNALS, Signal, Strategy};
 pub use finding::{Finding, Severity};
 pub use record::{ExecChange, ProviderRecord};
 pub use source::Source;
+pub use config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
+pub use coverage::Coverage;
+pub use merge::{MergePreview, MergedField, MergedRecord, merge, merge_preview};
+pub use rules::{RULES, RULES_VERSION, ValidationContext};
+pub use schema::{catalog_json, record_schema};
+pub use signals::{Signals, compute_signals};
+pub use validate::{validate_field_json, validate_json_record, validate_record};
 pub use value::{Date, UnixMillis, Value};

@@ -1,1 +1,540 @@
-//! merge
+//! The merge: per field, pick a value from several sources' normalized records under the
+//! configured strategy, and remember who won and who disagreed.
+//!
+//! Rules every strategy shares:
+//! - Only the sources listed for a field are read for it; other records are ignored for
+//!   that field (BuiltWith's headcount, if it sent one, never competes).
+//! - One candidate per source: when a source appears in several records, its most
+//!   recently fetched record that has the field speaks for it (ties: the earlier record
+//!   in the input).
+//! - `precedence`: the first listed source with a value wins.
+//! - `freshest`: the candidate with the latest `fetched_at` wins; ties go to the earlier
+//!   source in the list.
+//! - `union` (list fields): every candidate's items, de-duplicated case-insensitively (the
+//!   spelling of the first source in the list is kept) and sorted case-insensitively.
+//!   The winner is the first listed contributor; `fetched_at` is the latest contributor's.
+//! - Disagreements: every other candidate whose value differs from the winner's (numbers
+//!   differ at all, text case-insensitively, lists as case-insensitive sets), in list order.
+//!   A union has none: every contributor is in the value.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::config::{CoreConfig, MergeConfig};
+use crate::field::{Field, Strategy};
+use crate::finding::Finding;
+use crate::record::{ExecChange, ProviderRecord};
+use crate::rules::ValidationContext;
+use crate::signals::{Signals, compute_signals};
+use crate::source::Source;
+use crate::validate::{parse_field_json, validate_record};
+use crate::value::{Date, UnixMillis, Value, describe_json};
+
+/// A set of sources (a bitset; serialized as a list in [`Source::ALL`] order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SourceSet(u8);
+
+impl SourceSet {
+    pub const EMPTY: SourceSet = SourceSet(0);
+
+    pub fn single(source: Source) -> SourceSet {
+        SourceSet(1 << source as u8)
+    }
+    pub fn insert(&mut self, source: Source) {
+        self.0 |= 1 << source as u8;
+    }
+    pub fn contains(self, source: Source) -> bool {
+        self.0 & (1 << source as u8) != 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// The members, in [`Source::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Source> {
+        Source::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl FromIterator<Source> for SourceSet {
+    fn from_iter<I: IntoIterator<Item = Source>>(iter: I) -> Self {
+        let mut set = SourceSet::EMPTY;
+        for source in iter {
+            set.insert(source);
+        }
+        set
+    }
+}
+
+impl Serialize for SourceSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for source in self.iter() {
+            seq.serialize_element(&source)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<Source>::deserialize(deserializer)?.into_iter().collect())
+    }
+}
+
+/// Another source's differing value for a field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    pub source: Source,
+    pub value: Value,
+}
+
+/// The merged value of one field and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergedField {
+    pub value: Value,
+    /// The source whose value won (for a union: the first listed contributor).
+    pub source: Source,
+    /// Every listed source that had a value for the field (the winner included).
+    pub contributors: SourceSet,
+    /// When the winner's value was fetched (for a union: the latest contributor's).
+    pub fetched_at: UnixMillis,
+    /// Other sources whose value differs from the winner's, in precedence order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<Alternative>,
+}
+
+/// One company's merged fields. Fields no listed source had are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MergedRecord {
+    pub fields: BTreeMap<Field, MergedField>,
+}
+
+impl MergedRecord {
+    pub fn get(&self, field: Field) -> Option<&MergedField> {
+        self.fields.get(&field)
+    }
+
+    pub fn value(&self, field: Field) -> Option<&Value> {
+        self.fields.get(&field).map(|m| &m.value)
+    }
+
+    /// The record as the CRM would see it: `{"headcount": 120, "industry": "Software"}`.
+    pub fn to_plain_json(&self) -> serde_json::Value {
+        let map = self
+            .fields
+            .iter()
+            .map(|(field, merged)| (field.name().to_owned(), merged.value.to_json()))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// Which source supplied which field (the `firmo_sources` property).
+    pub fn sources(&self) -> BTreeMap<Field, Source> {
+        self.fields.iter().map(|(f, m)| (*f, m.source)).collect()
+    }
+}
+
+/// Merges one company's provider records under `config`. Never fails: a field no listed
+/// source supplied is simply absent.
+pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
+    // candidates[field][source] = index of that source's freshest record with the field.
+    let mut candidates = [[None::<usize>; Source::ALL.len()]; Field::ALL.len()];
+    for (i, record) in records.iter().enumerate() {
+        let s = record.source as usize;
+        for field in record.fields.keys() {
+            let slot = &mut candidates[*field as usize][s];
+            match *slot {
+                Some(j) if records[j].fetched_at >= record.fetched_at => {}
+                _ => *slot = Some(i),
+            }
+        }
+    }
+
+    let mut merged = MergedRecord::default();
+    for field in Field::ALL {
+        let rule = config.rule(field);
+        let found = &candidates[field as usize];
+        let listed = rule.sources.iter().filter_map(|s| found[*s as usize].map(|i| (*s, i)));
+        if let Some(m) = merge_field(field, rule.strategy, listed, records) {
+            merged.fields.insert(field, m);
+        }
+    }
+    merged
+}
+
+fn merge_field(
+    field: Field,
+    strategy: Strategy,
+    listed: impl Iterator<Item = (Source, usize)> + Clone,
+    records: &[ProviderRecord],
+) -> Option<MergedField> {
+    let value_of = |i: usize| &records[i].fields[&field];
+    let contributors: SourceSet = listed.clone().map(|(s, _)| s).collect();
+    let (winner, winner_idx) = match strategy {
+        Strategy::Precedence => listed.clone().next()?,
+        Strategy::Freshest => {
+            let mut best = listed.clone().next()?;
+            for (s, i) in listed.clone() {
+                if records[i].fetched_at > records[best.1].fetched_at {
+                    best = (s, i);
+                }
+            }
+            best
+        }
+        Strategy::Union => {
+            let first = listed.clone().next()?;
+            if let Some(m) = union(listed.clone(), records, field, contributors) {
+                return Some(m);
+            }
+            // No candidate holds a list (a wrongly typed record): fall back to precedence so
+            // validation sees and rejects the value.
+            first
+        }
+    };
+    let value = value_of(winner_idx);
+    let disagreements = listed
+        .filter(|&(s, i)| s != winner && !same_value(value, value_of(i)))
+        .map(|(source, i)| Alternative { source, value: value_of(i).clone() })
+        .collect();
+    Some(MergedField {
+        value: value.clone(),
+        source: winner,
+        contributors,
+        fetched_at: records[winner_idx].fetched_at,
+        disagreements,
+    })
+}
+
+fn union(
+    listed: impl Iterator<Item = (Source, usize)>,
+    records: &[ProviderRecord],
+    field: Field,
+    contributors: SourceSet,
+) -> Option<MergedField> {
+    let mut items: Vec<&String> = Vec::new();
+    let mut winner = None;
+    let mut fetched_at = UnixMillis(i64::MIN);
+    for (source, i) in listed {
+        if let Value::TextList(list) = &records[i].fields[&field] {
+            winner.get_or_insert(source);
+            fetched_at = fetched_at.max(records[i].fetched_at);
+            items.extend(list);
+        }
+    }
+    let source = winner?;
+    // Stable sort keeps the first source's spelling first among case-insensitive equals.
+    items.sort_by(|a, b| cmp_ignore_case(a, b));
+    items.dedup_by(|later, earlier| cmp_ignore_case(later, earlier) == Ordering::Equal);
+    Some(MergedField {
+        value: Value::TextList(items.into_iter().cloned().collect()),
+        source,
+        contributors,
+        fetched_at,
+        disagreements: Vec::new(),
+    })
+}
+
+/// Compares two strings by their lowercase forms (Unicode-aware, no allocation).
+pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        let a = a.bytes().map(|c| c.to_ascii_lowercase());
+        return a.cmp(b.bytes().map(|c| c.to_ascii_lowercase()));
+    }
+    a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Whether two values count as the same for disagreement purposes: numbers exactly, text
+/// case-insensitively, lists as case-insensitive sets.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) => cmp_ignore_case(x, y) == Ordering::Equal,
+        (Value::Integer(x), Value::Integer(y)) => x == y,
+        (Value::Decimal(x), Value::Decimal(y)) => x == y,
+        (Value::Integer(x), Value::Decimal(y)) | (Value::Decimal(y), Value::Integer(x)) => {
+            *x as f64 == *y
+        }
+        (Value::Date(x), Value::Date(y)) => x == y,
+        (Value::TextList(x), Value::TextList(y)) => {
+            let contains = |list: &[String], item: &str| {
+                list.iter().any(|other| cmp_ignore_case(other, item) == Ordering::Equal)
+            };
+            x.iter().all(|i| contains(y, i)) && y.iter().all(|i| contains(x, i))
+        }
+        _ => false,
+    }
+}
+
+/// What [`merge_preview`] returns: the merged record, its findings and signals, and what
+/// was wrong with the input (each problem skips only the part it is about).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergePreview {
+    pub merged: MergedRecord,
+    pub findings: Vec<Finding>,
+    pub signals: Signals,
+    pub input_errors: Vec<String>,
+}
+
+/// Reads provider records from JSON (`[{"source": "clay", "fetched_at": 0, "fields":
+/// {...}, "exec_changes": [...]}, ...]`) leniently: a record with an unknown source or
+/// no `fetched_at` is skipped, a field value of the wrong type or an unknown field is
+/// skipped, and each skip is reported in the second list as `records[i]...: why`.
+pub fn parse_provider_records(json: &serde_json::Value) -> (Vec<ProviderRecord>, Vec<String>) {
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    let Some(items) = json.as_array() else {
+        errors.push(format!(
+            "records: expected an array of provider records, got {}",
+            describe_json(json)
+        ));
+        return (records, errors);
+    };
+    for (i, item) in items.iter().enumerate() {
+        if let Some(record) = parse_provider_record(i, item, &mut errors) {
+            records.push(record);
+        }
+    }
+    (records, errors)
+}
+
+fn parse_provider_record(
+    i: usize,
+    json: &serde_json::Value,
+    errors: &mut Vec<String>,
+) -> Option<ProviderRecord> {
+    let Some(object) = json.as_object() else {
+        errors.push(format!("records[{i}]: expected an object, got {}; record skipped", describe_json(json)));
+        return None;
+    };
+    let mut keys: Vec<&String> = object.keys().collect();
+    keys.sort_unstable();
+    for key in keys {
+        if !["source", "fetched_at", "fields", "exec_changes"].contains(&key.as_str()) {
+            errors.push(format!("records[{i}].{key}: unknown key; ignored"));
+        }
+    }
+    let source = match object.get("source") {
+        Some(serde_json::Value::String(name)) if Source::ALL.iter().any(|s| s.name() == name) => {
+            Source::ALL.into_iter().find(|s| s.name() == name)
+        }
+        Some(serde_json::Value::String(name)) => {
+            let known = Source::ALL.map(Source::name).join(", ");
+            errors.push(format!("records[{i}].source: unknown source {name:?} (known: {known}); record skipped"));
+            None
+        }
+        Some(other) => {
+            errors.push(format!("records[{i}].source: expected a source name, got {}; record skipped", describe_json(other)));
+            None
+        }
+        None => {
+            errors.push(format!("records[{i}].source: missing; record skipped"));
+            None
+        }
+    };
+    let fetched_at = match object.get("fetched_at") {
+        Some(n) if n.as_i64().is_some() => n.as_i64().map(UnixMillis),
+        Some(other) => {
+            errors.push(format!(
+                "records[{i}].fetched_at: expected milliseconds since the epoch, got {}; record skipped",
+                describe_json(other)
+            ));
+            None
+        }
+        None => {
+            errors.push(format!("records[{i}].fetched_at: missing; record skipped"));
+            None
+        }
+    };
+    let (source, fetched_at) = (source?, fetched_at?);
+    let mut record = ProviderRecord::new(source, fetched_at);
+    match object.get("fields") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(fields)) => {
+            let mut names: Vec<&String> = fields.keys().collect();
+            names.sort_unstable();
+            for name in names {
+                let Some(field) = Field::ALL.into_iter().find(|f| f.name() == name) else {
+                    errors.push(format!("records[{i}].fields.{name}: unknown field; skipped"));
+                    continue;
+                };
+                match parse_field_json(field, &fields[name.as_str()]) {
+                    Ok(Some(value)) => {
+                        record.fields.insert(field, value);
+                    }
+                    Ok(None) => {}
+                    Err(finding) => errors.push(format!(
+                        "records[{i}].fields.{name}: {}; value skipped",
+                        finding.message
+                    )),
+                }
+            }
+        }
+        Some(other) => errors.push(format!(
+            "records[{i}].fields: expected an object, got {}; fields skipped",
+            describe_json(other)
+        )),
+    }
+    match object.get("exec_changes") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Array(changes)) => {
+            for (j, change) in changes.iter().enumerate() {
+                match serde_json::from_value::<ExecChange>(change.clone()) {
+                    Ok(change) => record.exec_changes.push(change),
+                    Err(e) => errors.push(format!("records[{i}].exec_changes[{j}]: {e}; skipped")),
+                }
+            }
+        }
+        Some(other) => errors.push(format!(
+            "records[{i}].exec_changes: expected an array, got {}; skipped",
+            describe_json(other)
+        )),
+    }
+    Some(record)
+}
+
+/// Merges, validates and computes signals for one company's provider records given as
+/// JSON: the WASM module's `mergePreview` and the fixtures' runner. Executive changes
+/// are taken from every record.
+pub fn merge_preview(records: &serde_json::Value, config: &CoreConfig, today: Date) -> MergePreview {
+    let (records, input_errors) = parse_provider_records(records);
+    let merged = merge(&records, &config.merge);
+    let ctx = ValidationContext { today, quality: config.quality.clone() };
+    let findings = validate_record(&merged, &ctx);
+    let changes: Vec<ExecChange> = records.iter().flat_map(|r| r.exec_changes.iter().cloned()).collect();
+    let signals = compute_signals(&merged, &changes, today, &config.signals);
+    MergePreview { merged, findings, signals, input_errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FieldRule;
+    use crate::value::Date;
+
+    fn rec(source: Source, at: i64) -> ProviderRecord {
+        ProviderRecord::new(source, UnixMillis(at))
+    }
+    fn int(n: i64) -> Option<Value> {
+        Some(Value::Integer(n))
+    }
+    fn text(s: &str) -> Option<Value> {
+        Some(Value::Text(s.to_owned()))
+    }
+    fn list(items: &[&str]) -> Option<Value> {
+        Some(Value::TextList(items.iter().map(|s| (*s).to_owned()).collect()))
+    }
+
+    #[test]
+    fn precedence_takes_the_first_listed_source_and_records_disagreements() {
+        let records = [
+            rec(Source::LinkedIn, 3).with(Field::Headcount, int(480)),
+            rec(Source::Clay, 1).with(Field::Headcount, int(120)),
+            rec(Source::Clearbit, 2).with(Field::Headcount, int(120)),
+        ];
+        let merged = merge(&records, &MergeConfig::default());
+        let headcount = merged.get(Field::Headcount).unwrap();
+        assert_eq!(headcount.value, Value::Integer(120));
+        assert_eq!(headcount.source, Source::Clay);
+        assert_eq!(headcount.fetched_at, UnixMillis(1));
+        assert_eq!(headcount.contributors.len(), 3);
+        assert_eq!(
+            headcount.disagreements,
+            [Alternative { source: Source::LinkedIn, value: Value::Integer(480) }]
+        );
+        assert_eq!(merged.to_plain_json(), serde_json::json!({"headcount": 120}));
+    }
+
+    #[test]
+    fn unlisted_sources_are_ignored_for_the_field() {
+        let records = [
+            rec(Source::BuiltWith, 1).with(Field::Headcount, int(9)),
+            rec(Source::Clearbit, 1).with(Field::Industry, text("Software")),
+        ];
+        let merged = merge(&records, &MergeConfig::default());
+        assert!(merged.get(Field::Headcount).is_none());
+        assert_eq!(merged.get(Field::Industry).unwrap().source, Source::Clearbit);
+        assert!(merge(&[], &MergeConfig::default()).fields.is_empty());
+    }
+
+    #[test]
+    fn text_disagreement_ignores_case() {
+        let records = [
+            rec(Source::Clay, 1).with(Field::Industry, text("Software")),
+            rec(Source::Clearbit, 1).with(Field::Industry, text("SOFTWARE")),
+        ];
+        let merged = merge(&records, &MergeConfig::default());
+        assert!(merged.get(Field::Industry).unwrap().disagreements.is_empty());
+    }
+
+    #[test]
+    fn freshest_wins_and_ties_go_to_precedence() {
+        let mut config = MergeConfig::default();
+        let rule = FieldRule {
+            strategy: Strategy::Freshest,
+            sources: vec![Source::Clay, Source::Clearbit, Source::LinkedIn],
+        };
+        config.set_rule(Field::Headcount, rule).unwrap();
+        let records = [
+            rec(Source::Clay, 5).with(Field::Headcount, int(100)),
+            rec(Source::Clearbit, 9).with(Field::Headcount, int(110)),
+            rec(Source::LinkedIn, 9).with(Field::Headcount, int(120)),
+        ];
+        let merged = merge(&records, &config);
+        let headcount = merged.get(Field::Headcount).unwrap();
+        assert_eq!((headcount.source, headcount.fetched_at), (Source::Clearbit, UnixMillis(9)));
+        assert_eq!(headcount.disagreements.len(), 2);
+    }
+
+    #[test]
+    fn a_sources_freshest_record_speaks_for_it() {
+        let records = [
+            rec(Source::Clay, 1).with(Field::Headcount, int(100)),
+            rec(Source::Clay, 7).with(Field::Headcount, int(140)),
+            rec(Source::Clay, 7).with(Field::Headcount, int(150)),
+            rec(Source::Clay, 9).with(Field::Industry, text("Retail")),
+        ];
+        let merged = merge(&records, &MergeConfig::default());
+        assert_eq!(merged.value(Field::Headcount), Some(&Value::Integer(140)));
+        assert!(merged.get(Field::Headcount).unwrap().disagreements.is_empty());
+    }
+
+    #[test]
+    fn union_dedupes_case_insensitively_and_sorts() {
+        let records = [
+            rec(Source::Clay, 4).with(Field::TechStack, list(&["react", "AWS", "Stripe"])),
+            rec(Source::BuiltWith, 2).with(Field::TechStack, list(&["aws", "Éclair", "React"])),
+        ];
+        let merged = merge(&records, &MergeConfig::default());
+        let tech = merged.get(Field::TechStack).unwrap();
+        assert_eq!(tech.value, list(&["aws", "Éclair", "React", "Stripe"]).unwrap());
+        assert_eq!(tech.source, Source::BuiltWith);
+        assert_eq!(tech.fetched_at, UnixMillis(4));
+        assert_eq!(tech.contributors, [Source::Clay, Source::BuiltWith].into_iter().collect());
+        assert!(tech.disagreements.is_empty());
+    }
+
+    #[test]
+    fn same_value_rules() {
+        let d = |y| Value::Date(Date::new(y, 1, 1).unwrap());
+        assert!(same_value(&d(2020), &d(2020)));
+        assert!(!same_value(&d(2020), &d(2021)));
+        assert!(same_value(&Value::Integer(3), &Value::Decimal(3.0)));
+        assert!(!same_value(&Value::Decimal(f64::NAN), &Value::Decimal(f64::NAN)));
+        assert!(same_value(&list(&["A", "b"]).unwrap(), &list(&["B", "a", "a"]).unwrap()));
+        assert!(!same_value(&list(&["A"]).unwrap(), &list(&["A", "C"]).unwrap()));
+        assert!(same_value(&Value::Text("ÄRZTE".into()), &Value::Text("ärzte".into())));
+        assert!(!same_value(&Value::Text("1".into()), &Value::Integer(1)));
+    }
+
+    #[test]
+    fn source_set_serializes_in_catalogue_order() {
+        let set: SourceSet = [Source::LinkedIn, Source::Clay].into_iter().collect();
+        assert_eq!(serde_json::to_value(set).unwrap(), serde_json::json!(["clay", "linkedin"]));
+        assert!(set.contains(Source::Clay) && !set.contains(Source::Clearbit));
+    }
+}
