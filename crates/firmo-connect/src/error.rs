@@ -170,7 +170,10 @@ mod tests {
             policy: "per-minute".into(),
             retry_after: Some(Duration::from_millis(1500)),
         };
-        assert_eq!(e.to_string(), "Clearbit rate limit hit (per-minute), retry after 1500 ms");
+        assert_eq!(
+            e.to_string(),
+            "Clearbit rate limit hit (per-minute), retry after 1500 ms"
+        );
         assert!(e.is_transient() && !e.stops_service());
     }
 }

@@ -2,10 +2,14 @@
 //! type they all return, and the shared HTTP policy (rate limiting, retries that honour
 //! `Retry-After`, timeouts, response-size limits) so no connector hand-rolls its own.
 
+pub mod crm;
 pub mod error;
+pub mod http;
 pub mod provider;
 pub mod secret;
 
+pub use crm::Crm;
 pub use error::{ConnectorError, Service};
+pub use http::{HttpClient, HttpPolicy, HttpResponse, HttpStats, RetryAction, RetryPolicy};
 pub use provider::{LookupOutcome, Provider};
 pub use secret::Secret;
