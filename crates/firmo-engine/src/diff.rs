@@ -36,6 +36,10 @@ pub struct Diff {
     /// property → new CRM value.
     pub changes: BTreeMap<String, String>,
     pub skipped: Vec<PropertySkip>,
+    /// Owned properties the CRM already holds firmo's exact value for, though the journal
+    /// doesn't say firmo wrote it (a run killed between the write and its journal entry):
+    /// journaled now so the value is recognised as firmo's from here on.
+    pub adopt: BTreeMap<String, String>,
 }
 
 /// Compares `desired` with the CRM's `current` values and firmo's `journal` (property →
@@ -66,6 +70,12 @@ pub fn diff(
             continue;
         };
         if same_crm_value(kind, now, &want.value) {
+            let journaled = journal
+                .get(&want.property)
+                .is_some_and(|ours| same_crm_value(kind, now, ours));
+            if want.policy == OverwritePolicy::Owned && !journaled {
+                out.adopt.insert(want.property.clone(), want.value.clone());
+            }
             continue;
         }
         match want.policy {
@@ -140,6 +150,11 @@ mod tests {
             .into()
         );
         assert!(d.skipped.is_empty());
+        // firmo_headcount already held firmo's value without a journal entry: adopted.
+        assert_eq!(
+            d.adopt,
+            [("firmo_headcount".to_owned(), "120".to_owned())].into()
+        );
     }
 
     #[test]

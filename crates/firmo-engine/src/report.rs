@@ -1,0 +1,435 @@
+//! The run summary: what `firmo sync` prints (a table for people, `--json` for machines)
+//! and records in the store for `firmo report`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use firmo_core::coverage::CoverageSummary;
+use firmo_core::{Field, Finding, Severity};
+use firmo_store::{Outcome, OutcomeCounts};
+use serde::{Deserialize, Serialize};
+
+use crate::diff::Diff;
+use crate::enrich::{Enriched, LookupState, ProviderStats};
+use crate::sync::PreflightRejection;
+
+/// What happened to one property group member during setup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyReport {
+    pub name: String,
+    /// `created`, `exists`, `would create`, `options added: …`, `mismatch: …`.
+    pub status: String,
+}
+
+/// A dry run's plan for one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountPlan {
+    pub id: String,
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    pub lookups: BTreeMap<String, LookupState>,
+    pub credits: f64,
+    /// property → value it would get (known only where the providers' answers are cached).
+    pub changes: BTreeMap<String, String>,
+}
+
+impl AccountPlan {
+    pub fn new(e: &Enriched, d: &Diff) -> AccountPlan {
+        AccountPlan {
+            id: e.account.id.clone(),
+            name: e.account.name.clone(),
+            domain: e.domain.as_ref().ok().cloned(),
+            lookups: e.lookups.clone(),
+            credits: e.planned_credits,
+            changes: d.changes.clone(),
+        }
+    }
+}
+
+/// An account whose enriched values the summary shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    pub id: String,
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    /// field → (value, source)
+    pub fields: BTreeMap<String, (serde_json::Value, String)>,
+}
+
+/// Counters gathered while the run goes.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub outcomes: OutcomeCounts,
+    pub skipped: BTreeMap<String, u64>,
+    pub rejected: BTreeMap<String, u64>,
+    pub failed: BTreeMap<String, u64>,
+    /// Finding code → count (flags and rejects).
+    pub findings: BTreeMap<String, FindingCount>,
+    pub samples: Vec<Sample>,
+}
+
+/// How often a rule fired.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingCount {
+    pub rule: String,
+    pub severity: String,
+    pub count: u64,
+    /// One example message.
+    pub example: String,
+}
+
+const MAX_SAMPLES: usize = 5;
+
+impl Tally {
+    pub fn count(&mut self, outcome: Outcome, reason: Option<&str>) {
+        self.count_n(outcome, reason, 1);
+    }
+
+    pub fn count_n(&mut self, outcome: Outcome, reason: Option<&str>, n: u64) {
+        match outcome {
+            Outcome::Written => self.outcomes.written += n,
+            Outcome::Unchanged => self.outcomes.unchanged += n,
+            Outcome::Skipped => self.outcomes.skipped += n,
+            Outcome::Rejected => self.outcomes.rejected += n,
+            Outcome::Failed => self.outcomes.failed += n,
+        }
+        let bucket = match outcome {
+            Outcome::Skipped => &mut self.skipped,
+            Outcome::Rejected => &mut self.rejected,
+            Outcome::Failed => &mut self.failed,
+            _ => return,
+        };
+        // Group "invalid domain: not a valid domain \"x\"…" under its kind, not per value.
+        let key = reason
+            .unwrap_or("unspecified")
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        *bucket.entry(key).or_default() += n;
+    }
+
+    pub fn absorb_findings(&mut self, findings: &[Finding], preflight: &[PreflightRejection]) {
+        for f in findings {
+            let entry = self
+                .findings
+                .entry(f.code.clone())
+                .or_insert_with(|| FindingCount {
+                    rule: f.rule.clone(),
+                    severity: match f.severity {
+                        Severity::Reject => "reject".into(),
+                        Severity::Flag => "flag".into(),
+                    },
+                    count: 0,
+                    example: f.message.clone(),
+                });
+            entry.count += 1;
+        }
+        for p in preflight {
+            let entry = self
+                .findings
+                .entry("PREFLIGHT".to_owned())
+                .or_insert_with(|| FindingCount {
+                    rule: "crm-would-reject".into(),
+                    severity: "reject".into(),
+                    count: 0,
+                    example: format!("{} = {:?}: {}", p.property, p.value, p.reason),
+                });
+            entry.count += 1;
+        }
+    }
+
+    pub fn sample(&mut self, e: &Enriched, _d: &Diff) {
+        if self.samples.len() >= MAX_SAMPLES || e.merged.fields.is_empty() {
+            return;
+        }
+        self.samples.push(Sample {
+            id: e.account.id.clone(),
+            name: e.account.name.clone(),
+            domain: e.domain.as_ref().ok().cloned(),
+            fields: e
+                .merged
+                .fields
+                .iter()
+                .map(|(f, m)| {
+                    (
+                        f.name().to_owned(),
+                        (m.value.to_json(), m.source.name().to_owned()),
+                    )
+                })
+                .collect(),
+        });
+    }
+}
+
+/// Everything a run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub dry_run: bool,
+    pub crm: String,
+    pub portal: String,
+    /// `full` or `incremental`.
+    pub mode: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: i64,
+    /// Accounts pulled from the CRM.
+    pub scanned: u64,
+    /// CRM API calls made (not counting the HTTP client's retries).
+    pub crm_calls: u64,
+    /// Dry run: the calls the real run would make.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_crm_calls: Option<u64>,
+    /// Credits spent (real run).
+    pub credits: f64,
+    /// Credits planned (a dry run's estimate; for a real run, what was reserved).
+    pub planned_credits: f64,
+    pub budget: f64,
+    pub providers: BTreeMap<String, ProviderStats>,
+    pub outcomes: OutcomeCounts,
+    pub skipped: BTreeMap<String, u64>,
+    pub rejected: BTreeMap<String, u64>,
+    pub failed: BTreeMap<String, u64>,
+    pub findings: BTreeMap<String, FindingCount>,
+    pub coverage: CoverageSummary,
+    pub properties: Vec<PropertyReport>,
+    pub samples: Vec<Sample>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<AccountPlan>,
+    /// `ok`, `partial`, `failed`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RunSummary {
+    /// The human table.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let title = if self.dry_run {
+            "firmo sync (dry run: nothing written)"
+        } else {
+            "firmo sync"
+        };
+        let _ = writeln!(
+            out,
+            "{title} · run {} · {} portal {} · {} pull",
+            self.run_id, self.crm, self.portal, self.mode
+        );
+        let _ = writeln!(out, "  {:.1} s", self.duration_ms as f64 / 1000.0);
+        let _ = writeln!(out);
+        let _ = writeln!(out, "accounts      {:>8}", self.scanned);
+        let o = &self.outcomes;
+        let verb = if self.dry_run {
+            "would write"
+        } else {
+            "written"
+        };
+        let _ = writeln!(out, "  {verb:<12}{:>8}", o.written);
+        let _ = writeln!(out, "  unchanged   {:>8}", o.unchanged);
+        let _ = writeln!(
+            out,
+            "  skipped     {:>8}{}",
+            o.skipped,
+            reasons(&self.skipped)
+        );
+        let _ = writeln!(
+            out,
+            "  rejected    {:>8}{}",
+            o.rejected,
+            reasons(&self.rejected)
+        );
+        let _ = writeln!(
+            out,
+            "  failed      {:>8}{}",
+            o.failed,
+            reasons(&self.failed)
+        );
+        let _ = writeln!(out);
+        match self.estimated_crm_calls {
+            Some(est) => {
+                let _ = writeln!(
+                    out,
+                    "CRM calls     {:>8}   (the real run: about {est})",
+                    self.crm_calls
+                );
+                let _ = writeln!(
+                    out,
+                    "credits       {:>8.1}   would be spent (budget {:.0})",
+                    self.planned_credits, self.budget
+                );
+            }
+            None => {
+                let _ = writeln!(out, "CRM calls     {:>8}", self.crm_calls);
+                let _ = writeln!(
+                    out,
+                    "credits       {:>8.1}   spent (budget {:.0})",
+                    self.credits, self.budget
+                );
+            }
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<12} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}",
+            "provider", "lookups", "cached", "found", "missing", "pending", "errors", "credits"
+        );
+        for (name, p) in &self.providers {
+            let _ = writeln!(
+                out,
+                "{:<12} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8.1}{}",
+                name,
+                p.lookups,
+                p.cache_hits,
+                p.found,
+                p.not_found,
+                p.pending,
+                p.errors,
+                p.credits,
+                p.stopped
+                    .as_ref()
+                    .map(|s| format!("  STOPPED: {s}"))
+                    .unwrap_or_default()
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "coverage      industry+headcount {:.0} %",
+            self.coverage.industry_and_headcount * 100.0
+        );
+        for field in Field::ALL {
+            if let Some(share) = self.coverage.fields.get(&field) {
+                let _ = writeln!(out, "  {:<22}{:>5.0} %", field.name(), share * 100.0);
+            }
+        }
+        if !self.findings.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "quality findings");
+            for (code, f) in &self.findings {
+                let _ = writeln!(
+                    out,
+                    "  {code} {:<28} {:<6} {:>6}   e.g. {}",
+                    f.rule, f.severity, f.count, f.example
+                );
+            }
+        }
+        let created: Vec<&str> = self
+            .properties
+            .iter()
+            .filter(|p| p.status != "exists")
+            .map(|p| p.name.as_str())
+            .collect();
+        if !created.is_empty() {
+            let _ = writeln!(out);
+            let verb = if self.dry_run {
+                "would create"
+            } else {
+                "properties"
+            };
+            let _ = writeln!(
+                out,
+                "{verb}: {}",
+                self.properties
+                    .iter()
+                    .filter(|p| p.status != "exists")
+                    .map(|p| format!("{} ({})", p.name, p.status))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !self.samples.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "enriched, for example:");
+            for s in &self.samples {
+                let _ = writeln!(
+                    out,
+                    "  {} · {} · {}",
+                    s.id,
+                    s.name.as_deref().unwrap_or("-"),
+                    s.domain.as_deref().unwrap_or("-")
+                );
+                for (field, (value, source)) in &s.fields {
+                    let _ = writeln!(
+                        out,
+                        "      firmo_{field:<22} {:<40} ({source})",
+                        short(value)
+                    );
+                }
+            }
+        }
+        if self.dry_run && !self.plan.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "plan (first 20 accounts):");
+            for p in self.plan.iter().take(20) {
+                let lookups: Vec<String> = p
+                    .lookups
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", state_word(v)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  {:<8} {:<28} {:>5.1} cr  {}  {}",
+                    p.id,
+                    p.domain.as_deref().unwrap_or("(no domain)"),
+                    p.credits,
+                    lookups.join(" "),
+                    if p.changes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "changes: {}",
+                            p.changes.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    }
+                );
+            }
+        }
+        if let Some(e) = &self.error {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "error: {e}");
+        }
+        out
+    }
+}
+
+fn reasons(map: &BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("   ({})", parts.join("; "))
+}
+
+fn state_word(s: &LookupState) -> &'static str {
+    match s {
+        LookupState::Cached => "cached",
+        LookupState::Fetched => "fetched",
+        LookupState::Pending => "pending",
+        LookupState::Deferred => "deferred",
+        LookupState::Failed(_) => "failed",
+        LookupState::Off => "off",
+        LookupState::WouldFetch => "fetch",
+    }
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => {
+            let names: Vec<String> = items
+                .iter()
+                .map(|i| i.as_str().unwrap_or_default().to_owned())
+                .collect();
+            names.join(", ")
+        }
+        other => other.to_string(),
+    };
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(39).collect::<String>())
+    } else {
+        s
+    }
+}
