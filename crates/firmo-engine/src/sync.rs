@@ -225,12 +225,10 @@ pub async fn sync(
     });
 
     // Stage 2: enrich, merge, validate, diff.
-    let run = RunState {
-        clay_deadline: Some(crate::enrich::clay_deadline(Duration::from_secs(
-            config.clay.callback_wait_seconds,
-        ))),
-        ..RunState::new(config, &enricher.providers, options.dry_run)
-    };
+    let mut run = RunState::new(config, &enricher.providers, options.dry_run);
+    run.clay_deadline = Some(crate::enrich::clay_deadline(Duration::from_secs(
+        config.clay.callback_wait_seconds,
+    )));
     let mut tally = Tally::default();
     let mut coverage = Coverage::default();
     let mut plans = Vec::new();
