@@ -53,55 +53,43 @@ impl Default for CrmConfig {
     }
 }
 
-/// `[sources.<name>]` as written: what is left out keeps that provider's default.
+/// `[sources.<name>]` as written: what is left out keeps that provider's default. Keys
+/// other than these three belong to the provider's own settings (its connector crate's
+/// config struct: `api_key_env`, `requests_per_minute`, `cost_per_lookup`, `base_url`…).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct RawSourceConfig {
     pub enabled: Option<bool>,
-    pub api_key_env: Option<String>,
+    /// How long an answer stays fresh: weekly | monthly | quarterly.
     pub refresh: Option<Refresh>,
-    pub requests_per_minute: Option<u32>,
-    pub cost_per_lookup: Option<f64>,
-    pub base_url: Option<String>,
+    /// How long to wait before asking again about a pending lookup.
     pub pending_retry_minutes: Option<u32>,
+    #[serde(flatten)]
+    pub settings: toml::Table,
 }
 
 /// A provider's settings, defaults filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceConfig {
     pub enabled: bool,
-    /// Environment variable holding the API key.
-    pub api_key_env: String,
-    /// How long an answer stays fresh.
     pub refresh: Refresh,
-    /// Client-side rate limit.
-    pub requests_per_minute: u32,
-    /// Credits one lookup costs.
-    pub cost_per_lookup: f64,
-    /// Override of the provider's API base URL (tests, proxies).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
-    /// How long to wait before asking again about a pending lookup.
     pub pending_retry_minutes: u32,
+    /// The connector's own settings, checked against its config type.
+    pub settings: toml::Table,
 }
 
 impl SourceConfig {
-    /// `name`'s defaults: its real key variable, refresh, documented rate limit, price.
+    /// `name`'s defaults: refresh by how fast its data moves.
     pub fn defaults(name: &str) -> SourceConfig {
-        let (env, refresh, per_minute, cost) = match name {
-            "clay" => ("CLAY_WEBHOOK_TOKEN", Refresh::Weekly, 300, 1.0),
-            "clearbit" => ("CLEARBIT_API_KEY", Refresh::Monthly, 600, 1.0),
-            "builtwith" => ("BUILTWITH_API_KEY", Refresh::Quarterly, 480, 1.0),
-            _ => ("CRUNCHBASE_API_KEY", Refresh::Weekly, 200, 2.0),
+        let refresh = match name {
+            "clearbit" => Refresh::Monthly,
+            "builtwith" => Refresh::Quarterly,
+            _ => Refresh::Weekly,
         };
         SourceConfig {
             enabled: true,
-            api_key_env: env.into(),
             refresh,
-            requests_per_minute: per_minute,
-            cost_per_lookup: cost,
-            base_url: None,
             pending_retry_minutes: 10,
+            settings: toml::Table::new(),
         }
     }
 
@@ -109,24 +97,13 @@ impl SourceConfig {
         if let Some(v) = raw.enabled {
             self.enabled = v;
         }
-        if let Some(v) = &raw.api_key_env {
-            self.api_key_env.clone_from(v);
-        }
         if let Some(v) = raw.refresh {
             self.refresh = v;
-        }
-        if let Some(v) = raw.requests_per_minute {
-            self.requests_per_minute = v;
-        }
-        if let Some(v) = raw.cost_per_lookup {
-            self.cost_per_lookup = v;
-        }
-        if let Some(v) = &raw.base_url {
-            self.base_url = Some(v.clone());
         }
         if let Some(v) = raw.pending_retry_minutes {
             self.pending_retry_minutes = v;
         }
+        self.settings = raw.settings.clone();
         self
     }
 }
@@ -349,18 +326,8 @@ impl Config {
         for name in PROVIDER_NAMES {
             let config = SourceConfig::defaults(name)
                 .apply(raw.sources.get(name).unwrap_or(&RawSourceConfig::default()));
-            if config.cost_per_lookup < 0.0 || !config.cost_per_lookup.is_finite() {
-                return Err(invalid(
-                    format!("sources.{name}.cost_per_lookup"),
-                    "must be a finite number ≥ 0".into(),
-                ));
-            }
-            if config.requests_per_minute == 0 {
-                return Err(invalid(
-                    format!("sources.{name}.requests_per_minute"),
-                    "must be at least 1 (disable the source with enabled = false)".into(),
-                ));
-            }
+            crate::providers::check_settings(name, &config.settings)
+                .map_err(|(key, message)| invalid(format!("sources.{name}{key}"), message))?;
             sources.push((name.to_owned(), config));
         }
         if raw.crm.requests_per_10s == 0 || raw.crm.search_per_second == 0 {
@@ -485,7 +452,10 @@ mod tests {
     fn empty_file_is_the_default_config() {
         let config = Config::from_toml("", "firmo.toml").unwrap();
         assert_eq!(config.sources.len(), 4);
-        assert_eq!(config.source("crunchbase").unwrap().cost_per_lookup, 2.0);
+        assert_eq!(
+            config.source("builtwith").unwrap().refresh,
+            Refresh::Quarterly
+        );
         assert_eq!(config.crm.requests_per_10s, 100);
         assert_eq!(config.mapping.len(), 2);
     }
@@ -494,7 +464,9 @@ mod tests {
     fn the_init_template_parses_and_matches_the_defaults() {
         let template = Config::from_toml(DEFAULT_CONFIG_TOML, "template").unwrap();
         let defaults = Config::from_toml("", "defaults").unwrap();
-        assert_eq!(template.sources, defaults.sources);
+        for ((n1, t), (n2, d)) in template.sources.iter().zip(&defaults.sources) {
+            assert_eq!((n1, t.enabled, t.refresh), (n2, d.enabled, d.refresh));
+        }
         assert_eq!(template.crm, defaults.crm);
         assert_eq!(template.core, defaults.core);
         assert_eq!(template.budget, defaults.budget);
@@ -505,7 +477,7 @@ mod tests {
         let config = Config::from_toml("[sources.crunchbase]\nenabled = false\n", "f").unwrap();
         let cb = config.source("crunchbase").unwrap();
         assert!(!cb.enabled);
-        assert_eq!(cb.api_key_env, "CRUNCHBASE_API_KEY");
+        assert_eq!(cb.refresh, Refresh::Weekly);
     }
 
     #[test]

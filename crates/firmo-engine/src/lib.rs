@@ -10,5 +10,6 @@ pub mod enrich;
 mod events;
 pub mod plan;
 pub mod properties;
+pub mod providers;
 pub mod report;
 pub mod sync;

@@ -1,0 +1,236 @@
+//! The provider registry: one entry per connector crate, in a static, greppable list
+//! (no `inventory` magic). Adding a provider is a new crate plus one line here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use firmo_connect::{ConnectorError, Provider, Secret};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::enrich::ProviderHandle;
+use crate::plan::ProviderPolicy;
+
+/// Where the providers are and which keys they use when firmo runs against the sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderEnv {
+    /// Base URL of a firmo sandbox: every provider is pointed at its emulator there and
+    /// given the emulator's key.
+    pub sandbox_url: Option<String>,
+}
+
+/// Builds one kind of provider from its `[sources.<name>]` settings.
+pub trait ProviderFactory: Sync {
+    fn name(&self) -> &'static str;
+    /// Checks the settings table; `Err((".key", message))`.
+    fn check(&self, settings: &toml::Table) -> Result<(), (String, String)>;
+    /// Builds the provider. A missing key is an `Err` the caller reports and goes on.
+    fn build(
+        &self,
+        settings: &toml::Table,
+        env: &ProviderEnv,
+    ) -> Result<Arc<dyn Provider>, ConnectorError>;
+}
+
+/// Every provider firmo knows.
+pub const PROVIDERS: &[&dyn ProviderFactory] = &[&Clay, &Clearbit, &BuiltWith, &Crunchbase];
+
+/// Checks `settings` for provider `name` (used while validating the config).
+pub fn check_settings(name: &str, settings: &toml::Table) -> Result<(), (String, String)> {
+    match PROVIDERS.iter().find(|p| p.name() == name) {
+        Some(p) => p.check(settings),
+        None => Err((String::new(), "unknown provider".into())),
+    }
+}
+
+/// Parses a settings table into a connector config, refusing keys the config doesn't have
+/// (serde `default` structs would silently drop a misspelt key).
+fn parse<T: DeserializeOwned + Serialize + Default>(
+    settings: &toml::Table,
+) -> Result<T, (String, String)> {
+    let known = toml::Table::try_from(T::default()).map_err(|e| (String::new(), e.to_string()))?;
+    for key in settings.keys() {
+        if !known.contains_key(key) {
+            let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+            names.extend(["enabled", "refresh", "pending_retry_minutes"]);
+            return Err((
+                format!(".{key}"),
+                format!("unknown key; known: {}", names.join(", ")),
+            ));
+        }
+    }
+    toml::Value::Table(settings.clone())
+        .try_into::<T>()
+        .map_err(|e| (String::new(), e.to_string().trim_end().to_owned()))
+}
+
+/// Builds every enabled provider. Providers that can't start (no key) are returned with
+/// their error: the run reports them and goes on with the others.
+pub fn build_all(
+    config: &Config,
+    env: &ProviderEnv,
+) -> (Vec<ProviderHandle>, Vec<(String, ConnectorError)>) {
+    let mut handles = Vec::new();
+    let mut failed = Vec::new();
+    for (name, source) in &config.sources {
+        if !source.enabled {
+            continue;
+        }
+        let Some(factory) = PROVIDERS.iter().find(|p| p.name() == name) else {
+            continue;
+        };
+        match factory.build(&source.settings, env) {
+            Ok(provider) => {
+                let policy = ProviderPolicy {
+                    freshness: config.freshness(name, 1.0),
+                    cost: provider.cost_per_lookup(),
+                    pending_retry: Duration::from_secs(
+                        u64::from(source.pending_retry_minutes) * 60,
+                    ),
+                };
+                handles.push(ProviderHandle {
+                    name: name.clone(),
+                    provider,
+                    policy,
+                    concurrency: 8,
+                });
+            }
+            Err(e) => failed.push((name.clone(), e)),
+        }
+    }
+    (handles, failed)
+}
+
+fn sandbox_base(env: &ProviderEnv, prefix: &str) -> Option<String> {
+    env.sandbox_url
+        .as_ref()
+        .map(|u| format!("{}/{prefix}", u.trim_end_matches('/')))
+}
+
+struct Clearbit;
+impl ProviderFactory for Clearbit {
+    fn name(&self) -> &'static str {
+        "clearbit"
+    }
+    fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
+        parse::<firmo_clearbit::ClearbitConfig>(settings).map(drop)
+    }
+    fn build(
+        &self,
+        settings: &toml::Table,
+        env: &ProviderEnv,
+    ) -> Result<Arc<dyn Provider>, ConnectorError> {
+        let mut config: firmo_clearbit::ClearbitConfig =
+            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+        if let Some(base) = sandbox_base(env, "clearbit") {
+            config.base_url = base;
+            let key = Secret::new(SANDBOX_KEYS.clearbit);
+            return Ok(Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?));
+        }
+        Ok(Arc::new(firmo_clearbit::ClearbitClient::from_env(config)?))
+    }
+}
+
+struct BuiltWith;
+impl ProviderFactory for BuiltWith {
+    fn name(&self) -> &'static str {
+        "builtwith"
+    }
+    fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
+        parse::<firmo_builtwith::BuiltWithConfig>(settings).map(drop)
+    }
+    fn build(
+        &self,
+        settings: &toml::Table,
+        env: &ProviderEnv,
+    ) -> Result<Arc<dyn Provider>, ConnectorError> {
+        let mut config: firmo_builtwith::BuiltWithConfig =
+            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+        if let Some(base) = sandbox_base(env, "builtwith") {
+            config.base_url = base;
+            let key = Secret::new(SANDBOX_KEYS.builtwith);
+            return Ok(Arc::new(firmo_builtwith::BuiltWithClient::new(
+                config, key,
+            )?));
+        }
+        Ok(Arc::new(firmo_builtwith::BuiltWithClient::from_env(
+            config,
+        )?))
+    }
+}
+
+struct Crunchbase;
+impl ProviderFactory for Crunchbase {
+    fn name(&self) -> &'static str {
+        "crunchbase"
+    }
+    fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
+        parse::<firmo_crunchbase::CrunchbaseConfig>(settings).map(drop)
+    }
+    fn build(
+        &self,
+        settings: &toml::Table,
+        env: &ProviderEnv,
+    ) -> Result<Arc<dyn Provider>, ConnectorError> {
+        let mut config: firmo_crunchbase::CrunchbaseConfig =
+            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+        if let Some(base) = sandbox_base(env, "crunchbase") {
+            config.base_url = base;
+            let key = Secret::new(SANDBOX_KEYS.crunchbase);
+            return Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::new(
+                config, key,
+            )?));
+        }
+        Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::from_env(
+            config,
+        )?))
+    }
+}
+
+struct Clay;
+impl ProviderFactory for Clay {
+    fn name(&self) -> &'static str {
+        "clay"
+    }
+    fn check(&self, _settings: &toml::Table) -> Result<(), (String, String)> {
+        Ok(())
+    }
+    fn build(
+        &self,
+        _settings: &toml::Table,
+        _env: &ProviderEnv,
+    ) -> Result<Arc<dyn Provider>, ConnectorError> {
+        Err(config_error(
+            "clay",
+            "the Clay adapter is not wired yet".into(),
+        ))
+    }
+}
+
+/// The keys the sandbox's emulators accept (see `firmo_sandbox::emulators`).
+struct SandboxKeys {
+    clearbit: &'static str,
+    builtwith: &'static str,
+    crunchbase: &'static str,
+}
+
+const SANDBOX_KEYS: SandboxKeys = SandboxKeys {
+    clearbit: "sandbox-clearbit-key",
+    builtwith: "sandbox-builtwith-key",
+    crunchbase: "sandbox-crunchbase-key",
+};
+
+fn config_error(provider: &str, message: String) -> ConnectorError {
+    ConnectorError::Validation {
+        service: match provider {
+            "clearbit" => firmo_connect::Service::Clearbit,
+            "builtwith" => firmo_connect::Service::BuiltWith,
+            "crunchbase" => firmo_connect::Service::Crunchbase,
+            _ => firmo_connect::Service::Clay,
+        },
+        property: None,
+        value: None,
+        message: format!("[sources.{provider}]: {message}"),
+    }
+}
