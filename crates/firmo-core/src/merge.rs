@@ -368,7 +368,7 @@ fn parse_provider_record(
                     }
                     Ok(None) => {}
                     Err(finding) => errors.push(format!(
-                        "records[{i}].fields.{name}: {}; value skipped",
+                        "records[{i}]: {}; value skipped",
                         finding.message
                     )),
                 }
@@ -511,7 +511,7 @@ mod tests {
         ];
         let merged = merge(&records, &MergeConfig::default());
         let tech = merged.get(Field::TechStack).unwrap();
-        assert_eq!(tech.value, list(&["aws", "Éclair", "React", "Stripe"]).unwrap());
+        assert_eq!(tech.value, list(&["aws", "React", "Stripe", "Éclair"]).unwrap(), "code-point order after lowercasing");
         assert_eq!(tech.source, Source::BuiltWith);
         assert_eq!(tech.fetched_at, UnixMillis(4));
         assert_eq!(tech.contributors, [Source::Clay, Source::BuiltWith].into_iter().collect());

@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(check(json!([1])), "FQ001");
         assert_eq!(
             validate_field_json("headcount", &json!(1e300), today())[0].message,
-            "headcount 1e300 is out of range: it must be between 1 and 5000000"
+            "headcount 1e+300 is out of range: it must be between 1 and 5000000"
         );
     }
 
