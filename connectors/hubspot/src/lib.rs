@@ -1,1 +1,40 @@
-//! Work in progress: see the crate description.
+//! firmo's HubSpot connector: a typed client for HubSpot's CRM v3 companies and
+//! properties APIs, implementing [`firmo_connect::Crm`] over the shared HTTP policy.
+//!
+//! What it guards against (the failures users of other HubSpot connectors report):
+//! 429 storms (the account's burst limit and the search limit are paced client-side,
+//! a `DAILY` 429 stops the run), companies missed past the search's 10,000-result cap
+//! or at a cursor's same-millisecond boundary (see [`pull`](crate::pull)), `414 URI Too
+//! Long` (long property lists go in POST bodies), 207 partial failures dropped on the
+//! floor (one outcome per record, traced by `objectWriteTraceId`), and values HubSpot
+//! rejects (see [`values`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), firmo_connect::ConnectorError> {
+//! use firmo_connect::crm::{Crm, PullRequest};
+//! use firmo_hubspot::{HubspotClient, HubspotConfig};
+//!
+//! let config = HubspotConfig::from_env().expect("HUBSPOT_ACCESS_TOKEN is set");
+//! let hubspot = HubspotClient::new(config)?;
+//! let request = PullRequest { properties: vec!["domain".into()], ..PullRequest::default() };
+//! let mut cursor = None;
+//! loop {
+//!     let page = hubspot.pull(&request, cursor.as_ref()).await?;
+//!     println!("{} companies", page.companies.len());
+//!     match page.next { Some(next) => cursor = Some(next), None => break }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+pub mod config;
+pub mod pull;
+pub mod retry;
+pub mod values;
+mod wire;
+
+pub use client::{
+    BATCH_LIMIT, HubspotClient, LIST_LIMIT, ListPage, MAX_QUERY_PROPERTIES_BYTES, SEARCH_LIMIT,
+};
+pub use config::{DEFAULT_BASE_URL, HubspotConfig, TOKEN_ENV};
+pub use retry::HubspotRetryPolicy;

@@ -112,7 +112,8 @@ pub trait RetryPolicy: Send + Sync {
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> RetryAction;
 
     /// A pause before the client's next request, read from any answer (e.g. HubSpot's
-    /// `X-HubSpot-RateLimit-Remaining: 0`). Default: none.
+    /// `X-HubSpot-RateLimit-Remaining: 0`), counted from when this request was sent.
+    /// Default: none.
     fn throttle(&self, status: u16, headers: &HeaderMap) -> Option<Duration> {
         let _ = (status, headers);
         None
@@ -420,6 +421,7 @@ impl HttpClient {
         loop {
             self.wait_turn().await;
             counters.requests.fetch_add(1, Ordering::Relaxed);
+            let sent_at = Instant::now();
             let (after, error) = match self.send_once(request()).await {
                 Ok(response) => {
                     if response.status == 429 {
@@ -428,7 +430,9 @@ impl HttpClient {
                         counters.server_errors.fetch_add(1, Ordering::Relaxed);
                     }
                     if let Some(pause) = retry.throttle(response.status, &response.headers) {
-                        self.pause_for(pause);
+                        // The headers describe the server's window as of this request's
+                        // arrival, so the pause runs from when it was sent.
+                        self.pause_until(sent_at + pause);
                     }
                     match retry.classify(response.status, &response.headers, &response.body) {
                         RetryAction::Done => return Ok(response),
@@ -502,7 +506,10 @@ impl HttpClient {
     }
 
     fn pause_for(&self, pause: Duration) {
-        let until = Instant::now() + pause;
+        self.pause_until(Instant::now() + pause);
+    }
+
+    fn pause_until(&self, until: Instant) {
         let mut paused = self
             .inner
             .paused_until
