@@ -1,0 +1,231 @@
+//! What a sandbox is started with: the token, the demo data, the limits and the faults,
+//! plus the command-line flags that build it (shared by `firmo-sandbox` and `firmo sandbox`).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::emulators::EmulatorSettings;
+
+/// Everything a sandbox needs to start. `Default` is a 250-company portal with no limits
+/// and no faults, token `sandbox-token`.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The bearer token `/crm/*` requests must carry.
+    pub token: String,
+    /// How many demo companies to seed (ignored when `state_file` exists).
+    pub companies: usize,
+    /// Seed of the demo data: the same seed and count give the same companies.
+    pub seed: u64,
+    /// HubSpot's burst limit (100 per 10 s on Free/Starter); `None` = unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// The separate limit of the search endpoint, per second (HubSpot: 5); `None` = unlimited.
+    pub search_per_second: Option<u32>,
+    /// Requests per UTC day (HubSpot Free/Starter: 250,000); `None` = unlimited.
+    pub daily_limit: Option<u64>,
+    /// Injected failures, for tests of retry policies.
+    pub faults: Faults,
+    /// Load state from this JSON file when it exists; write it after writes and on shutdown.
+    pub state_file: Option<PathBuf>,
+    /// Keys of the provider emulators mounted next to the CRM.
+    pub emulators: EmulatorSettings,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            token: "sandbox-token".into(),
+            companies: 250,
+            seed: 0,
+            rate_limit: None,
+            search_per_second: None,
+            daily_limit: None,
+            faults: Faults::default(),
+            state_file: None,
+            emulators: EmulatorSettings::default(),
+        }
+    }
+}
+
+/// A rolling-window request limit: at most `max_requests` in any `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub max_requests: u32,
+    #[serde(with = "millis")]
+    pub interval: Duration,
+}
+
+impl RateLimit {
+    /// HubSpot's Free/Starter burst limit: 100 requests per rolling 10 seconds.
+    pub const HUBSPOT_FREE: RateLimit = RateLimit {
+        max_requests: 100,
+        interval: Duration::from_secs(10),
+    };
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    /// `100/10s`, `10/1s`, `5/500ms`, `100/10` (seconds).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (max, interval) = s
+            .split_once('/')
+            .ok_or_else(|| format!("rate limit {s:?} is not REQUESTS/INTERVAL (e.g. 100/10s)"))?;
+        let max_requests: u32 = max
+            .trim()
+            .parse()
+            .map_err(|_| format!("rate limit {s:?}: {max:?} is not a whole number of requests"))?;
+        if max_requests == 0 {
+            return Err(format!(
+                "rate limit {s:?}: at least one request per interval"
+            ));
+        }
+        let interval = parse_duration(interval.trim())
+            .ok_or_else(|| format!("rate limit {s:?}: {interval:?} is not a duration like 10s"))?;
+        if interval.is_zero() {
+            return Err(format!(
+                "rate limit {s:?}: the interval must be longer than zero"
+            ));
+        }
+        Ok(RateLimit {
+            max_requests,
+            interval,
+        })
+    }
+}
+
+/// `10s`, `500ms`, `2m`, or a bare number of seconds.
+fn parse_duration(s: &str) -> Option<Duration> {
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(digits_end);
+    let n: u64 = n.parse().ok()?;
+    match unit {
+        "" | "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}
+
+/// Injected failures. Applied to every route, the provider emulators' included; the admin
+/// endpoints under `/_sandbox/` are exempt so tests can always reach them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "snake_case")]
+pub struct Faults {
+    /// Share (0.0..=1.0) of requests answered 500, 502 or 503.
+    pub error_rate: f64,
+    /// The next N requests are answered 429 (`TEN_SECONDLY_ROLLING`); counts down.
+    pub burst_429: u32,
+    /// Added before every answer.
+    #[serde(with = "millis")]
+    pub latency: Duration,
+    /// Share (0.0..=1.0) of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Company ids whose batch updates fail (a 207 error entry for that input).
+    pub fail_ids: BTreeSet<String>,
+}
+
+/// Durations as whole milliseconds in JSON (`"latency": 250`).
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// The sandbox's command-line flags; `firmo sandbox` flattens the same struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    pub addr: SocketAddr,
+    /// Bearer token the CRM endpoints accept.
+    #[arg(long, default_value = "sandbox-token", env = "FIRMO_SANDBOX_TOKEN")]
+    pub token: String,
+    /// Number of demo companies to seed.
+    #[arg(long, default_value_t = 250)]
+    pub companies: usize,
+    /// Seed of the demo data.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Burst limit like HubSpot's, e.g. `100/10s`.
+    #[arg(long, value_name = "N/INTERVAL")]
+    pub rate_limit: Option<RateLimit>,
+    /// Search requests allowed per second (HubSpot: 5).
+    #[arg(long, value_name = "N")]
+    pub search_per_second: Option<u32>,
+    /// Requests allowed per UTC day.
+    #[arg(long, value_name = "N")]
+    pub daily_limit: Option<u64>,
+    /// Persist the CRM state to this JSON file (loaded when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+}
+
+impl SandboxArgs {
+    /// The listening address and the configuration these flags describe.
+    pub fn into_config(self) -> (SocketAddr, SandboxConfig) {
+        let config = SandboxConfig {
+            token: self.token,
+            companies: self.companies,
+            seed: self.seed,
+            rate_limit: self.rate_limit,
+            search_per_second: self.search_per_second,
+            daily_limit: self.daily_limit,
+            state_file: self.state_file,
+            ..SandboxConfig::default()
+        };
+        (self.addr, config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_parses_hubspot_style_specs() {
+        assert_eq!("100/10s".parse::<RateLimit>(), Ok(RateLimit::HUBSPOT_FREE));
+        assert_eq!(
+            "5/500ms".parse::<RateLimit>(),
+            Ok(RateLimit {
+                max_requests: 5,
+                interval: Duration::from_millis(500)
+            })
+        );
+        assert_eq!(
+            "10/1".parse::<RateLimit>(),
+            Ok(RateLimit {
+                max_requests: 10,
+                interval: Duration::from_secs(1)
+            })
+        );
+        assert!("0/10s".parse::<RateLimit>().is_err());
+        assert!("100".parse::<RateLimit>().is_err());
+        assert!("100/10h".parse::<RateLimit>().is_err());
+        assert!("x/10s".parse::<RateLimit>().is_err());
+        assert!("10/0s".parse::<RateLimit>().is_err());
+    }
+
+    #[test]
+    fn faults_round_trip_as_json_with_millisecond_latency() {
+        let json = r#"{"error_rate":0.5,"latency":250,"fail_ids":["7"]}"#;
+        let faults: Faults = serde_json::from_str(json).unwrap();
+        assert_eq!(faults.latency, Duration::from_millis(250));
+        assert_eq!(faults.burst_429, 0);
+        assert!(faults.fail_ids.contains("7"));
+        let back = serde_json::to_value(&faults).unwrap();
+        assert_eq!(back["latency"], 250);
+    }
+}

@@ -1,0 +1,351 @@
+//! What wraps the handlers: injected faults and request counting on every route, and
+//! HubSpot's bearer auth and three rate-limit budgets (burst, search, daily) on `/crm`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::error::ApiError;
+use crate::state::{SandboxState, prune};
+use crate::time::DAY_MS;
+
+/// Put on each request by the accept loop: notifying it closes the connection unanswered.
+#[derive(Clone)]
+pub(crate) struct DropSwitch(pub(crate) Arc<Notify>);
+
+/// The endpoint kind a request counts under in [`crate::Stats::requests`].
+pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["crm", "v3", "objects", "companies"] => if method == Method::POST {
+            "companies.create"
+        } else {
+            "companies.list"
+        }
+        .into(),
+        ["crm", "v3", "objects", "companies", "search"] => "companies.search".into(),
+        ["crm", "v3", "objects", "companies", "batch", op] => format!("companies.batch_{op}"),
+        ["crm", "v3", "objects", "companies", _] => match *method {
+            Method::PATCH => "companies.update".into(),
+            _ => "companies.get".into(),
+        },
+        ["crm", "v3", "properties", _, "groups", ..] => {
+            format!("property_groups.{}", verb(method, segments.len() == 5))
+        }
+        ["crm", "v3", "properties", _, ..] => {
+            format!("properties.{}", verb(method, segments.len() == 4))
+        }
+        ["crm", ..] => "crm.other".into(),
+        [first, ..] if !first.is_empty() => (*first).to_string(),
+        _ => "other".into(),
+    }
+}
+
+fn verb(method: &Method, collection: bool) -> &'static str {
+    match (method.as_str(), collection) {
+        ("GET", true) => "list",
+        ("POST", true) => "create",
+        ("GET", false) => "get",
+        ("PATCH", false) => "update",
+        ("DELETE", false) => "archive",
+        _ => "other",
+    }
+}
+
+fn is_search(path: &str) -> bool {
+    path.starts_with("/crm/") && path.ends_with("/search")
+}
+
+/// Faults and counting, on every route but `/_sandbox/`.
+pub(crate) async fn faults(
+    State(state): State<SandboxState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if path.starts_with("/_sandbox") {
+        return next.run(request).await;
+    }
+    let kind = endpoint_kind(request.method(), &path);
+    {
+        let mut stats = state.stats_mut();
+        *stats.requests.entry(kind).or_default() += 1;
+        stats.total_requests += 1;
+    }
+    let faults = state.faults();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if faults.drop_rate > 0.0 && fastrand::f64() < faults.drop_rate {
+        state.stats_mut().dropped += 1;
+        if let Some(switch) = request.extensions().get::<DropSwitch>() {
+            switch.0.notify_one();
+            // The accept loop drops the connection (and this future) now.
+            std::future::pending::<()>().await;
+        }
+        // Embedded without our accept loop: the closest we can do is a gateway error.
+        return (StatusCode::BAD_GATEWAY, "connection dropped by the sandbox").into_response();
+    }
+    let crm = path.starts_with("/crm/");
+    let take_429 = {
+        let mut f = state.faults_mut();
+        if f.burst_429 > 0 {
+            f.burst_429 -= 1;
+            true
+        } else {
+            false
+        }
+    };
+    if take_429 {
+        let policy = if is_search(&path) {
+            "SECONDLY"
+        } else {
+            "TEN_SECONDLY_ROLLING"
+        };
+        count_429(&state, policy);
+        if crm {
+            return rate_limited(policy, Vec::new()).into_response();
+        }
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({"error": {"type": "rate_limit", "message": "Too many requests (injected by the sandbox)"}})),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
+        state.stats_mut().injected_errors += 1;
+        return match fastrand::u8(0..3) {
+            0 => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "internal error (injected by the sandbox)",
+            )
+            .into_response(),
+            1 => html(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+            _ => html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Temporarily Unavailable",
+            ),
+        };
+    }
+    next.run(request).await
+}
+
+/// Gateways answer HTML, not JSON: clients must cope.
+fn html(status: StatusCode, title: &str) -> Response {
+    let body =
+        format!("<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>");
+    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+}
+
+fn count_429(state: &SandboxState, policy: &str) {
+    let mut stats = state.stats_mut();
+    *stats.rate_limited.entry(policy.to_string()).or_default() += 1;
+    stats.total_429 += 1;
+}
+
+/// HubSpot's 429 body for a policy.
+fn rate_limited(policy: &str, headers: Vec<(HeaderName, HeaderValue)>) -> ApiError {
+    let mut err = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITS",
+        format!(
+            "You have reached your {} limit.",
+            policy.to_ascii_lowercase()
+        ),
+    )
+    .with_extra("errorType", "RATE_LIMIT")
+    .with_extra("policyName", policy);
+    err.headers = headers;
+    err
+}
+
+/// Bearer auth, then the rate limits, on `/crm/*`.
+pub(crate) async fn crm(
+    State(state): State<SandboxState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !authorized(request.headers(), state.token()) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        )
+        .into_response();
+    }
+    let search = is_search(request.uri().path());
+    let headers = match admit(&state, search) {
+        Ok(headers) => headers,
+        Err(err) => return err.into_response(),
+    };
+    let mut response = next.run(request).await;
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .is_some_and(|given| given.trim() == token)
+}
+
+fn hv(n: impl ToString) -> HeaderValue {
+    HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"))
+}
+
+/// Count the request against its budgets; the rate-limit headers to send, or the 429.
+fn admit(state: &SandboxState, search: bool) -> Result<Vec<(HeaderName, HeaderValue)>, ApiError> {
+    let config = state.config();
+    let now = Instant::now();
+    let today = state.now_ms().div_euclid(DAY_MS);
+    let mut w = state.windows();
+    if w.day != today {
+        w.day = today;
+        w.day_count = 0;
+    }
+    let mut headers = Vec::new();
+    let second = Duration::from_secs(1);
+    if search {
+        prune(&mut w.search_seen, now, second);
+        w.search_seen.push_back(now);
+        let seen = u32::try_from(w.search_seen.len()).unwrap_or(u32::MAX);
+        let mut stats = state.stats_mut();
+        stats.max_search_in_second = stats.max_search_in_second.max(seen);
+    } else {
+        let interval = config
+            .rate_limit
+            .map_or(Duration::from_secs(10), |r| r.interval);
+        prune(&mut w.seen, now, interval);
+        w.seen.push_back(now);
+        let seen = u32::try_from(w.seen.len()).unwrap_or(u32::MAX);
+        let mut stats = state.stats_mut();
+        stats.max_in_window = stats.max_in_window.max(seen);
+    }
+    let daily_remaining = config.daily_limit.map(|d| d.saturating_sub(w.day_count));
+    if daily_remaining == Some(0) {
+        drop(w);
+        count_429(state, "DAILY");
+        return Err(rate_limited("DAILY", Vec::new()));
+    }
+    if search {
+        if let Some(limit) = config.search_per_second {
+            prune(&mut w.search, now, second);
+            if w.search.len() >= limit as usize {
+                drop(w);
+                count_429(state, "SECONDLY");
+                return Err(rate_limited("SECONDLY", Vec::new()));
+            }
+            w.search.push_back(now);
+        }
+    } else if let Some(limit) = config.rate_limit {
+        prune(&mut w.burst, now, limit.interval);
+        let window_headers = |remaining: usize| {
+            vec![
+                (
+                    HeaderName::from_static("x-hubspot-ratelimit-max"),
+                    hv(limit.max_requests),
+                ),
+                (
+                    HeaderName::from_static("x-hubspot-ratelimit-remaining"),
+                    hv(remaining),
+                ),
+                (
+                    HeaderName::from_static("x-hubspot-ratelimit-interval-milliseconds"),
+                    hv(limit.interval.as_millis()),
+                ),
+            ]
+        };
+        if w.burst.len() >= limit.max_requests as usize {
+            drop(w);
+            count_429(state, "TEN_SECONDLY_ROLLING");
+            return Err(rate_limited("TEN_SECONDLY_ROLLING", window_headers(0)));
+        }
+        w.burst.push_back(now);
+        headers.extend(window_headers(limit.max_requests as usize - w.burst.len()));
+    }
+    w.day_count += 1;
+    if !search && let (Some(daily), Some(remaining)) = (config.daily_limit, daily_remaining) {
+        headers.push((
+            HeaderName::from_static("x-hubspot-ratelimit-daily"),
+            hv(daily),
+        ));
+        headers.push((
+            HeaderName::from_static("x-hubspot-ratelimit-daily-remaining"),
+            hv(remaining.saturating_sub(1)),
+        ));
+    }
+    Ok(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_kinds() {
+        let k = |m: Method, p: &str| endpoint_kind(&m, p);
+        assert_eq!(
+            k(Method::GET, "/crm/v3/objects/companies"),
+            "companies.list"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/v3/objects/companies"),
+            "companies.create"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/v3/objects/companies/search"),
+            "companies.search"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/v3/objects/companies/batch/update"),
+            "companies.batch_update"
+        );
+        assert_eq!(
+            k(Method::GET, "/crm/v3/objects/companies/12"),
+            "companies.get"
+        );
+        assert_eq!(
+            k(Method::PATCH, "/crm/v3/objects/companies/12"),
+            "companies.update"
+        );
+        assert_eq!(
+            k(Method::GET, "/crm/v3/properties/companies"),
+            "properties.list"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/v3/properties/companies"),
+            "properties.create"
+        );
+        assert_eq!(
+            k(Method::GET, "/crm/v3/properties/companies/name"),
+            "properties.get"
+        );
+        assert_eq!(
+            k(Method::GET, "/crm/v3/properties/companies/groups"),
+            "property_groups.list"
+        );
+        assert_eq!(
+            k(Method::PATCH, "/crm/v3/properties/companies/groups/firmo"),
+            "property_groups.update"
+        );
+        assert_eq!(k(Method::GET, "/clearbit/v2/companies/find"), "clearbit");
+    }
+}
