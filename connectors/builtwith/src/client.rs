@@ -42,12 +42,21 @@ impl BuiltWithClient {
         policy: HttpPolicy,
     ) -> Result<BuiltWithClient, ConnectorError> {
         let retry = BuiltWithRetryPolicy::new(key.clone());
-        Ok(BuiltWithClient { config, key, http: HttpClient::new(policy)?, retry })
+        Ok(BuiltWithClient {
+            config,
+            key,
+            http: HttpClient::new(policy)?,
+            retry,
+        })
     }
 
     /// The policy `new` uses: `requests_per_minute` per minute, `timeout_secs`.
     pub fn http_policy(config: &BuiltWithConfig) -> HttpPolicy {
-        let mut policy = HttpPolicy::new(Service::BuiltWith, config.requests_per_minute, Duration::from_secs(60));
+        let mut policy = HttpPolicy::new(
+            Service::BuiltWith,
+            config.requests_per_minute,
+            Duration::from_mins(1),
+        );
         policy.timeout = config.timeout();
         policy
     }
@@ -68,7 +77,12 @@ impl BuiltWithClient {
         // answer. LIVEONLY is not sent: firmo applies its own, configurable liveness window.
         let url = reqwest::Url::parse_with_params(
             &base,
-            [("KEY", self.key.expose()), ("LOOKUP", domain), ("HIDEDL", "yes"), ("NOMETA", "yes")],
+            [
+                ("KEY", self.key.expose()),
+                ("LOOKUP", domain),
+                ("HIDEDL", "yes"),
+                ("NOMETA", "yes"),
+            ],
         )
         .map_err(|e| ConnectorError::Validation {
             service: Service::BuiltWith,
@@ -76,7 +90,10 @@ impl BuiltWithClient {
             value: Some(self.config.base_url.clone()),
             message: format!("not a usable URL: {e}"),
         })?;
-        let response = self.http.execute(|| self.http.reqwest().get(url.clone()), &self.retry).await?;
+        let response = self
+            .http
+            .execute(|| self.http.reqwest().get(url.clone()), &self.retry)
+            .await?;
         if response.status != 200 {
             return Err(ConnectorError::Unexpected {
                 service: Service::BuiltWith,
@@ -103,7 +120,9 @@ impl Provider for BuiltWithClient {
     }
 
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
-        self.lookup_unscrubbed(domain).await.map_err(|e| scrub(e, &self.key))
+        self.lookup_unscrubbed(domain)
+            .await
+            .map_err(|e| scrub(e, &self.key))
     }
 }
 

@@ -99,8 +99,14 @@ mod tests {
                     cost_per_lookup = 1.0\ntimeout_secs = 30\nlive_within_days = 90\n";
         let parsed: BuiltWithConfig = toml::from_str(toml).unwrap();
         assert_eq!(parsed, BuiltWithConfig::default());
-        assert_eq!(toml::from_str::<BuiltWithConfig>("").unwrap(), BuiltWithConfig::default());
-        assert_eq!(BuiltWithConfig::default().live_window_millis(), 90 * 86_400_000);
+        assert_eq!(
+            toml::from_str::<BuiltWithConfig>("").unwrap(),
+            BuiltWithConfig::default()
+        );
+        assert_eq!(
+            BuiltWithConfig::default().live_window_millis(),
+            90 * 86_400_000
+        );
     }
 
     #[test]
@@ -111,6 +117,10 @@ mod tests {
         };
         let err = config.api_key().unwrap_err();
         assert!(err.stops_service());
-        assert!(err.to_string().contains("FIRMO_TEST_BUILTWITH_KEY_THAT_IS_NEVER_SET"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("FIRMO_TEST_BUILTWITH_KEY_THAT_IS_NEVER_SET"),
+            "{err}"
+        );
     }
 }

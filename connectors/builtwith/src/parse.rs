@@ -33,7 +33,10 @@ pub fn parse_domain(
     let json: Json =
         serde_json::from_slice(body).map_err(|e| malformed("$", &format!("not JSON: {e}")))?;
     let Json::Object(root) = &json else {
-        return Err(malformed("$", "expected an object with `Results` and `Errors`"));
+        return Err(malformed(
+            "$",
+            "expected an object with `Results` and `Errors`",
+        ));
     };
     let errors = array(root, "Errors", "Errors")?;
     let results = array(root, "Results", "Results")?;
@@ -46,7 +49,11 @@ pub fn parse_domain(
         };
     };
     if !errors.is_empty() {
-        tracing::warn!(provider = "builtwith", errors = errors.len(), "a result came with errors; using the result");
+        tracing::warn!(
+            provider = "builtwith",
+            errors = errors.len(),
+            "a result came with errors; using the result"
+        );
     }
     let Json::Object(first) = first else {
         return Err(malformed("Results[0]", "expected an object"));
@@ -54,7 +61,12 @@ pub fn parse_domain(
     let result = match first.get("Result") {
         None | Some(Json::Null) => return Ok(LookupOutcome::NotFound),
         Some(Json::Object(result)) => result,
-        Some(other) => return Err(malformed("Results[0].Result", &expected("an object", other))),
+        Some(other) => {
+            return Err(malformed(
+                "Results[0].Result",
+                &expected("an object", other),
+            ));
+        }
     };
     let paths = array(result, "Paths", "Results[0].Result.Paths")?;
 
@@ -69,10 +81,17 @@ pub fn parse_domain(
         let technologies = array(path, "Technologies", &format!("{here}.Technologies"))?;
         for (j, tech) in technologies.iter().enumerate() {
             let at = format!("{here}.Technologies[{j}]");
-            let Some(tech) = technology(tech, &at) else { continue };
+            let Some(tech) = technology(tech, &at) else {
+                continue;
+            };
             seen += 1;
             if tech.last_detected >= window_start {
-                tracing::debug!(provider = "builtwith", name = tech.name, tag = tech.tag, "live technology");
+                tracing::debug!(
+                    provider = "builtwith",
+                    name = tech.name,
+                    tag = tech.tag,
+                    "live technology"
+                );
                 live.push(tech.name);
             }
         }
@@ -81,8 +100,10 @@ pub fn parse_domain(
         return Ok(LookupOutcome::NotFound);
     }
     let stack = normalize::tech_stack(live);
-    let record = ProviderRecord::new(Source::BuiltWith, fetched_at)
-        .with(Field::TechStack, (!stack.is_empty()).then_some(Value::TextList(stack)));
+    let record = ProviderRecord::new(Source::BuiltWith, fetched_at).with(
+        Field::TechStack,
+        (!stack.is_empty()).then_some(Value::TextList(stack)),
+    );
     Ok(LookupOutcome::Found(vec![record]))
 }
 
@@ -102,7 +123,10 @@ fn technology<'a>(json: &'a Json, path: &str) -> Option<Technology<'a>> {
     let name = match tech.get("Name") {
         Some(Json::String(name)) if !name.trim().is_empty() => name,
         other => {
-            warn_dropped(&format!("{path}.Name"), &expected("a name", other.unwrap_or(&Json::Null)));
+            warn_dropped(
+                &format!("{path}.Name"),
+                &expected("a name", other.unwrap_or(&Json::Null)),
+            );
             return None;
         }
     };
@@ -115,18 +139,30 @@ fn technology<'a>(json: &'a Json, path: &str) -> Option<Technology<'a>> {
         }
     };
     let tag = tech.get("Tag").and_then(Json::as_str).unwrap_or("");
-    Some(Technology { name, tag, last_detected })
+    Some(Technology {
+        name,
+        tag,
+        last_detected,
+    })
 }
 
 /// What an `Errors[]` entry means for the lookup.
 fn outcome_of_error(error: &Json) -> Result<LookupOutcome, ConnectorError> {
-    let message = error.get("Message").and_then(Json::as_str).unwrap_or("").trim();
+    let message = error
+        .get("Message")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .trim();
     let code = match error.get("Code") {
         Some(Json::Number(n)) => n.as_i64(),
         Some(Json::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
-    let said = if message.is_empty() { "no message".to_owned() } else { cut(message) };
+    let said = if message.is_empty() {
+        "no message".to_owned()
+    } else {
+        cut(message)
+    };
     let lower = message.to_ascii_lowercase();
     let by_code = match code {
         Some(-2) => Some(Kind::Auth),
@@ -140,7 +176,8 @@ fn outcome_of_error(error: &Json) -> Result<LookupOutcome, ConnectorError> {
         Kind::Auth
     } else if lower.contains("credit") || lower.contains("upgrade") {
         Kind::Quota
-    } else if lower.contains("domain") || lower.contains("not found") || lower.contains("no result") {
+    } else if lower.contains("domain") || lower.contains("not found") || lower.contains("no result")
+    {
         Kind::NotFound
     } else if lower.contains("rate") || lower.contains("too many") || lower.contains("one lookup") {
         Kind::RateLimited
@@ -153,18 +190,35 @@ fn outcome_of_error(error: &Json) -> Result<LookupOutcome, ConnectorError> {
     };
     match kind {
         Kind::NotFound => {
-            tracing::info!(provider = "builtwith", "BuiltWith has no data for the domain ({message})");
+            tracing::info!(
+                provider = "builtwith",
+                "BuiltWith has no data for the domain ({message})"
+            );
             Ok(LookupOutcome::NotFound)
         }
-        Kind::Auth => Err(ConnectorError::Auth { service: SERVICE, message }),
-        Kind::Quota => Err(ConnectorError::QuotaExhausted { service: SERVICE, message }),
+        Kind::Auth => Err(ConnectorError::Auth {
+            service: SERVICE,
+            message,
+        }),
+        Kind::Quota => Err(ConnectorError::QuotaExhausted {
+            service: SERVICE,
+            message,
+        }),
         Kind::RateLimited => Err(ConnectorError::RateLimited {
             service: SERVICE,
             policy: message,
             retry_after: None,
         }),
-        Kind::Server => Err(ConnectorError::Server { service: SERVICE, status: 200, message }),
-        Kind::Other => Err(ConnectorError::Unexpected { service: SERVICE, status: 200, message }),
+        Kind::Server => Err(ConnectorError::Server {
+            service: SERVICE,
+            status: 200,
+            message,
+        }),
+        Kind::Other => Err(ConnectorError::Unexpected {
+            service: SERVICE,
+            status: 200,
+            message,
+        }),
     }
 }
 
@@ -178,7 +232,11 @@ enum Kind {
 }
 
 /// A JSON array under `key`, empty when absent or null; another type is a shape error.
-fn array<'a>(parent: &'a Map<String, Json>, key: &str, path: &str) -> Result<&'a [Json], ConnectorError> {
+fn array<'a>(
+    parent: &'a Map<String, Json>,
+    key: &str,
+    path: &str,
+) -> Result<&'a [Json], ConnectorError> {
     match parent.get(key) {
         None | Some(Json::Null) => Ok(&[]),
         Some(Json::Array(items)) => Ok(items),
@@ -187,7 +245,10 @@ fn array<'a>(parent: &'a Map<String, Json>, key: &str, path: &str) -> Result<&'a
 }
 
 fn expected(what: &str, got: &Json) -> String {
-    format!("expected {what}, got {}", firmo_core::value::describe_json(got))
+    format!(
+        "expected {what}, got {}",
+        firmo_core::value::describe_json(got)
+    )
 }
 
 fn cut(s: &str) -> String {
@@ -195,11 +256,19 @@ fn cut(s: &str) -> String {
 }
 
 fn warn_dropped(path: &str, why: &dyn std::fmt::Display) {
-    tracing::warn!(provider = "builtwith", path, "dropped a value firmo can't read: {why}");
+    tracing::warn!(
+        provider = "builtwith",
+        path,
+        "dropped a value firmo can't read: {why}"
+    );
 }
 
 fn malformed(path: &str, message: &str) -> ConnectorError {
-    ConnectorError::Malformed { service: SERVICE, path: path.to_owned(), message: message.to_owned() }
+    ConnectorError::Malformed {
+        service: SERVICE,
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -223,7 +292,7 @@ mod tests {
         })
     }
 
-    fn body(paths: Json) -> Json {
+    fn body(paths: &Json) -> Json {
         json!({
             "Results": [{
                 "Result": {"IsDB": "True", "Spend": 1234, "Paths": paths},
@@ -237,7 +306,9 @@ mod tests {
     }
 
     fn stack(outcome: LookupOutcome) -> Option<Vec<String>> {
-        let LookupOutcome::Found(records) = outcome else { panic!("expected Found, got {outcome:?}") };
+        let LookupOutcome::Found(records) = outcome else {
+            panic!("expected Found, got {outcome:?}")
+        };
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].source, Source::BuiltWith);
         match records[0].get(Field::TechStack) {
@@ -249,7 +320,7 @@ mod tests {
 
     #[test]
     fn only_live_technologies_across_paths_count() {
-        let outcome = parse(&body(json!([
+        let outcome = parse(&body(&json!([
             {"Domain": "acme-analytics.example", "Url": "", "SubDomain": "",
              "Technologies": [tech("Google Analytics", "analytics", 3), tech("WordPress", "cms", 10),
                               tech("Amazon CloudFront", "cdn", 89), tech("Flash", "media", 800)]},
@@ -259,15 +330,23 @@ mod tests {
         .unwrap();
         assert_eq!(
             stack(outcome),
-            Some(normalize::tech_stack(["Google Analytics", "WordPress", "Amazon CloudFront"]))
+            Some(normalize::tech_stack([
+                "Google Analytics",
+                "WordPress",
+                "Amazon CloudFront"
+            ]))
         );
     }
 
     #[test]
     fn the_window_is_configurable() {
-        let json = body(json!([{"Technologies": [tech("Shopify", "ecommerce", 30)]}]));
+        let json = body(&json!([{"Technologies": [tech("Shopify", "ecommerce", 30)]}]));
         let narrow = parse_domain(json.to_string().as_bytes(), NOW, 7 * DAY).unwrap();
-        assert_eq!(stack(narrow), None, "known but not live: a record without a stack");
+        assert_eq!(
+            stack(narrow),
+            None,
+            "known but not live: a record without a stack"
+        );
         let wide = parse_domain(json.to_string().as_bytes(), NOW, 31 * DAY).unwrap();
         assert_eq!(stack(wide), Some(normalize::tech_stack(["Shopify"])));
     }
@@ -279,9 +358,9 @@ mod tests {
             json!({"Results": null, "Errors": null}),
             json!({}),
             json!({"Results": [{"Result": null, "Lookup": "x.example"}]}),
-            body(json!([])),
-            body(json!(null)),
-            body(json!([{"Technologies": []}, {"Technologies": null}])),
+            body(&json!([])),
+            body(&json!(null)),
+            body(&json!([{"Technologies": []}, {"Technologies": null}])),
         ] {
             assert_eq!(parse(&empty).unwrap(), LookupOutcome::NotFound, "{empty}");
         }
@@ -289,7 +368,7 @@ mod tests {
 
     #[test]
     fn unreadable_technologies_are_skipped_and_extra_fields_ignored() {
-        let outcome = parse(&body(json!([{"Technologies": [
+        let outcome = parse(&body(&json!([{"Technologies": [
             "React",
             {"Name": null, "LastDetected": NOW.0},
             {"Name": "Vue", "LastDetected": "yesterday"},
@@ -307,12 +386,22 @@ mod tests {
                 {"Lookup": "acme.example", "Message": message, "Code": code}
             ]}))
         };
-        assert_eq!(with_error(json!(-8), "Root domain invalid").unwrap(), LookupOutcome::NotFound);
+        assert_eq!(
+            with_error(json!(-8), "Root domain invalid").unwrap(),
+            LookupOutcome::NotFound
+        );
         let auth = with_error(json!(-2), "API Key incorrect - it needs to be a GUID").unwrap_err();
-        assert!(matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(), "{auth:?}");
+        assert!(
+            matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(),
+            "{auth:?}"
+        );
         let quota = with_error(json!("-3"), "You are out of API credits").unwrap_err();
         assert!(matches!(quota, ConnectorError::QuotaExhausted { .. }) && quota.stops_service());
-        assert!(with_error(json!(-99), "Internal error").unwrap_err().is_transient());
+        assert!(
+            with_error(json!(-99), "Internal error")
+                .unwrap_err()
+                .is_transient()
+        );
         assert!(matches!(
             with_error(json!(-7), "Only one lookup at a time").unwrap_err(),
             ConnectorError::RateLimited { .. }
@@ -324,7 +413,10 @@ mod tests {
             with_error(Json::Null, "Not enough credits remaining").unwrap_err(),
             ConnectorError::QuotaExhausted { .. }
         ));
-        assert_eq!(with_error(Json::Null, "Domain not found").unwrap(), LookupOutcome::NotFound);
+        assert_eq!(
+            with_error(Json::Null, "Domain not found").unwrap(),
+            LookupOutcome::NotFound
+        );
         assert!(matches!(
             with_error(json!(-6), "Saving technology usage failed").unwrap_err(),
             ConnectorError::Unexpected { status: 200, .. }
@@ -334,18 +426,34 @@ mod tests {
     #[test]
     fn wrong_shapes_are_malformed_naming_the_path() {
         let path = |r: Result<LookupOutcome, ConnectorError>| match r {
-            Err(ConnectorError::Malformed { service: Service::BuiltWith, path, .. }) => path,
+            Err(ConnectorError::Malformed {
+                service: Service::BuiltWith,
+                path,
+                ..
+            }) => path,
             other => panic!("expected Malformed, got {other:?}"),
         };
         assert_eq!(path(parse_domain(b"Invalid request", NOW, WINDOW)), "$");
         assert_eq!(path(parse(&json!([1, 2]))), "$");
         assert_eq!(path(parse(&json!({"Results": {"Result": {}}}))), "Results");
-        assert_eq!(path(parse(&json!({"Results": [], "Errors": "none"}))), "Errors");
-        assert_eq!(path(parse(&json!({"Results": ["x"]}))), "Results[0]");
-        assert_eq!(path(parse(&json!({"Results": [{"Result": 5}]}))), "Results[0].Result");
-        assert_eq!(path(parse(&body(json!({"Technologies": []})))), "Results[0].Result.Paths");
         assert_eq!(
-            path(parse(&body(json!([{"Technologies": []}, {"Technologies": "many"}])))),
+            path(parse(&json!({"Results": [], "Errors": "none"}))),
+            "Errors"
+        );
+        assert_eq!(path(parse(&json!({"Results": ["x"]}))), "Results[0]");
+        assert_eq!(
+            path(parse(&json!({"Results": [{"Result": 5}]}))),
+            "Results[0].Result"
+        );
+        assert_eq!(
+            path(parse(&body(&json!({"Technologies": []})))),
+            "Results[0].Result.Paths"
+        );
+        assert_eq!(
+            path(parse(&body(&json!([
+                {"Technologies": []},
+                {"Technologies": "many"}
+            ])))),
             "Results[0].Result.Paths[1].Technologies"
         );
     }

@@ -64,9 +64,16 @@ impl RetryPolicy for BuiltWithRetryPolicy {
             }
             500..=599 => RetryAction::Retry {
                 after: retry_after(headers, now),
-                error: ConnectorError::Server { service: SERVICE, status, message: self.message(body) },
+                error: ConnectorError::Server {
+                    service: SERVICE,
+                    status,
+                    message: self.message(body),
+                },
             },
-            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth { service: SERVICE, message: self.message(body) }),
+            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth {
+                service: SERVICE,
+                message: self.message(body),
+            }),
             402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted {
                 service: SERVICE,
                 message: self.message(body),
@@ -87,7 +94,10 @@ fn transient_error_code(body: &[u8]) -> Option<i64> {
         return None;
     }
     let json: Json = serde_json::from_slice(body).ok()?;
-    let has_results = json.get("Results").and_then(Json::as_array).is_some_and(|r| !r.is_empty());
+    let has_results = json
+        .get("Results")
+        .and_then(Json::as_array)
+        .is_some_and(|r| !r.is_empty());
     if has_results {
         return None;
     }
@@ -102,35 +112,80 @@ fn transient_error_code(body: &[u8]) -> Option<i64> {
 /// `text` with every occurrence of the key replaced by `***`.
 pub fn scrub_text(text: &str, key: &Secret) -> String {
     let key = key.expose();
-    if key.is_empty() { text.to_owned() } else { text.replace(key, "***") }
+    if key.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(key, "***")
+    }
 }
 
 /// `error` with the key scrubbed from every message it carries.
 pub fn scrub(error: ConnectorError, key: &Secret) -> ConnectorError {
     let s = |text: String| scrub_text(&text, key);
     match error {
-        ConnectorError::Auth { service, message } => ConnectorError::Auth { service, message: s(message) },
-        ConnectorError::Validation { service, property, value, message } => ConnectorError::Validation {
+        ConnectorError::Auth { service, message } => ConnectorError::Auth {
+            service,
+            message: s(message),
+        },
+        ConnectorError::Validation {
+            service,
+            property,
+            value,
+            message,
+        } => ConnectorError::Validation {
             service,
             property: property.map(s),
             value: value.map(s),
             message: s(message),
         },
-        ConnectorError::NotFound { service, what } => ConnectorError::NotFound { service, what: s(what) },
-        ConnectorError::RateLimited { service, policy, retry_after } => {
-            ConnectorError::RateLimited { service, policy: s(policy), retry_after }
-        }
-        ConnectorError::QuotaExhausted { service, message } => {
-            ConnectorError::QuotaExhausted { service, message: s(message) }
-        }
-        ConnectorError::Server { service, status, message } => ConnectorError::Server { service, status, message: s(message) },
-        ConnectorError::Transport { service, message } => ConnectorError::Transport { service, message: s(message) },
-        ConnectorError::Malformed { service, path, message } => {
-            ConnectorError::Malformed { service, path, message: s(message) }
-        }
-        ConnectorError::Unexpected { service, status, message } => {
-            ConnectorError::Unexpected { service, status, message: s(message) }
-        }
+        ConnectorError::NotFound { service, what } => ConnectorError::NotFound {
+            service,
+            what: s(what),
+        },
+        ConnectorError::RateLimited {
+            service,
+            policy,
+            retry_after,
+        } => ConnectorError::RateLimited {
+            service,
+            policy: s(policy),
+            retry_after,
+        },
+        ConnectorError::QuotaExhausted { service, message } => ConnectorError::QuotaExhausted {
+            service,
+            message: s(message),
+        },
+        ConnectorError::Server {
+            service,
+            status,
+            message,
+        } => ConnectorError::Server {
+            service,
+            status,
+            message: s(message),
+        },
+        ConnectorError::Transport { service, message } => ConnectorError::Transport {
+            service,
+            message: s(message),
+        },
+        ConnectorError::Malformed {
+            service,
+            path,
+            message,
+        } => ConnectorError::Malformed {
+            service,
+            path,
+            message: s(message),
+        },
+        ConnectorError::Unexpected {
+            service,
+            status,
+            message,
+        } => ConnectorError::Unexpected {
+            service,
+            status,
+            message: s(message),
+        },
         other @ (ConnectorError::Timeout { .. } | ConnectorError::TooLarge { .. }) => other,
     }
 }
@@ -144,15 +199,46 @@ mod tests {
         let p = BuiltWithRetryPolicy::new(Secret::new("k"));
         let none = HeaderMap::new();
         let internal = br#"{"Results":[],"Errors":[{"Lookup":"a.example","Message":"Internal error","Code":-99}]}"#;
-        assert!(matches!(p.classify(200, &none, internal), RetryAction::Retry { error: ConnectorError::Server { .. }, .. }));
+        assert!(matches!(
+            p.classify(200, &none, internal),
+            RetryAction::Retry {
+                error: ConnectorError::Server { .. },
+                ..
+            }
+        ));
         let busy = br#"{"Results":[],"Errors":[{"Message":"One at a time","Code":"-7"}]}"#;
-        assert!(matches!(p.classify(200, &none, busy), RetryAction::Retry { error: ConnectorError::RateLimited { .. }, .. }));
+        assert!(matches!(
+            p.classify(200, &none, busy),
+            RetryAction::Retry {
+                error: ConnectorError::RateLimited { .. },
+                ..
+            }
+        ));
         let bad_key = br#"{"Results":[],"Errors":[{"Message":"bad key","Code":-2}]}"#;
-        assert_eq!(p.classify(200, &none, bad_key), RetryAction::Done, "the client maps it");
-        assert_eq!(p.classify(200, &none, br#"{"Results":[{"Result":{}}],"Errors":[]}"#), RetryAction::Done);
-        assert!(matches!(p.classify(503, &none, b""), RetryAction::Retry { .. }));
-        assert!(matches!(p.classify(429, &none, b""), RetryAction::Retry { error: ConnectorError::RateLimited { .. }, .. }));
-        assert!(matches!(p.classify(402, &none, b""), RetryAction::DontRetry(ConnectorError::QuotaExhausted { .. })));
+        assert_eq!(
+            p.classify(200, &none, bad_key),
+            RetryAction::Done,
+            "the client maps it"
+        );
+        assert_eq!(
+            p.classify(200, &none, br#"{"Results":[{"Result":{}}],"Errors":[]}"#),
+            RetryAction::Done
+        );
+        assert!(matches!(
+            p.classify(503, &none, b""),
+            RetryAction::Retry { .. }
+        ));
+        assert!(matches!(
+            p.classify(429, &none, b""),
+            RetryAction::Retry {
+                error: ConnectorError::RateLimited { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.classify(402, &none, b""),
+            RetryAction::DontRetry(ConnectorError::QuotaExhausted { .. })
+        ));
     }
 
     #[test]
@@ -160,12 +246,20 @@ mod tests {
         let key = Secret::new("00000000-1111-2222-3333-444444444444");
         let p = BuiltWithRetryPolicy::new(key.clone());
         let echo = b"Unauthorized: KEY=00000000-1111-2222-3333-444444444444 is not valid";
-        let RetryAction::DontRetry(error) = p.classify(401, &HeaderMap::new(), echo) else { panic!() };
+        let RetryAction::DontRetry(error) = p.classify(401, &HeaderMap::new(), echo) else {
+            panic!()
+        };
         assert!(!error.to_string().contains(key.expose()), "{error}");
         let scrubbed = scrub(
-            ConnectorError::Transport { service: SERVICE, message: format!("GET ?KEY={}", key.expose()) },
+            ConnectorError::Transport {
+                service: SERVICE,
+                message: format!("GET ?KEY={}", key.expose()),
+            },
             &key,
         );
-        assert_eq!(scrubbed.to_string(), "BuiltWith could not be reached: GET ?KEY=***");
+        assert_eq!(
+            scrubbed.to_string(),
+            "BuiltWith could not be reached: GET ?KEY=***"
+        );
     }
 }

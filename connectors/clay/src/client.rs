@@ -43,7 +43,8 @@ impl ClayClient {
 
     /// A client with the HTTP policy the config implies.
     pub fn new(config: ClayConfig, token: Option<Secret>) -> Result<ClayClient, ConnectorError> {
-        let mut policy = HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_secs(60));
+        let mut policy =
+            HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_mins(1));
         policy.timeout = config.timeout();
         ClayClient::with_policy(config, token, policy)
     }
@@ -61,12 +62,20 @@ impl ClayClient {
             message: message.to_owned(),
         };
         if config.webhook_url.trim().is_empty() {
-            return Err(invalid("not set: copy the table's webhook URL from Clay (table → Add → Webhooks)"));
+            return Err(invalid(
+                "not set: copy the table's webhook URL from Clay (table → Add → Webhooks)",
+            ));
         }
         // The URL is not echoed: a Clay webhook URL is as good as a password.
         let webhook = reqwest::Url::parse(config.webhook_url.trim())
             .map_err(|e| invalid(&format!("not a usable URL ({e})")))?;
-        Ok(ClayClient { config, webhook, token, http: HttpClient::new(policy)?, pushed: Mutex::default() })
+        Ok(ClayClient {
+            config,
+            webhook,
+            token,
+            http: HttpClient::new(policy)?,
+            pushed: Mutex::default(),
+        })
     }
 
     /// The shared client's counters.
@@ -92,20 +101,32 @@ impl ClayClient {
                 &ClayRetryPolicy,
             )
             .await?;
-        tracing::info!(provider = "clay", domain, "row pushed to the Clay table; awaiting its callback");
+        tracing::info!(
+            provider = "clay",
+            domain,
+            "row pushed to the Clay table; awaiting its callback"
+        );
         Ok(())
     }
 
     /// Forgets that `domain` was pushed (its row arrived), so a later lookup pushes again.
     pub fn row_arrived(&self, domain: &str) {
-        self.pushed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(domain);
+        self.pushed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(domain);
     }
 
     fn wait_left(&self, domain: &str) -> Option<Duration> {
         let window = Duration::from_secs(self.config.pending_retry_after_secs);
-        let pushed = self.pushed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pushed = self
+            .pushed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let at = pushed.get(domain)?;
-        window.checked_sub(at.elapsed()).filter(|left| !left.is_zero())
+        window
+            .checked_sub(at.elapsed())
+            .filter(|left| !left.is_zero())
     }
 }
 
@@ -125,13 +146,17 @@ impl Provider for ClayClient {
 
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
         if let Some(left) = self.wait_left(domain) {
-            return Ok(LookupOutcome::Pending { retry_after: Some(left) });
+            return Ok(LookupOutcome::Pending {
+                retry_after: Some(left),
+            });
         }
         self.push(domain, None).await?;
         self.pushed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(domain.to_owned(), Instant::now());
-        Ok(LookupOutcome::Pending { retry_after: Some(Duration::from_secs(self.config.pending_retry_after_secs)) })
+        Ok(LookupOutcome::Pending {
+            retry_after: Some(Duration::from_secs(self.config.pending_retry_after_secs)),
+        })
     }
 }

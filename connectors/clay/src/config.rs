@@ -94,7 +94,11 @@ impl ClayConfig {
                 self.callback_secret_env, self.callback_header
             ),
         })?;
-        Ok(ReceiverConfig { secret, header: self.callback_header.clone(), max_body_bytes: DEFAULT_MAX_BODY_BYTES })
+        Ok(ReceiverConfig {
+            secret,
+            header: self.callback_header.clone(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        })
     }
 }
 
@@ -112,11 +116,15 @@ mod tests {
         assert_eq!(
             parsed,
             ClayConfig {
-                webhook_url: "https://api.clay.com/v3/sources/webhook/pull-in-data-from-a-webhook-x".into(),
+                webhook_url:
+                    "https://api.clay.com/v3/sources/webhook/pull-in-data-from-a-webhook-x".into(),
                 ..ClayConfig::default()
             }
         );
-        assert_eq!(toml::from_str::<ClayConfig>("").unwrap(), ClayConfig::default());
+        assert_eq!(
+            toml::from_str::<ClayConfig>("").unwrap(),
+            ClayConfig::default()
+        );
     }
 
     #[test]
@@ -126,6 +134,10 @@ mod tests {
             ..ClayConfig::default()
         };
         let err = config.receiver_config().unwrap_err();
-        assert!(err.to_string().contains("FIRMO_TEST_CLAY_SECRET_THAT_IS_NEVER_SET"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("FIRMO_TEST_CLAY_SECRET_THAT_IS_NEVER_SET"),
+            "{err}"
+        );
     }
 }

@@ -34,17 +34,24 @@ pub struct RowError {
 pub enum ImportError {
     #[error("the CSV header can't be read: {0}")]
     Header(#[source] csv::Error),
-    #[error("no domain column: the export needs a `domain` or `website` column (columns found: {found})")]
+    #[error(
+        "no domain column: the export needs a `domain` or `website` column (columns found: {found})"
+    )]
     NoDomainColumn { found: String },
 }
 
 /// Reads a Clay CSV export. `fetched_at` is recorded as the fetch time of every record.
 pub fn import_csv(reader: impl Read, fetched_at: UnixMillis) -> Result<ClayImport, ImportError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let headers = csv.headers().map_err(ImportError::Header)?.clone();
     if !headers.iter().any(is_domain_column) {
         let found: Vec<&str> = headers.iter().collect();
-        return Err(ImportError::NoDomainColumn { found: found.join(", ") });
+        return Err(ImportError::NoDomainColumn {
+            found: found.join(", "),
+        });
     }
     let mut import = ClayImport::default();
     for result in csv.records() {
@@ -52,7 +59,10 @@ pub fn import_csv(reader: impl Read, fetched_at: UnixMillis) -> Result<ClayImpor
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                import.errors.push(RowError { line, message: format!("unreadable CSV record: {e}") });
+                import.errors.push(RowError {
+                    line,
+                    message: format!("unreadable CSV record: {e}"),
+                });
                 continue;
             }
         };
@@ -61,13 +71,20 @@ pub fn import_csv(reader: impl Read, fetched_at: UnixMillis) -> Result<ClayImpor
             .iter()
             .zip(record.iter())
             .map(|(name, cell)| {
-                let value = if cell.is_empty() { Json::Null } else { Json::String(cell.to_owned()) };
+                let value = if cell.is_empty() {
+                    Json::Null
+                } else {
+                    Json::String(cell.to_owned())
+                };
                 (name.to_owned(), value)
             })
             .collect();
         match parse_row(&row, fetched_at) {
             Ok(row) => import.rows.push((row.domain, row.records)),
-            Err(e) => import.errors.push(RowError { line, message: e.to_string() }),
+            Err(e) => import.errors.push(RowError {
+                line,
+                message: e.to_string(),
+            }),
         }
     }
     Ok(import)

@@ -64,11 +64,38 @@ pub struct ClayRow {
     pub records: Vec<ProviderRecord>,
 }
 
-const DOMAIN: &[&str] = &["domain", "company domain", "website", "company website", "website url", "url", "primary domain"];
-const ACCOUNT_ID: &[&str] = &["account id", "record id", "crm id", "hubspot id", "company id"];
+const DOMAIN: &[&str] = &[
+    "domain",
+    "company domain",
+    "website",
+    "company website",
+    "website url",
+    "url",
+    "primary domain",
+];
+const ACCOUNT_ID: &[&str] = &[
+    "account id",
+    "record id",
+    "crm id",
+    "hubspot id",
+    "company id",
+];
 const INDUSTRY: &[&str] = &["industry", "company industry"];
-const HEADCOUNT: &[&str] = &["employee count", "employees", "headcount", "number of employees", "company size", "size"];
-const TECH: &[&str] = &["technologies", "tech stack", "tech", "technologies used", "builtwith technologies"];
+const HEADCOUNT: &[&str] = &[
+    "employee count",
+    "employees",
+    "headcount",
+    "number of employees",
+    "company size",
+    "size",
+];
+const TECH: &[&str] = &[
+    "technologies",
+    "tech stack",
+    "tech",
+    "technologies used",
+    "builtwith technologies",
+];
 const STAGE: &[&str] = &[
     "funding stage",
     "last funding type",
@@ -77,8 +104,13 @@ const STAGE: &[&str] = &[
     "latest funding round",
     "last funding round type",
 ];
-const FUNDING_DATE: &[&str] =
-    &["last funding date", "last funding at", "latest funding date", "last funding announced on", "last funded on"];
+const FUNDING_DATE: &[&str] = &[
+    "last funding date",
+    "last funding at",
+    "latest funding date",
+    "last funding announced on",
+    "last funded on",
+];
 const FUNDING_AMOUNT: &[&str] = &[
     "last funding amount usd",
     "last funding amount",
@@ -86,7 +118,11 @@ const FUNDING_AMOUNT: &[&str] = &[
     "last funding amount raised",
     "money raised",
 ];
-const LINKEDIN_HEADCOUNT: &[&str] = &["linkedin employee count", "linkedin headcount", "linkedin employees"];
+const LINKEDIN_HEADCOUNT: &[&str] = &[
+    "linkedin employee count",
+    "linkedin headcount",
+    "linkedin employees",
+];
 const GROWTH: &[&str] = &[
     "employee growth 6mo pct",
     "employee growth 6mo",
@@ -97,11 +133,26 @@ const GROWTH: &[&str] = &[
     "linkedin employee growth 6mo",
     "linkedin headcount growth 6mo",
 ];
-const JOB_POSTINGS: &[&str] =
-    &["job postings count", "job postings", "recent job postings", "open jobs", "open jobs count", "linkedin job postings"];
-const ENGINEERING_ROLES: &[&str] = &["open engineering roles", "engineering job openings", "open engineering jobs"];
-const EXEC_CHANGES: &[&str] =
-    &["recent executive changes", "executive changes", "exec changes", "leadership changes", "recent exec changes"];
+const JOB_POSTINGS: &[&str] = &[
+    "job postings count",
+    "job postings",
+    "recent job postings",
+    "open jobs",
+    "open jobs count",
+    "linkedin job postings",
+];
+const ENGINEERING_ROLES: &[&str] = &[
+    "open engineering roles",
+    "engineering job openings",
+    "open engineering jobs",
+];
+const EXEC_CHANGES: &[&str] = &[
+    "recent executive changes",
+    "executive changes",
+    "exec changes",
+    "leadership changes",
+    "recent exec changes",
+];
 
 /// Every column name firmo reads, for "which columns were recognised" reports.
 pub const KNOWN_COLUMNS: &[&[&str]] = &[
@@ -122,7 +173,10 @@ pub const KNOWN_COLUMNS: &[&[&str]] = &[
 
 /// A column name reduced to lowercase letters and digits.
 pub fn column_key(name: &str) -> String {
-    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// Whether `name` is the domain column (a CSV export must have one).
@@ -182,10 +236,13 @@ pub fn parse_row(row: &Map<String, Json>, fetched_at: UnixMillis) -> Result<Clay
         )));
     };
     let Some(text) = scalar_text(value) else {
-        return Err(RowError(format!("column `{column}` holds {}, not a domain", describe(value))));
+        return Err(RowError(format!(
+            "column `{column}` holds {}, not a domain",
+            describe(value)
+        )));
     };
-    let domain = normalize::domain(&text)
-        .map_err(|e| RowError(format!("column `{column}`: {e}")))?;
+    let domain =
+        normalize::domain(&text).map_err(|e| RowError(format!("column `{column}`: {e}")))?;
     let account_id = columns.get(ACCOUNT_ID).and_then(|(_, v)| scalar_text(v));
 
     let clay = ProviderRecord::new(Source::Clay, fetched_at)
@@ -194,11 +251,18 @@ pub fn parse_row(row: &Map<String, Json>, fetched_at: UnixMillis) -> Result<Clay
         .with(Field::TechStack, read(&columns, TECH, tech_stack))
         .with(Field::FundingStage, read(&columns, STAGE, funding_stage))
         .with(Field::LastFundingDate, read(&columns, FUNDING_DATE, date))
-        .with(Field::LastFundingAmount, read(&columns, FUNDING_AMOUNT, amount_usd));
+        .with(
+            Field::LastFundingAmount,
+            read(&columns, FUNDING_AMOUNT, amount_usd),
+        );
 
-    let postings = read(&columns, JOB_POSTINGS, count).or_else(|| read(&columns, ENGINEERING_ROLES, count));
+    let postings =
+        read(&columns, JOB_POSTINGS, count).or_else(|| read(&columns, ENGINEERING_ROLES, count));
     let mut linkedin = ProviderRecord::new(Source::LinkedIn, fetched_at)
-        .with(Field::Headcount, read(&columns, LINKEDIN_HEADCOUNT, headcount))
+        .with(
+            Field::Headcount,
+            read(&columns, LINKEDIN_HEADCOUNT, headcount),
+        )
         .with(Field::EmployeeGrowth6mo, read(&columns, GROWTH, growth))
         .with(Field::RecentJobPostings, postings);
     if let Some((column, value)) = columns.get(EXEC_CHANGES) {
@@ -209,15 +273,29 @@ pub fn parse_row(row: &Map<String, Json>, fetched_at: UnixMillis) -> Result<Clay
         .into_iter()
         .filter(|r| !r.fields.is_empty() || !r.exec_changes.is_empty())
         .collect();
-    Ok(ClayRow { domain, account_id, records })
+    Ok(ClayRow {
+        domain,
+        account_id,
+        records,
+    })
 }
 
 /// Reads the first present column of `aliases` with `parse`; a failure is dropped with a
 /// warning naming the column.
-fn read(columns: &Columns<'_>, aliases: &[&str], parse: fn(&Json) -> Result<Value, String>) -> Option<Value> {
+fn read(
+    columns: &Columns<'_>,
+    aliases: &[&str],
+    parse: fn(&Json) -> Result<Value, String>,
+) -> Option<Value> {
     let (column, value) = columns.get(aliases)?;
     parse(value)
-        .map_err(|why| tracing::warn!(provider = "clay", column, "dropped a value firmo can't read: {why}"))
+        .map_err(|why| {
+            tracing::warn!(
+                provider = "clay",
+                column,
+                "dropped a value firmo can't read: {why}"
+            );
+        })
         .ok()
 }
 
@@ -225,18 +303,25 @@ fn industry(value: &Json) -> Result<Value, String> {
     let Json::String(text) = value else {
         return Err(format!("expected text, got {}", describe(value)));
     };
-    normalize::industry(text).map(Value::Text).map_err(|e| e.to_string())
+    normalize::industry(text)
+        .map(Value::Text)
+        .map_err(|e| e.to_string())
 }
 
 fn headcount(value: &Json) -> Result<Value, String> {
-    let text = scalar_text(value).ok_or_else(|| format!("expected a count, got {}", describe(value)))?;
-    normalize::headcount(&text).map(Value::Integer).map_err(|e| e.to_string())
+    let text =
+        scalar_text(value).ok_or_else(|| format!("expected a count, got {}", describe(value)))?;
+    normalize::headcount(&text)
+        .map(Value::Integer)
+        .map_err(|e| e.to_string())
 }
 
 /// A plain non-negative count (job postings, open roles).
 fn count(value: &Json) -> Result<Value, String> {
     let n = match value {
-        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Json::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         Json::String(s) => s.trim().replace(',', "").parse::<i64>().ok(),
         _ => None,
     };
@@ -247,31 +332,49 @@ fn count(value: &Json) -> Result<Value, String> {
 }
 
 fn tech_stack(value: &Json) -> Result<Value, String> {
-    let names = list(value).ok_or_else(|| format!("expected a list of names, got {}", describe(value)))?;
+    let names =
+        list(value).ok_or_else(|| format!("expected a list of names, got {}", describe(value)))?;
     let names: Vec<String> = names.iter().filter_map(scalar_text).collect();
     let stack = normalize::tech_stack(names);
-    if stack.is_empty() { Err("no technology names in the list".into()) } else { Ok(Value::TextList(stack)) }
+    if stack.is_empty() {
+        Err("no technology names in the list".into())
+    } else {
+        Ok(Value::TextList(stack))
+    }
 }
 
 fn funding_stage(value: &Json) -> Result<Value, String> {
-    let text = scalar_text(value).ok_or_else(|| format!("expected a stage, got {}", describe(value)))?;
-    normalize::funding_stage(&text).map(|s| Value::Text(s.to_owned())).map_err(|e| e.to_string())
+    let text =
+        scalar_text(value).ok_or_else(|| format!("expected a stage, got {}", describe(value)))?;
+    normalize::funding_stage(&text)
+        .map(|s| Value::Text(s.to_owned()))
+        .map_err(|e| e.to_string())
 }
 
 fn date(value: &Json) -> Result<Value, String> {
     match value {
         Json::Number(n) => {
-            let ms = n.as_i64().ok_or_else(|| format!("{n} is not a timestamp"))?;
-            normalize::date_from_millis(ms).map(Value::Date).map_err(|e| e.to_string())
+            let ms = n
+                .as_i64()
+                .ok_or_else(|| format!("{n} is not a timestamp"))?;
+            normalize::date_from_millis(ms)
+                .map(Value::Date)
+                .map_err(|e| e.to_string())
         }
-        Json::String(s) => normalize::date(s).map(Value::Date).map_err(|e| e.to_string()),
+        Json::String(s) => normalize::date(s)
+            .map(Value::Date)
+            .map_err(|e| e.to_string()),
         other => Err(format!("expected a date, got {}", describe(other))),
     }
 }
 
 fn amount_usd(value: &Json) -> Result<Value, String> {
     let usd = match value {
-        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.round() as i64)),
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.round() as i64)
+        }),
         Json::String(s) => usd_from_text(s),
         _ => None,
     };
@@ -285,12 +388,26 @@ fn amount_usd(value: &Json) -> Result<Value, String> {
 /// no money normalizer yet (revenue ranges have their own); this reads the forms Clay
 /// columns show and belongs in `firmo_core::normalize` once one exists.
 fn usd_from_text(text: &str) -> Option<i64> {
-    let lower = text.trim().to_ascii_lowercase().replace([',', ' ', '$'], "");
-    let number = lower.strip_prefix("usd").or_else(|| lower.strip_suffix("usd")).unwrap_or(&lower);
-    let (digits, scale) = [("billion", 1e9), ("million", 1e6), ("thousand", 1e3), ("bn", 1e9), ("b", 1e9), ("m", 1e6), ("k", 1e3)]
-        .iter()
-        .find_map(|(suffix, scale)| number.strip_suffix(suffix).map(|d| (d, *scale)))
-        .unwrap_or((number, 1.0));
+    let lower = text
+        .trim()
+        .to_ascii_lowercase()
+        .replace([',', ' ', '$'], "");
+    let number = lower
+        .strip_prefix("usd")
+        .or_else(|| lower.strip_suffix("usd"))
+        .unwrap_or(&lower);
+    let (digits, scale) = [
+        ("billion", 1e9),
+        ("million", 1e6),
+        ("thousand", 1e3),
+        ("bn", 1e9),
+        ("b", 1e9),
+        ("m", 1e6),
+        ("k", 1e3),
+    ]
+    .iter()
+    .find_map(|(suffix, scale)| number.strip_suffix(suffix).map(|d| (d, *scale)))
+    .unwrap_or((number, 1.0));
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
@@ -315,14 +432,25 @@ fn growth(value: &Json) -> Result<Value, String> {
 /// Entries without a readable title and date are skipped with a warning.
 fn exec_changes(column: &str, value: &Json) -> Vec<ExecChange> {
     let Some(items) = list(value) else {
-        tracing::warn!(provider = "clay", column, "dropped executive changes: expected a list, got {}", describe(value));
+        tracing::warn!(
+            provider = "clay",
+            column,
+            "dropped executive changes: expected a list, got {}",
+            describe(value)
+        );
         return Vec::new();
     };
     let mut changes = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match exec_change(item) {
-            Some(change) => changes.push(change),
-            None => tracing::warn!(provider = "clay", column, index = i, "dropped an executive change without a title and a date"),
+        if let Some(change) = exec_change(item) {
+            changes.push(change);
+        } else {
+            tracing::warn!(
+                provider = "clay",
+                column,
+                index = i,
+                "dropped an executive change without a title and a date"
+            );
         }
     }
     changes
@@ -368,7 +496,13 @@ fn list(value: &Json) -> Option<Vec<Json>> {
                 };
             }
             let separator = if s.contains(';') { ';' } else { ',' };
-            Some(s.split(separator).map(str::trim).filter(|p| !p.is_empty()).map(|p| Json::String(p.to_owned())).collect())
+            Some(
+                s.split(separator)
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Json::String(p.to_owned()))
+                    .collect(),
+            )
         }
         _ => None,
     }
@@ -392,5 +526,9 @@ fn column_list(row: &Map<String, Json>) -> String {
     if row.len() > 12 {
         names.push("…");
     }
-    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }

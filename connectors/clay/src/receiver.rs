@@ -77,12 +77,22 @@ pub fn router(config: ReceiverConfig, sink: Arc<dyn ClayRowSink>) -> Router {
         .with_state(Arc::new(Receiver { config, sink }))
 }
 
-async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(receiver): State<Arc<Receiver>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let expected = receiver.config.secret.expose().as_bytes();
-    let presented = headers.get(receiver.config.header.as_str()).map(|v| v.as_bytes());
+    let presented = headers
+        .get(receiver.config.header.as_str())
+        .map(axum::http::HeaderValue::as_bytes);
     // An empty configured secret authenticates nobody.
     if expected.is_empty() || !presented.is_some_and(|p| constant_time_eq(p, expected)) {
-        tracing::warn!(provider = "clay", header = receiver.config.header, "refused a callback without the shared secret");
+        tracing::warn!(
+            provider = "clay",
+            header = receiver.config.header,
+            "refused a callback without the shared secret"
+        );
         return error(StatusCode::UNAUTHORIZED, "missing or wrong shared secret");
     }
     let rows = match serde_json::from_slice::<Json>(&body) {
@@ -94,7 +104,10 @@ async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body
                     Json::Object(row) => rows.push(row),
                     other => {
                         let got = firmo_core::value::describe_json(&other);
-                        return error(StatusCode::BAD_REQUEST, &format!("row {i}: expected an object, got {got}"));
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            &format!("row {i}: expected an object, got {got}"),
+                        );
                     }
                 }
             }
@@ -102,9 +115,17 @@ async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body
         }
         Ok(other) => {
             let got = firmo_core::value::describe_json(&other);
-            return error(StatusCode::BAD_REQUEST, &format!("expected a row object or an array of rows, got {got}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected a row object or an array of rows, got {got}"),
+            );
         }
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not JSON: {e}"),
+            );
+        }
     };
     let fetched_at = now();
     // Parse every row before storing any, so a bad batch stores nothing and Clay's retry
@@ -119,14 +140,30 @@ async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, body
     }
     let mut domains = Vec::with_capacity(parsed.len());
     for row in parsed {
-        tracing::info!(provider = "clay", domain = row.domain, records = row.records.len(), "Clay row arrived");
+        tracing::info!(
+            provider = "clay",
+            domain = row.domain,
+            records = row.records.len(),
+            "Clay row arrived"
+        );
         if let Err(e) = receiver.sink.accept(row.domain.clone(), row.records).await {
-            tracing::error!(provider = "clay", domain = row.domain, "could not store a Clay row: {e}");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "could not store the row; retry later");
+            tracing::error!(
+                provider = "clay",
+                domain = row.domain,
+                "could not store a Clay row: {e}"
+            );
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not store the row; retry later",
+            );
         }
         domains.push(row.domain);
     }
-    (StatusCode::OK, axum::Json(json!({"accepted": domains.len(), "domains": domains}))).into_response()
+    (
+        StatusCode::OK,
+        axum::Json(json!({"accepted": domains.len(), "domains": domains})),
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -138,7 +175,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let diff = a.iter().zip(b).fold(0_u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0_u8, |acc, (x, y)| std::hint::black_box(acc | (x ^ y)));
     diff == 0
 }
 

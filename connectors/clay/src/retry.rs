@@ -34,11 +34,21 @@ impl RetryPolicy for ClayRetryPolicy {
             }
             500..=599 => RetryAction::Retry {
                 after: retry_after(headers, now),
-                error: ConnectorError::Server { service: SERVICE, status, message: message() },
+                error: ConnectorError::Server {
+                    service: SERVICE,
+                    status,
+                    message: message(),
+                },
             },
-            402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted { service: SERVICE, message: message() }),
+            402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted {
+                service: SERVICE,
+                message: message(),
+            }),
             401 | 403 if mentions_limit(body) => {
-                RetryAction::DontRetry(ConnectorError::QuotaExhausted { service: SERVICE, message: message() })
+                RetryAction::DontRetry(ConnectorError::QuotaExhausted {
+                    service: SERVICE,
+                    message: message(),
+                })
             }
             401 | 403 => RetryAction::DontRetry(ConnectorError::Auth {
                 service: SERVICE,
@@ -49,7 +59,10 @@ impl RetryPolicy for ClayRetryPolicy {
                 what: "the table webhook (deleted table or wrong webhook_url)".into(),
             }),
             400..=499 if mentions_limit(body) => {
-                RetryAction::DontRetry(ConnectorError::QuotaExhausted { service: SERVICE, message: message() })
+                RetryAction::DontRetry(ConnectorError::QuotaExhausted {
+                    service: SERVICE,
+                    message: message(),
+                })
             }
             400..=499 => RetryAction::DontRetry(ConnectorError::Validation {
                 service: SERVICE,
@@ -57,7 +70,11 @@ impl RetryPolicy for ClayRetryPolicy {
                 value: None,
                 message: message(),
             }),
-            _ => RetryAction::DontRetry(ConnectorError::Unexpected { service: SERVICE, status, message: message() }),
+            _ => RetryAction::DontRetry(ConnectorError::Unexpected {
+                service: SERVICE,
+                status,
+                message: message(),
+            }),
         }
     }
 }
@@ -75,15 +92,36 @@ mod tests {
     fn statuses_map_to_actions() {
         let p = ClayRetryPolicy;
         let none = HeaderMap::new();
-        assert_eq!(p.classify(200, &none, br#"{"success":true}"#), RetryAction::Done);
-        assert!(matches!(p.classify(429, &none, b""), RetryAction::Retry { error: ConnectorError::RateLimited { .. }, .. }));
-        assert!(matches!(p.classify(502, &none, b""), RetryAction::Retry { .. }));
-        assert!(matches!(p.classify(401, &none, b"bad token"), RetryAction::DontRetry(ConnectorError::Auth { .. })));
+        assert_eq!(
+            p.classify(200, &none, br#"{"success":true}"#),
+            RetryAction::Done
+        );
+        assert!(matches!(
+            p.classify(429, &none, b""),
+            RetryAction::Retry {
+                error: ConnectorError::RateLimited { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.classify(502, &none, b""),
+            RetryAction::Retry { .. }
+        ));
+        assert!(matches!(
+            p.classify(401, &none, b"bad token"),
+            RetryAction::DontRetry(ConnectorError::Auth { .. })
+        ));
         assert!(matches!(
             p.classify(403, &none, b"This webhook has reached its submission limit"),
             RetryAction::DontRetry(ConnectorError::QuotaExhausted { .. })
         ));
-        assert!(matches!(p.classify(404, &none, b""), RetryAction::DontRetry(ConnectorError::NotFound { .. })));
-        assert!(matches!(p.classify(413, &none, b"too big"), RetryAction::DontRetry(ConnectorError::Validation { .. })));
+        assert!(matches!(
+            p.classify(404, &none, b""),
+            RetryAction::DontRetry(ConnectorError::NotFound { .. })
+        ));
+        assert!(matches!(
+            p.classify(413, &none, b"too big"),
+            RetryAction::DontRetry(ConnectorError::Validation { .. })
+        ));
     }
 }

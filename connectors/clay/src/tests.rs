@@ -33,7 +33,10 @@ fn row(json: Json) -> ClayRow {
 }
 
 fn record(row: &ClayRow, source: Source) -> &ProviderRecord {
-    row.records.iter().find(|r| r.source == source).unwrap_or_else(|| panic!("no {source} record in {row:?}"))
+    row.records
+        .iter()
+        .find(|r| r.source == source)
+        .unwrap_or_else(|| panic!("no {source} record in {row:?}"))
 }
 
 fn text(s: &str) -> Value {
@@ -70,25 +73,53 @@ fn a_full_row_splits_into_clay_and_linkedin_records() {
     assert_eq!(row.records.len(), 2);
     let clay = record(&row, Source::Clay);
     assert_eq!(clay.fetched_at, AT);
-    assert_eq!(clay.get(Field::Industry), Some(&text("Software Development")));
+    assert_eq!(
+        clay.get(Field::Industry),
+        Some(&text("Software Development"))
+    );
     assert_eq!(clay.get(Field::Headcount), Some(&Value::Integer(180)));
     assert_eq!(
         clay.get(Field::TechStack),
-        Some(&Value::TextList(normalize::tech_stack(["Amazon EC2", "React"])))
+        Some(&Value::TextList(normalize::tech_stack([
+            "Amazon EC2",
+            "React"
+        ])))
     );
     assert_eq!(clay.get(Field::FundingStage), Some(&text("series_b")));
-    assert_eq!(clay.get(Field::LastFundingDate), Some(&Value::Date(date("2026-05-01"))));
-    assert_eq!(clay.get(Field::LastFundingAmount), Some(&Value::Integer(32_000_000)));
-    assert_eq!(clay.get(Field::EmployeeGrowth6mo), None, "LinkedIn data never lands under Clay");
+    assert_eq!(
+        clay.get(Field::LastFundingDate),
+        Some(&Value::Date(date("2026-05-01")))
+    );
+    assert_eq!(
+        clay.get(Field::LastFundingAmount),
+        Some(&Value::Integer(32_000_000))
+    );
+    assert_eq!(
+        clay.get(Field::EmployeeGrowth6mo),
+        None,
+        "LinkedIn data never lands under Clay"
+    );
     let linkedin = record(&row, Source::LinkedIn);
     assert_eq!(linkedin.get(Field::Headcount), Some(&Value::Integer(176)));
-    assert_eq!(linkedin.get(Field::EmployeeGrowth6mo), Some(&Value::Decimal(12.5)));
-    assert_eq!(linkedin.get(Field::RecentJobPostings), Some(&Value::Integer(19)));
+    assert_eq!(
+        linkedin.get(Field::EmployeeGrowth6mo),
+        Some(&Value::Decimal(12.5))
+    );
+    assert_eq!(
+        linkedin.get(Field::RecentJobPostings),
+        Some(&Value::Integer(19))
+    );
     assert_eq!(
         linkedin.exec_changes,
         vec![
-            ExecChange { title: "VP Engineering".into(), date: date("2026-09-01") },
-            ExecChange { title: "CTO".into(), date: date("2026-03-15") },
+            ExecChange {
+                title: "VP Engineering".into(),
+                date: date("2026-09-01")
+            },
+            ExecChange {
+                title: "CTO".into(),
+                date: date("2026-03-15")
+            },
         ]
     );
     assert_eq!(linkedin.get(Field::Industry), None);
@@ -104,13 +135,27 @@ fn junk_values_are_normalized() {
     }));
     assert_eq!(row.domain, "acme-analytics.example");
     let clay = record(&row, Source::Clay);
-    assert_eq!(clay.get(Field::Industry), Some(&text("Software Development")));
+    assert_eq!(
+        clay.get(Field::Industry),
+        Some(&text("Software Development"))
+    );
     assert_eq!(clay.get(Field::Headcount), Some(&Value::Integer(1250)));
-    assert_eq!(clay.get(Field::LastFundingAmount), Some(&Value::Integer(12_500_000)));
-    let Some(Value::TextList(stack)) = clay.get(Field::TechStack) else { panic!("{clay:?}") };
-    assert_eq!(stack, &normalize::tech_stack(["React", "react", "AMAZON EC2 "]));
+    assert_eq!(
+        clay.get(Field::LastFundingAmount),
+        Some(&Value::Integer(12_500_000))
+    );
+    let Some(Value::TextList(stack)) = clay.get(Field::TechStack) else {
+        panic!("{clay:?}")
+    };
+    assert_eq!(
+        stack,
+        &normalize::tech_stack(["React", "react", "AMAZON EC2 "])
+    );
     assert_eq!(stack.len(), 2, "{stack:?}");
-    assert_eq!(record(&row, Source::LinkedIn).get(Field::EmployeeGrowth6mo), Some(&Value::Decimal(12.5)));
+    assert_eq!(
+        record(&row, Source::LinkedIn).get(Field::EmployeeGrowth6mo),
+        Some(&Value::Decimal(12.5))
+    );
 }
 
 #[test]
@@ -128,12 +173,22 @@ fn a_row_clay_found_nothing_for_has_no_records() {
 #[test]
 fn rows_without_a_usable_domain_are_rejected_naming_the_column() {
     let err = parse_row(&object(json!({"industry": "Software"})), AT).unwrap_err();
-    assert!(err.to_string().contains("no domain") && err.to_string().contains("industry"), "{err}");
+    assert!(
+        err.to_string().contains("no domain") && err.to_string().contains("industry"),
+        "{err}"
+    );
     let err = parse_row(&object(json!({"Website": "not a domain"})), AT).unwrap_err();
     assert!(err.to_string().contains("`Website`"), "{err}");
     let err = parse_row(&object(json!({"domain": ["a.example"]})), AT).unwrap_err();
     assert!(err.to_string().contains("`domain`"), "{err}");
-    assert!(parse_row(&object(json!({"domain": "", "website": "acme.example"})), AT).is_ok(), "an empty column falls through");
+    assert!(
+        parse_row(
+            &object(json!({"domain": "", "website": "acme.example"})),
+            AT
+        )
+        .is_ok(),
+        "an empty column falls through"
+    );
 }
 
 #[test]
@@ -147,22 +202,47 @@ fn column_names_are_matched_loosely() {
         "Some Column We Do Not Know": {"x": 1}
     }));
     let clay = record(&row, Source::Clay);
-    assert_eq!(clay.get(Field::Headcount), normalize::headcount("51-200").ok().map(Value::Integer).as_ref());
+    assert_eq!(
+        clay.get(Field::Headcount),
+        normalize::headcount("51-200")
+            .ok()
+            .map(Value::Integer)
+            .as_ref()
+    );
     assert_eq!(
         clay.get(Field::TechStack),
-        Some(&Value::TextList(normalize::tech_stack(["React", "Amazon EC2"])))
+        Some(&Value::TextList(normalize::tech_stack([
+            "React",
+            "Amazon EC2"
+        ])))
     );
     assert_eq!(clay.get(Field::FundingStage), Some(&text("series_a")));
-    assert_eq!(clay.get(Field::LastFundingAmount), Some(&Value::Integer(3_000_000)));
+    assert_eq!(
+        clay.get(Field::LastFundingAmount),
+        Some(&Value::Integer(3_000_000))
+    );
     let linkedin = record(&row, Source::LinkedIn);
     assert_eq!(linkedin.get(Field::Headcount), Some(&Value::Integer(176)));
-    assert_eq!(linkedin.get(Field::EmployeeGrowth6mo), Some(&Value::Decimal(8.0)));
-    assert_eq!(linkedin.get(Field::RecentJobPostings), Some(&Value::Integer(4)), "engineering roles as the fallback");
+    assert_eq!(
+        linkedin.get(Field::EmployeeGrowth6mo),
+        Some(&Value::Decimal(8.0))
+    );
+    assert_eq!(
+        linkedin.get(Field::RecentJobPostings),
+        Some(&Value::Integer(4)),
+        "engineering roles as the fallback"
+    );
     assert_eq!(
         linkedin.exec_changes,
         vec![
-            ExecChange { title: "VP Engineering".into(), date: date("2024-09-01") },
-            ExecChange { title: "CTO".into(), date: date("2024-07-15") },
+            ExecChange {
+                title: "VP Engineering".into(),
+                date: date("2024-09-01")
+            },
+            ExecChange {
+                title: "CTO".into(),
+                date: date("2024-07-15")
+            },
         ]
     );
 }
@@ -177,7 +257,10 @@ fn wrong_types_drop_only_their_field() {
     let clay = record(&row, Source::Clay);
     assert_eq!(clay.fields.len(), 1, "{clay:?}");
     assert_eq!(clay.get(Field::FundingStage), Some(&text("series_b")));
-    assert!(row.records.iter().all(|r| r.source != Source::LinkedIn), "nothing readable from LinkedIn");
+    assert!(
+        row.records.iter().all(|r| r.source != Source::LinkedIn),
+        "nothing readable from LinkedIn"
+    );
 }
 
 // ---- the callback receiver ----
@@ -213,7 +296,10 @@ async fn receiver(sink: Arc<MemorySink>, max_body_bytes: usize) -> String {
 }
 
 async fn post(url: &str, secret: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Json) {
-    let mut request = reqwest::Client::new().post(url).header("content-type", "application/json").body(body);
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
     if let Some(secret) = secret {
         request = request.header("x-firmo-secret", secret);
     }
@@ -229,14 +315,23 @@ async fn the_receiver_stores_authenticated_rows() {
     let url = receiver(Arc::clone(&sink), 1 << 20).await;
     let (status, answer) = post(&url, Some(SECRET), emulator_row().to_string()).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer, json!({"accepted": 1, "domains": ["acme-analytics.example"]}));
+    assert_eq!(
+        answer,
+        json!({"accepted": 1, "domains": ["acme-analytics.example"]})
+    );
     let batch = json!([{"domain": "a.example", "industry": "Retail"}, {"website": "b.example"}]);
     assert_eq!(post(&url, Some(SECRET), batch.to_string()).await.0, 200);
     let rows = sink.rows.lock().unwrap();
     let domains: Vec<&str> = rows.iter().map(|(d, _)| d.as_str()).collect();
-    assert_eq!(domains, ["acme-analytics.example", "a.example", "b.example"]);
+    assert_eq!(
+        domains,
+        ["acme-analytics.example", "a.example", "b.example"]
+    );
     assert_eq!(rows[0].1.len(), 2);
-    assert!(rows[2].1.is_empty(), "nothing enriched: an empty list, cached as not found");
+    assert!(
+        rows[2].1.is_empty(),
+        "nothing enriched: an empty list, cached as not found"
+    );
 }
 
 #[tokio::test]
@@ -244,8 +339,16 @@ async fn the_receiver_refuses_missing_or_wrong_secrets() {
     let sink = Arc::new(MemorySink::default());
     let url = receiver(Arc::clone(&sink), 1 << 20).await;
     assert_eq!(post(&url, None, emulator_row().to_string()).await.0, 401);
-    assert_eq!(post(&url, Some("callback-s3creT"), emulator_row().to_string()).await.0, 401);
-    assert_eq!(post(&url, Some(""), emulator_row().to_string()).await.0, 401);
+    assert_eq!(
+        post(&url, Some("callback-s3creT"), emulator_row().to_string())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        post(&url, Some(""), emulator_row().to_string()).await.0,
+        401
+    );
     assert!(sink.rows.lock().unwrap().is_empty());
 }
 
@@ -255,18 +358,38 @@ async fn the_receiver_rejects_malformed_and_oversized_bodies() {
     let url = receiver(Arc::clone(&sink), 4096).await;
     let (status, answer) = post(&url, Some(SECRET), "{\"domain\": ").await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("not JSON"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("not JSON"),
+        "{answer}"
+    );
     let (status, answer) = post(&url, Some(SECRET), r#""acme.example""#).await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("expected a row object"), "{answer}");
-    let (status, answer) = post(&url, Some(SECRET), json!({"industry": "Retail"}).to_string()).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("expected a row object"),
+        "{answer}"
+    );
+    let (status, answer) = post(
+        &url,
+        Some(SECRET),
+        json!({"industry": "Retail"}).to_string(),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("no domain"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("no domain"),
+        "{answer}"
+    );
     // One bad row in a batch: the batch is refused whole, nothing stored.
     let batch = json!([{"domain": "a.example"}, {"domain": "???"}]);
     let (status, answer) = post(&url, Some(SECRET), batch.to_string()).await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().starts_with("row 1:"), "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().starts_with("row 1:"),
+        "{answer}"
+    );
     let huge = json!({"domain": "a.example", "notes": "x".repeat(10_000)}).to_string();
     assert_eq!(post(&url, Some(SECRET), huge).await.0, 413);
     assert!(sink.rows.lock().unwrap().is_empty());
@@ -274,9 +397,15 @@ async fn the_receiver_rejects_malformed_and_oversized_bodies() {
 
 #[tokio::test]
 async fn the_receiver_answers_500_when_the_sink_fails() {
-    let sink = Arc::new(MemorySink { fail: true, ..MemorySink::default() });
+    let sink = Arc::new(MemorySink {
+        fail: true,
+        ..MemorySink::default()
+    });
     let url = receiver(sink, 1 << 20).await;
-    assert_eq!(post(&url, Some(SECRET), emulator_row().to_string()).await.0, 500);
+    assert_eq!(
+        post(&url, Some(SECRET), emulator_row().to_string()).await.0,
+        500
+    );
 }
 
 // ---- the CSV import ----
@@ -296,17 +425,34 @@ Broken,not a domain!,Retail,,,,,,,,
     let acme = &import.rows[0].1;
     let clay = acme.iter().find(|r| r.source == Source::Clay).unwrap();
     assert_eq!(clay.get(Field::Headcount), Some(&Value::Integer(1250)));
-    assert_eq!(clay.get(Field::LastFundingAmount), Some(&Value::Integer(25_000_000)));
+    assert_eq!(
+        clay.get(Field::LastFundingAmount),
+        Some(&Value::Integer(25_000_000))
+    );
     assert_eq!(clay.get(Field::FundingStage), Some(&text("series_b")));
     let linkedin = acme.iter().find(|r| r.source == Source::LinkedIn).unwrap();
-    assert_eq!(linkedin.get(Field::EmployeeGrowth6mo), Some(&Value::Decimal(12.5)));
-    assert_eq!(linkedin.get(Field::RecentJobPostings), Some(&Value::Integer(19)));
+    assert_eq!(
+        linkedin.get(Field::EmployeeGrowth6mo),
+        Some(&Value::Decimal(12.5))
+    );
+    assert_eq!(
+        linkedin.get(Field::RecentJobPostings),
+        Some(&Value::Integer(19))
+    );
     assert_eq!(linkedin.exec_changes.len(), 1);
     assert!(import.rows[1].1.is_empty());
     let lines: Vec<u64> = import.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [3, 5], "{:?}", import.errors);
-    assert!(import.errors[0].message.contains("no domain"), "{:?}", import.errors);
-    assert!(import.errors[1].message.contains("Website"), "{:?}", import.errors);
+    assert!(
+        import.errors[0].message.contains("no domain"),
+        "{:?}",
+        import.errors
+    );
+    assert!(
+        import.errors[1].message.contains("Website"),
+        "{:?}",
+        import.errors
+    );
 }
 
 #[test]
@@ -319,7 +465,8 @@ fn csv_without_a_domain_column_is_refused() {
 
 #[test]
 fn csv_with_ragged_lines_keeps_going() {
-    let csv = "domain,industry\nacme.example,Retail\nshort.example\nlong.example,Retail,extra,cells\n";
+    let csv =
+        "domain,industry\nacme.example,Retail\nshort.example\nlong.example,Retail,extra,cells\n";
     let import = import_csv(csv.as_bytes(), AT).unwrap();
     assert_eq!(import.rows.len(), 3, "{import:?}");
 }
@@ -339,22 +486,43 @@ struct Script {
 
 async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    let token = parts.headers.get("x-clay-webhook-auth").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    script.seen.lock().unwrap().push((token, serde_json::from_slice(&bytes).unwrap_or(Json::Null)));
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let token = parts
+        .headers
+        .get("x-clay-webhook-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    script
+        .seen
+        .lock()
+        .unwrap()
+        .push((token, serde_json::from_slice(&bytes).unwrap_or(Json::Null)));
     let next = script.replies.lock().unwrap().pop_front();
     let (status, body) = next.map_or((410, "script exhausted"), |r| (r.status, r.body));
-    Response::builder().status(StatusCode::from_u16(status).unwrap()).body(Body::from(body)).unwrap()
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .body(Body::from(body))
+        .unwrap()
 }
 
 async fn clay_for(replies: Vec<Reply>, token: Option<&str>) -> (ClayClient, Arc<Script>) {
-    let script = Arc::new(Script { replies: Mutex::new(replies.into()), seen: Mutex::default() });
-    let app = axum::Router::new().fallback(answer).with_state(Arc::clone(&script));
+    let script = Arc::new(Script {
+        replies: Mutex::new(replies.into()),
+        seen: Mutex::default(),
+    });
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(Arc::clone(&script));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let config = ClayConfig { webhook_url: format!("http://{addr}/webhooks/t_firmo"), ..ClayConfig::default() };
-    let mut policy = HttpPolicy::new(Service::Clay, 0, Duration::from_secs(60));
+    let config = ClayConfig {
+        webhook_url: format!("http://{addr}/webhooks/t_firmo"),
+        ..ClayConfig::default()
+    };
+    let mut policy = HttpPolicy::new(Service::Clay, 0, Duration::from_mins(1));
     policy.base_backoff = Duration::from_millis(1);
     policy.max_backoff = Duration::from_millis(5);
     policy.max_retries = 3;
@@ -366,43 +534,117 @@ const ACCEPTED: &str = r#"{"success":true,"row_id":"r_1"}"#;
 
 #[tokio::test]
 async fn lookup_pushes_once_and_is_pending() {
-    let (client, script) = clay_for(vec![Reply { status: 200, body: ACCEPTED }, Reply { status: 200, body: ACCEPTED }], Some("tok")).await;
-    let hour = Some(Duration::from_secs(3600));
-    assert_eq!(client.lookup("acme.example").await.unwrap(), LookupOutcome::Pending { retry_after: hour });
-    let LookupOutcome::Pending { retry_after: Some(left) } = client.lookup("acme.example").await.unwrap() else { panic!() };
-    assert!(left <= Duration::from_secs(3600));
-    assert_eq!(script.seen.lock().unwrap().len(), 1, "a pending domain is not pushed twice");
+    let (client, script) = clay_for(
+        vec![
+            Reply {
+                status: 200,
+                body: ACCEPTED,
+            },
+            Reply {
+                status: 200,
+                body: ACCEPTED,
+            },
+        ],
+        Some("tok"),
+    )
+    .await;
+    let hour = Some(Duration::from_hours(1));
+    assert_eq!(
+        client.lookup("acme.example").await.unwrap(),
+        LookupOutcome::Pending { retry_after: hour }
+    );
+    let LookupOutcome::Pending {
+        retry_after: Some(left),
+    } = client.lookup("acme.example").await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(left <= Duration::from_hours(1));
+    assert_eq!(
+        script.seen.lock().unwrap().len(),
+        1,
+        "a pending domain is not pushed twice"
+    );
     client.row_arrived("acme.example");
-    assert!(matches!(client.lookup("acme.example").await.unwrap(), LookupOutcome::Pending { .. }));
+    assert!(matches!(
+        client.lookup("acme.example").await.unwrap(),
+        LookupOutcome::Pending { .. }
+    ));
     let seen = script.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0], (Some("tok".to_owned()), json!({"domain": "acme.example"})));
-    assert_eq!((client.name(), client.sources()), ("clay", &[Source::Clay, Source::LinkedIn][..]));
+    assert_eq!(
+        seen[0],
+        (Some("tok".to_owned()), json!({"domain": "acme.example"}))
+    );
+    assert_eq!(
+        (client.name(), client.sources()),
+        ("clay", &[Source::Clay, Source::LinkedIn][..])
+    );
 }
 
 #[tokio::test]
 async fn push_carries_the_account_id() {
-    let (client, script) = clay_for(vec![Reply { status: 200, body: ACCEPTED }], None).await;
+    let (client, script) = clay_for(
+        vec![Reply {
+            status: 200,
+            body: ACCEPTED,
+        }],
+        None,
+    )
+    .await;
     client.push("acme.example", Some("123")).await.unwrap();
-    assert_eq!(script.seen.lock().unwrap()[0], (None, json!({"domain": "acme.example", "account_id": "123"})));
+    assert_eq!(
+        script.seen.lock().unwrap()[0],
+        (None, json!({"domain": "acme.example", "account_id": "123"}))
+    );
 }
 
 #[tokio::test]
 async fn webhook_failures_map_to_connector_errors() {
     let (client, script) = clay_for(
         vec![
-            Reply { status: 401, body: r#"{"success":false,"error":"Missing or invalid webhook auth token."}"# },
-            Reply { status: 429, body: "slow down" },
-            Reply { status: 503, body: "unavailable" },
-            Reply { status: 200, body: ACCEPTED },
-            Reply { status: 404, body: r#"{"success":false,"error":"No table with this webhook."}"# },
+            Reply {
+                status: 401,
+                body: r#"{"success":false,"error":"Missing or invalid webhook auth token."}"#,
+            },
+            Reply {
+                status: 429,
+                body: "slow down",
+            },
+            Reply {
+                status: 503,
+                body: "unavailable",
+            },
+            Reply {
+                status: 200,
+                body: ACCEPTED,
+            },
+            Reply {
+                status: 404,
+                body: r#"{"success":false,"error":"No table with this webhook."}"#,
+            },
         ],
         Some("wrong"),
     )
     .await;
     let auth = client.lookup("a.example").await.unwrap_err();
-    assert!(matches!(auth, ConnectorError::Auth { service: Service::Clay, .. }) && auth.stops_service(), "{auth:?}");
-    assert!(matches!(client.lookup("b.example").await.unwrap(), LookupOutcome::Pending { .. }), "429 and 503 retried");
+    assert!(
+        matches!(
+            auth,
+            ConnectorError::Auth {
+                service: Service::Clay,
+                ..
+            }
+        ) && auth.stops_service(),
+        "{auth:?}"
+    );
+    assert!(
+        matches!(
+            client.lookup("b.example").await.unwrap(),
+            LookupOutcome::Pending { .. }
+        ),
+        "429 and 503 retried"
+    );
     let gone = client.lookup("c.example").await.unwrap_err();
     assert!(matches!(gone, ConnectorError::NotFound { .. }), "{gone:?}");
     assert_eq!(script.seen.lock().unwrap().len(), 5);
@@ -412,6 +654,13 @@ async fn webhook_failures_map_to_connector_errors() {
 fn a_missing_webhook_url_is_a_clear_error() {
     let err = ClayClient::new(ClayConfig::default(), None).unwrap_err();
     assert!(err.to_string().contains("webhook_url"), "{err}");
-    let err = ClayClient::new(ClayConfig { webhook_url: "not a url".into(), ..ClayConfig::default() }, None).unwrap_err();
+    let err = ClayClient::new(
+        ClayConfig {
+            webhook_url: "not a url".into(),
+            ..ClayConfig::default()
+        },
+        None,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("not a usable URL"), "{err}");
 }

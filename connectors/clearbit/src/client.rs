@@ -39,12 +39,20 @@ impl ClearbitClient {
         key: Secret,
         policy: HttpPolicy,
     ) -> Result<ClearbitClient, ConnectorError> {
-        Ok(ClearbitClient { config, key, http: HttpClient::new(policy)? })
+        Ok(ClearbitClient {
+            config,
+            key,
+            http: HttpClient::new(policy)?,
+        })
     }
 
     /// The policy `new` uses: `requests_per_minute` per minute, `timeout_secs`.
     pub fn http_policy(config: &ClearbitConfig) -> HttpPolicy {
-        let mut policy = HttpPolicy::new(Service::Clearbit, config.requests_per_minute, Duration::from_secs(60));
+        let mut policy = HttpPolicy::new(
+            Service::Clearbit,
+            config.requests_per_minute,
+            Duration::from_mins(1),
+        );
         policy.timeout = config.timeout();
         policy
     }
@@ -71,7 +79,10 @@ impl Provider for ClearbitClient {
 
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
         let url = reqwest::Url::parse_with_params(
-            &format!("{}/v2/companies/find", self.config.base_url.trim_end_matches('/')),
+            &format!(
+                "{}/v2/companies/find",
+                self.config.base_url.trim_end_matches('/')
+            ),
             [("domain", domain)],
         )
         .map_err(|e| ConnectorError::Validation {
@@ -93,12 +104,21 @@ impl Provider for ClearbitClient {
             )
             .await?;
         match response.status {
-            200 => Ok(LookupOutcome::Found(vec![parse_company(&response.body, now())?])),
+            200 => Ok(LookupOutcome::Found(vec![parse_company(
+                &response.body,
+                now(),
+            )?])),
             202 => {
                 let after = retry_after(&response.headers, SystemTime::now())
                     .unwrap_or(Duration::from_secs(self.config.pending_retry_after_secs));
-                tracing::info!(provider = "clearbit", domain, "lookup queued by Clearbit (HTTP 202); pending");
-                Ok(LookupOutcome::Pending { retry_after: Some(after) })
+                tracing::info!(
+                    provider = "clearbit",
+                    domain,
+                    "lookup queued by Clearbit (HTTP 202); pending"
+                );
+                Ok(LookupOutcome::Pending {
+                    retry_after: Some(after),
+                })
             }
             404 => Ok(LookupOutcome::NotFound),
             // Clearbit could not validate the domain (no TLD, doesn't resolve): it will
@@ -106,7 +126,12 @@ impl Provider for ClearbitClient {
             // every run as an error.
             422 => {
                 let why = error_message(&response.body).unwrap_or_default();
-                tracing::info!(provider = "clearbit", domain, why, "Clearbit rejected the domain as invalid (HTTP 422); not found");
+                tracing::info!(
+                    provider = "clearbit",
+                    domain,
+                    why,
+                    "Clearbit rejected the domain as invalid (HTTP 422); not found"
+                );
                 Ok(LookupOutcome::NotFound)
             }
             status => Err(ConnectorError::Unexpected {

@@ -102,6 +102,10 @@ mod tests {
         };
         let err = config.api_key().unwrap_err();
         assert!(err.stops_service());
-        assert!(err.to_string().contains("FIRMO_TEST_CLEARBIT_KEY_THAT_IS_NEVER_SET"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("FIRMO_TEST_CLEARBIT_KEY_THAT_IS_NEVER_SET"),
+            "{err}"
+        );
     }
 }

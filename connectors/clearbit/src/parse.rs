@@ -19,8 +19,12 @@ use serde_json::{Map, Value as Json};
 const SERVICE: Service = Service::Clearbit;
 
 /// Parses a 200 body into Clearbit's record for the company.
-pub fn parse_company(body: &[u8], fetched_at: UnixMillis) -> Result<ProviderRecord, ConnectorError> {
-    let json: Json = serde_json::from_slice(body).map_err(|e| malformed("$", &format!("not JSON: {e}")))?;
+pub fn parse_company(
+    body: &[u8],
+    fetched_at: UnixMillis,
+) -> Result<ProviderRecord, ConnectorError> {
+    let json: Json =
+        serde_json::from_slice(body).map_err(|e| malformed("$", &format!("not JSON: {e}")))?;
     let Json::Object(root) = &json else {
         return Err(malformed("$", "expected a company object"));
     };
@@ -35,35 +39,46 @@ pub fn parse_company(body: &[u8], fetched_at: UnixMillis) -> Result<ProviderReco
     Ok(ProviderRecord::new(Source::Clearbit, fetched_at)
         .with(Field::Industry, industry.map(Value::Text))
         .with(Field::Headcount, headcount.map(Value::Integer))
-        .with(Field::RevenueRange, revenue.map(|r| Value::Text(r.to_owned())))
+        .with(
+            Field::RevenueRange,
+            revenue.map(|r| Value::Text(r.to_owned())),
+        )
         .with(Field::TechStack, tech.map(Value::TextList)))
 }
 
 /// `category.industry`, else `category.industryGroup`, else `category.sector`: the most
 /// specific label Clearbit has.
 fn industry(category: &Map<String, Json>) -> Option<String> {
-    ["industry", "industryGroup", "sector"].into_iter().find_map(|key| {
-        let path = format!("category.{key}");
-        let text = string(category, key, &path)?;
-        normalize::industry(text).map_err(|e| warn_dropped(&path, &e)).ok()
-    })
+    ["industry", "industryGroup", "sector"]
+        .into_iter()
+        .find_map(|key| {
+            let path = format!("category.{key}");
+            let text = string(category, key, &path)?;
+            normalize::industry(text)
+                .map_err(|e| warn_dropped(&path, &e))
+                .ok()
+        })
 }
 
 /// `metrics.employees`, else the midpoint of `metrics.employeesRange` ("51-250").
 fn headcount(metrics: &Map<String, Json>) -> Option<i64> {
     let exact = match metrics.get("employees") {
         None | Some(Json::Null) => None,
-        Some(Json::Number(n)) => match n.as_i64() {
-            Some(n) => normalize::headcount(&n.to_string())
-                .map_err(|e| warn_dropped("metrics.employees", &e))
-                .ok(),
-            None => {
+        Some(Json::Number(n)) => {
+            if let Some(n) = n.as_i64() {
+                normalize::headcount(&n.to_string())
+                    .map_err(|e| warn_dropped("metrics.employees", &e))
+                    .ok()
+            } else {
                 warn_dropped("metrics.employees", &format!("{n} is not a whole number"));
                 None
             }
-        },
+        }
         Some(other) => {
-            warn_dropped("metrics.employees", &format!("expected a number, got {}", kind(other)));
+            warn_dropped(
+                "metrics.employees",
+                &format!("expected a number, got {}", kind(other)),
+            );
             None
         }
     };
@@ -78,17 +93,23 @@ fn headcount(metrics: &Map<String, Json>) -> Option<i64> {
 /// `metrics.estimatedAnnualRevenue` ("$10M-$50M"), else the bucket of
 /// `metrics.annualRevenue` (USD, only known for some public companies).
 fn revenue_range(metrics: &Map<String, Json>) -> Option<&'static str> {
-    let estimated = string(metrics, "estimatedAnnualRevenue", "metrics.estimatedAnnualRevenue")
-        .and_then(|s| {
-            normalize::revenue_range(s)
-                .map_err(|e| warn_dropped("metrics.estimatedAnnualRevenue", &e))
-                .ok()
-        });
+    let estimated = string(
+        metrics,
+        "estimatedAnnualRevenue",
+        "metrics.estimatedAnnualRevenue",
+    )
+    .and_then(|s| {
+        normalize::revenue_range(s)
+            .map_err(|e| warn_dropped("metrics.estimatedAnnualRevenue", &e))
+            .ok()
+    });
     estimated.or_else(|| match metrics.get("annualRevenue") {
         None | Some(Json::Null) => None,
         Some(Json::Number(n)) => {
             // Clearbit sends whole dollars; a float is accepted and truncated.
-            let usd = n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64));
+            let usd = n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64));
             let bucket = usd.and_then(normalize::revenue_from_usd);
             if bucket.is_none() {
                 warn_dropped("metrics.annualRevenue", &format!("{n} is not a USD amount"));
@@ -96,7 +117,10 @@ fn revenue_range(metrics: &Map<String, Json>) -> Option<&'static str> {
             bucket
         }
         Some(other) => {
-            warn_dropped("metrics.annualRevenue", &format!("expected a number, got {}", kind(other)));
+            warn_dropped(
+                "metrics.annualRevenue",
+                &format!("expected a number, got {}", kind(other)),
+            );
             None
         }
     })
@@ -109,14 +133,20 @@ fn tech_stack(root: &Map<String, Json>) -> Result<Option<Vec<String>>, Connector
         None | Some(Json::Null) => return Ok(None),
         Some(Json::Array(items)) => items,
         Some(other) => {
-            return Err(malformed("tech", &format!("expected an array, got {}", kind(other))));
+            return Err(malformed(
+                "tech",
+                &format!("expected an array, got {}", kind(other)),
+            ));
         }
     };
     let mut slugs = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match item {
             Json::String(s) => slugs.push(s.as_str()),
-            other => warn_dropped(&format!("tech[{i}]"), &format!("expected a string, got {}", kind(other))),
+            other => warn_dropped(
+                &format!("tech[{i}]"),
+                &format!("expected a string, got {}", kind(other)),
+            ),
         }
     }
     let stack = normalize::tech_stack(slugs);
@@ -132,7 +162,10 @@ fn object<'a>(
     match parent.get(key) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(malformed(path, &format!("expected an object, got {}", kind(other)))),
+        Some(other) => Err(malformed(
+            path,
+            &format!("expected an object, got {}", kind(other)),
+        )),
     }
 }
 
@@ -153,11 +186,19 @@ fn kind(json: &Json) -> String {
 }
 
 fn warn_dropped(path: &str, why: &dyn std::fmt::Display) {
-    tracing::warn!(provider = "clearbit", path, "dropped a value firmo can't read: {why}");
+    tracing::warn!(
+        provider = "clearbit",
+        path,
+        "dropped a value firmo can't read: {why}"
+    );
 }
 
 pub(crate) fn malformed(path: &str, message: &str) -> ConnectorError {
-    ConnectorError::Malformed { service: SERVICE, path: path.to_owned(), message: message.to_owned() }
+    ConnectorError::Malformed {
+        service: SERVICE,
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 /// The `error.message` of a Clearbit error body (`{"error":{"type","message"}}`), for
@@ -217,12 +258,18 @@ mod tests {
         let record = parse(&body).unwrap();
         assert_eq!(record.source, Source::Clearbit);
         assert_eq!(record.fetched_at, AT);
-        assert_eq!(record.get(Field::Industry), Some(&text("Internet Software & Services")));
+        assert_eq!(
+            record.get(Field::Industry),
+            Some(&text("Internet Software & Services"))
+        );
         assert_eq!(record.get(Field::Headcount), Some(&Value::Integer(180)));
         assert_eq!(record.get(Field::RevenueRange), Some(&text("10m_50m")));
         let expected = normalize::tech_stack(["aws_ec2", "google_analytics", "react"]);
         assert_eq!(expected.len(), 3);
-        assert_eq!(record.get(Field::TechStack), Some(&Value::TextList(expected)));
+        assert_eq!(
+            record.get(Field::TechStack),
+            Some(&Value::TextList(expected))
+        );
         assert_eq!(record.fields.len(), 4);
     }
 
@@ -250,7 +297,10 @@ mod tests {
                         "estimatedAnnualRevenue": null, "annualRevenue": 75_000_000}
         });
         let record = parse(&body).unwrap();
-        assert_eq!(record.get(Field::Industry), Some(&text("Software & Services")));
+        assert_eq!(
+            record.get(Field::Industry),
+            Some(&text("Software & Services"))
+        );
         let midpoint = normalize::headcount("51-250").ok().map(Value::Integer);
         assert_eq!(record.get(Field::Headcount), midpoint.as_ref());
         assert_eq!(record.get(Field::RevenueRange), Some(&text("50m_100m")));
@@ -266,7 +316,10 @@ mod tests {
             "unexpected": {"deeply": ["nested", 1]}
         });
         let record = parse(&body).unwrap();
-        assert_eq!(record.get(Field::Industry), Some(&text("Information Technology")));
+        assert_eq!(
+            record.get(Field::Industry),
+            Some(&text("Information Technology"))
+        );
         assert_eq!(record.get(Field::Headcount), None);
         assert_eq!(record.get(Field::RevenueRange), None);
         assert_eq!(
@@ -284,7 +337,11 @@ mod tests {
     #[test]
     fn wrong_shapes_are_malformed_naming_the_path() {
         let path = |r: Result<ProviderRecord, ConnectorError>| match r {
-            Err(ConnectorError::Malformed { service: Service::Clearbit, path, .. }) => path,
+            Err(ConnectorError::Malformed {
+                service: Service::Clearbit,
+                path,
+                ..
+            }) => path,
             other => panic!("expected Malformed, got {other:?}"),
         };
         assert_eq!(path(parse_company(b"<html>502</html>", AT)), "$");
@@ -298,7 +355,10 @@ mod tests {
     #[test]
     fn error_message_reads_clearbit_error_envelope() {
         let body = br#"{"error":{"type":"unknown_record","message":"Unknown domain"}}"#;
-        assert_eq!(error_message(body).as_deref(), Some("unknown_record: Unknown domain"));
+        assert_eq!(
+            error_message(body).as_deref(),
+            Some("unknown_record: Unknown domain")
+        );
         assert_eq!(error_message(b"oops"), None);
     }
 }

@@ -36,9 +36,16 @@ impl RetryPolicy for ClearbitRetryPolicy {
             }
             500..=599 => RetryAction::Retry {
                 after: retry_after(headers, std::time::SystemTime::now()),
-                error: ConnectorError::Server { service: SERVICE, status, message: message() },
+                error: ConnectorError::Server {
+                    service: SERVICE,
+                    status,
+                    message: message(),
+                },
             },
-            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth { service: SERVICE, message: message() }),
+            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth {
+                service: SERVICE,
+                message: message(),
+            }),
             402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted {
                 service: SERVICE,
                 message: message(),
@@ -49,7 +56,11 @@ impl RetryPolicy for ClearbitRetryPolicy {
                 value: None,
                 message: message(),
             }),
-            _ => RetryAction::DontRetry(ConnectorError::Unexpected { service: SERVICE, status, message: message() }),
+            _ => RetryAction::DontRetry(ConnectorError::Unexpected {
+                service: SERVICE,
+                status,
+                message: message(),
+            }),
         }
     }
 }
@@ -73,7 +84,10 @@ mod tests {
             p.classify(429, &headers, b""),
             RetryAction::Retry { after: Some(d), error: ConnectorError::RateLimited { .. } } if d == Duration::from_secs(3)
         ));
-        assert!(matches!(p.classify(503, &none, b""), RetryAction::Retry { after: None, .. }));
+        assert!(matches!(
+            p.classify(503, &none, b""),
+            RetryAction::Retry { after: None, .. }
+        ));
         let quota = br#"{"error":{"type":"over_quota","message":"You have exceeded your quota"}}"#;
         match p.classify(402, &none, quota) {
             RetryAction::DontRetry(e @ ConnectorError::QuotaExhausted { .. }) => {
@@ -82,7 +96,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(p.classify(401, &none, b""), RetryAction::DontRetry(ConnectorError::Auth { .. })));
-        assert!(matches!(p.classify(418, &none, b""), RetryAction::DontRetry(ConnectorError::Unexpected { status: 418, .. })));
+        assert!(matches!(
+            p.classify(401, &none, b""),
+            RetryAction::DontRetry(ConnectorError::Auth { .. })
+        ));
+        assert!(matches!(
+            p.classify(418, &none, b""),
+            RetryAction::DontRetry(ConnectorError::Unexpected { status: 418, .. })
+        ));
     }
 }

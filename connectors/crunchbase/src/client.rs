@@ -22,7 +22,8 @@ use crate::retry::CrunchbaseRetryPolicy;
 const SERVICE: Service = Service::Crunchbase;
 const KEY_HEADER: &str = "X-cb-user-key";
 /// Organization fields fetched with the entity (the round card brings its own fields).
-const ENTITY_FIELDS: &str = "identifier,website_url,last_funding_type,last_funding_at,funding_total";
+const ENTITY_FIELDS: &str =
+    "identifier,website_url,last_funding_type,last_funding_at,funding_total";
 
 /// Looks organizations and their funding up in Crunchbase API v4.
 #[derive(Debug, Clone)]
@@ -51,12 +52,17 @@ impl CrunchbaseClient {
         key: Secret,
         policy: HttpPolicy,
     ) -> Result<CrunchbaseClient, ConnectorError> {
-        Ok(CrunchbaseClient { config, key, http: HttpClient::new(policy)? })
+        Ok(CrunchbaseClient {
+            config,
+            key,
+            http: HttpClient::new(policy)?,
+        })
     }
 
     /// The policy `new` uses: `requests_per_minute` per minute, `timeout_secs`.
     pub fn http_policy(config: &CrunchbaseConfig) -> HttpPolicy {
-        let mut policy = HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_secs(60));
+        let mut policy =
+            HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_mins(1));
         policy.timeout = config.timeout();
         policy
     }
@@ -100,7 +106,13 @@ impl CrunchbaseClient {
         let response = self
             .http
             .execute(
-                || self.http.reqwest().post(url.clone()).header(KEY_HEADER, self.key.expose()).json(&body),
+                || {
+                    self.http
+                        .reqwest()
+                        .post(url.clone())
+                        .header(KEY_HEADER, self.key.expose())
+                        .json(&body)
+                },
                 &CrunchbaseRetryPolicy,
             )
             .await?;
@@ -140,12 +152,20 @@ impl Provider for CrunchbaseClient {
         let response = self
             .http
             .execute(
-                || self.http.reqwest().get(url.clone()).header(KEY_HEADER, self.key.expose()),
+                || {
+                    self.http
+                        .reqwest()
+                        .get(url.clone())
+                        .header(KEY_HEADER, self.key.expose())
+                },
                 &CrunchbaseRetryPolicy,
             )
             .await?;
         match response.status {
-            200 => Ok(LookupOutcome::Found(vec![parse_organization(&response.body, now())?])),
+            200 => Ok(LookupOutcome::Found(vec![parse_organization(
+                &response.body,
+                now(),
+            )?])),
             // Found by search but gone by the time we asked (merged or removed).
             404 => Ok(LookupOutcome::NotFound),
             status => Err(ConnectorError::Unexpected {

@@ -79,7 +79,10 @@ mod tests {
                     requests_per_minute = 200\ncost_per_lookup = 2.0\ntimeout_secs = 20\n";
         let parsed: CrunchbaseConfig = toml::from_str(toml).unwrap();
         assert_eq!(parsed, CrunchbaseConfig::default());
-        assert_eq!(toml::from_str::<CrunchbaseConfig>("").unwrap(), CrunchbaseConfig::default());
+        assert_eq!(
+            toml::from_str::<CrunchbaseConfig>("").unwrap(),
+            CrunchbaseConfig::default()
+        );
     }
 
     #[test]
@@ -90,6 +93,10 @@ mod tests {
         };
         let err = config.api_key().unwrap_err();
         assert!(err.stops_service());
-        assert!(err.to_string().contains("FIRMO_TEST_CRUNCHBASE_KEY_THAT_IS_NEVER_SET"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("FIRMO_TEST_CRUNCHBASE_KEY_THAT_IS_NEVER_SET"),
+            "{err}"
+        );
     }
 }

@@ -65,7 +65,10 @@ pub fn parse_search(body: &[u8], domain: &str) -> Result<Option<String>, Connect
 }
 
 /// Crunchbase's record from an organization entity with the `raised_funding_rounds` card.
-pub fn parse_organization(body: &[u8], fetched_at: UnixMillis) -> Result<ProviderRecord, ConnectorError> {
+pub fn parse_organization(
+    body: &[u8],
+    fetched_at: UnixMillis,
+) -> Result<ProviderRecord, ConnectorError> {
     let root = root_object(body)?;
     let properties = match root.get("properties") {
         None | Some(Json::Null) => None,
@@ -78,7 +81,10 @@ pub fn parse_organization(body: &[u8], fetched_at: UnixMillis) -> Result<Provide
             None | Some(Json::Null) => &[][..],
             Some(Json::Array(rounds)) => rounds.as_slice(),
             Some(other) => {
-                return Err(malformed("cards.raised_funding_rounds", &expected("an array", other)));
+                return Err(malformed(
+                    "cards.raised_funding_rounds",
+                    &expected("an array", other),
+                ));
             }
         },
         Some(other) => return Err(malformed("cards", &expected("an object", other))),
@@ -92,17 +98,32 @@ pub fn parse_organization(body: &[u8], fetched_at: UnixMillis) -> Result<Provide
             .and_then(|t| stage(t, &format!("{path}.investment_type")));
         let amount = amount_usd(round.get("money_raised"), &format!("{path}.money_raised"));
         return Ok(record
-            .with(Field::FundingStage, stage.map(|s| Value::Text(s.to_owned())))
+            .with(
+                Field::FundingStage,
+                stage.map(|s| Value::Text(s.to_owned())),
+            )
             .with(Field::LastFundingDate, Some(Value::Date(date)))
             .with(Field::LastFundingAmount, amount.map(Value::Integer)));
     }
     // No dated round on the card: the organization's own summary fields.
-    let Some(properties) = properties else { return Ok(record) };
-    let stage = string(properties, "last_funding_type", "properties.last_funding_type")
-        .and_then(|t| stage(t, "properties.last_funding_type"));
-    let date = date_of(properties.get("last_funding_at"), "properties.last_funding_at");
+    let Some(properties) = properties else {
+        return Ok(record);
+    };
+    let stage = string(
+        properties,
+        "last_funding_type",
+        "properties.last_funding_type",
+    )
+    .and_then(|t| stage(t, "properties.last_funding_type"));
+    let date = date_of(
+        properties.get("last_funding_at"),
+        "properties.last_funding_at",
+    );
     Ok(record
-        .with(Field::FundingStage, stage.map(|s| Value::Text(s.to_owned())))
+        .with(
+            Field::FundingStage,
+            stage.map(|s| Value::Text(s.to_owned())),
+        )
         .with(Field::LastFundingDate, date.map(Value::Date)))
 }
 
@@ -138,11 +159,15 @@ fn date_of(json: Option<&Json>, path: &str) -> Option<Date> {
             return None;
         }
     };
-    normalize::date(text).map_err(|e| warn_dropped(path, &e)).ok()
+    normalize::date(text)
+        .map_err(|e| warn_dropped(path, &e))
+        .ok()
 }
 
 fn stage(investment_type: &str, path: &str) -> Option<&'static str> {
-    normalize::funding_stage(investment_type).map_err(|e| warn_dropped(path, &e)).ok()
+    normalize::funding_stage(investment_type)
+        .map_err(|e| warn_dropped(path, &e))
+        .ok()
 }
 
 /// `money_raised.value_usd` as whole dollars.
@@ -159,7 +184,11 @@ fn amount_usd(money: Option<&Json>, path: &str) -> Option<i64> {
     match money.get("value_usd") {
         None | Some(Json::Null) => None,
         Some(Json::Number(n)) => {
-            let usd = n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.round() as i64));
+            let usd = n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.round() as i64)
+            });
             match usd {
                 Some(usd) if usd >= 0 => Some(usd),
                 _ => {
@@ -176,7 +205,9 @@ fn amount_usd(money: Option<&Json>, path: &str) -> Option<i64> {
 }
 
 fn log_investors(round: &Map<String, Json>, path: &str) {
-    let Some(Json::Array(investors)) = round.get("investor_identifiers") else { return };
+    let Some(Json::Array(investors)) = round.get("investor_identifiers") else {
+        return;
+    };
     let names: Vec<&str> = investors
         .iter()
         .filter_map(|i| i.get("value").and_then(Json::as_str))
@@ -204,15 +235,26 @@ fn string<'a>(parent: &'a Map<String, Json>, key: &str, path: &str) -> Option<&'
 }
 
 fn expected(what: &str, got: &Json) -> String {
-    format!("expected {what}, got {}", firmo_core::value::describe_json(got))
+    format!(
+        "expected {what}, got {}",
+        firmo_core::value::describe_json(got)
+    )
 }
 
 fn warn_dropped(path: &str, why: &dyn std::fmt::Display) {
-    tracing::warn!(provider = "crunchbase", path, "dropped a value firmo can't read: {why}");
+    tracing::warn!(
+        provider = "crunchbase",
+        path,
+        "dropped a value firmo can't read: {why}"
+    );
 }
 
 fn malformed(path: &str, message: &str) -> ConnectorError {
-    ConnectorError::Malformed { service: SERVICE, path: path.to_owned(), message: message.to_owned() }
+    ConnectorError::Malformed {
+        service: SERVICE,
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 /// A short message from a Crunchbase error body (`[{"message", "code"}]` or
@@ -226,7 +268,11 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     let message = first
         .get("message")
         .or_else(|| first.get("error"))
-        .and_then(|m| m.as_str().map(str::to_owned).or_else(|| m.get("message").and_then(Json::as_str).map(str::to_owned)))?;
+        .and_then(|m| {
+            m.as_str()
+                .map(str::to_owned)
+                .or_else(|| m.get("message").and_then(Json::as_str).map(str::to_owned))
+        })?;
     let code = first.get("code").and_then(Json::as_str);
     let text = match code {
         Some(code) => format!("{code}: {message}"),
@@ -246,7 +292,7 @@ mod tests {
         parse_organization(json.to_string().as_bytes(), AT)
     }
 
-    fn round(date: Json, kind: &str, usd: Json) -> Json {
+    fn round(date: &Json, kind: &str, usd: &Json) -> Json {
         json!({
             "identifier": {"uuid": "r-1", "value": "Round", "entity_def_id": "funding_round"},
             "announced_on": date, "investment_type": kind,
@@ -272,13 +318,25 @@ mod tests {
         let first = parse_search(body.to_string().as_bytes(), "other.example").unwrap();
         assert_eq!(first.as_deref(), Some("acme-holdings"));
         let uuid_only = json!({"entities": [{"uuid": "u-9", "properties": {}}]});
-        assert_eq!(parse_search(uuid_only.to_string().as_bytes(), "x.example").unwrap().as_deref(), Some("u-9"));
+        assert_eq!(
+            parse_search(uuid_only.to_string().as_bytes(), "x.example")
+                .unwrap()
+                .as_deref(),
+            Some("u-9")
+        );
     }
 
     #[test]
     fn empty_search_is_none_and_bad_search_shapes_are_malformed() {
-        for empty in [json!({"count": 0, "entities": []}), json!({"count": 0}), json!({"entities": null})] {
-            assert_eq!(parse_search(empty.to_string().as_bytes(), "x.example").unwrap(), None);
+        for empty in [
+            json!({"count": 0, "entities": []}),
+            json!({"count": 0}),
+            json!({"entities": null}),
+        ] {
+            assert_eq!(
+                parse_search(empty.to_string().as_bytes(), "x.example").unwrap(),
+                None
+            );
         }
         let path = |body: Json| match parse_search(body.to_string().as_bytes(), "x.example") {
             Err(ConnectorError::Malformed { path, .. }) => path,
@@ -286,8 +344,10 @@ mod tests {
         };
         assert_eq!(path(json!({"entities": {"0": {}}})), "entities");
         assert_eq!(path(json!([])), "$");
-        assert_eq!(path(json!({"entities": [{"properties": {"identifier": {"value": "Acme"}}}]})),
-                   "entities[0].properties.identifier");
+        assert_eq!(
+            path(json!({"entities": [{"properties": {"identifier": {"value": "Acme"}}}]})),
+            "entities[0].properties.identifier"
+        );
     }
 
     #[test]
@@ -296,16 +356,25 @@ mod tests {
             "properties": {"identifier": {"permalink": "acme"}, "last_funding_type": "series_a",
                            "last_funding_at": "2021-01-01", "funding_total": {"value_usd": 40_000_000}},
             "cards": {"raised_funding_rounds": [
-                round(json!("2021-03-04"), "series_a", json!(12_000_000)),
-                round(json!("2024-05-02"), "series_b", json!(25_000_000.4)),
-                round(json!("2019-11-30"), "seed", json!(2_000_000))
+                round(&json!("2021-03-04"), "series_a", &json!(12_000_000)),
+                round(&json!("2024-05-02"), "series_b", &json!(25_000_000.4)),
+                round(&json!("2019-11-30"), "seed", &json!(2_000_000))
             ]}
         });
         let record = org(&body).unwrap();
         assert_eq!(record.source, Source::Crunchbase);
-        assert_eq!(record.get(Field::FundingStage), Some(&Value::Text("series_b".into())));
-        assert_eq!(record.get(Field::LastFundingDate), Some(&date("2024-05-02")));
-        assert_eq!(record.get(Field::LastFundingAmount), Some(&Value::Integer(25_000_000)));
+        assert_eq!(
+            record.get(Field::FundingStage),
+            Some(&Value::Text("series_b".into()))
+        );
+        assert_eq!(
+            record.get(Field::LastFundingDate),
+            Some(&date("2024-05-02"))
+        );
+        assert_eq!(
+            record.get(Field::LastFundingAmount),
+            Some(&Value::Integer(25_000_000))
+        );
     }
 
     #[test]
@@ -316,9 +385,16 @@ mod tests {
              "money_raised": {"value_usd": 1_000_000}}
         ]}});
         let record = org(&body).unwrap();
-        assert_eq!(record.get(Field::LastFundingDate), Some(&date("2024-05-02")));
+        assert_eq!(
+            record.get(Field::LastFundingDate),
+            Some(&date("2024-05-02"))
+        );
         assert_eq!(record.get(Field::FundingStage), None);
-        assert_eq!(record.get(Field::LastFundingAmount), None, "no amount taken from an older round");
+        assert_eq!(
+            record.get(Field::LastFundingAmount),
+            None,
+            "no amount taken from an older round"
+        );
     }
 
     #[test]
@@ -332,22 +408,41 @@ mod tests {
             ]}
         });
         let record = org(&body).unwrap();
-        assert_eq!(record.get(Field::FundingStage), Some(&Value::Text("seed".into())));
-        assert_eq!(record.get(Field::LastFundingDate), Some(&date("2022-06-01")));
+        assert_eq!(
+            record.get(Field::FundingStage),
+            Some(&Value::Text("seed".into()))
+        );
+        assert_eq!(
+            record.get(Field::LastFundingDate),
+            Some(&date("2022-06-01"))
+        );
         assert_eq!(record.get(Field::LastFundingAmount), None);
     }
 
     #[test]
     fn nulls_missing_keys_and_wrong_leaf_types_give_what_is_readable() {
         assert!(org(&json!({})).unwrap().fields.is_empty());
-        assert!(org(&json!({"properties": null, "cards": null})).unwrap().fields.is_empty());
-        assert!(org(&json!({"cards": {"raised_funding_rounds": []}})).unwrap().fields.is_empty());
+        assert!(
+            org(&json!({"properties": null, "cards": null}))
+                .unwrap()
+                .fields
+                .is_empty()
+        );
+        assert!(
+            org(&json!({"cards": {"raised_funding_rounds": []}}))
+                .unwrap()
+                .fields
+                .is_empty()
+        );
         let wrong = json!({"cards": {"raised_funding_rounds": [
             {"announced_on": "2023-02-03", "investment_type": 5, "money_raised": {"value_usd": "ten"}},
             {"announced_on": 20_230_101, "investment_type": "seed"}
         ]}, "extra": {"anything": [1, 2]}});
         let record = org(&wrong).unwrap();
-        assert_eq!(record.get(Field::LastFundingDate), Some(&date("2023-02-03")));
+        assert_eq!(
+            record.get(Field::LastFundingDate),
+            Some(&date("2023-02-03"))
+        );
         assert_eq!(record.fields.len(), 1);
         let negative = json!({"cards": {"raised_funding_rounds": [
             {"announced_on": "2023-02-03", "money_raised": {"value_usd": -5}}]}});
@@ -357,20 +452,33 @@ mod tests {
     #[test]
     fn wrong_shapes_are_malformed_naming_the_path() {
         let path = |r: Result<ProviderRecord, ConnectorError>| match r {
-            Err(ConnectorError::Malformed { service: Service::Crunchbase, path, .. }) => path,
+            Err(ConnectorError::Malformed {
+                service: Service::Crunchbase,
+                path,
+                ..
+            }) => path,
             other => panic!("expected Malformed, got {other:?}"),
         };
         assert_eq!(path(parse_organization(b"{", AT)), "$");
         assert_eq!(path(org(&json!("organization"))), "$");
         assert_eq!(path(org(&json!({"properties": []}))), "properties");
         assert_eq!(path(org(&json!({"cards": []}))), "cards");
-        assert_eq!(path(org(&json!({"cards": {"raised_funding_rounds": {}}}))), "cards.raised_funding_rounds");
+        assert_eq!(
+            path(org(&json!({"cards": {"raised_funding_rounds": {}}}))),
+            "cards.raised_funding_rounds"
+        );
     }
 
     #[test]
     fn error_message_reads_both_error_shapes() {
-        assert_eq!(error_message(br#"[{"message":"Invalid key","code":"LA401"}]"#).as_deref(), Some("LA401: Invalid key"));
-        assert_eq!(error_message(br#"{"error":"Rate limited"}"#).as_deref(), Some("Rate limited"));
+        assert_eq!(
+            error_message(br#"[{"message":"Invalid key","code":"LA401"}]"#).as_deref(),
+            Some("LA401: Invalid key")
+        );
+        assert_eq!(
+            error_message(br#"{"error":"Rate limited"}"#).as_deref(),
+            Some("Rate limited")
+        );
         assert_eq!(error_message(b"<html>"), None);
     }
 }

@@ -35,17 +35,31 @@ impl RetryPolicy for CrunchbaseRetryPolicy {
             }
             500..=599 => RetryAction::Retry {
                 after: retry_after(headers, now),
-                error: ConnectorError::Server { service: SERVICE, status, message: message() },
+                error: ConnectorError::Server {
+                    service: SERVICE,
+                    status,
+                    message: message(),
+                },
             },
-            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth { service: SERVICE, message: message() }),
-            402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted { service: SERVICE, message: message() }),
+            401 | 403 => RetryAction::DontRetry(ConnectorError::Auth {
+                service: SERVICE,
+                message: message(),
+            }),
+            402 => RetryAction::DontRetry(ConnectorError::QuotaExhausted {
+                service: SERVICE,
+                message: message(),
+            }),
             400 | 422 => RetryAction::DontRetry(ConnectorError::Validation {
                 service: SERVICE,
                 property: None,
                 value: None,
                 message: message(),
             }),
-            _ => RetryAction::DontRetry(ConnectorError::Unexpected { service: SERVICE, status, message: message() }),
+            _ => RetryAction::DontRetry(ConnectorError::Unexpected {
+                service: SERVICE,
+                status,
+                message: message(),
+            }),
         }
     }
 }
@@ -60,11 +74,33 @@ mod tests {
         let none = HeaderMap::new();
         assert_eq!(p.classify(200, &none, b""), RetryAction::Done);
         assert_eq!(p.classify(404, &none, b""), RetryAction::Done);
-        assert!(matches!(p.classify(429, &none, b""), RetryAction::Retry { error: ConnectorError::RateLimited { .. }, .. }));
-        assert!(matches!(p.classify(500, &none, b""), RetryAction::Retry { .. }));
-        let RetryAction::DontRetry(e) = p.classify(403, &none, br#"[{"message":"no access","code":"LA403"}]"#) else { panic!() };
-        assert!(e.stops_service() && e.to_string().contains("LA403: no access"), "{e}");
-        assert!(matches!(p.classify(402, &none, b""), RetryAction::DontRetry(ConnectorError::QuotaExhausted { .. })));
-        assert!(matches!(p.classify(400, &none, b""), RetryAction::DontRetry(ConnectorError::Validation { .. })));
+        assert!(matches!(
+            p.classify(429, &none, b""),
+            RetryAction::Retry {
+                error: ConnectorError::RateLimited { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.classify(500, &none, b""),
+            RetryAction::Retry { .. }
+        ));
+        let RetryAction::DontRetry(e) =
+            p.classify(403, &none, br#"[{"message":"no access","code":"LA403"}]"#)
+        else {
+            panic!()
+        };
+        assert!(
+            e.stops_service() && e.to_string().contains("LA403: no access"),
+            "{e}"
+        );
+        assert!(matches!(
+            p.classify(402, &none, b""),
+            RetryAction::DontRetry(ConnectorError::QuotaExhausted { .. })
+        ));
+        assert!(matches!(
+            p.classify(400, &none, b""),
+            RetryAction::DontRetry(ConnectorError::Validation { .. })
+        ));
     }
 }

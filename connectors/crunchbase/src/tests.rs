@@ -25,7 +25,12 @@ struct Reply {
 }
 
 fn reply(status: u16, body: impl Into<String>) -> Reply {
-    Reply { status, headers: Vec::new(), body: body.into(), delay: Duration::ZERO }
+    Reply {
+        status,
+        headers: Vec::new(),
+        body: body.into(),
+        delay: Duration::ZERO,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -45,17 +50,26 @@ struct Script {
 
 async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     script.seen.lock().unwrap().push(Seen {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
-        key: parts.headers.get("x-cb-user-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        key: parts
+            .headers
+            .get("x-cb-user-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     });
     let next = script.replies.lock().unwrap().pop_front();
     let Some(next) = next else {
-        return Response::builder().status(StatusCode::GONE).body(Body::from("script exhausted")).unwrap();
+        return Response::builder()
+            .status(StatusCode::GONE)
+            .body(Body::from("script exhausted"))
+            .unwrap();
     };
     if !next.delay.is_zero() {
         tokio::time::sleep(next.delay).await;
@@ -68,13 +82,21 @@ async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response
 }
 
 async fn client_for(replies: Vec<Reply>) -> (CrunchbaseClient, Arc<Script>) {
-    let script = Arc::new(Script { replies: Mutex::new(replies.into()), seen: Mutex::default() });
-    let app = axum::Router::new().fallback(answer).with_state(Arc::clone(&script));
+    let script = Arc::new(Script {
+        replies: Mutex::new(replies.into()),
+        seen: Mutex::default(),
+    });
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(Arc::clone(&script));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let config = CrunchbaseConfig { base_url: format!("http://{addr}"), ..CrunchbaseConfig::default() };
-    let mut policy = HttpPolicy::new(Service::Crunchbase, 0, Duration::from_secs(60));
+    let config = CrunchbaseConfig {
+        base_url: format!("http://{addr}"),
+        ..CrunchbaseConfig::default()
+    };
+    let mut policy = HttpPolicy::new(Service::Crunchbase, 0, Duration::from_mins(1));
     policy.base_backoff = Duration::from_millis(1);
     policy.max_backoff = Duration::from_millis(5);
     policy.max_retries = 3;
@@ -104,32 +126,64 @@ const ORGANIZATION: &str = r#"{"properties":{"identifier":{"permalink":"acme-ana
 async fn search_then_entity_gives_the_latest_round() {
     let (client, script) = client_for(vec![reply(200, SEARCH_HIT), reply(200, ORGANIZATION)]).await;
     let outcome = client.lookup("acme-analytics.example").await.unwrap();
-    let LookupOutcome::Found(records) = outcome else { panic!("{outcome:?}") };
+    let LookupOutcome::Found(records) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(records[0].source, Source::Crunchbase);
-    assert_eq!(records[0].get(Field::LastFundingAmount), Some(&Value::Integer(25_000_000)));
+    assert_eq!(
+        records[0].get(Field::LastFundingAmount),
+        Some(&Value::Integer(25_000_000))
+    );
     assert_eq!(
         records[0].get(Field::LastFundingDate),
         Some(&Value::Date(Date::new(2024, 5, 2).unwrap()))
     );
     let seen = requests(&script);
     assert_eq!(seen.len(), 2);
-    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/api/v4/searches/organizations"));
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("POST", "/api/v4/searches/organizations")
+    );
     assert_eq!(seen[0].body["query"][0]["field_id"], "website_url");
-    assert_eq!(seen[0].body["query"][0]["values"][0], "acme-analytics.example");
-    assert_eq!((seen[1].method.as_str(), seen[1].path.as_str()), ("GET", "/api/v4/entities/organizations/acme-analytics"));
-    assert!(seen[1].query.contains("card_ids=raised_funding_rounds"), "{}", seen[1].query);
+    assert_eq!(
+        seen[0].body["query"][0]["values"][0],
+        "acme-analytics.example"
+    );
+    assert_eq!(
+        (seen[1].method.as_str(), seen[1].path.as_str()),
+        ("GET", "/api/v4/entities/organizations/acme-analytics")
+    );
+    assert!(
+        seen[1].query.contains("card_ids=raised_funding_rounds"),
+        "{}",
+        seen[1].query
+    );
     assert!(seen.iter().all(|s| s.key.as_deref() == Some(KEY)));
-    assert_eq!((client.name(), client.sources()), ("crunchbase", &[Source::Crunchbase][..]));
+    assert_eq!(
+        (client.name(), client.sources()),
+        ("crunchbase", &[Source::Crunchbase][..])
+    );
     assert!((client.cost_per_lookup() - 2.0).abs() < f64::EPSILON);
 }
 
 #[tokio::test]
 async fn unknown_domain_is_not_found_after_one_call() {
-    let (client, script) = client_for(vec![reply(200, SEARCH_MISS), reply(200, SEARCH_HIT), reply(404, "[]")]).await;
-    assert_eq!(client.lookup("nobody.example").await.unwrap(), LookupOutcome::NotFound);
+    let (client, script) = client_for(vec![
+        reply(200, SEARCH_MISS),
+        reply(200, SEARCH_HIT),
+        reply(404, "[]"),
+    ])
+    .await;
+    assert_eq!(
+        client.lookup("nobody.example").await.unwrap(),
+        LookupOutcome::NotFound
+    );
     assert_eq!(requests(&script).len(), 1);
     // Found by the search, gone from the entity endpoint: also not found.
-    assert_eq!(client.lookup("acme-analytics.example").await.unwrap(), LookupOutcome::NotFound);
+    assert_eq!(
+        client.lookup("acme-analytics.example").await.unwrap(),
+        LookupOutcome::NotFound
+    );
 }
 
 #[tokio::test]
@@ -141,10 +195,16 @@ async fn invalid_key_and_quota_stop_the_service() {
     ])
     .await;
     let auth = client.lookup("acme.example").await.unwrap_err();
-    assert!(matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(), "{auth:?}");
+    assert!(
+        matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(),
+        "{auth:?}"
+    );
     assert!(!format!("{auth:?}").contains(KEY));
     let quota = client.lookup("acme-analytics.example").await.unwrap_err();
-    assert!(matches!(quota, ConnectorError::QuotaExhausted { .. }) && quota.stops_service(), "{quota:?}");
+    assert!(
+        matches!(quota, ConnectorError::QuotaExhausted { .. }) && quota.stops_service(),
+        "{quota:?}"
+    );
     assert_eq!(requests(&script).len(), 3);
 }
 
@@ -159,7 +219,10 @@ async fn rate_limited_and_server_errors_are_retried_on_either_call() {
         reply(200, ORGANIZATION),
     ])
     .await;
-    assert!(matches!(client.lookup("acme-analytics.example").await.unwrap(), LookupOutcome::Found(_)));
+    assert!(matches!(
+        client.lookup("acme-analytics.example").await.unwrap(),
+        LookupOutcome::Found(_)
+    ));
     assert_eq!(requests(&script).len(), 4);
     assert_eq!(client.http().stats().retries, 2);
 }
@@ -173,9 +236,15 @@ async fn malformed_answers_name_the_path() {
     ])
     .await;
     let err = client.lookup("acme.example").await.unwrap_err();
-    assert!(matches!(&err, ConnectorError::Malformed { path, .. } if path == "entities"), "{err:?}");
+    assert!(
+        matches!(&err, ConnectorError::Malformed { path, .. } if path == "entities"),
+        "{err:?}"
+    );
     let err = client.lookup("acme-analytics.example").await.unwrap_err();
-    assert!(matches!(&err, ConnectorError::Malformed { path, .. } if path == "cards.raised_funding_rounds"), "{err:?}");
+    assert!(
+        matches!(&err, ConnectorError::Malformed { path, .. } if path == "cards.raised_funding_rounds"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -187,5 +256,14 @@ async fn a_silent_server_times_out() {
     };
     let (client, _) = client_for((0..4).map(|_| slow()).collect()).await;
     let err = client.lookup("acme.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Timeout { service: Service::Crunchbase, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ConnectorError::Timeout {
+                service: Service::Crunchbase,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
