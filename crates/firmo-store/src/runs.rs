@@ -629,3 +629,196 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn outcome(account_id: &str, outcome: Outcome, reason: Option<&str>) -> AccountOutcome {
+        AccountOutcome {
+            account_id: account_id.into(),
+            domain: Some(format!("{account_id}.com")),
+            outcome,
+            reason: reason.map(str::to_owned),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn a_run_round_trips_and_unfinished_runs_read_as_interrupted() {
+        let mut store = Store::open_in_memory().unwrap();
+        let start = RunStart::new("sync", UnixMillis(100))
+            .on("hubspot", "p1")
+            .dry_run(true)
+            .config(json!({"budget": 50}));
+        let run = store.start_run(&start).unwrap();
+        let got = store.get_run(run).unwrap().unwrap();
+        assert_eq!(got.outcome, RunOutcome::Interrupted);
+        assert_eq!(got.finished_at, None);
+        assert_eq!(
+            (got.crm.as_deref(), got.portal.as_deref()),
+            (Some("hubspot"), Some("p1"))
+        );
+        assert!(got.dry_run);
+        assert_eq!(got.config, json!({"budget": 50}));
+
+        store
+            .finish_run(
+                run,
+                UnixMillis(200),
+                RunOutcome::Partial,
+                &json!({"written": 3}),
+            )
+            .unwrap();
+        let got = store.get_run(run).unwrap().unwrap();
+        assert_eq!(got.outcome, RunOutcome::Partial);
+        assert_eq!(got.finished_at, Some(UnixMillis(200)));
+        assert_eq!(got.summary, Some(json!({"written": 3})));
+        assert_eq!(store.get_run(RunId(run.0 + 1)).unwrap(), None);
+    }
+
+    #[test]
+    fn finishing_an_unknown_run_is_an_error() {
+        let mut store = Store::open_in_memory().unwrap();
+        let err = store
+            .finish_run(RunId(3), UnixMillis(1), RunOutcome::Ok, &json!({}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "recording the end of a run in :memory:: there is no run 3"
+        );
+    }
+
+    #[test]
+    fn list_runs_is_newest_first_and_last_run_filters_by_kind() {
+        let mut store = Store::open_in_memory().unwrap();
+        let a = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let b = store
+            .start_run(&RunStart::new("enrich", UnixMillis(2)))
+            .unwrap();
+        let c = store
+            .start_run(&RunStart::new("sync", UnixMillis(3)))
+            .unwrap();
+        let ids: Vec<RunId> = store.list_runs(10).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(ids, [c, b, a]);
+        assert_eq!(store.list_runs(2).unwrap().len(), 2);
+        assert_eq!(store.last_run("sync").unwrap().unwrap().id, c);
+        assert_eq!(store.last_run("enrich").unwrap().unwrap().id, b);
+        assert_eq!(store.last_run("report").unwrap(), None);
+    }
+
+    #[test]
+    fn each_account_has_one_outcome_per_run_and_counts_follow() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        store
+            .record_outcomes(
+                run,
+                &[
+                    outcome("a", Outcome::Written, None),
+                    outcome("b", Outcome::Failed, Some("HTTP 500")),
+                    outcome("c", Outcome::Rejected, Some("FQ012")),
+                    outcome("d", Outcome::Skipped, Some("fresh")),
+                ],
+            )
+            .unwrap();
+        // The retry of a failed account succeeds: it now counts as written, once.
+        let mut retried = outcome("b", Outcome::Written, None);
+        retried.detail = Some(json!({"industry": "software"}));
+        store.record_outcomes(run, &[retried.clone()]).unwrap();
+
+        let counts = store.outcome_counts(run).unwrap();
+        assert_eq!(
+            counts,
+            OutcomeCounts {
+                written: 2,
+                unchanged: 0,
+                skipped: 1,
+                rejected: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(counts.total(), 4);
+        let all = store.outcomes(run).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[1], retried);
+        assert_eq!(all[2].reason.as_deref(), Some("FQ012"));
+        assert_eq!(store.get_run(run).unwrap().unwrap().counts, counts);
+    }
+
+    #[test]
+    fn the_credit_ledger_adds_up_per_run_and_provider() {
+        let mut store = Store::open_in_memory().unwrap();
+        let old = store
+            .start_run(&RunStart::new("sync", UnixMillis(10)))
+            .unwrap();
+        let new = store
+            .start_run(&RunStart::new("sync", UnixMillis(20)))
+            .unwrap();
+        let dry = store
+            .start_run(&RunStart::new("sync", UnixMillis(30)).dry_run(true))
+            .unwrap();
+        store.add_credits(old, "clay", 5.0, 5).unwrap();
+        store.add_credits(new, "clay", 1.0, 1).unwrap();
+        store.add_credits(new, "clay", 2.0, 2).unwrap();
+        store.add_credits(new, "clearbit", 0.5, 1).unwrap();
+        store.add_credits(dry, "clay", 100.0, 100).unwrap();
+
+        let spend = |provider: &str, credits: f64, lookups: u64| ProviderSpend {
+            provider: provider.into(),
+            credits,
+            lookups,
+        };
+        assert_eq!(
+            store.credits_for_run(new).unwrap(),
+            [spend("clay", 3.0, 3), spend("clearbit", 0.5, 1)]
+        );
+        assert_eq!(
+            store.credits_since(UnixMillis(15)).unwrap(),
+            [spend("clay", 3.0, 3), spend("clearbit", 0.5, 1)],
+            "older and dry runs are not counted"
+        );
+        assert_eq!(
+            store.credits_since(UnixMillis(0)).unwrap()[0],
+            spend("clay", 8.0, 8)
+        );
+        let run = store.get_run(new).unwrap().unwrap();
+        assert!((run.credits - 3.5).abs() < f64::EPSILON);
+        assert_eq!(run.lookups, 4);
+        assert!(store.add_credits(new, "clay", -1.0, 1).is_err());
+    }
+
+    #[test]
+    fn merged_snapshots_round_trip_by_account() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let other = store
+            .start_run(&RunStart::new("sync", UnixMillis(2)))
+            .unwrap();
+        let snap = |id: &str, headcount: i64| MergedSnapshot {
+            account_id: id.into(),
+            merged: json!({"headcount": headcount}),
+            findings: json!([{"code": "FQ001"}]),
+        };
+        store
+            .record_merged(run, &[snap("b", 2), snap("a", 1)])
+            .unwrap();
+        store.record_merged(run, &[snap("b", 3)]).unwrap();
+        store.record_merged(other, &[snap("z", 9)]).unwrap();
+        assert_eq!(
+            store.merged_for_run(run).unwrap(),
+            [snap("a", 1), snap("b", 3)]
+        );
+        let mut seen = 0;
+        store.for_each_merged(other, |_| seen += 1).unwrap();
+        assert_eq!(seen, 1);
+    }
+}

@@ -183,3 +183,154 @@ pub(crate) fn migrate(
         tracing::debug!(path = %path.display(), version = found + 1, "migrated state file");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Store, StoreOptions};
+
+    fn open(path: &Path, migrations: &[&str]) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).unwrap();
+        Store::setup(
+            conn,
+            path.to_path_buf(),
+            &StoreOptions::default(),
+            migrations,
+        )
+    }
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_empty_file_migrates_to_the_latest_version_and_reopens_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        std::fs::write(&path, b"").unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        let schema = |p: &Path| -> Vec<String> {
+            let conn = Connection::open(p).unwrap();
+            let mut stmt = conn
+                .prepare("SELECT sql FROM sqlite_schema ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| r.get::<_, Option<String>>(0))
+                .unwrap()
+                .map(|r| r.unwrap().unwrap_or_default())
+                .collect()
+        };
+        let before = schema(&path);
+        assert!(
+            before
+                .iter()
+                .any(|sql| sql.contains("CREATE TABLE provider_cache"))
+        );
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(schema(&path), before);
+    }
+
+    #[test]
+    fn a_later_migration_applies_on_top_and_keeps_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let mut store = open(&path, &[V1]).unwrap();
+            store
+                .set_cursor("hubspot", "1", "after", "x", firmo_core::UnixMillis(1))
+                .unwrap();
+        }
+        let v2 = "ALTER TABLE sync_cursors ADD COLUMN note TEXT";
+        let store = open(&path, &[V1, v2]).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(
+            store
+                .get_cursor("hubspot", "1", "after")
+                .unwrap()
+                .as_deref(),
+            Some("x")
+        );
+        let note: Option<String> = store
+            .conn
+            .query_row("SELECT note FROM sync_cursors", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(note, None);
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(open(&path, &[V1]).unwrap());
+        let broken = "CREATE TABLE extra (x INTEGER); THIS IS NOT SQL";
+        let err = open(&path, &[V1, broken]).unwrap_err();
+        assert!(err.to_string().starts_with("migrating "), "{err}");
+        assert_eq!(user_version(&path), 1);
+        let extra: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'extra'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(extra, 0, "the half-applied migration was rolled back");
+    }
+
+    #[test]
+    fn a_newer_file_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(open(&path, &[V1, "SELECT 1"]).unwrap());
+        let err = Store::open(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "opening {}: schema version 2 is newer than this firmo ({SCHEMA_VERSION}): \
+                 upgrade firmo",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn other_databases_and_other_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT)")
+            .unwrap();
+        let err = Store::open(&foreign).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not a firmo state file (it already holds 1 tables)"),
+            "{err}"
+        );
+
+        let app = dir.path().join("app.db");
+        Connection::open(&app)
+            .unwrap()
+            .execute_batch("PRAGMA application_id = 7")
+            .unwrap();
+        let err = Store::open(&app).unwrap_err();
+        assert!(err.to_string().contains("application id is 0x7"), "{err}");
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(
+            &text,
+            "this is not a database, just some text long enough".repeat(20),
+        )
+        .unwrap();
+        let err = Store::open(&text).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("opening {}: ", text.display())),
+            "{err}"
+        );
+    }
+}
