@@ -5,6 +5,7 @@ use std::path::Path;
 
 use firmo_core::{ProviderRecord, UnixMillis};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use crate::error::{Context, StoreError, from_json, to_json};
 use crate::status::LookupStatus;
@@ -89,7 +90,7 @@ impl LookupEntry {
 }
 
 /// What the cache holds for one (provider, company key).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CachedLookup {
     pub provider: String,
     pub key: String,
@@ -106,6 +107,17 @@ pub struct CachedLookup {
     pub credits: f64,
     /// How many answers in a row had `status` (provider calls, summed).
     pub attempts: u32,
+}
+
+/// One line of [`Store::cache_summary`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CacheCount {
+    pub provider: String,
+    pub status: LookupStatus,
+    /// Company keys whose latest answer has this status.
+    pub keys: u64,
+    /// Credits ever charged for those keys.
+    pub credits: f64,
 }
 
 const SELECT: &str = "SELECT provider, company_key, fetched_at, status, records, error, \
@@ -256,6 +268,29 @@ impl Store {
         stmt.query_map([provider], |row| row.get(0))
             .and_then(Iterator::collect)
             .ctx(&self.path, OP)
+    }
+
+    /// How many cached keys each provider has per status, by provider then status (for
+    /// reports: hit rate, misses never paid for twice, lookups still pending).
+    pub fn cache_summary(&self) -> Result<Vec<CacheCount>, StoreError> {
+        const OP: &str = "reading the provider cache in";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT provider, status, count(*), sum(credits) FROM provider_cache \
+                 GROUP BY provider, status ORDER BY provider, status",
+            )
+            .ctx(&self.path, OP)?;
+        stmt.query_map([], |row| {
+            Ok(CacheCount {
+                provider: row.get(0)?,
+                status: row.get(1)?,
+                keys: row.get::<_, i64>(2)? as u64,
+                credits: row.get(3)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .ctx(&self.path, OP)
     }
 
     /// Records one provider answer in its own transaction (see [`Writer::put_lookup`]).
@@ -420,6 +455,36 @@ mod tests {
             store.pending_lookups("clay").unwrap(),
             ["any.com", "soon.com", "late.com"]
         );
+    }
+
+    #[test]
+    fn the_summary_counts_keys_per_provider_and_status() {
+        let mut store = Store::open_in_memory().unwrap();
+        let miss = |p: &str, k: &str| {
+            LookupEntry::new(p, k, UnixMillis(0), LookupStatus::Miss).charged(1.0)
+        };
+        store
+            .put_lookups(&[
+                miss("clay", "a.com"),
+                miss("clay", "b.com"),
+                LookupEntry::hit("clay", "c.com", UnixMillis(0), vec![record(0, 5)]),
+                miss("clearbit", "a.com"),
+            ])
+            .unwrap();
+        let summary = store.cache_summary().unwrap();
+        let lines: Vec<_> = summary
+            .iter()
+            .map(|c| (c.provider.as_str(), c.status, c.keys))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("clay", LookupStatus::Hit, 1),
+                ("clay", LookupStatus::Miss, 2),
+                ("clearbit", LookupStatus::Miss, 1)
+            ]
+        );
+        assert!((summary[1].credits - 2.0).abs() < f64::EPSILON);
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use firmo_core::UnixMillis;
 use rusqlite::params;
+use serde::Serialize;
 
 use crate::error::{Context, StoreError};
 use crate::runs::RunId;
 use crate::{Store, Writer};
 
 /// One property value firmo wrote to one CRM record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JournalEntry {
     pub crm: String,
     pub portal: String,
