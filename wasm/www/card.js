@@ -6,7 +6,7 @@
 // this is a local demo, the token sits in the page on purpose).
 import init, { fieldCatalog, rulesVersion, validateFieldText } from '/ui/pkg/firmo_wasm.js';
 
-const DEMO_TOKEN = 'sandbox-hubspot-token';
+const DEMO_TOKEN = 'sandbox-token'; // the sandbox's default (--token)
 const params = new URLSearchParams(location.search);
 const token = params.get('token') || DEMO_TOKEN;
 const companyId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop());
@@ -136,6 +136,10 @@ function show(company) {
   document.title = `${p.name || company.id} · firmo demo card`;
   for (const r of rows.values()) {
     r.saved = (p[r.spec.property] ?? '').trim();
+    if (r.input instanceof HTMLSelectElement && r.saved && ![...r.input.options].some((o) => o.value === r.saved)) {
+      // A value the catalogue doesn't know: show it as it is, so the rules can flag it.
+      r.input.append(new Option(r.saved, r.saved));
+    }
     r.input.value = r.saved;
     check(r.spec.name);
   }
