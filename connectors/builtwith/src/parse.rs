@@ -9,8 +9,10 @@
 //! Errors often arrive inside an HTTP 200 (`Errors[]` non-empty, `Results` empty); their
 //! `Code` values are documented on BuiltWith's error-code page: -2 bad key (not a GUID),
 //! -3 out of API credits, -5 plan limit reached, -7 one lookup at a time, -8 root domain
-//! invalid or unsupported, -99 internal error. Messages are matched by keyword when the
-//! code is missing or unknown (assumed wording: "key", "credit", "domain").
+//! invalid or unsupported, -99 internal error. The message is read first (keywords
+//! "credit", "key", "domain"/"not found", "rate"; assumed wording) and the code only
+//! when the message says nothing firmo recognises: codes differ between BuiltWith's
+//! APIs and versions, the message does not lie about what happened.
 //!
 //! Only technologies last detected within the configured window of the fetch time count
 //! (a site that dropped Google Analytics two years ago doesn't use it). Policy on bad
@@ -172,18 +174,21 @@ fn outcome_of_error(error: &Json) -> Result<LookupOutcome, ConnectorError> {
         Some(-99) => Some(Kind::Server),
         _ => None,
     };
-    let kind = by_code.unwrap_or(if lower.contains("key") {
-        Kind::Auth
-    } else if lower.contains("credit") || lower.contains("upgrade") {
-        Kind::Quota
+    // The message decides first: BuiltWith's code table is shared by all its APIs and
+    // codes have shifted between versions, while the message says what happened.
+    let by_message = if lower.contains("credit") || lower.contains("upgrade") {
+        Some(Kind::Quota)
+    } else if lower.contains("key") {
+        Some(Kind::Auth)
     } else if lower.contains("domain") || lower.contains("not found") || lower.contains("no result")
     {
-        Kind::NotFound
+        Some(Kind::NotFound)
     } else if lower.contains("rate") || lower.contains("too many") || lower.contains("one lookup") {
-        Kind::RateLimited
+        Some(Kind::RateLimited)
     } else {
-        Kind::Other
-    });
+        None
+    };
+    let kind = by_message.or(by_code).unwrap_or(Kind::Other);
     let message = match code {
         Some(code) => format!("error {code}: {said}"),
         None => said,
@@ -380,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_inside_a_200_map_by_code_then_message() {
+    fn errors_inside_a_200_map_by_message_then_code() {
         let with_error = |code: Json, message: &str| {
             parse(&json!({"Results": [], "Errors": [
                 {"Lookup": "acme.example", "Message": message, "Code": code}
@@ -421,6 +426,19 @@ mod tests {
             with_error(json!(-6), "Saving technology usage failed").unwrap_err(),
             ConnectorError::Unexpected { status: 200, .. }
         ));
+        // The message wins over a code that says otherwise; the code decides alone
+        // when the message is silent.
+        assert!(matches!(
+            with_error(json!(-2), "No API credits remaining.").unwrap_err(),
+            ConnectorError::QuotaExhausted { .. }
+        ));
+        assert!(matches!(
+            with_error(json!(-1), "Invalid API key.").unwrap_err(),
+            ConnectorError::Auth { .. }
+        ));
+        assert_eq!(with_error(json!(-10), "Domain not in our system.").unwrap(), LookupOutcome::NotFound);
+        assert!(matches!(with_error(json!(-2), "").unwrap_err(), ConnectorError::Auth { .. }));
+        assert_eq!(with_error(json!(-8), "").unwrap(), LookupOutcome::NotFound);
     }
 
     #[test]
