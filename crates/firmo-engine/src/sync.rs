@@ -474,6 +474,15 @@ pub async fn sync(
     Ok(summary)
 }
 
+/// `firmo properties ensure`: creates what is missing of firmo's group and properties,
+/// checks the rest, and reports each.
+pub async fn ensure_properties(crm: &dyn Crm) -> Result<Vec<PropertyReport>, ConnectorError> {
+    let mut calls = 0;
+    prepare_properties(crm, false, &mut calls)
+        .await
+        .map(|(_, report)| report)
+}
+
 /// Creates what is missing of firmo's property group and properties (unless dry), and
 /// returns the live definitions firmo may write to, plus a report of what it found.
 async fn prepare_properties(

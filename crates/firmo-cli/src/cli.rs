@@ -1,0 +1,192 @@
+//! The command line, as clap derives it. Pipeline semantics live in `firmo.toml`; flags
+//! are runtime knobs only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "firmo",
+    version,
+    about = "Keep CRM company records enriched with firmographics",
+    long_about = "firmo pulls companies from your CRM, enriches them through Clay, Clearbit, \
+BuiltWith and Crunchbase, merges the fields under precedence and quality rules, and writes \
+them back as CRM properties.\n\nTry it with no accounts anywhere: firmo sync --crm hubspot --sandbox",
+    after_help = "Exit codes: 0 ok · 1 some accounts failed, or the run failed · 2 bad usage or config"
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Config file (default: ./firmo.toml when it exists, else built-in defaults).
+    #[arg(long, global = true, env = "FIRMO_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// State file: provider cache, cursors, write journal, run history.
+    #[arg(
+        long,
+        global = true,
+        env = "FIRMO_STATE",
+        value_name = "PATH",
+        default_value = ".firmo/state.db"
+    )]
+    pub state: PathBuf,
+    /// Machine-readable output on stdout (no progress bars).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CrmKind {
+    Hubspot,
+}
+
+/// Where the CRM and providers are.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TargetArgs {
+    /// The CRM to sync.
+    #[arg(long, value_enum, default_value = "hubspot")]
+    pub crm: CrmKind,
+    /// Start a sandbox CRM and provider emulators in-process, with demo data.
+    #[arg(long, conflicts_with = "sandbox_url")]
+    pub sandbox: bool,
+    /// Use an already running sandbox (`firmo sandbox`) for the CRM and every provider.
+    #[arg(long, value_name = "URL", env = "FIRMO_SANDBOX_URL")]
+    pub sandbox_url: Option<String>,
+    /// Demo companies in the in-process sandbox.
+    #[arg(long, default_value_t = 250, value_name = "N")]
+    pub sandbox_companies: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Pull companies, enrich, merge, validate and write back (the weekly job).
+    Sync(SyncArgs),
+    /// Manage firmo's CRM properties.
+    #[command(subcommand)]
+    Properties(PropertiesCommand),
+    /// Enrich a CSV export (account_id, account_name, domain) into an enriched CSV.
+    Enrich(EnrichArgs),
+    /// Run the quality rules on a CSV or JSON file of records.
+    Validate(ValidateArgs),
+    /// Coverage and quality of the last runs, as a table or an HTML page.
+    Report(ReportArgs),
+    /// Serve a local HubSpot-compatible CRM and provider emulators with demo data.
+    Sandbox(SandboxCmdArgs),
+    /// Write a commented firmo.toml.
+    Init(InitArgs),
+    /// Print the JSON Schema of an enriched record.
+    Schema,
+    /// Import provider data into the cache.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Plan only: print what would be written and what it would cost; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop after N accounts.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only accounts in this `[segments.NAME]` of the config.
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
+    /// Ignore the incremental cursor and pull every company.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PropertiesCommand {
+    /// Create firmo's property group and properties, or check them (idempotent).
+    Ensure {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnrichArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// CSV with the columns account_id, account_name, domain.
+    #[arg(long, value_name = "CSV")]
+    pub input: PathBuf,
+    /// Where to write the enriched CSV.
+    #[arg(long, value_name = "CSV")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// A .json file (one record or an array) or a .csv with one column per field.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// How many recent runs to list.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Write an HTML page with charts here.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SandboxCmdArgs {
+    #[command(flatten)]
+    pub sandbox: firmo_sandbox::SandboxArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Where to write it.
+    #[arg(default_value = "firmo.toml")]
+    pub path: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImportCommand {
+    /// Import a Clay table CSV export into the provider cache.
+    Clay {
+        /// The exported CSV.
+        file: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sandbox_flags_conflict() {
+        let err = Cli::try_parse_from(["firmo", "sync", "--sandbox", "--sandbox-url", "http://x"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}

@@ -1,0 +1,289 @@
+//! `firmo enrich --input accounts.csv --output enriched.csv`: the same plan, fetch, merge
+//! and quality rules as `sync`, on a CSV export instead of the CRM.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use firmo_core::{Field, Severity, Signal};
+use firmo_engine::enrich::{Account, Enriched, RunState, clay_deadline, lock};
+use firmo_engine::properties::{field_property, format_for};
+use firmo_store::{AccountOutcome, MergedSnapshot, Outcome, RunOutcome, RunStart};
+
+use crate::cli::{EnrichArgs, GlobalArgs};
+use crate::context::{self, load_config, open_store};
+use crate::output::{print, print_json};
+use crate::{CmdResult, Failure};
+
+const REQUIRED: [&str; 3] = ["account_id", "account_name", "domain"];
+const BATCH: usize = 100;
+
+/// A row that could not be read.
+#[derive(Debug, serde::Serialize)]
+struct RowError {
+    line: u64,
+    message: String,
+}
+
+pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
+    let config = load_config(global)?;
+    let (accounts, row_errors) = read_accounts(&args.input).map_err(Failure::Usage)?;
+    let store = open_store(global)?;
+    let t = context::target(&config, &args.target, store.clone()).await?;
+    let clock = t.enricher.clock.clone();
+    let started = clock();
+    let run_id =
+        lock(&store).start_run(&RunStart::new("enrich", started).config(serde_json::json!({
+            "input": args.input.display().to_string(),
+            "output": args.output.display().to_string(),
+        })))?;
+    let mut run = RunState::new(&config, &t.enricher.providers, false);
+    run.clay_deadline = Some(clay_deadline(Duration::from_secs(
+        config.clay.callback_wait_seconds,
+    )));
+
+    let mut writer = csv::Writer::from_path(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))
+        .map_err(Failure::Usage)?;
+    writer
+        .write_record(header())
+        .context("writing the CSV header")?;
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for chunk in accounts.chunks(BATCH) {
+        let enriched = t
+            .enricher
+            .enrich(chunk.to_vec(), &run)
+            .await
+            .map_err(|e| Failure::Run(e.into()))?;
+        let mut outcomes = Vec::new();
+        let mut snapshots = Vec::new();
+        for e in &enriched {
+            let (row, status) = to_row(e);
+            writer.write_record(&row).context("writing a CSV row")?;
+            *counts.entry(status).or_default() += 1;
+            outcomes.push(AccountOutcome {
+                account_id: e.account.id.clone(),
+                domain: e.domain.as_ref().ok().cloned(),
+                outcome: match status {
+                    "enriched" => Outcome::Written,
+                    "rejected" => Outcome::Rejected,
+                    _ => Outcome::Skipped,
+                },
+                reason: e.domain.as_ref().err().cloned(),
+                detail: None,
+            });
+            snapshots.push(MergedSnapshot {
+                account_id: e.account.id.clone(),
+                merged: e.merged.to_plain_json(),
+                findings: serde_json::to_value(&e.findings).unwrap_or_default(),
+            });
+        }
+        lock(&store).write(|w| {
+            w.record_outcomes(run_id, &outcomes)?;
+            w.record_merged(run_id, &snapshots)
+        })?;
+    }
+    writer.flush().context("writing the output CSV")?;
+    let providers = lock(&run.stats).clone();
+    let finished = clock();
+    {
+        let mut s = lock(&store);
+        s.write(|w| {
+            for (name, stats) in &providers {
+                if stats.lookups > 0 {
+                    w.add_credits(run_id, name, stats.credits, stats.lookups)?;
+                }
+            }
+            Ok(())
+        })?;
+        let outcome = if row_errors.is_empty() {
+            RunOutcome::Ok
+        } else {
+            RunOutcome::Partial
+        };
+        s.finish_run(
+            run_id,
+            finished,
+            outcome,
+            &serde_json::json!({ "counts": counts, "row_errors": row_errors.len() }),
+        )?;
+    }
+    t.finish().await;
+
+    if global.json {
+        print_json(&serde_json::json!({
+            "output": args.output.display().to_string(),
+            "rows": accounts.len(),
+            "counts": counts,
+            "providers": providers,
+            "row_errors": row_errors,
+        }))?;
+    } else if !global.quiet {
+        let mut text = format!(
+            "wrote {} rows to {}\n",
+            accounts.len(),
+            args.output.display()
+        );
+        for (status, n) in &counts {
+            text.push_str(&format!("  {status:<10}{n:>7}\n"));
+        }
+        let credits: f64 = providers.values().map(|p| p.credits).sum();
+        text.push_str(&format!("credits spent: {credits:.1}\n"));
+        for e in &row_errors {
+            text.push_str(&format!(
+                "{}: line {}: {}\n",
+                args.input.display(),
+                e.line,
+                e.message
+            ));
+        }
+        print(&text)?;
+    }
+    if row_errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::SomeFailed)
+    }
+}
+
+fn header() -> Vec<String> {
+    let mut h: Vec<String> = REQUIRED.iter().map(|s| (*s).to_owned()).collect();
+    h.extend(Field::ALL.iter().map(|f| f.property_name()));
+    h.extend(Signal::ALL.iter().map(|s| s.property_name()));
+    h.extend(["firmo_sources", "firmo_status", "firmo_findings"].map(str::to_owned));
+    h
+}
+
+/// One output row, with values formatted exactly as the CRM path writes them.
+fn to_row(e: &Enriched) -> (Vec<String>, &'static str) {
+    let mut row = vec![
+        e.account.id.clone(),
+        e.account.name.clone().unwrap_or_default(),
+        e.account.domain.clone().unwrap_or_default(),
+    ];
+    let rejected = |field: Field| {
+        e.findings
+            .iter()
+            .any(|f| f.severity == Severity::Reject && f.field == Some(field))
+    };
+    for field in Field::ALL {
+        let cell = match e.merged.get(field) {
+            Some(m) if !rejected(field) => {
+                format_for(&field_property(field), &m.value).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        row.push(cell);
+    }
+    for signal in Signal::ALL {
+        row.push(
+            e.signals
+                .get(signal.name())
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        );
+    }
+    row.push(
+        e.merged
+            .fields
+            .iter()
+            .map(|(f, m)| format!("{}={}", f.name(), m.source.name()))
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    let status = match &e.domain {
+        Err(_) => "skipped",
+        Ok(_) if e.rejected().next().is_some() => "rejected",
+        Ok(_) if e.merged.fields.is_empty() => "no data",
+        Ok(_) => "enriched",
+    };
+    row.push(match &e.domain {
+        Err(why) => format!("skipped: {why}"),
+        Ok(_) => status.to_owned(),
+    });
+    row.push(
+        e.findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+    );
+    (row, status)
+}
+
+/// Reads the accounts; rows that can't be read are returned as errors with their line.
+fn read_accounts(path: &std::path::Path) -> anyhow::Result<(Vec<Account>, Vec<RowError>)> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{}: reading the header row", path.display()))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let mut idx = [0usize; 3];
+    for (i, name) in REQUIRED.iter().enumerate() {
+        idx[i] = column(name).ok_or_else(|| {
+            anyhow!(
+                "{}: the header has no `{name}` column (it has: {}); expected account_id, account_name, domain",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+    }
+    let mut accounts = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for row in reader.records() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                errors.push(RowError {
+                    line,
+                    message: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = row.position().map_or(0, csv::Position::line);
+        if row.len() != headers.len() {
+            errors.push(RowError {
+                line,
+                message: format!("{} fields, the header has {}", row.len(), headers.len()),
+            });
+            continue;
+        }
+        let id = row.get(idx[0]).unwrap_or_default().to_owned();
+        if id.is_empty() {
+            errors.push(RowError {
+                line,
+                message: "empty account_id".into(),
+            });
+            continue;
+        }
+        if !seen.insert(id.clone()) {
+            errors.push(RowError {
+                line,
+                message: format!("account_id {id} appears twice; the later row is ignored"),
+            });
+            continue;
+        }
+        let name = row.get(idx[1]).filter(|s| !s.is_empty()).map(str::to_owned);
+        let domain = row.get(idx[2]).filter(|s| !s.is_empty()).map(str::to_owned);
+        accounts.push(Account {
+            id,
+            name,
+            domain,
+            properties: BTreeMap::new(),
+            refresh_factor: 1.0,
+        });
+    }
+    Ok((accounts, errors))
+}

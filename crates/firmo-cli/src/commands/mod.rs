@@ -1,0 +1,188 @@
+//! One module per command.
+
+mod enrich;
+mod report;
+mod validate;
+
+use anyhow::{Context as _, anyhow};
+use firmo_engine::config::DEFAULT_CONFIG_TOML;
+use firmo_engine::sync::{SyncOptions, sync};
+
+use crate::cli::{Cli, Command, ImportCommand, PropertiesCommand, SyncArgs};
+use crate::context::{self, load_config, open_store};
+use crate::output::{print, print_json};
+use crate::progress::Bar;
+use crate::{CmdResult, Failure};
+
+pub(crate) async fn run(cli: Cli) -> CmdResult {
+    let global = &cli.global;
+    match cli.command {
+        Command::Sync(args) => run_sync(global, &args).await,
+        Command::Properties(PropertiesCommand::Ensure { target }) => {
+            let config = load_config(global)?;
+            let store = open_store(global)?;
+            let t = context::target(&config, &target, store).await?;
+            let report = firmo_engine::sync::ensure_properties(t.crm.as_ref()).await;
+            t.finish().await;
+            let report = report?;
+            if global.json {
+                print_json(&report)?;
+            } else {
+                let mut text = String::from("firmo properties (group `firmo`)\n");
+                for p in &report {
+                    text.push_str(&format!("  {:<34} {}\n", p.name, p.status));
+                }
+                print(&text)?;
+            }
+            if report.iter().any(|p| p.status.starts_with("mismatch")) {
+                return Err(Failure::Run(anyhow!(
+                    "some properties exist with another type; firmo left them alone and won't write them"
+                )));
+            }
+            Ok(())
+        }
+        Command::Enrich(args) => enrich::run(global, &args).await,
+        Command::Validate(args) => validate::run(global, &args),
+        Command::Report(args) => report::run(global, &args),
+        Command::Sandbox(args) => run_sandbox(args).await,
+        Command::Init(args) => {
+            if args.path.exists() && !args.force {
+                return Err(Failure::Usage(anyhow!(
+                    "{} already exists; pass --force to overwrite it",
+                    args.path.display()
+                )));
+            }
+            std::fs::write(&args.path, DEFAULT_CONFIG_TOML)
+                .with_context(|| format!("writing {}", args.path.display()))?;
+            print(&format!("wrote {}\n", args.path.display()))?;
+            Ok(())
+        }
+        Command::Schema => {
+            print_json(&firmo_core::schema::record_schema())?;
+            Ok(())
+        }
+        Command::Import(ImportCommand::Clay { file }) => {
+            let store = open_store(global)?;
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))
+                .map_err(Failure::Usage)?;
+            let now = (firmo_engine::enrich::system_clock())();
+            let import = firmo_clay::import_csv(reader, now)
+                .map_err(|e| Failure::Usage(anyhow!("{}: {e}", file.display())))?;
+            let entries: Vec<firmo_store::LookupEntry> = import
+                .rows
+                .iter()
+                .map(|(domain, records)| {
+                    firmo_store::LookupEntry::hit("clay", domain.clone(), now, records.clone())
+                })
+                .collect();
+            firmo_engine::enrich::lock(&store).put_lookups(&entries)?;
+            let mut text = format!(
+                "imported {} Clay rows from {}\n",
+                entries.len(),
+                file.display()
+            );
+            for e in &import.errors {
+                text.push_str(&format!("  line {}: {}\n", e.line, e.message));
+            }
+            if global.json {
+                print_json(&serde_json::json!({
+                    "imported": entries.len(),
+                    "errors": import.errors.iter().map(|e| serde_json::json!({"line": e.line, "message": e.message})).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                print(&text)?;
+            }
+            if import.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::SomeFailed)
+            }
+        }
+    }
+}
+
+async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult {
+    let config = load_config(global)?;
+    let store = open_store(global)?;
+    if let Some(name) = &args.segment {
+        if !config.segments.contains_key(name) {
+            return Err(Failure::Usage(anyhow!(
+                "unknown segment `{name}`; the config defines: {}",
+                if config.segments.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    config
+                        .segments
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
+        }
+    }
+    let t = context::target(&config, &args.target, store).await?;
+    let bar = Bar::new(global.json, global.quiet);
+    let options = SyncOptions {
+        dry_run: args.dry_run,
+        limit: args.limit,
+        segment: args.segment.clone(),
+        full: args.full,
+    };
+    let result = sync(&config, t.crm.clone(), &t.enricher, &options, &bar).await;
+    bar.done();
+    let unavailable: Vec<(String, String)> = t
+        .unavailable
+        .iter()
+        .map(|(n, e)| (n.clone(), e.to_string()))
+        .collect();
+    t.finish().await;
+    let summary = result.map_err(|e| Failure::Run(e.into()))?;
+    if global.json {
+        print_json(
+            &serde_json::json!({ "summary": summary, "unavailable_providers": unavailable }),
+        )?;
+    } else if !global.quiet {
+        let mut text = summary.render();
+        for (name, why) in &unavailable {
+            text.push_str(&format!("provider {name} not used this run: {why}\n"));
+        }
+        print(&text)?;
+    }
+    if let Some(e) = &summary.error {
+        return Err(Failure::Run(anyhow!("the run stopped early: {e}")));
+    }
+    if summary.outcomes.failed > 0 {
+        return Err(Failure::SomeFailed);
+    }
+    Ok(())
+}
+
+async fn run_sandbox(args: crate::cli::SandboxCmdArgs) -> CmdResult {
+    let (addr, config) = args.sandbox.into_config();
+    let sandbox = firmo_sandbox::start(config, addr)
+        .await
+        .with_context(|| format!("starting the sandbox on {addr}"))
+        .map_err(Failure::Usage)?;
+    // The first line is a contract: scripts and tests read the URL from it.
+    print(&format!("listening on {}\n", sandbox.base_url()))?;
+    wait_for_signal().await;
+    sandbox.shutdown().await.context("stopping the sandbox")?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

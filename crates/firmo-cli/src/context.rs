@@ -1,0 +1,133 @@
+//! What every command needs: logging, the config, the state file, and the CRM and
+//! providers a target points at (HubSpot itself, an in-process sandbox, or a running one).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, anyhow};
+use firmo_connect::Secret;
+use firmo_connect::crm::Crm;
+use firmo_engine::config::Config;
+use firmo_engine::enrich::{Enricher, system_clock};
+use firmo_engine::providers::{ProviderEnv, build_all};
+use firmo_hubspot::{HubspotClient, HubspotConfig};
+use firmo_sandbox::{SandboxConfig, SandboxHandle};
+use firmo_store::Store;
+
+use crate::Failure;
+use crate::cli::{GlobalArgs, TargetArgs};
+
+pub(crate) fn init_tracing(global: &GlobalArgs) {
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIRMO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Loads the config: `--config`, else `./firmo.toml` when present, else the defaults.
+pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
+    let result = match &global.config {
+        Some(path) => Config::load(path),
+        None if Path::new("firmo.toml").exists() => Config::load(Path::new("firmo.toml")),
+        None => Config::from_toml("", "(defaults)"),
+    };
+    result.map_err(|e| Failure::Usage(e.into()))
+}
+
+pub(crate) fn open_store(global: &GlobalArgs) -> Result<Arc<Mutex<Store>>, Failure> {
+    let store = Store::open(&global.state)
+        .with_context(|| format!("opening the state file {}", global.state.display()))?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+/// The CRM, providers and (when asked for) the sandbox a command runs against.
+pub(crate) struct Target {
+    pub crm: Arc<dyn Crm>,
+    pub enricher: Enricher,
+    /// Kept alive for the command's duration; shut down by [`Target::finish`].
+    pub sandbox: Option<SandboxHandle>,
+    /// Providers that could not start (no key): reported, the others run.
+    pub unavailable: Vec<(String, firmo_connect::ConnectorError)>,
+}
+
+impl Target {
+    pub(crate) async fn finish(self) {
+        if let Some(sandbox) = self.sandbox {
+            let _ = sandbox.shutdown().await;
+        }
+    }
+}
+
+/// The sandbox's default token, used when none is in the environment.
+const SANDBOX_TOKEN: &str = "sandbox-token";
+
+pub(crate) async fn target(
+    config: &Config,
+    args: &TargetArgs,
+    store: Arc<Mutex<Store>>,
+) -> Result<Target, Failure> {
+    let mut sandbox = None;
+    let (base_url, sandbox_url, token) = if args.sandbox {
+        let handle = firmo_sandbox::start(
+            SandboxConfig {
+                companies: args.sandbox_companies,
+                ..SandboxConfig::default()
+            },
+            "127.0.0.1:0".parse().expect("a valid socket address"),
+        )
+        .await
+        .context("starting the in-process sandbox")?;
+        let url = handle.base_url();
+        let token = handle.token().to_owned();
+        sandbox = Some(handle);
+        (url.clone(), Some(url), Secret::new(token))
+    } else if let Some(url) = &args.sandbox_url {
+        let token =
+            Secret::from_env(&config.crm.token_env).unwrap_or_else(|| Secret::new(SANDBOX_TOKEN));
+        (
+            url.trim_end_matches('/').to_owned(),
+            Some(url.clone()),
+            token,
+        )
+    } else {
+        let base = std::env::var("HUBSPOT_API_BASE")
+            .unwrap_or_else(|_| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
+        let token = Secret::from_env(&config.crm.token_env).ok_or_else(|| {
+            Failure::Usage(anyhow!(
+                "no HubSpot access token: set {} to a private app token (or try --sandbox)",
+                config.crm.token_env
+            ))
+        })?;
+        (base, None, token)
+    };
+    let mut hubspot = HubspotConfig::new(token).with_base_url(base_url);
+    hubspot.requests_per_interval = config.crm.requests_per_10s;
+    hubspot.search_per_second = config.crm.search_per_second;
+    let crm: Arc<dyn Crm> =
+        Arc::new(HubspotClient::new(hubspot).context("building the HubSpot client")?);
+
+    let env = ProviderEnv { sandbox_url };
+    let (providers, unavailable) = build_all(config, &env);
+    for (name, error) in &unavailable {
+        tracing::warn!(provider = %name, error = %error, "provider unavailable for this run; the others go on");
+    }
+    let enricher = Enricher::new(config.core.clone(), providers, store, system_clock(), None);
+    Ok(Target {
+        crm,
+        enricher,
+        sandbox,
+        unavailable,
+    })
+}
