@@ -97,9 +97,9 @@ mod schema;
 mod status;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use cache::{CacheCount, CachedLookup, LookupEntry};
 pub use error::StoreError;
@@ -188,9 +188,7 @@ impl Store {
         conn.busy_timeout(options.busy_timeout)
             .ctx(&path, "opening")?;
         // The first statement that reads the file: a non-SQLite file fails here.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .ctx(&path, "opening")?;
+        let mode = enable_wal(&conn, &path, options.busy_timeout)?;
         if mode != "wal" && path != Path::new(":memory:") {
             tracing::warn!(path = %path.display(), mode, "state file is not in WAL mode");
         }
@@ -235,6 +233,26 @@ impl Store {
         })?;
         tx.commit().ctx(&self.path, "committing a write to")?;
         Ok(value)
+    }
+}
+
+/// Switches the file to WAL mode. The switch needs the file to itself for a moment and
+/// SQLite reports `SQLITE_BUSY` without calling the busy handler when another connection
+/// is opening it at the same time (seen with several processes opening a fresh file),
+/// so retry with a short backoff, for as long as the busy timeout allows.
+fn enable_wal(conn: &Connection, path: &Path, timeout: Duration) -> Result<String, StoreError> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result.ctx(path, "opening"),
+        }
     }
 }
 

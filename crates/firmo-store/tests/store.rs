@@ -198,6 +198,27 @@ fn concurrent_writers_on_one_file_wait_for_each_other() {
 }
 
 #[test]
+fn processes_racing_to_create_the_file_all_get_a_migrated_store() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|store| store.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for opener in openers {
+            assert_eq!(opener.join().unwrap().unwrap(), firmo_store::SCHEMA_VERSION);
+        }
+    }
+}
+
+#[test]
 fn ten_thousand_lookups_in_one_transaction_all_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("state.db")).unwrap();
