@@ -1,0 +1,174 @@
+//! One sandbox company enriched through all four providers (Clay through its webhook,
+//! the emulator's callback and our receiver), merged under the default rules: every one
+//! of the nine fields is present and attributed to the source DESIGN.md's precedence
+//! names.
+
+mod common;
+
+use firmo_builtwith::{BuiltWithClient, BuiltWithConfig};
+use firmo_clearbit::{ClearbitClient, ClearbitConfig};
+use firmo_connect::{LookupOutcome, Provider, Secret};
+use firmo_core::config::MergeConfig;
+use firmo_core::merge::merge;
+use firmo_core::{Field, ProviderRecord, Source};
+use firmo_crunchbase::{CrunchbaseClient, CrunchbaseConfig};
+use firmo_sandbox::emulators::EmulatorSettings;
+
+use common::{WEBHOOK_TOKEN, clay, next_row, receiver, sandbox};
+
+const DOMAIN: &str = "complete.example";
+
+fn found(outcome: LookupOutcome) -> Vec<ProviderRecord> {
+    match outcome {
+        LookupOutcome::Found(records) => records,
+        other => panic!("{DOMAIN} should be found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_field_from_its_source() {
+    let (callback, mut rows) = receiver().await;
+    let sandbox = sandbox(&callback).await;
+    let base = sandbox.base_url();
+    let keys = EmulatorSettings::default();
+
+    let clearbit = ClearbitClient::new(
+        ClearbitConfig {
+            base_url: format!("{base}/clearbit"),
+            ..ClearbitConfig::default()
+        },
+        Secret::new(keys.clearbit_key.clone()),
+    )
+    .unwrap();
+    let builtwith = BuiltWithClient::new(
+        BuiltWithConfig {
+            base_url: format!("{base}/builtwith"),
+            ..BuiltWithConfig::default()
+        },
+        Secret::new(keys.builtwith_key.clone()),
+    )
+    .unwrap();
+    let crunchbase = CrunchbaseClient::new(
+        CrunchbaseConfig {
+            base_url: format!("{base}/crunchbase"),
+            ..CrunchbaseConfig::default()
+        },
+        Secret::new(keys.crunchbase_key.clone()),
+    )
+    .unwrap();
+    let clay = clay(&sandbox, WEBHOOK_TOKEN);
+
+    // The four lookups run concurrently, as the engine runs them.
+    let (a, b, c, d) = tokio::join!(
+        clearbit.lookup(DOMAIN),
+        builtwith.lookup(DOMAIN),
+        crunchbase.lookup(DOMAIN),
+        clay.lookup(DOMAIN)
+    );
+    let mut records = found(a.unwrap());
+    records.extend(found(b.unwrap()));
+    records.extend(found(c.unwrap()));
+    assert!(
+        matches!(d.unwrap(), LookupOutcome::Pending { .. }),
+        "Clay answers through its callback"
+    );
+    let (domain, clay_records) = next_row(&mut rows).await;
+    assert_eq!(domain, DOMAIN);
+    records.extend(clay_records);
+
+    let merged = merge(&records, &MergeConfig::default());
+    let expected = [
+        (Field::Industry, Source::Clay),
+        (Field::Headcount, Source::Clay),
+        (Field::RevenueRange, Source::Clearbit),
+        (Field::TechStack, Source::BuiltWith),
+        (Field::FundingStage, Source::Crunchbase),
+        (Field::LastFundingDate, Source::Crunchbase),
+        (Field::LastFundingAmount, Source::Crunchbase),
+        (Field::EmployeeGrowth6mo, Source::LinkedIn),
+        (Field::RecentJobPostings, Source::LinkedIn),
+    ];
+    for (field, source) in expected {
+        let Some(value) = merged.get(field) else {
+            panic!("{field} missing after the merge: {records:#?}")
+        };
+        assert_eq!(
+            value.source, source,
+            "{field} attributed to {} instead of {source}",
+            value.source
+        );
+    }
+    assert_eq!(merged.fields.len(), 9);
+    let stack = merged.get(Field::TechStack).unwrap();
+    assert!(
+        stack.contributors.contains(Source::BuiltWith) && stack.contributors.contains(Source::Clay),
+        "tech_stack is a union"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_out_of_credits_or_down_leaves_the_others_working() {
+    const DOMAIN: &str = "nocredits.example";
+    let (callback, mut rows) = receiver().await;
+    let sandbox = sandbox(&callback).await;
+    let base = sandbox.base_url();
+    let keys = EmulatorSettings::default();
+    let clearbit = ClearbitClient::new(
+        ClearbitConfig {
+            base_url: format!("{base}/clearbit"),
+            ..ClearbitConfig::default()
+        },
+        Secret::new(keys.clearbit_key.clone()),
+    )
+    .unwrap();
+    // BuiltWith is "down": nothing listens where it is configured.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut builtwith_config = BuiltWithConfig {
+        base_url: format!("http://{closed}"),
+        ..BuiltWithConfig::default()
+    };
+    builtwith_config.timeout_secs = 1;
+    let mut down_policy = BuiltWithClient::http_policy(&builtwith_config);
+    down_policy.max_retries = 1;
+    down_policy.base_backoff = std::time::Duration::from_millis(1);
+    let builtwith = BuiltWithClient::with_policy(
+        builtwith_config,
+        Secret::new(keys.builtwith_key.clone()),
+        down_policy,
+    )
+    .unwrap();
+    let crunchbase = CrunchbaseClient::new(
+        CrunchbaseConfig {
+            base_url: format!("{base}/crunchbase"),
+            ..CrunchbaseConfig::default()
+        },
+        Secret::new(keys.crunchbase_key.clone()),
+    )
+    .unwrap();
+    let clay = clay(&sandbox, WEBHOOK_TOKEN);
+
+    let (a, b, c, d) = tokio::join!(
+        clearbit.lookup(DOMAIN),
+        builtwith.lookup(DOMAIN),
+        crunchbase.lookup(DOMAIN),
+        clay.lookup(DOMAIN)
+    );
+    let quota = a.unwrap_err();
+    assert!(
+        quota.stops_service() && !quota.is_transient(),
+        "Clearbit is out of credits: {quota:?}"
+    );
+    let down = b.unwrap_err();
+    assert!(
+        down.is_transient() && !down.stops_service(),
+        "BuiltWith is down: {down:?}"
+    );
+    assert!(!found(c.unwrap()).is_empty());
+    assert!(matches!(d.unwrap(), LookupOutcome::Pending { .. }));
+    let (domain, records) = next_row(&mut rows).await;
+    assert_eq!(domain, DOMAIN);
+    assert!(!records.is_empty());
+}
