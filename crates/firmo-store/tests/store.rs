@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use firmo_core::{Field, ProviderRecord, Source, UnixMillis, Value};
 use firmo_store::{
-    AccountOutcome, Durability, JournalEntry, LookupEntry, LookupStatus, MergedSnapshot, Outcome,
-    RunOutcome, RunStart, Store, StoreOptions,
+    AccountOutcome, JournalEntry, LookupEntry, LookupStatus, MergedSnapshot, Outcome, RunOutcome,
+    RunStart, Store,
 };
 use serde_json::json;
 
@@ -39,13 +39,6 @@ fn hit(provider: &str, i: i64) -> LookupEntry {
         vec![record(i)],
     )
     .charged(1.0)
-}
-
-fn fast() -> StoreOptions {
-    StoreOptions {
-        durability: Durability::Normal,
-        ..StoreOptions::default()
-    }
 }
 
 fn integrity_ok(path: &Path) {
@@ -175,7 +168,7 @@ fn concurrent_writers_on_one_file_wait_for_each_other() {
         .map(|provider| {
             let path = path.clone();
             std::thread::spawn(move || {
-                let mut store = Store::open_with(&path, &fast()).unwrap();
+                let mut store = Store::open(&path).unwrap();
                 for i in 0..300 {
                     store.put_lookup(&hit(provider, i)).unwrap();
                 }
@@ -236,7 +229,7 @@ fn crash_child() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let mut store = Store::open_with(&path, &fast()).unwrap();
+    let mut store = Store::open(&path).unwrap();
     let run = store
         .start_run(&RunStart::new("sync", UnixMillis(1)))
         .unwrap();
