@@ -487,6 +487,24 @@ impl Store {
         self.write(|w| w.record_merged(run_id, merged))
     }
 
+    /// Deletes the merged snapshots of all but the newest `keep_runs` runs and returns
+    /// how many it deleted. Snapshots are the store's bulk (one JSON document per account
+    /// per run), needed only by reports on recent runs; everything else is kept.
+    pub fn prune_merged(&mut self, keep_runs: usize) -> Result<u64, StoreError> {
+        let keep = count(keep_runs as u64);
+        self.write(|w| {
+            let deleted = w
+                .conn
+                .execute(
+                    "DELETE FROM run_merged WHERE run_id NOT IN \
+                         (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)",
+                    [keep],
+                )
+                .ctx(w.path, "pruning merged snapshots in")?;
+            Ok(deleted as u64)
+        })
+    }
+
     /// Run `run_id`, if it exists.
     pub fn get_run(&self, run_id: RunId) -> Result<Option<RunRecord>, StoreError> {
         self.query_runs(
@@ -792,6 +810,42 @@ mod tests {
         assert!((run.credits - 3.5).abs() < f64::EPSILON);
         assert_eq!(run.lookups, 4);
         assert!(store.add_credits(new, "clay", -1.0, 1).is_err());
+    }
+
+    #[test]
+    fn pruning_keeps_the_snapshots_of_the_newest_runs_only() {
+        let mut store = Store::open_in_memory().unwrap();
+        let snap = MergedSnapshot {
+            account_id: "a".into(),
+            merged: json!({}),
+            findings: json!([]),
+        };
+        let runs: Vec<RunId> = (0..4)
+            .map(|i| {
+                let run = store
+                    .start_run(&RunStart::new("sync", UnixMillis(i)))
+                    .unwrap();
+                store
+                    .record_merged(run, std::slice::from_ref(&snap))
+                    .unwrap();
+                store
+                    .record_outcomes(run, &[outcome("a", Outcome::Written, None)])
+                    .unwrap();
+                run
+            })
+            .collect();
+        assert_eq!(store.prune_merged(2).unwrap(), 2);
+        let kept: Vec<usize> = runs
+            .iter()
+            .map(|r| store.merged_for_run(*r).unwrap().len())
+            .collect();
+        assert_eq!(kept, [0, 0, 1, 1]);
+        assert_eq!(
+            store.outcomes(runs[0]).unwrap().len(),
+            1,
+            "outcomes are kept"
+        );
+        assert_eq!(store.prune_merged(2).unwrap(), 0);
     }
 
     #[test]
