@@ -88,7 +88,8 @@
 //! history grows.
 //!
 //! **`run_merged`**: per (`run_id`, `account_id`), the merged company and its quality
-//! findings as JSON, for `firmo report` coverage.
+//! findings as JSON, for `firmo report` coverage. The bulk of the file over time:
+//! [`Store::prune_merged`] keeps it to the newest runs.
 //!
 //! The schema version is `PRAGMA user_version` ([`SCHEMA_VERSION`]); opening a file
 //! applies the missing migrations and refuses a file from a newer firmo.
