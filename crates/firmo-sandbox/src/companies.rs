@@ -305,7 +305,7 @@ fn check_all(
 
 /// Apply checked changes and stamp the write; how many values changed.
 fn apply(company: &mut Company, changes: Vec<(String, Option<String>)>, now: i64) -> u64 {
-    let mut changed = 0;
+    let mut count = 0;
     for (name, value) in changes {
         let before = match value {
             Some(v) => company
@@ -316,11 +316,11 @@ fn apply(company: &mut Company, changes: Vec<(String, Option<String>)>, now: i64
             None => company.properties.remove(&name).is_none().then_some(()),
         };
         if before.is_none() {
-            changed += 1;
+            count += 1;
         }
     }
     company.updated_at = now.max(company.updated_at);
-    changed
+    count
 }
 
 fn body_object(body: &[u8], what: &str) -> Result<Map<String, Value>, ApiError> {
@@ -357,9 +357,9 @@ pub(crate) async fn update_one(
         .ok_or_else(|| not_found(&id))?;
     let changes = check_all(&db, &props).map_err(|p| ApiError::invalid_values(&p))?;
     let company = db.company_mut(&company_id).ok_or_else(|| not_found(&id))?;
-    let changed = apply(company, changes, now);
+    let written = apply(company, changes, now);
     let company = company.clone();
-    state.stats_mut().values_written += changed;
+    state.stats_mut().values_written += written;
     state.mark_dirty();
     Ok(Json(render(&db, &company, &names_of(&props))))
 }
@@ -496,7 +496,7 @@ fn batch_response(
     ok_status: StatusCode,
     (started, completed): (i64, i64),
     results: Vec<Value>,
-    failures: Vec<Failure>,
+    failures: &[Failure],
 ) -> Response {
     let completed = time::iso_millis(completed);
     if !failures.is_empty() && results.is_empty() {
@@ -524,7 +524,7 @@ fn batch_response(
             .flat_map(|f| f.context.get("ids").cloned().unwrap_or_default())
             .collect();
         ids.dedup();
-        err = err.with_context("ids", ids);
+        err = err.with_context("ids", &ids);
         let traces: Vec<String> = failures
             .iter()
             .flat_map(|f| {
@@ -535,16 +535,16 @@ fn batch_response(
             })
             .collect();
         if !traces.is_empty() {
-            err = err.with_context("objectWriteTraceId", traces);
+            err = err.with_context("objectWriteTraceId", &traces);
         }
         return err.into_response();
     }
     let mut body = json!({
         "status": "COMPLETE",
-        "results": results,
         "startedAt": time::iso_millis(started),
         "completedAt": completed,
     });
+    body["results"] = Value::Array(results);
     if failures.is_empty() {
         return (ok_status, Json(body)).into_response();
     }
@@ -603,7 +603,7 @@ pub(crate) async fn batch_read(
         StatusCode::OK,
         (started, state.now_ms()),
         results,
-        failures,
+        &failures,
     ))
 }
 
@@ -646,7 +646,7 @@ pub(crate) async fn batch_update(
             "Duplicate IDs found in batch input: [{}]",
             list.join(", ")
         ))
-        .with_context("ids", list));
+        .with_context("ids", &list));
     }
     let now = state.now_ms();
     let mut db = state.db();
@@ -680,7 +680,7 @@ pub(crate) async fn batch_update(
         }
         match check_all(&db, &props) {
             Err(problems) => {
-                failures.push(Failure::invalid(&problems).tag(Some(&id), trace.as_deref()))
+                failures.push(Failure::invalid(&problems).tag(Some(&id), trace.as_deref()));
             }
             Ok(changes) => {
                 let Some(company) = db.company_mut(&company_id) else {
@@ -705,7 +705,7 @@ pub(crate) async fn batch_update(
         StatusCode::OK,
         (started, state.now_ms()),
         results,
-        failures,
+        &failures,
     ))
 }
 
@@ -757,7 +757,7 @@ pub(crate) async fn batch_create(
         StatusCode::CREATED,
         (started, state.now_ms()),
         results,
-        failures,
+        &failures,
     ))
 }
 

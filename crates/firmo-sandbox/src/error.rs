@@ -7,9 +7,12 @@ use serde_json::{Map, Value, json};
 
 use crate::properties::ValueError;
 
-/// An error answer in HubSpot's shape.
+/// An error answer in HubSpot's shape (boxed: handlers return it in every `Err`).
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorParts {
     pub(crate) status: StatusCode,
     pub(crate) category: &'static str,
     pub(crate) message: String,
@@ -26,7 +29,7 @@ impl ApiError {
         category: &'static str,
         message: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorParts {
             status,
             category,
             message: message.into(),
@@ -34,7 +37,7 @@ impl ApiError {
             context: None,
             extra: Map::new(),
             headers: Vec::new(),
-        }
+        }))
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -61,7 +64,7 @@ impl ApiError {
         self
     }
 
-    pub(crate) fn with_context(mut self, key: &str, values: Vec<String>) -> Self {
+    pub(crate) fn with_context(mut self, key: &str, values: &[String]) -> Self {
         self.context
             .get_or_insert_with(Map::new)
             .insert(key.to_string(), json!(values));
@@ -87,10 +90,23 @@ impl ApiError {
     }
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorParts {
+        &mut self.0
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
-        for (name, value) in self.headers {
+        for (name, value) in self.0.headers {
             response.headers_mut().insert(name, value);
         }
         response

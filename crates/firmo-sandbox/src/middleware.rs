@@ -74,9 +74,9 @@ pub(crate) async fn faults(
     }
     let kind = endpoint_kind(request.method(), &path);
     {
-        let mut stats = state.stats_mut();
-        *stats.requests.entry(kind).or_default() += 1;
-        stats.total_requests += 1;
+        let mut counts = state.stats_mut();
+        *counts.requests.entry(kind).or_default() += 1;
+        counts.total_requests += 1;
     }
     let faults = state.faults();
     if !faults.latency.is_zero() {
@@ -149,9 +149,9 @@ fn html(status: StatusCode, title: &str) -> Response {
 }
 
 fn count_429(state: &SandboxState, policy: &str) {
-    let mut stats = state.stats_mut();
-    *stats.rate_limited.entry(policy.to_string()).or_default() += 1;
-    stats.total_429 += 1;
+    let mut counts = state.stats_mut();
+    *counts.rate_limited.entry(policy.to_string()).or_default() += 1;
+    counts.total_429 += 1;
 }
 
 /// HubSpot's 429 body for a policy.
@@ -207,7 +207,7 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|given| given.trim() == token)
 }
 
-fn hv(n: impl ToString) -> HeaderValue {
+fn hv(n: &impl ToString) -> HeaderValue {
     HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"))
 }
 
@@ -226,18 +226,18 @@ fn admit(state: &SandboxState, search: bool) -> Result<Vec<(HeaderName, HeaderVa
     if search {
         prune(&mut w.search_seen, now, second);
         w.search_seen.push_back(now);
-        let seen = u32::try_from(w.search_seen.len()).unwrap_or(u32::MAX);
-        let mut stats = state.stats_mut();
-        stats.max_search_in_second = stats.max_search_in_second.max(seen);
+        let in_second = u32::try_from(w.search_seen.len()).unwrap_or(u32::MAX);
+        let mut counts = state.stats_mut();
+        counts.max_search_in_second = counts.max_search_in_second.max(in_second);
     } else {
         let interval = config
             .rate_limit
             .map_or(Duration::from_secs(10), |r| r.interval);
         prune(&mut w.seen, now, interval);
         w.seen.push_back(now);
-        let seen = u32::try_from(w.seen.len()).unwrap_or(u32::MAX);
-        let mut stats = state.stats_mut();
-        stats.max_in_window = stats.max_in_window.max(seen);
+        let in_window = u32::try_from(w.seen.len()).unwrap_or(u32::MAX);
+        let mut counts = state.stats_mut();
+        counts.max_in_window = counts.max_in_window.max(in_window);
     }
     let daily_remaining = config.daily_limit.map(|d| d.saturating_sub(w.day_count));
     if daily_remaining == Some(0) {
@@ -261,15 +261,15 @@ fn admit(state: &SandboxState, search: bool) -> Result<Vec<(HeaderName, HeaderVa
             vec![
                 (
                     HeaderName::from_static("x-hubspot-ratelimit-max"),
-                    hv(limit.max_requests),
+                    hv(&limit.max_requests),
                 ),
                 (
                     HeaderName::from_static("x-hubspot-ratelimit-remaining"),
-                    hv(remaining),
+                    hv(&remaining),
                 ),
                 (
                     HeaderName::from_static("x-hubspot-ratelimit-interval-milliseconds"),
-                    hv(limit.interval.as_millis()),
+                    hv(&limit.interval.as_millis()),
                 ),
             ]
         };
@@ -285,11 +285,11 @@ fn admit(state: &SandboxState, search: bool) -> Result<Vec<(HeaderName, HeaderVa
     if !search && let (Some(daily), Some(remaining)) = (config.daily_limit, daily_remaining) {
         headers.push((
             HeaderName::from_static("x-hubspot-ratelimit-daily"),
-            hv(daily),
+            hv(&daily),
         ));
         headers.push((
             HeaderName::from_static("x-hubspot-ratelimit-daily-remaining"),
-            hv(remaining.saturating_sub(1)),
+            hv(&remaining.saturating_sub(1)),
         ));
     }
     Ok(headers)

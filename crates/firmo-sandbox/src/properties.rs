@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::{self, DAY_MS};
 
 /// A property definition, in the shape of HubSpot's `Property` schema.
+#[allow(clippy::struct_excessive_bools)] // HubSpot's schema has these flags
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertyDef {
@@ -45,6 +46,8 @@ pub struct PropertyOption {
     pub hidden: bool,
 }
 
+/// What of a property may change (HubSpot's `PropertyModificationMetadata`).
+#[allow(clippy::struct_excessive_bools)] // HubSpot's schema has these flags
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModificationMetadata {
@@ -361,6 +364,7 @@ fn industry_label(value: &str) -> String {
         .join(" ")
 }
 
+#[allow(clippy::too_many_arguments)] // one row of the built-in table
 fn builtin(
     name: &str,
     label: &str,

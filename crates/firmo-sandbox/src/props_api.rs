@@ -182,7 +182,7 @@ pub(crate) async fn create(
     let required = |v: Option<String>, field: &str| {
         v.filter(|s| !s.is_empty()).ok_or_else(|| {
             ApiError::bad_request(format!("Create property: \"{field}\" is required"))
-                .with_context("missingFields", vec![field.to_string()])
+                .with_context("missingFields", &[field.to_string()])
         })
     };
     let name = required(input.name, "name")?;
@@ -194,7 +194,7 @@ pub(crate) async fn create(
     if db.properties.contains_key(&name) {
         return Err(
             ApiError::conflict(format!("Property named '{name}' already exists."))
-                .with_context("name", vec![name]),
+                .with_context("name", &[name]),
         );
     }
     if let Some(problem) = name_problem(&name) {
@@ -387,7 +387,7 @@ pub(crate) async fn create_group(
     if db.groups.contains_key(&name) {
         return Err(
             ApiError::conflict(format!("Property group named '{name}' already exists."))
-                .with_context("name", vec![name]),
+                .with_context("name", &[name]),
         );
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase())

@@ -96,10 +96,6 @@ impl Key {
     }
 }
 
-fn numeric_kind(def: &PropertyDef) -> bool {
-    matches!(def.kind.as_str(), "number" | "date" | "datetime")
-}
-
 /// A stored value as a key.
 fn stored_key(def: &PropertyDef, stored: &str) -> Option<Key> {
     match def.kind.as_str() {
@@ -296,7 +292,6 @@ fn matches(filter: &Compiled, company: &Company) -> bool {
 fn sort_key(def: Option<&PropertyDef>, company: &Company, name: &str) -> Option<Key> {
     let stored = company.get(name)?;
     match def {
-        Some(d) if numeric_kind(d) || d.name == "hs_object_id" => stored_key(d, &stored),
         Some(d) => stored_key(d, &stored),
         None => Some(Key::Text(stored.to_lowercase())),
     }
@@ -410,7 +405,7 @@ pub(crate) async fn search(
         hits.sort_by(|a, b| {
             let (ka, kb) = (sort_key(def, a, name), sort_key(def, b, name));
             // Records without the value sort last either way; ties keep id order.
-            let o = match (&ka, &kb) {
+            match (&ka, &kb) {
                 (Some(x), Some(y)) => {
                     let o = x.cmp(y).unwrap_or(Ordering::Equal);
                     if descending { o.reverse() } else { o }
@@ -418,8 +413,7 @@ pub(crate) async fn search(
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
-            };
-            o
+            }
         });
     }
     let total = hits.len();

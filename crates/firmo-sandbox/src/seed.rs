@@ -324,7 +324,7 @@ mod tests {
             (20..=100).contains(&without_domain),
             "{without_domain} without a domain"
         );
-        let mut seen = BTreeMap::new();
+        let mut seen = BTreeSet::new();
         let mut dups = 0;
         for c in &all {
             if let Some(d) = c.properties.get("domain") {
@@ -332,7 +332,7 @@ mod tests {
                     .to_ascii_lowercase()
                     .trim_start_matches("www.")
                     .to_string();
-                if seen.insert(key, ()).is_some() {
+                if !seen.insert(key) {
                     dups += 1;
                 }
             }
