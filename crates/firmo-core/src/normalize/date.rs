@@ -1,19 +1,5 @@
 //! Dates: ISO dates and datetimes, year-months, years, epoch timestamps and spelled-out
-//! month names, to one calendar [`Date`] (UTC).
-//!
-//! Decisions:
-//! - **A datetime becomes its UTC date**: `2024-01-15T23:30:00-02:00` is 2024-01-16. firmo
-//!   writes dates as HubSpot `date` properties, which are midnight UTC; a datetime with
-//!   no offset is taken as UTC.
-//! - **A partial date is its first day**: `2024-01` → 2024-01-01, `2024` → 2024-01-01
-//!   (the earliest day it can mean; providers send these for rounds known only by month).
-//! - **A digit string is an epoch timestamp** ([`date_from_millis`], so seconds are
-//!   recognized too), except exactly four digits (a year) and exactly eight digits
-//!   forming a valid `YYYYMMDD` in 1900..=2100 (ISO basic format; as epoch seconds or
-//!   milliseconds those digits would fall in 1970, which no funding date does).
-//! - **Day/month order must be unambiguous**: `15/01/2024` and `01/15/2024` are rejected
-//!   (rather than guessed: `03/04/2024` is March in one country and April in another);
-//!   year-first `2024/01/15` and month names (`Jan 15, 2024`, `15 January 2024`) are read.
+//! month names, to one calendar date (UTC). The decisions, and why, are in the docs of the public function below.
 
 use super::NormalizeError;
 use crate::value::{Date, UnixMillis};
@@ -25,7 +11,22 @@ const MINUTES_PER_DAY: i64 = 24 * 60;
 /// are misread (as seconds), and firmo's dates (funding rounds) don't go there.
 const SECONDS_LIMIT: i64 = 100_000_000_000;
 
-/// A provider's date or datetime as a calendar date (UTC).
+/// A provider's date or datetime as a calendar [`Date`] (UTC): ISO dates and datetimes,
+/// year-months, years, epoch timestamps and spelled-out month names.
+///
+/// Decisions:
+/// - **A datetime becomes its UTC date**: `2024-01-15T23:30:00-02:00` is 2024-01-16. firmo
+///   writes dates as HubSpot `date` properties, which are midnight UTC; a datetime with
+///   no offset is taken as UTC.
+/// - **A partial date is its first day**: `2024-01` → 2024-01-01, `2024` → 2024-01-01
+///   (the earliest day it can mean; providers send these for rounds known only by month).
+/// - **A digit string is an epoch timestamp** ([`date_from_millis`], so seconds are
+///   recognized too), except exactly four digits (a year) and exactly eight digits
+///   forming a valid `YYYYMMDD` in 1900..=2100 (ISO basic format; as epoch seconds or
+///   milliseconds those digits would fall in 1970, which no funding date does).
+/// - **Day/month order must be unambiguous**: `15/01/2024` and `01/15/2024` are rejected
+///   (rather than guessed: `03/04/2024` is March in one country and April in another);
+///   year-first `2024/01/15` and month names (`Jan 15, 2024`, `15 January 2024`) are read.
 pub fn date(input: &str) -> Result<Date, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     let s = input.trim();

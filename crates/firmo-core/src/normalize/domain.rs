@@ -1,28 +1,5 @@
 //! Company domains: the key firmo looks companies up by, so two spellings of one company
-//! must give one string.
-//!
-//! What a CRM's "website" or "domain" property really holds: `https://www.Acme.com/`,
-//! `acme.com.`, `http://jane@acme.com:8080/about?x#y`, `ACME.COM`, `münchen.de`. The
-//! canonical form is the lowercase host name, internationalized labels in their ASCII
-//! (`xn--`) form, with no scheme, user, port, path, query, fragment or trailing dot.
-//!
-//! Decisions:
-//! - **`www.` is dropped** (when at least two labels remain): it names a web server,
-//!   not a company, and CRMs hold both `www.acme.com` and `acme.com` for one account.
-//!   Other subdomains (`blog.acme.com`) are kept: without the public-suffix list (too big
-//!   for the WASM module) firmo can't tell `blog.acme.com` from `acme.co.uk`.
-//! - **Internationalized names become `xn--` labels** (Punycode, RFC 3492), the form
-//!   DNS and providers use. Labels are lowercased and full-width forms (`ａｃｍｅ．com`, the
-//!   ideographic full stop `。`) are folded to ASCII as IDNA does; the rest of the UTS 46
-//!   mapping (normalization tables) is not applied. Characters that cannot be in a host
-//!   name (spaces, punctuation, symbols, emoji) are rejected.
-//! - **Rejected**: empty input, a single label (`localhost`, `acme`: not a public
-//!   domain), IP addresses (a host, not a company; an all-numeric top-level label also
-//!   catches `1.2.3.4` and `0x7f.1`), IPv6 literals, empty labels (`a..b`), labels
-//!   longer than 63 or names longer than 253 octets (RFC 1035), labels starting or
-//!   ending with `-`, the `localhost` top-level name (RFC 6761).
-//! - An `@` outside the path keeps what follows it, so an e-mail address (`jane@acme.com`)
-//!   gives its domain, the same as URL user info.
+//! must give one string. The decisions, and why, are in the docs of the public function below.
 
 use super::{NormalizeError, punycode};
 
@@ -37,7 +14,30 @@ const MAX_URL: usize = 8192;
 /// The canonical form of a company domain or website URL.
 ///
 /// `"https://WWW.Acme.com:443/path?q#x"` gives `"acme.com"`, `"münchen.de"` gives
-/// `"xn--mnchen-3ya.de"`. See the [module docs](self) for what is rejected and why.
+/// `"xn--mnchen-3ya.de"`.
+///
+/// What a CRM's "website" or "domain" property really holds: `https://www.Acme.com/`,
+/// `acme.com.`, `http://jane@acme.com:8080/about?x#y`, `ACME.COM`, `münchen.de`. The
+/// canonical form is the lowercase host name, internationalized labels in their ASCII
+/// (`xn--`) form, with no scheme, user, port, path, query, fragment or trailing dot.
+///
+/// Decisions:
+/// - **`www.` is dropped** (when at least two labels remain): it names a web server,
+///   not a company, and CRMs hold both `www.acme.com` and `acme.com` for one account.
+///   Other subdomains (`blog.acme.com`) are kept: without the public-suffix list (too big
+///   for the WASM module) firmo can't tell `blog.acme.com` from `acme.co.uk`.
+/// - **Internationalized names become `xn--` labels** (Punycode, RFC 3492), the form
+///   DNS and providers use. Labels are lowercased and full-width forms (`ａｃｍｅ．com`, the
+///   ideographic full stop `。`) are folded to ASCII as IDNA does; the rest of the UTS 46
+///   mapping (normalization tables) is not applied. Characters that cannot be in a host
+///   name (spaces, punctuation, symbols, emoji) are rejected.
+/// - **Rejected**: empty input, a single label (`localhost`, `acme`: not a public
+///   domain), IP addresses (a host, not a company; an all-numeric top-level label also
+///   catches `1.2.3.4` and `0x7f.1`), IPv6 literals, empty labels (`a..b`), labels
+///   longer than 63 or names longer than 253 octets (RFC 1035), labels starting or
+///   ending with `-`, the `localhost` top-level name (RFC 6761).
+/// - An `@` outside the path keeps what follows it, so an e-mail address (`jane@acme.com`)
+///   gives its domain, the same as URL user info.
 pub fn domain(input: &str) -> Result<String, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     let trimmed = input.trim();

@@ -1,25 +1,5 @@
 //! Funding stages: Crunchbase's `investment_type` vocabulary and the human spellings other
-//! providers and CRMs use, to one value of [`FUNDING_STAGES`](crate::field::FUNDING_STAGES).
-//!
-//! Input is compared as a slug (lowercase, every run of other characters one `_`), with a
-//! trailing `round`/`funding`/`financing` and a leading `venture` dropped, so `Series A`,
-//! `series-a`, `SERIES_A`, `Series A Round` and `Venture - Series A` are one stage.
-//!
-//! Decisions:
-//! - `series_e` … `series_j` (and later letters) → `series_e_plus`: a CRM segments on
-//!   "late stage", not on the letter; extensions (`Series A-1`, `Series B2`,
-//!   `Series C extension`) → their letter.
-//! - `ipo` and every `post_ipo_*` round (equity, debt, secondary) → `public`: once listed,
-//!   the company's stage is "public", whatever the instrument of its latest round.
-//! - `debt_financing` (and `venture_debt`, `debt`) → `debt`; a SAFE → `convertible_note`
-//!   (both are notes that convert later).
-//! - `non_equity_assistance` (accelerator support, prizes) → `grant`: non-dilutive help.
-//! - `equity_crowdfunding`, `product_crowdfunding`, `initial_coin_offering` and
-//!   `secondary_market` → `undisclosed`: a round happened, but it says nothing about
-//!   where the company stands on the venture ladder, which is what this field answers.
-//!   Rejecting them instead would turn valid Crunchbase data into errors.
-//! - `venture`, `series_unknown`, `venture_series_unknown` → `series_unknown`.
-//! - Anything else is rejected (it names no stage firmo can stand behind).
+//! providers and CRMs use, to one canonical stage. The decisions, and why, are in the docs of the public function below.
 
 use super::NormalizeError;
 use crate::field::FUNDING_STAGES;
@@ -99,7 +79,28 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("series_e_plus", &["series_e_plus", "series_e_or_later"]),
 ];
 
-/// The canonical funding stage for a provider's round type or a person's spelling of it.
+/// The canonical funding stage (a value of [`FUNDING_STAGES`]) for a provider's round
+/// type or a person's spelling of it.
+///
+/// Input is compared as a slug (lowercase, every run of other characters one `_`), with a
+/// trailing `round`/`funding`/`financing` and a leading `venture` dropped, so `Series A`,
+/// `series-a`, `SERIES_A`, `Series A Round` and `Venture - Series A` are one stage.
+///
+/// Decisions:
+/// - `series_e` … `series_j` (and later letters) → `series_e_plus`: a CRM segments on
+///   "late stage", not on the letter; extensions (`Series A-1`, `Series B2`,
+///   `Series C extension`) → their letter.
+/// - `ipo` and every `post_ipo_*` round (equity, debt, secondary) → `public`: once listed,
+///   the company's stage is "public", whatever the instrument of its latest round.
+/// - `debt_financing` (and `venture_debt`, `debt`) → `debt`; a SAFE → `convertible_note`
+///   (both are notes that convert later).
+/// - `non_equity_assistance` (accelerator support, prizes) → `grant`: non-dilutive help.
+/// - `equity_crowdfunding`, `product_crowdfunding`, `initial_coin_offering` and
+///   `secondary_market` → `undisclosed`: a round happened, but it says nothing about
+///   where the company stands on the venture ladder, which is what this field answers.
+///   Rejecting them instead would turn valid Crunchbase data into errors.
+/// - `venture`, `series_unknown`, `venture_series_unknown` → `series_unknown`.
+/// - Anything else is rejected (it names no stage firmo can stand behind).
 pub fn funding_stage(input: &str) -> Result<&'static str, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     if input.trim().is_empty() {

@@ -1,21 +1,5 @@
 //! Headcounts: an exact count, a size band, or a provider's band code, to one number.
-//!
-//! Accepted: `1200`, `1,200`, `1.2k`, `1200 employees`, ranges (`51-250`, `51 – 250`,
-//! `1,001-5,000`, `51 to 250`), open bands (`10001+`, `10,001+`, `10k+`), Crunchbase's
-//! `num_employees_enum` (`c_00051_00100`, `c_10001_max`) and LinkedIn's "Self-employed".
-//!
-//! Decisions:
-//! - **A band becomes its arithmetic midpoint, rounded half up** (`51-250` → 151,
-//!   `c_00051_00100` → 76). The field is a number, so a band must become one; the
-//!   midpoint is the estimate with the smallest worst-case error, and it keeps a band
-//!   comparable with a source's exact count (a geometric midpoint would skew low for
-//!   the wide upper bands: 1,001-5,000 → 2,237 rather than 3,001). The merge records
-//!   the disagreement with an exact count anyway.
-//! - **An open band becomes its lower bound** (`10001+` → 10001): the only figure the
-//!   source actually stands behind.
-//! - A fractional count (`1.5`, `1.2345k`) is rejected: people come whole, and such a
-//!   value means a unit was misread. Zero is accepted here; whether it may be written
-//!   is a quality rule's call.
+//! The decisions, and why, are in the docs of the public function below.
 
 use super::{NormalizeError, number};
 
@@ -24,6 +8,23 @@ const WHAT: &str = "headcount";
 const MAX_COUNT: f64 = 9e15;
 
 /// The headcount a provider's count, band or band code stands for.
+///
+/// Accepted: `1200`, `1,200`, `1.2k`, `1200 employees`, ranges (`51-250`, `51 – 250`,
+/// `1,001-5,000`, `51 to 250`), open bands (`10001+`, `10,001+`, `10k+`), Crunchbase's
+/// `num_employees_enum` (`c_00051_00100`, `c_10001_max`) and LinkedIn's "Self-employed".
+///
+/// Decisions:
+/// - **A band becomes its arithmetic midpoint, rounded half up** (`51-250` → 151,
+///   `c_00051_00100` → 76). The field is a number, so a band must become one; the
+///   midpoint is the estimate with the smallest worst-case error, and it keeps a band
+///   comparable with a source's exact count (a geometric midpoint would skew low for
+///   the wide upper bands: 1,001-5,000 → 2,237 rather than 3,001). The merge records
+///   the disagreement with an exact count anyway.
+/// - **An open band becomes its lower bound** (`10001+` → 10001): the only figure the
+///   source actually stands behind.
+/// - A fractional count (`1.5`, `1.2345k`) is rejected: people come whole, and such a
+///   value means a unit was misread. Zero is accepted here; whether it may be written
+///   is a quality rule's call.
 pub fn headcount(input: &str) -> Result<i64, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     if input.trim().len() > 100 {

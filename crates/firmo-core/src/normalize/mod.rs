@@ -7,16 +7,16 @@
 //!
 //! | Field | Function | Canonical form |
 //! |---|---|---|
-//! | company domain | [`domain`] | lowercase host, `xn--` labels, no `www.` |
+//! | company domain | [`domain()`] | lowercase host, `xn--` labels, no `www.` |
 //! | industry | [`industry`] | trimmed, inner whitespace collapsed |
-//! | revenue_range | [`revenue_range`], [`revenue_from_usd`] | a [`REVENUE_BUCKETS`](crate::field::REVENUE_BUCKETS) value |
-//! | funding_stage | [`funding_stage`] | a [`FUNDING_STAGES`](crate::field::FUNDING_STAGES) value |
+//! | revenue_range | [`revenue_range`], [`revenue_from_usd`] | a [`REVENUE_BUCKETS`] value |
+//! | funding_stage | [`funding_stage`] | a [`FUNDING_STAGES`] value |
 //! | tech_stack | [`tech_name`], [`tech_stack`], [`is_cloud_provider`] | vendor product names, deduplicated, sorted |
-//! | last_funding_date | [`date`], [`date_from_millis`] | a UTC calendar [`Date`] |
-//! | employee_growth_6mo | [`percent`], [`percent_str`] | percent units, two decimals |
-//! | headcount | [`headcount`] | a whole number |
+//! | last_funding_date | [`date()`], [`date_from_millis`] | a UTC calendar [`Date`] |
+//! | employee_growth_6mo | [`percent()`], [`percent_str`] | percent units, two decimals |
+//! | headcount | [`headcount()`] | a whole number |
 //!
-//! Each submodule's docs say what it accepts and why it decides as it does (why `www.`
+//! Each function's docs say what it accepts and why it decides as it does (why `www.`
 //! is dropped, why bands become midpoints, why a bare percentage needs a scale).
 //!
 //! **Percentages**: the canonical unit is percent (12.5 = +12.5 %). A bare number is
@@ -57,7 +57,10 @@ pub use revenue::{revenue_from_usd, revenue_range};
 pub use tech::{is_cloud_provider, tech_name, tech_stack};
 
 #[cfg(doc)]
-use crate::value::Date;
+use crate::{
+    field::{FUNDING_STAGES, REVENUE_BUCKETS},
+    value::Date,
+};
 
 /// A provider value that could not be read as the canonical form of a field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,18 +1,5 @@
 //! Percentages (employee growth): one unit, percent, whatever the provider sends.
-//!
-//! Decisions:
-//! - **The canonical unit is percent**: `12.5` means +12.5 %, as the catalogue's
-//!   `employee_growth_6mo` says and as a person reads it in the CRM.
-//! - **A bare number is ambiguous** (`0.12` is 12 % from one provider and 0.12 % from
-//!   another), so the caller, the adapter, which knows its provider, names the
-//!   [`PercentScale`]. Guessing from the magnitude would be wrong exactly when it
-//!   matters (a 0.5 % change vs a 50 % surge).
-//! - **A string with `%` is always percent**, whatever scale the caller named.
-//! - Values are **rounded to two decimals**: more precision than that is noise from
-//!   float arithmetic (`0.12 * 100 = 12.000000000000002`), and a stable value keeps CRM
-//!   writes idempotent. NaN and infinities are rejected; range limits are quality rules.
-//! - In strings, one comma without a dot is a **decimal comma** (`12,5%` = 12.5 %, the
-//!   European spelling); with a dot, commas group thousands (`1,234.5%`).
+//! The decisions, and why, are in the docs of the public function below.
 
 use super::{NormalizeError, number};
 
@@ -31,6 +18,20 @@ pub enum PercentScale {
 }
 
 /// A provider's number in percent units, rounded to two decimals.
+///
+/// Decisions:
+/// - **The canonical unit is percent**: `12.5` means +12.5 %, as the catalogue's
+///   `employee_growth_6mo` says and as a person reads it in the CRM.
+/// - **A bare number is ambiguous** (`0.12` is 12 % from one provider and 0.12 % from
+///   another), so the caller, the adapter, which knows its provider, names the
+///   [`PercentScale`]. Guessing from the magnitude would be wrong exactly when it
+///   matters (a 0.5 % change vs a 50 % surge).
+/// - **A string with `%` is always percent**, whatever scale the caller named.
+/// - Values are **rounded to two decimals**: more precision than that is noise from
+///   float arithmetic (`0.12 * 100 = 12.000000000000002`), and a stable value keeps CRM
+///   writes idempotent. NaN and infinities are rejected; range limits are quality rules.
+/// - In strings, one comma without a dot is a **decimal comma** (`12,5%` = 12.5 %, the
+///   European spelling); with a dot, commas group thousands (`1,234.5%`).
 pub fn percent(value: f64, scale: PercentScale) -> Result<f64, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, &value.to_string(), reason);
     if !value.is_finite() {
@@ -53,7 +54,7 @@ pub fn percent(value: f64, scale: PercentScale) -> Result<f64, NormalizeError> {
 }
 
 /// A percentage string in percent units: `12%`, `12 %`, `+12.5%`, `-3%`, `12,5%`, or a
-/// bare number read in `scale`.
+/// bare number read in `scale`. The decisions are on [`percent()`].
 pub fn percent_str(input: &str, scale: PercentScale) -> Result<f64, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     let mut s = input.trim();

@@ -1,25 +1,5 @@
-//! Revenue ranges: every provider's spelling to one bucket of
-//! [`REVENUE_BUCKETS`](crate::field::REVENUE_BUCKETS).
-//!
-//! The buckets are Clearbit's (`$0-$1M` … `$10B+`), the shape most vendors copy. Accepted:
-//! the bucket values themselves (`10m_50m`), their labels and look-alikes (`$10M-$50M`,
-//! `10M–50M`, `10m - 50m`, `$10 million to $50 million`, `10-50M`), open ranges (`$10B+`,
-//! `over $1B`, `<$1M`, `under 1M`), and plain USD figures (`12500000`, `$12,500,000`,
-//! `$12.5M`, `1.2 billion`).
-//!
-//! Decisions:
-//! - **A range inside one bucket gets that bucket** (`$1M-$5M` → `1m_10m`). A range
-//!   that straddles buckets (another vendor's `$5M-$25M`) gets the bucket holding its
-//!   arithmetic midpoint, the same rule as headcount ranges, so one company's bucket
-//!   doesn't depend on which edge we favour.
-//! - **An open range (`$1B+`) gets the bucket of its lower bound**: the company is known to
-//!   be at least that big, and the lowest bucket it could be in is the conservative
-//!   claim. So `$1B+` → `1b_10b`, `$10B+` → `10b_plus`. An upper bound alone (`<$1M`) is
-//!   the range from zero to it.
-//! - **Bucket edges belong to the bucket above** (`$50M` exactly → `50m_100m`), as the
-//!   labels read: `$10M-$50M` then `$50M-$100M`.
-//! - Only US dollars: a `€` or `£` sign is rejected rather than converted, since core has
-//!   no exchange rates.
+//! Revenue ranges: every provider's spelling to one canonical bucket.
+//! The decisions, and why, are in the docs of the public function below.
 
 use super::{NormalizeError, number};
 use crate::field::REVENUE_BUCKETS;
@@ -30,7 +10,28 @@ const WHAT: &str = "revenue range";
 /// edge (the last bucket is open). A test holds it to the catalogue.
 const LOWER_EDGES: [f64; 9] = [0.0, 1e6, 1e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 1e10];
 
-/// The canonical bucket for a provider's revenue range or USD figure.
+/// The canonical bucket of [`REVENUE_BUCKETS`] for a provider's revenue range or USD
+/// figure.
+///
+/// The buckets are Clearbit's (`$0-$1M` … `$10B+`), the shape most vendors copy. Accepted:
+/// the bucket values themselves (`10m_50m`), their labels and look-alikes (`$10M-$50M`,
+/// `10M–50M`, `10m - 50m`, `$10 million to $50 million`, `10-50M`), open ranges (`$10B+`,
+/// `over $1B`, `<$1M`, `under 1M`), and plain USD figures (`12500000`, `$12,500,000`,
+/// `$12.5M`, `1.2 billion`).
+///
+/// Decisions:
+/// - **A range inside one bucket gets that bucket** (`$1M-$5M` → `1m_10m`). A range
+///   that straddles buckets (another vendor's `$5M-$25M`) gets the bucket holding its
+///   arithmetic midpoint, the same rule as headcount ranges, so one company's bucket
+///   doesn't depend on which edge we favour.
+/// - **An open range (`$1B+`) gets the bucket of its lower bound**: the company is known to
+///   be at least that big, and the lowest bucket it could be in is the conservative
+///   claim. So `$1B+` → `1b_10b`, `$10B+` → `10b_plus`. An upper bound alone (`<$1M`) is
+///   the range from zero to it.
+/// - **Bucket edges belong to the bucket above** (`$50M` exactly → `50m_100m`), as the
+///   labels read: `$10M-$50M` then `$50M-$100M`.
+/// - Only US dollars: a `€` or `£` sign is rejected rather than converted, since core has
+///   no exchange rates.
 pub fn revenue_range(input: &str) -> Result<&'static str, NormalizeError> {
     let err = |reason: &str| NormalizeError::new(WHAT, input, reason);
     if input.trim().len() > 200 {

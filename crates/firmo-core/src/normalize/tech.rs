@@ -1,26 +1,5 @@
 //! Technology names: one display name per technology, whatever the provider calls it.
-//!
-//! Clearbit sends slugs (`aws_ec2`, `google_analytics`), BuiltWith and Clay display names
-//! (`Amazon EC2`, `Google Analytics`), people write `GA` or `ReactJS`. The union of
-//! several sources must not list one technology twice.
-//!
-//! Decisions:
-//! - **Canonical names are the vendor's own product names** (`Amazon EC2`, `Google
-//!   Analytics`, `Node.js`, `Vue.js`): they are what a person reads in the CRM, and what
-//!   BuiltWith mostly shows already.
-//! - **Lookup is by a key**: lowercase letters and digits only, with `+` read as `plus` and
-//!   `#` as `sharp` (so `C++` and `C#` stay apart from `C`). `Google-Analytics`,
-//!   `google_analytics` and `GoogleAnalytics` share a key. A key starting `aws` that
-//!   isn't known is tried as `amazon…` (`aws_cognito` → `Amazon Cognito`), the naming
-//!   AWS itself uses for most services.
-//! - **Unknown names pass through, tidied**: whitespace trimmed and collapsed, control
-//!   characters dropped; a name with any uppercase letter keeps the provider's casing
-//!   (`LaunchDarkly`), an all-lowercase slug is title-cased with `_`/`-` read as spaces
-//!   (`launch_darkly` → `Launch Darkly`). Dropping unknown names would lose data the
-//!   table simply hasn't caught up with.
-//! - **A stack is sorted case-insensitively and deduplicated case-insensitively**: a
-//!   stable order keeps CRM writes idempotent (no spurious "changed" writes), and case is
-//!   the commonest difference left between two providers' unknown names.
+//! The decisions, and why, are in the docs of the public function below.
 
 use std::sync::OnceLock;
 
@@ -221,6 +200,28 @@ const CLOUD_PREFIXES: &[&str] = &[
 ];
 
 /// The canonical display name of a technology; `None` if nothing is left after tidying.
+///
+/// Clearbit sends slugs (`aws_ec2`, `google_analytics`), BuiltWith and Clay display names
+/// (`Amazon EC2`, `Google Analytics`), people write `GA` or `ReactJS`. The union of
+/// several sources must not list one technology twice.
+///
+/// Decisions:
+/// - **Canonical names are the vendor's own product names** (`Amazon EC2`, `Google
+///   Analytics`, `Node.js`, `Vue.js`): they are what a person reads in the CRM, and what
+///   BuiltWith mostly shows already.
+/// - **Lookup is by a key**: lowercase letters and digits only, with `+` read as `plus` and
+///   `#` as `sharp` (so `C++` and `C#` stay apart from `C`). `Google-Analytics`,
+///   `google_analytics` and `GoogleAnalytics` share a key. A key starting `aws` that
+///   isn't known is tried as `amazon…` (`aws_cognito` → `Amazon Cognito`), the naming
+///   AWS itself uses for most services.
+/// - **Unknown names pass through, tidied**: whitespace trimmed and collapsed, control
+///   characters dropped; a name with any uppercase letter keeps the provider's casing
+///   (`LaunchDarkly`), an all-lowercase slug is title-cased with `_`/`-` read as spaces
+///   (`launch_darkly` → `Launch Darkly`). Dropping unknown names would lose data the
+///   table simply hasn't caught up with.
+/// - **A stack is sorted case-insensitively and deduplicated case-insensitively**: a
+///   stable order keeps CRM writes idempotent (no spurious "changed" writes), and case is
+///   the commonest difference left between two providers' unknown names.
 pub fn tech_name(input: &str) -> Option<String> {
     let tidy = collapse_whitespace(input);
     if tidy.is_empty() {
