@@ -5,12 +5,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, anyhow};
+use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::Secret;
 use firmo_connect::crm::Crm;
+use firmo_connect::{ConnectorError, Service};
+use firmo_engine::clay::{ClayReceiver, register_with_sandbox};
 use firmo_engine::config::Config;
-use firmo_engine::enrich::{Enricher, system_clock};
-use firmo_engine::providers::{ProviderEnv, build_all};
+use firmo_engine::enrich::{ClayArrivals, Enricher, system_clock};
+use firmo_engine::providers::{ProviderEnv, SANDBOX_CLAY_TABLE, build_all, clay_config};
 use firmo_hubspot::{HubspotClient, HubspotConfig};
+use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{SandboxConfig, SandboxHandle};
 use firmo_store::Store;
 
@@ -60,14 +64,66 @@ pub(crate) struct Target {
     pub sandbox: Option<SandboxHandle>,
     /// Providers that could not start (no key): reported, the others run.
     pub unavailable: Vec<(String, firmo_connect::ConnectorError)>,
+    /// Clay's callback receiver, while the command runs.
+    pub clay_receiver: Option<ClayReceiver>,
 }
 
 impl Target {
     pub(crate) async fn finish(self) {
+        if let Some(receiver) = self.clay_receiver {
+            receiver.stop().await;
+        }
         if let Some(sandbox) = self.sandbox {
             let _ = sandbox.shutdown().await;
         }
     }
+}
+
+async fn start_clay_receiver(
+    config: &Config,
+    sandbox_url: Option<&str>,
+    store: Arc<Mutex<Store>>,
+    arrivals: Arc<ClayArrivals>,
+    clock: firmo_engine::enrich::Clock,
+) -> Result<ClayReceiver, ConnectorError> {
+    let clay = clay_config(config).unwrap_or_default();
+    let transport = |e: String| ConnectorError::Transport {
+        service: Service::Clay,
+        message: e,
+    };
+    let (addr, receiver_config) = match sandbox_url {
+        // Against the sandbox: any free port and a one-off secret, registered with the
+        // emulator the way a user configures the HTTP API column in Clay.
+        Some(_) => {
+            let secret = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+            let mut rc = ReceiverConfig::new(Secret::new(secret));
+            rc.header.clone_from(&clay.callback_header);
+            ("127.0.0.1:0".to_owned(), rc)
+        }
+        None => (config.clay.callback_addr.clone(), clay.receiver_config()?),
+    };
+    let addr: std::net::SocketAddr = addr.parse().map_err(|e| {
+        transport(format!(
+            "[clay] callback_addr {addr:?} is not an address: {e}"
+        ))
+    })?;
+    let header = receiver_config.header.clone();
+    let secret = receiver_config.secret.clone();
+    let receiver = ClayReceiver::start(addr, receiver_config, store, arrivals, clock)
+        .await
+        .map_err(|e| transport(format!("cannot listen for Clay callbacks on {addr}: {e}")))?;
+    if let Some(url) = sandbox_url {
+        register_with_sandbox(
+            url,
+            SANDBOX_CLAY_TABLE,
+            &receiver.url(),
+            &header,
+            secret.expose(),
+        )
+        .await
+        .map_err(transport)?;
+    }
+    Ok(receiver)
 }
 
 /// The sandbox's default token, used when none is in the environment.
@@ -83,6 +139,13 @@ pub(crate) async fn target(
         let handle = firmo_sandbox::start(
             SandboxConfig {
                 companies: args.sandbox_companies,
+                // The demo runs at local speed: the providers' real per-minute limits
+                // are emulated (and tested) in the sandbox, but not imposed here.
+                emulators: EmulatorSettings {
+                    clearbit_rate_per_minute: 1_000_000,
+                    crunchbase_rate_per_minute: 1_000_000,
+                    ..EmulatorSettings::default()
+                },
                 ..SandboxConfig::default()
             },
             "127.0.0.1:0".parse().expect("a valid socket address"),
@@ -118,16 +181,47 @@ pub(crate) async fn target(
     let crm: Arc<dyn Crm> =
         Arc::new(HubspotClient::new(hubspot).context("building the HubSpot client")?);
 
-    let env = ProviderEnv { sandbox_url };
-    let (providers, unavailable) = build_all(config, &env);
+    let env = ProviderEnv {
+        sandbox_url: sandbox_url.clone(),
+    };
+    let (mut providers, mut unavailable) = build_all(config, &env);
+
+    // Clay answers through a callback: without a receiver there is no point pushing rows.
+    let clock = system_clock();
+    let arrivals = Arc::new(ClayArrivals::default());
+    let mut clay_receiver = None;
+    if let Some(i) = providers.iter().position(|p| p.name == "clay") {
+        match start_clay_receiver(
+            config,
+            sandbox_url.as_deref(),
+            store.clone(),
+            arrivals.clone(),
+            clock.clone(),
+        )
+        .await
+        {
+            Ok(receiver) => clay_receiver = Some(receiver),
+            Err(error) => {
+                providers.remove(i);
+                unavailable.push(("clay".to_owned(), error));
+            }
+        }
+    }
     for (name, error) in &unavailable {
         tracing::warn!(provider = %name, error = %error, "provider unavailable for this run; the others go on");
     }
-    let enricher = Enricher::new(config.core.clone(), providers, store, system_clock(), None);
+    let enricher = Enricher::new(
+        config.core.clone(),
+        providers,
+        store,
+        clock,
+        clay_receiver.as_ref().map(|_| arrivals),
+    );
     Ok(Target {
         crm,
         enricher,
         sandbox,
         unavailable,
+        clay_receiver,
     })
 }

@@ -108,18 +108,15 @@ impl SourceConfig {
     }
 }
 
-/// `[clay]`: the webhook-in, callback-out flow.
+/// `[clay]`: where firmo receives Clay's callbacks during a run. The table's webhook URL,
+/// token and the callback secret are the adapter's settings, in `[sources.clay]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClayConfig {
-    /// The Clay table's webhook URL (rows are POSTed here).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook_url: Option<String>,
-    /// Environment variable holding the shared secret Clay's HTTP API column sends back.
-    pub callback_secret_env: String,
     /// Where the callback receiver listens during a run.
     pub callback_addr: String,
-    /// The URL Clay should call (what `callback_addr` is reachable as from Clay).
+    /// The URL Clay's HTTP API column calls (what `callback_addr` is reachable as from
+    /// Clay, e.g. behind a tunnel or load balancer); shown in logs, not used by firmo.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
     /// How long a run waits for outstanding Clay rows before writing without them.
@@ -129,8 +126,6 @@ pub struct ClayConfig {
 impl Default for ClayConfig {
     fn default() -> Self {
         ClayConfig {
-            webhook_url: None,
-            callback_secret_env: "CLAY_CALLBACK_SECRET".into(),
             callback_addr: "127.0.0.1:8787".into(),
             callback_url: None,
             callback_wait_seconds: 20,

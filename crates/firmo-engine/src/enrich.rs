@@ -125,7 +125,8 @@ pub struct ClayArrivals {
 }
 
 impl ClayArrivals {
-    /// Stores an arrived Clay row in the cache and wakes runs waiting on Clay.
+    /// Stores an arrived Clay row in the cache and wakes runs waiting on Clay. A row with
+    /// no records is Clay's "nothing found": cached as a miss.
     pub fn arrived(
         &self,
         store: &Mutex<Store>,
@@ -133,7 +134,11 @@ impl ClayArrivals {
         records: Vec<ProviderRecord>,
         at: UnixMillis,
     ) -> Result<(), firmo_store::StoreError> {
-        let entry = LookupEntry::hit("clay", domain, at, records);
+        let entry = if records.is_empty() {
+            LookupEntry::new("clay", domain, at, LookupStatus::Miss)
+        } else {
+            LookupEntry::hit("clay", domain, at, records)
+        };
         lock(store).put_lookup(&entry)?;
         self.notify.notify_waiters();
         Ok(())
@@ -434,11 +439,15 @@ impl Enricher {
                     )
                 }
                 Ok(LookupOutcome::Pending { retry_after }) => {
-                    // Queued answers are not charged yet; the reservation goes back.
-                    lock(&run.budget).refund(credits);
+                    // A queued Clearbit lookup is billed when it completes, so its
+                    // reservation goes back; a row pushed into a Clay table is billed by
+                    // Clay's columns as soon as it runs, so it is charged now.
+                    let charged = if name == "clay" { credits } else { 0.0 };
+                    lock(&run.budget).refund(credits - charged);
                     run.stat(name, |s| {
                         s.lookups += 1;
                         s.pending += 1;
+                        s.credits += charged;
                     });
                     let retry = retry_after.unwrap_or(self.providers[pi].policy.pending_retry);
                     let until = UnixMillis(now.0.saturating_add(retry.as_millis() as i64));

@@ -4,6 +4,7 @@
 //! validate part shared with the CSV path. The engine reads no clock of its own (a
 //! [`enrich::Clock`] is handed in) and keeps its state in a [`firmo_store::Store`].
 
+pub mod clay;
 pub mod config;
 pub mod diff;
 pub mod enrich;

@@ -16,9 +16,15 @@ use crate::plan::ProviderPolicy;
 #[derive(Debug, Clone, Default)]
 pub struct ProviderEnv {
     /// Base URL of a firmo sandbox: every provider is pointed at its emulator there and
-    /// given the emulator's key.
+    /// given the emulator's key, and the sandbox's providers have no real rate limits.
     pub sandbox_url: Option<String>,
 }
+
+/// The sandbox's Clay table.
+pub const SANDBOX_CLAY_TABLE: &str = "sandbox";
+
+/// Requests per minute against a local emulator (the real providers' limits don't apply).
+const SANDBOX_REQUESTS_PER_MINUTE: u32 = 60_000;
 
 /// Builds one kind of provider from its `[sources.<name>]` settings.
 pub trait ProviderFactory: Sync {
@@ -42,6 +48,15 @@ pub fn check_settings(name: &str, settings: &toml::Table) -> Result<(), (String,
         Some(p) => p.check(settings),
         None => Err((String::new(), "unknown provider".into())),
     }
+}
+
+/// The Clay adapter's settings (for the callback receiver's secret and header).
+pub fn clay_config(config: &Config) -> Option<firmo_clay::ClayConfig> {
+    let (_, source) = config.sources.iter().find(|(n, _)| n == "clay")?;
+    if !source.enabled {
+        return None;
+    }
+    parse(&source.settings).ok()
 }
 
 /// Parses a settings table into a connector config, refusing keys the config doesn't have
@@ -102,6 +117,15 @@ pub fn build_all(
     (handles, failed)
 }
 
+/// A limit the user set explicitly stands; otherwise the emulator's (none worth pacing).
+fn sandbox_rate(settings: &toml::Table, configured: u32) -> u32 {
+    if settings.contains_key("requests_per_minute") {
+        configured
+    } else {
+        SANDBOX_REQUESTS_PER_MINUTE
+    }
+}
+
 fn sandbox_base(env: &ProviderEnv, prefix: &str) -> Option<String> {
     env.sandbox_url
         .as_ref()
@@ -125,6 +149,7 @@ impl ProviderFactory for Clearbit {
             parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
         if let Some(base) = sandbox_base(env, "clearbit") {
             config.base_url = base;
+            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
             let key = Secret::new(SANDBOX_KEYS.clearbit);
             return Ok(Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?));
         }
@@ -149,6 +174,7 @@ impl ProviderFactory for BuiltWith {
             parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
         if let Some(base) = sandbox_base(env, "builtwith") {
             config.base_url = base;
+            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
             let key = Secret::new(SANDBOX_KEYS.builtwith);
             return Ok(Arc::new(firmo_builtwith::BuiltWithClient::new(
                 config, key,
@@ -177,6 +203,7 @@ impl ProviderFactory for Crunchbase {
             parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
         if let Some(base) = sandbox_base(env, "crunchbase") {
             config.base_url = base;
+            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
             let key = Secret::new(SANDBOX_KEYS.crunchbase);
             return Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::new(
                 config, key,
@@ -193,18 +220,22 @@ impl ProviderFactory for Clay {
     fn name(&self) -> &'static str {
         "clay"
     }
-    fn check(&self, _settings: &toml::Table) -> Result<(), (String, String)> {
-        Ok(())
+    fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
+        parse::<firmo_clay::ClayConfig>(settings).map(drop)
     }
     fn build(
         &self,
-        _settings: &toml::Table,
-        _env: &ProviderEnv,
+        settings: &toml::Table,
+        env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
-        Err(config_error(
-            "clay",
-            "the Clay adapter is not wired yet".into(),
-        ))
+        let mut config: firmo_clay::ClayConfig =
+            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+        if let Some(base) = sandbox_base(env, "clay") {
+            config.webhook_url = format!("{base}/webhooks/{SANDBOX_CLAY_TABLE}");
+            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
+            return Ok(Arc::new(firmo_clay::ClayClient::new(config, None)?));
+        }
+        Ok(Arc::new(firmo_clay::ClayClient::from_env(config)?))
     }
 }
 
