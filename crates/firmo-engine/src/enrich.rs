@@ -454,7 +454,8 @@ impl Enricher {
                     // Keep whatever older answer we had: a pending refresh doesn't erase it.
                     let mut entry =
                         LookupEntry::new(name.clone(), domain.clone(), now, LookupStatus::Pending)
-                            .with_retry_after(until);
+                            .with_retry_after(until)
+                            .charged(charged);
                     if let Some(old) = cached[pi].get(&domain) {
                         entry.records.clone_from(&old.records);
                     }
