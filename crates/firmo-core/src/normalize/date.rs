@@ -188,6 +188,13 @@ fn with_month_name(s: &str) -> Option<Date> {
         .filter(|t| !t.is_empty())
     {
         let lower = token.trim_end_matches('.').to_ascii_lowercase();
+        if WEEKDAYS
+            .iter()
+            .any(|d| *d == lower || (lower.len() >= 3 && d.starts_with(&*lower)))
+        {
+            // `Monday, January 15, 2024`: the weekday adds nothing (and isn't checked).
+            continue;
+        }
         if let Some(m) = month_number(&lower) {
             if month.replace(m).is_some() {
                 return None;
@@ -206,6 +213,16 @@ fn with_month_name(s: &str) -> Option<Date> {
     }
     Date::new(year?, month?, day.unwrap_or(1))
 }
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// `15`, `15th`, `1st`, `2nd`, `3rd`: the suffix, if any, must be an English ordinal.
 fn ordinal_ok(digits: &str, token: &str) -> bool {
@@ -330,6 +347,9 @@ mod tests {
             ("March 2023", "2023-03-01"),
             ("2023 Dec 24", "2023-12-24"),
             ("DECEMBER 24, 2023", "2023-12-24"),
+            ("Monday, January 15, 2024", "2024-01-15"),
+            ("Mon 15 Jan 2024", "2024-01-15"),
+            ("Thurs., Feb 1, 2024", "2024-02-01"),
         ] {
             assert_eq!(ok(input), expected, "{input:?}");
         }
@@ -360,6 +380,8 @@ mod tests {
             ("Jan 32, 2024", "format"),
             ("Feb 30, 2024", "format"),
             ("Jan Feb 2024", "format"),
+            ("Mo Jan 15 2024", "format"),
+            ("Mon, 15 Jan 2024 10:20:30 GMT", "format"),
             ("Jan 15", "format"),
             ("15 15 Jan 2024", "format"),
             ("Jan 15xx, 2024", "format"),

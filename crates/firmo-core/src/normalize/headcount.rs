@@ -37,6 +37,20 @@ pub fn headcount(input: &str) -> Result<i64, NormalizeError> {
             break;
         }
     }
+    for hedge in [
+        "~",
+        "about ",
+        "approx. ",
+        "approximately ",
+        "ca. ",
+        "circa ",
+    ] {
+        if let Some(rest) = s.strip_prefix(hedge) {
+            // An estimate is still the provider's figure.
+            s = rest.trim_start().to_owned();
+            break;
+        }
+    }
     if s.is_empty() {
         return Err(err("it is empty"));
     }
@@ -125,6 +139,9 @@ mod tests {
             ("0", 0),
             ("1,234,567", 1_234_567),
             ("Self-employed", 1),
+            ("~200", 200),
+            ("about 1,200 employees", 1200),
+            ("approx. 50", 50),
         ] {
             assert_eq!(ok(input), expected, "{input:?}");
         }

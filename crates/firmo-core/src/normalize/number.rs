@@ -43,7 +43,8 @@ pub(crate) fn amount(s: &str) -> Option<(f64, bool)> {
         .unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
     let value = decimal(number)?;
-    let multiplier = match suffix {
+    // `5 mil.`: an abbreviation's dot is not part of the unit.
+    let multiplier = match suffix.strip_suffix('.').unwrap_or(suffix) {
         "" => return Some((value, false)),
         "k" | "thousand" => 1e3,
         "m" | "mm" | "mn" | "mil" | "million" | "millions" => 1e6,
@@ -99,6 +100,8 @@ mod tests {
         assert_eq!(amount("10mm"), Some((1e7, true)));
         assert_eq!(amount("2bn"), Some((2e9, true)));
         assert_eq!(amount("500"), Some((500.0, false)));
+        assert_eq!(amount("5mil."), Some((5e6, true)));
+        assert_eq!(amount("5."), None);
         assert_eq!(amount("5x"), None);
         assert_eq!(amount("m"), None);
         assert_eq!(amount("k5"), None);
