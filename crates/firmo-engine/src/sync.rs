@@ -72,6 +72,8 @@ impl From<EnrichError> for SyncError {
 const CRM_NAME: &str = "hubspot";
 const CURSOR_MODIFIED: &str = "companies.modified_since";
 const CURSOR_FULL_SWEEP: &str = "companies.last_full_sweep";
+/// Runs whose merged snapshots are kept for reports.
+const KEEP_SNAPSHOT_RUNS: usize = 10;
 /// HubSpot batch inputs are capped at 100.
 const WRITE_BATCH: usize = 100;
 
@@ -467,6 +469,11 @@ pub async fn sync(
         outcome,
         &serde_json::to_value(&summary).unwrap_or_default(),
     )?;
+    // Snapshots are the store's bulk (one document per account per run): keep the
+    // recent runs `firmo report` reads.
+    if let Err(e) = lock(&store).prune_merged(KEEP_SNAPSHOT_RUNS) {
+        tracing::warn!(error = %e, "could not prune old merged snapshots");
+    }
     if let Some(e) = pull_error {
         // The summary is recorded; the caller still learns the run failed.
         tracing::error!(error = %e, "pull failed; run recorded as failed");
