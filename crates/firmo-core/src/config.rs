@@ -108,8 +108,7 @@ impl MergeConfig {
 
     fn check(&self, field: Field) -> Result<(), ConfigError> {
         let rule = self.rule(field);
-        if rule.strategy == Strategy::Union && !matches!(field.kind(), FieldKind::TextList { .. })
-        {
+        if rule.strategy == Strategy::Union && !matches!(field.kind(), FieldKind::TextList { .. }) {
             return Err(ConfigError::UnionOnScalar { field });
         }
         if rule.sources.is_empty() {
@@ -117,7 +116,10 @@ impl MergeConfig {
         }
         for (i, source) in rule.sources.iter().enumerate() {
             if rule.sources[..i].contains(source) {
-                return Err(ConfigError::DuplicateSource { field, duplicate: *source });
+                return Err(ConfigError::DuplicateSource {
+                    field,
+                    duplicate: *source,
+                });
             }
         }
         Ok(())
@@ -204,7 +206,9 @@ pub struct QualityConfig {
 
 impl Default for QualityConfig {
     fn default() -> Self {
-        QualityConfig { headcount_disagreement_pct: 25.0 }
+        QualityConfig {
+            headcount_disagreement_pct: 25.0,
+        }
     }
 }
 
@@ -266,7 +270,10 @@ mod tests {
         .unwrap();
         let headcount = config.merge.rule(Field::Headcount);
         assert_eq!(headcount.strategy, Strategy::Freshest);
-        assert_eq!(headcount.sources, [Source::Clay, Source::Clearbit, Source::LinkedIn]);
+        assert_eq!(
+            headcount.sources,
+            [Source::Clay, Source::Clearbit, Source::LinkedIn]
+        );
         let industry = config.merge.rule(Field::Industry);
         assert_eq!(industry.strategy, Strategy::Precedence);
         assert_eq!(industry.sources, [Source::Clearbit]);
@@ -277,13 +284,22 @@ mod tests {
     #[test]
     fn bad_configs_name_the_key() {
         let err = parse("[merge.revenue]\nstrategy = \"precedence\"\n").unwrap_err();
-        assert!(err.contains("unknown field `revenue`") && err.contains("revenue_range"), "{err}");
+        assert!(
+            err.contains("unknown field `revenue`") && err.contains("revenue_range"),
+            "{err}"
+        );
         let err = parse("[merge.headcount]\nstrategy = \"union\"\n").unwrap_err();
         assert!(err.contains("merge.headcount.strategy"), "{err}");
         let err = parse("[merge.headcount]\nsources = []\n").unwrap_err();
-        assert!(err.contains("merge.headcount.sources: the source list is empty"), "{err}");
+        assert!(
+            err.contains("merge.headcount.sources: the source list is empty"),
+            "{err}"
+        );
         let err = parse("[merge.headcount]\nsources = [\"zoominfo\"]\n").unwrap_err();
-        assert!(err.contains("zoominfo") && err.contains("linkedin"), "{err}");
+        assert!(
+            err.contains("zoominfo") && err.contains("linkedin"),
+            "{err}"
+        );
         let err = parse("[merge.headcount]\nsources = [\"clay\", \"clay\"]\n").unwrap_err();
         assert!(err.contains("`clay` is listed twice"), "{err}");
         let err = parse("[merge.headcount]\nstrategie = \"union\"\n").unwrap_err();
@@ -296,10 +312,15 @@ mod tests {
     #[test]
     fn set_rule_refuses_a_bad_rule_and_keeps_the_old_one() {
         let mut config = MergeConfig::default();
-        let bad = FieldRule { strategy: Strategy::Union, sources: vec![Source::Clay] };
+        let bad = FieldRule {
+            strategy: Strategy::Union,
+            sources: vec![Source::Clay],
+        };
         assert_eq!(
             config.set_rule(Field::Headcount, bad),
-            Err(ConfigError::UnionOnScalar { field: Field::Headcount })
+            Err(ConfigError::UnionOnScalar {
+                field: Field::Headcount
+            })
         );
         assert_eq!(config, MergeConfig::default());
     }
@@ -311,6 +332,9 @@ mod tests {
         assert_eq!(json["tech_stack"]["strategy"], "union");
         let back: MergeConfig = serde_json::from_value(json).unwrap();
         assert_eq!(back, config);
-        assert_eq!(config.rule(Field::TechStack).to_string(), "union of builtwith, clay");
+        assert_eq!(
+            config.rule(Field::TechStack).to_string(),
+            "union of builtwith, clay"
+        );
     }
 }

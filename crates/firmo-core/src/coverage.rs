@@ -101,14 +101,24 @@ impl Coverage {
         CoverageSummary {
             records: self.records,
             industry_and_headcount: self.industry_and_headcount_share(),
-            fields: Field::ALL.iter().map(|f| (*f, self.field_share(*f))).collect(),
-            sources: Source::ALL.iter().map(|s| (*s, self.source_share(*s))).collect(),
+            fields: Field::ALL
+                .iter()
+                .map(|f| (*f, self.field_share(*f)))
+                .collect(),
+            sources: Source::ALL
+                .iter()
+                .map(|s| (*s, self.source_share(*s)))
+                .collect(),
         }
     }
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 #[cfg(test)]
@@ -152,7 +162,10 @@ mod tests {
     #[test]
     fn rejected_fields_are_not_coverage() {
         let record = company(Some(""), Some(10));
-        let findings = validate_record(&record, &ValidationContext::new(Date::new(2026, 1, 1).unwrap()));
+        let findings = validate_record(
+            &record,
+            &ValidationContext::new(Date::new(2026, 1, 1).unwrap()),
+        );
         let mut coverage = Coverage::default();
         coverage.add_validated(&record, &findings);
         assert_eq!(coverage.with_industry_and_headcount, 0);

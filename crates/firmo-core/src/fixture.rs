@@ -37,9 +37,16 @@ pub fn check_fixture(case: &Json) -> Result<(), String> {
     if actual == expected {
         return Ok(());
     }
-    let name = case.get("name").and_then(Json::as_str).unwrap_or("(unnamed)");
+    let name = case
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("(unnamed)");
     let pretty = |j: &Json| serde_json::to_string_pretty(j).unwrap_or_default();
-    Err(format!("fixture {name}:\n--- expected\n{}\n--- actual\n{}", pretty(&expected), pretty(&actual)))
+    Err(format!(
+        "fixture {name}:\n--- expected\n{}\n--- actual\n{}",
+        pretty(&expected),
+        pretty(&actual)
+    ))
 }
 
 fn run(case: &Json) -> Result<Json, String> {
@@ -56,7 +63,9 @@ fn run(case: &Json) -> Result<Json, String> {
         let value = case.get("value").unwrap_or(&Json::Null);
         return Ok(json!({ "findings": validate_field_json(name, value, today) }));
     }
-    let records = case.get("records").ok_or("a case needs `records`, `record` or `field`")?;
+    let records = case
+        .get("records")
+        .ok_or("a case needs `records`, `record` or `field`")?;
     let config: CoreConfig = match case.get("config") {
         None => CoreConfig::default(),
         Some(config) => match serde_json::from_value(config.clone()) {

@@ -83,7 +83,9 @@ impl Serialize for SourceSet {
 
 impl<'de> Deserialize<'de> for SourceSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<Source>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<Source>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 
@@ -160,7 +162,10 @@ pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
     for field in Field::ALL {
         let rule = config.rule(field);
         let found = &candidates[field as usize];
-        let listed = rule.sources.iter().filter_map(|s| found[*s as usize].map(|i| (*s, i)));
+        let listed = rule
+            .sources
+            .iter()
+            .filter_map(|s| found[*s as usize].map(|i| (*s, i)));
         if let Some(m) = merge_field(field, rule.strategy, listed, records) {
             merged.fields.insert(field, m);
         }
@@ -200,7 +205,10 @@ fn merge_field(
     let value = value_of(winner_idx);
     let disagreements = listed
         .filter(|&(s, i)| s != winner && !same_value(value, value_of(i)))
-        .map(|(source, i)| Alternative { source, value: value_of(i).clone() })
+        .map(|(source, i)| Alternative {
+            source,
+            value: value_of(i).clone(),
+        })
         .collect();
     Some(MergedField {
         value: value.clone(),
@@ -217,20 +225,32 @@ fn union(
     field: Field,
     contributors: SourceSet,
 ) -> Option<MergedField> {
+    // `items` stays sorted and de-duplicated (case-insensitively); each source's list is
+    // merged in, in precedence order, keeping the earlier spelling on ties. Provider lists
+    // usually arrive sorted already, which makes each step a linear merge.
     let mut items: Vec<&String> = Vec::new();
     let mut winner = None;
     let mut fetched_at = UnixMillis(i64::MIN);
     for (source, i) in listed {
-        if let Value::TextList(list) = &records[i].fields[&field] {
-            winner.get_or_insert(source);
-            fetched_at = fetched_at.max(records[i].fetched_at);
-            items.extend(list);
+        let Value::TextList(list) = &records[i].fields[&field] else {
+            continue;
+        };
+        winner.get_or_insert(source);
+        fetched_at = fetched_at.max(records[i].fetched_at);
+        let sorted = list
+            .windows(2)
+            .all(|w| cmp_ignore_case(&w[0], &w[1]) == Ordering::Less);
+        if sorted {
+            items = merge_sorted(&items, list.iter());
+        } else {
+            // Stable: the earliest of equal items leads its run and survives the dedup.
+            let mut own: Vec<&String> = list.iter().collect();
+            own.sort_by(|a, b| cmp_ignore_case(a, b));
+            own.dedup_by(|later, earlier| cmp_ignore_case(later, earlier) == Ordering::Equal);
+            items = merge_sorted(&items, own.into_iter());
         }
     }
     let source = winner?;
-    // Stable sort keeps the first source's spelling first among case-insensitive equals.
-    items.sort_by(|a, b| cmp_ignore_case(a, b));
-    items.dedup_by(|later, earlier| cmp_ignore_case(later, earlier) == Ordering::Equal);
     Some(MergedField {
         value: Value::TextList(items.into_iter().cloned().collect()),
         source,
@@ -240,17 +260,62 @@ fn union(
     })
 }
 
-/// Compares two strings by their lowercase forms (Unicode-aware, no allocation).
-pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        let a = a.bytes().map(|c| c.to_ascii_lowercase());
-        return a.cmp(b.bytes().map(|c| c.to_ascii_lowercase()));
+/// Merges two sorted, de-duplicated runs; on equal items the one from `first` is kept.
+fn merge_sorted<'a>(
+    first: &[&'a String],
+    second: impl Iterator<Item = &'a String>,
+) -> Vec<&'a String> {
+    let mut out = Vec::with_capacity(first.len() + second.size_hint().0);
+    let mut first = first.iter().copied().peekable();
+    for item in second {
+        while let Some(&head) = first.peek() {
+            match cmp_ignore_case(head, item) {
+                Ordering::Less => out.push(head),
+                Ordering::Equal | Ordering::Greater => break,
+            }
+            first.next();
+        }
+        match first.peek() {
+            Some(&head) if cmp_ignore_case(head, item) == Ordering::Equal => {}
+            _ => out.push(item),
+        }
     }
-    a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
+    out.extend(first);
+    out
+}
+
+/// Compares two strings by their lowercase forms (Unicode-aware, no allocation).
+#[allow(
+    clippy::many_single_char_names,
+    reason = "a comparator over two strings"
+)]
+pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
+    // Fast path over the common ASCII prefix: an ASCII character lowercases to exactly one
+    // ASCII character, so comparing it bytewise is what the full comparison would do there.
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < x.len() && i < y.len() {
+        let (c, d) = (x[i], y[i]);
+        if c >= 0x80 || d >= 0x80 {
+            // `i` is a char boundary in both: everything before it was ASCII.
+            let (a, b) = (&a[i..], &b[i..]);
+            return a
+                .chars()
+                .flat_map(char::to_lowercase)
+                .cmp(b.chars().flat_map(char::to_lowercase));
+        }
+        let (c, d) = (c.to_ascii_lowercase(), d.to_ascii_lowercase());
+        if c != d {
+            return c.cmp(&d);
+        }
+        i += 1;
+    }
+    x.len().cmp(&y.len())
 }
 
 /// Whether two values count as the same for disagreement purposes: numbers exactly, text
 /// case-insensitively, lists as case-insensitive sets.
+#[allow(clippy::float_cmp, reason = "numbers that differ at all disagree")]
 pub fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Text(x), Value::Text(y)) => cmp_ignore_case(x, y) == Ordering::Equal,
@@ -262,7 +327,8 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
         (Value::Date(x), Value::Date(y)) => x == y,
         (Value::TextList(x), Value::TextList(y)) => {
             let contains = |list: &[String], item: &str| {
-                list.iter().any(|other| cmp_ignore_case(other, item) == Ordering::Equal)
+                list.iter()
+                    .any(|other| cmp_ignore_case(other, item) == Ordering::Equal)
             };
             x.iter().all(|i| contains(y, i)) && y.iter().all(|i| contains(x, i))
         }
@@ -308,7 +374,10 @@ fn parse_provider_record(
     errors: &mut Vec<String>,
 ) -> Option<ProviderRecord> {
     let Some(object) = json.as_object() else {
-        errors.push(format!("records[{i}]: expected an object, got {}; record skipped", describe_json(json)));
+        errors.push(format!(
+            "records[{i}]: expected an object, got {}; record skipped",
+            describe_json(json)
+        ));
         return None;
     };
     let mut keys: Vec<&String> = object.keys().collect();
@@ -324,11 +393,16 @@ fn parse_provider_record(
         }
         Some(serde_json::Value::String(name)) => {
             let known = Source::ALL.map(Source::name).join(", ");
-            errors.push(format!("records[{i}].source: unknown source {name:?} (known: {known}); record skipped"));
+            errors.push(format!(
+                "records[{i}].source: unknown source {name:?} (known: {known}); record skipped"
+            ));
             None
         }
         Some(other) => {
-            errors.push(format!("records[{i}].source: expected a source name, got {}; record skipped", describe_json(other)));
+            errors.push(format!(
+                "records[{i}].source: expected a source name, got {}; record skipped",
+                describe_json(other)
+            ));
             None
         }
         None => {
@@ -359,7 +433,9 @@ fn parse_provider_record(
             names.sort_unstable();
             for name in names {
                 let Some(field) = Field::ALL.into_iter().find(|f| f.name() == name) else {
-                    errors.push(format!("records[{i}].fields.{name}: unknown field; skipped"));
+                    errors.push(format!(
+                        "records[{i}].fields.{name}: unknown field; skipped"
+                    ));
                     continue;
                 };
                 match parse_field_json(field, &fields[name.as_str()]) {
@@ -367,10 +443,9 @@ fn parse_provider_record(
                         record.fields.insert(field, value);
                     }
                     Ok(None) => {}
-                    Err(finding) => errors.push(format!(
-                        "records[{i}]: {}; value skipped",
-                        finding.message
-                    )),
+                    Err(finding) => {
+                        errors.push(format!("records[{i}]: {}; value skipped", finding.message));
+                    }
                 }
             }
         }
@@ -400,14 +475,29 @@ fn parse_provider_record(
 /// Merges, validates and computes signals for one company's provider records given as
 /// JSON: the WASM module's `mergePreview` and the fixtures' runner. Executive changes
 /// are taken from every record.
-pub fn merge_preview(records: &serde_json::Value, config: &CoreConfig, today: Date) -> MergePreview {
+pub fn merge_preview(
+    records: &serde_json::Value,
+    config: &CoreConfig,
+    today: Date,
+) -> MergePreview {
     let (records, input_errors) = parse_provider_records(records);
     let merged = merge(&records, &config.merge);
-    let ctx = ValidationContext { today, quality: config.quality.clone() };
+    let ctx = ValidationContext {
+        today,
+        quality: config.quality.clone(),
+    };
     let findings = validate_record(&merged, &ctx);
-    let changes: Vec<ExecChange> = records.iter().flat_map(|r| r.exec_changes.iter().cloned()).collect();
+    let changes: Vec<ExecChange> = records
+        .iter()
+        .flat_map(|r| r.exec_changes.iter().cloned())
+        .collect();
     let signals = compute_signals(&merged, &changes, today, &config.signals);
-    MergePreview { merged, findings, signals, input_errors }
+    MergePreview {
+        merged,
+        findings,
+        signals,
+        input_errors,
+    }
 }
 
 #[cfg(test)]
@@ -419,14 +509,19 @@ mod tests {
     fn rec(source: Source, at: i64) -> ProviderRecord {
         ProviderRecord::new(source, UnixMillis(at))
     }
+    #[allow(clippy::unnecessary_wraps, reason = "fits ProviderRecord::with")]
     fn int(n: i64) -> Option<Value> {
         Some(Value::Integer(n))
     }
+    #[allow(clippy::unnecessary_wraps, reason = "fits ProviderRecord::with")]
     fn text(s: &str) -> Option<Value> {
         Some(Value::Text(s.to_owned()))
     }
+    #[allow(clippy::unnecessary_wraps, reason = "fits ProviderRecord::with")]
     fn list(items: &[&str]) -> Option<Value> {
-        Some(Value::TextList(items.iter().map(|s| (*s).to_owned()).collect()))
+        Some(Value::TextList(
+            items.iter().map(|s| (*s).to_owned()).collect(),
+        ))
     }
 
     #[test]
@@ -444,9 +539,15 @@ mod tests {
         assert_eq!(headcount.contributors.len(), 3);
         assert_eq!(
             headcount.disagreements,
-            [Alternative { source: Source::LinkedIn, value: Value::Integer(480) }]
+            [Alternative {
+                source: Source::LinkedIn,
+                value: Value::Integer(480)
+            }]
         );
-        assert_eq!(merged.to_plain_json(), serde_json::json!({"headcount": 120}));
+        assert_eq!(
+            merged.to_plain_json(),
+            serde_json::json!({"headcount": 120})
+        );
     }
 
     #[test]
@@ -457,7 +558,10 @@ mod tests {
         ];
         let merged = merge(&records, &MergeConfig::default());
         assert!(merged.get(Field::Headcount).is_none());
-        assert_eq!(merged.get(Field::Industry).unwrap().source, Source::Clearbit);
+        assert_eq!(
+            merged.get(Field::Industry).unwrap().source,
+            Source::Clearbit
+        );
         assert!(merge(&[], &MergeConfig::default()).fields.is_empty());
     }
 
@@ -468,7 +572,13 @@ mod tests {
             rec(Source::Clearbit, 1).with(Field::Industry, text("SOFTWARE")),
         ];
         let merged = merge(&records, &MergeConfig::default());
-        assert!(merged.get(Field::Industry).unwrap().disagreements.is_empty());
+        assert!(
+            merged
+                .get(Field::Industry)
+                .unwrap()
+                .disagreements
+                .is_empty()
+        );
     }
 
     #[test]
@@ -486,7 +596,10 @@ mod tests {
         ];
         let merged = merge(&records, &config);
         let headcount = merged.get(Field::Headcount).unwrap();
-        assert_eq!((headcount.source, headcount.fetched_at), (Source::Clearbit, UnixMillis(9)));
+        assert_eq!(
+            (headcount.source, headcount.fetched_at),
+            (Source::Clearbit, UnixMillis(9))
+        );
         assert_eq!(headcount.disagreements.len(), 2);
     }
 
@@ -500,7 +613,13 @@ mod tests {
         ];
         let merged = merge(&records, &MergeConfig::default());
         assert_eq!(merged.value(Field::Headcount), Some(&Value::Integer(140)));
-        assert!(merged.get(Field::Headcount).unwrap().disagreements.is_empty());
+        assert!(
+            merged
+                .get(Field::Headcount)
+                .unwrap()
+                .disagreements
+                .is_empty()
+        );
     }
 
     #[test]
@@ -511,10 +630,17 @@ mod tests {
         ];
         let merged = merge(&records, &MergeConfig::default());
         let tech = merged.get(Field::TechStack).unwrap();
-        assert_eq!(tech.value, list(&["aws", "React", "Stripe", "Éclair"]).unwrap(), "code-point order after lowercasing");
+        assert_eq!(
+            tech.value,
+            list(&["aws", "React", "Stripe", "Éclair"]).unwrap(),
+            "code-point order after lowercasing"
+        );
         assert_eq!(tech.source, Source::BuiltWith);
         assert_eq!(tech.fetched_at, UnixMillis(4));
-        assert_eq!(tech.contributors, [Source::Clay, Source::BuiltWith].into_iter().collect());
+        assert_eq!(
+            tech.contributors,
+            [Source::Clay, Source::BuiltWith].into_iter().collect()
+        );
         assert!(tech.disagreements.is_empty());
     }
 
@@ -524,17 +650,69 @@ mod tests {
         assert!(same_value(&d(2020), &d(2020)));
         assert!(!same_value(&d(2020), &d(2021)));
         assert!(same_value(&Value::Integer(3), &Value::Decimal(3.0)));
-        assert!(!same_value(&Value::Decimal(f64::NAN), &Value::Decimal(f64::NAN)));
-        assert!(same_value(&list(&["A", "b"]).unwrap(), &list(&["B", "a", "a"]).unwrap()));
-        assert!(!same_value(&list(&["A"]).unwrap(), &list(&["A", "C"]).unwrap()));
-        assert!(same_value(&Value::Text("ÄRZTE".into()), &Value::Text("ärzte".into())));
+        assert!(!same_value(
+            &Value::Decimal(f64::NAN),
+            &Value::Decimal(f64::NAN)
+        ));
+        assert!(same_value(
+            &list(&["A", "b"]).unwrap(),
+            &list(&["B", "a", "a"]).unwrap()
+        ));
+        assert!(!same_value(
+            &list(&["A"]).unwrap(),
+            &list(&["A", "C"]).unwrap()
+        ));
+        assert!(same_value(
+            &Value::Text("ÄRZTE".into()),
+            &Value::Text("ärzte".into())
+        ));
         assert!(!same_value(&Value::Text("1".into()), &Value::Integer(1)));
+    }
+
+    fn naive_cmp(a: &str, b: &str) -> Ordering {
+        a.to_lowercase().chars().cmp(b.to_lowercase().chars())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn union_is_the_sorted_deduplicated_concatenation(
+            lists in proptest::collection::vec(proptest::collection::vec("[aAbBcé]{0,2}", 0..6), 1..3),
+            presort in proptest::bool::ANY,
+        ) {
+            let mut lists = lists;
+            if presort {
+                for list in &mut lists {
+                    list.sort_by(|a, b| cmp_ignore_case(a, b));
+                    list.dedup_by(|a, b| cmp_ignore_case(a, b).is_eq());
+                }
+            }
+            let sources = [Source::BuiltWith, Source::Clay];
+            let records: Vec<ProviderRecord> = lists
+                .iter()
+                .zip(sources)
+                .map(|(l, s)| rec(s, 0).with(Field::TechStack, Some(Value::TextList(l.clone()))))
+                .collect();
+            let mut expected: Vec<&String> = lists.iter().flatten().collect();
+            expected.sort_by(|a, b| cmp_ignore_case(a, b));
+            expected.dedup_by(|later, earlier| cmp_ignore_case(later, earlier).is_eq());
+            let expected: Vec<String> = expected.into_iter().cloned().collect();
+            let merged = merge(&records, &MergeConfig::default());
+            proptest::prop_assert_eq!(merged.value(Field::TechStack), Some(&Value::TextList(expected)));
+        }
+
+        #[test]
+        fn cmp_ignore_case_is_the_lowercase_order(a in "[a-cA-CéÉİ ß]{0,6}", b in "[a-cA-CéÉİ ß]{0,6}") {
+            proptest::prop_assert_eq!(cmp_ignore_case(&a, &b), naive_cmp(&a, &b));
+        }
     }
 
     #[test]
     fn source_set_serializes_in_catalogue_order() {
         let set: SourceSet = [Source::LinkedIn, Source::Clay].into_iter().collect();
-        assert_eq!(serde_json::to_value(set).unwrap(), serde_json::json!(["clay", "linkedin"]));
+        assert_eq!(
+            serde_json::to_value(set).unwrap(),
+            serde_json::json!(["clay", "linkedin"])
+        );
         assert!(set.contains(Source::Clay) && !set.contains(Source::Clearbit));
     }
 }

@@ -14,6 +14,8 @@
 //!   annotation by default), so consumers should enable format assertion.
 //! - Lists have no `uniqueItems`: repeats are a flag (`duplicate-items`), not a reject.
 
+use std::fmt::Write;
+
 use serde_json::{Value as Json, json};
 
 use crate::field::{FIELDS, FieldKind, FieldSpec, SIGNALS};
@@ -34,7 +36,7 @@ pub fn not_blank_pattern() -> String {
     let mut class = String::from("[^");
     for c in WHITESPACE {
         // `\uXXXX` escapes mean the same in ECMA-262 and Rust regex syntax.
-        class.push_str(&format!("\\u{:04X}", u32::from(*c)));
+        let _ = write!(class, "\\u{:04X}", u32::from(*c));
     }
     class.push(']');
     class
@@ -62,7 +64,10 @@ fn field_schema(spec: &FieldSpec) -> Json {
             values.push(Json::Null);
             json!({ "type": ["string", "null"], "enum": values })
         }
-        FieldKind::TextList { max_items, max_item_len } => json!({
+        FieldKind::TextList {
+            max_items,
+            max_item_len,
+        } => json!({
             "type": ["array", "null"],
             "maxItems": max_items,
             "items": {
@@ -84,8 +89,10 @@ fn field_schema(spec: &FieldSpec) -> Json {
 
 /// The JSON Schema of a plain merged record (`{"headcount": 120, ...}`).
 pub fn record_schema() -> Json {
-    let properties: serde_json::Map<String, Json> =
-        FIELDS.iter().map(|spec| (spec.name.to_owned(), field_schema(spec))).collect();
+    let properties: serde_json::Map<String, Json> = FIELDS
+        .iter()
+        .map(|spec| (spec.name.to_owned(), field_schema(spec)))
+        .collect();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -157,6 +164,11 @@ mod tests {
         assert_eq!(catalog["fields"][1]["kind"]["type"], "integer");
         assert_eq!(catalog["signals"][0]["property"], "firmo_post_funding");
         assert_eq!(catalog["rules"][0]["code"], "FQ001");
-        assert!(catalog["rules"][0]["explanation"].as_str().unwrap().contains("## Fix"));
+        assert!(
+            catalog["rules"][0]["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("## Fix")
+        );
     }
 }

@@ -19,6 +19,10 @@ use crate::value::{Date, Value};
 
 /// The value of every signal.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one bool per catalogue signal, as written to the CRM"
+)]
 pub struct Signals {
     pub post_funding: bool,
     pub hiring_surge: bool,
@@ -73,14 +77,21 @@ pub fn compute_signals(
     let cloud_native = match record.value(Field::TechStack) {
         Some(Value::TextList(items)) => items.iter().any(|item| {
             let item = item.trim();
-            CLOUD_NAMES.iter().any(|name| cmp_ignore_case(name, item).is_eq())
+            CLOUD_NAMES
+                .iter()
+                .any(|name| cmp_ignore_case(name, item).is_eq())
         }),
         _ => false,
     };
     let exec_change = exec_changes
         .iter()
         .any(|c| within(c.date, cfg.exec_change_days) && is_engineering_leader(&c.title));
-    Signals { post_funding, hiring_surge: growth || postings, cloud_native, exec_change }
+    Signals {
+        post_funding,
+        hiring_surge: growth || postings,
+        cloud_native,
+        exec_change,
+    }
 }
 
 /// Whether a job title names a CTO or a VP of Engineering: "CTO", "Co-founder & CTO",
@@ -89,7 +100,10 @@ pub fn compute_signals(
 /// does not contain "cto".
 pub fn is_engineering_leader(title: &str) -> bool {
     let lower = title.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let phrase = |p: &[&str]| words.windows(p.len()).any(|w| w == p);
     if phrase(&["cto"]) || phrase(&["chief", "technology", "officer"]) {
         return true;
@@ -147,7 +161,9 @@ mod tests {
     #[test]
     fn hiring_surge_from_growth_or_postings() {
         let cfg = SignalConfig::default();
-        let surge = |fields: &[(Field, Value)]| compute_signals(&record(fields), &[], today(), &cfg).hiring_surge;
+        let surge = |fields: &[(Field, Value)]| {
+            compute_signals(&record(fields), &[], today(), &cfg).hiring_surge
+        };
         assert!(surge(&[(Field::EmployeeGrowth6mo, Value::Decimal(20.0))]));
         assert!(!surge(&[(Field::EmployeeGrowth6mo, Value::Decimal(19.99))]));
         assert!(surge(&[(Field::RecentJobPostings, Value::Integer(50))]));
@@ -169,10 +185,25 @@ mod tests {
 
     #[test]
     fn exec_titles() {
-        for t in ["CTO", "Co-founder & CTO", "Chief Technology Officer", "VP Engineering", "VP, Engineering", "vp of eng", "SVP Engineering", "Vice President of Engineering"] {
+        for t in [
+            "CTO",
+            "Co-founder & CTO",
+            "Chief Technology Officer",
+            "VP Engineering",
+            "VP, Engineering",
+            "vp of eng",
+            "SVP Engineering",
+            "Vice President of Engineering",
+        ] {
             assert!(is_engineering_leader(t), "{t}");
         }
-        for t in ["Director", "VP Sales", "Engineering Manager", "Chief Executive Officer", "Vice Engineering"] {
+        for t in [
+            "Director",
+            "VP Sales",
+            "Engineering Manager",
+            "Chief Executive Officer",
+            "Vice Engineering",
+        ] {
             assert!(!is_engineering_leader(t), "{t}");
         }
         let cfg = SignalConfig::default();

@@ -10,7 +10,8 @@ use crate::field::{Field, FieldKind};
 use crate::finding::Finding;
 use crate::merge::MergedRecord;
 use crate::rules::{
-    NumberOutOfRange, RULES, RecordView, UnknownField, ValidationContext, WrongType,
+    NumberOutOfRange, RECORD_RULES, RecordView, UnknownField, ValidationContext, WrongType,
+    field_rules_for,
 };
 use crate::value::{Date, TypeMismatch, Value, describe_json};
 
@@ -25,7 +26,7 @@ pub fn validate_record(record: &MergedRecord, ctx: &ValidationContext) -> Vec<Fi
 /// Validates one field's value (as the user types it in a CRM form).
 pub fn validate_value(field: Field, value: &Value, ctx: &ValidationContext) -> Vec<Finding> {
     let mut out = Vec::new();
-    for rule in RULES {
+    for rule in field_rules_for(field.kind()) {
         rule.check_field(field, value, ctx, &mut out);
     }
     out
@@ -38,7 +39,10 @@ pub fn validate_json_record(json: &serde_json::Value, today: Date) -> Vec<Findin
 }
 
 /// [`validate_json_record`] with explicit tolerances.
-pub fn validate_json_record_with(json: &serde_json::Value, ctx: &ValidationContext) -> Vec<Finding> {
+pub fn validate_json_record_with(
+    json: &serde_json::Value,
+    ctx: &ValidationContext,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let Some(object) = json.as_object() else {
         out.push(WrongType::not_an_object(json));
@@ -67,7 +71,11 @@ pub fn validate_json_record_with(json: &serde_json::Value, ctx: &ValidationConte
 
 /// Validates one field's JSON value, the field given by name (case and surrounding blanks
 /// ignored). An unknown name is a finding.
-pub fn validate_field_json(field_name: &str, json: &serde_json::Value, today: Date) -> Vec<Finding> {
+pub fn validate_field_json(
+    field_name: &str,
+    json: &serde_json::Value,
+    today: Date,
+) -> Vec<Finding> {
     let Some(field) = Field::from_name(field_name) else {
         return vec![UnknownField::finding(field_name)];
     };
@@ -126,27 +134,34 @@ fn mismatch(field: Field, json: &serde_json::Value) -> Finding {
 fn validate_view(view: &RecordView<'_>, ctx: &ValidationContext, out: &mut Vec<Finding>) {
     for field in Field::ALL {
         if let Some(value) = view.value(field) {
-            for rule in RULES {
+            for rule in field_rules_for(field.kind()) {
                 rule.check_field(field, value, ctx, out);
             }
         }
     }
-    for rule in RULES {
+    for rule in RECORD_RULES {
         rule.check_record(view, ctx, out);
     }
 }
 
 fn sort(findings: &mut [Finding]) {
     // Stable: findings of one field and code keep the order their rule emitted them in.
+    if findings.len() < 2 {
+        return;
+    }
+    let position = |f: &Finding| f.field.map_or(usize::MAX, |f| f as usize);
     findings.sort_by(|a, b| {
-        let key = |f: &Finding| (f.field.map_or(usize::MAX, |f| f as usize), f.code.clone());
-        key(a).cmp(&key(b))
+        position(a)
+            .cmp(&position(b))
+            .then_with(|| a.code.cmp(&b.code))
     });
 }
 
 /// Whether any finding is a reject (the record, or field, must not be written).
 pub fn has_reject(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| f.severity == crate::finding::Severity::Reject)
+    findings
+        .iter()
+        .any(|f| f.severity == crate::finding::Severity::Reject)
 }
 
 #[cfg(test)]
@@ -180,14 +195,18 @@ mod tests {
             "industry": "", "funding_stage": "seed"
         });
         let findings = validate_json_record(&record, today());
-        assert_eq!(codes(&findings), ["FQ002", "FQ001", "FQ022", "FQ004", "FQ011", "FQ011"]);
+        assert_eq!(
+            codes(&findings),
+            ["FQ002", "FQ001", "FQ022", "FQ004", "FQ011", "FQ011"]
+        );
         assert!(findings[4].message.contains("\"alpha\""));
         assert!(has_reject(&findings));
     }
 
     #[test]
     fn integers_follow_json_schema() {
-        let check = |v: serde_json::Value| codes(&validate_field_json("headcount", &v, today())).join(",");
+        let check =
+            |v: serde_json::Value| codes(&validate_field_json("headcount", &v, today())).join(",");
         assert_eq!(check(json!(120.0)), "");
         assert_eq!(check(json!(120.5)), "FQ001");
         assert_eq!(check(json!(1e300)), "FQ004");
@@ -204,7 +223,10 @@ mod tests {
     #[test]
     fn field_names_are_looked_up_leniently_but_unknown_ones_are_findings() {
         assert!(validate_field_json(" Headcount ", &json!(5), today()).is_empty());
-        assert_eq!(codes(&validate_field_json("employees", &json!(5), today())), ["FQ011"]);
+        assert_eq!(
+            codes(&validate_field_json("employees", &json!(5), today())),
+            ["FQ011"]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Runs every case of the shared fixture set (`tests/fixtures/rules/*.json` at the
 //! workspace root) and compares each outcome with its `expect`, exactly.
+#![allow(clippy::disallowed_methods, reason = "tests read the fixture files")]
 
 use std::path::PathBuf;
 
@@ -32,7 +33,10 @@ fn every_fixture_matches_its_expectation() {
     let mut failures = Vec::new();
     for (file, case) in &cases {
         assert_eq!(
-            case["name"].as_str().map(|n| format!("{n}.json")).as_deref(),
+            case["name"]
+                .as_str()
+                .map(|n| format!("{n}.json"))
+                .as_deref(),
             Some(file.as_str()),
             "a case's name is its file name"
         );
@@ -40,7 +44,13 @@ fn every_fixture_matches_its_expectation() {
             failures.push(diff);
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures differ:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]

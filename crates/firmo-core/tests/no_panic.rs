@@ -5,9 +5,9 @@
 use firmo_core::config::FieldRule;
 use firmo_core::fixture::run_fixture;
 use firmo_core::{
-    CoreConfig, Coverage, Date, ExecChange, Field, MergeConfig, ProviderRecord, SignalConfig, Source,
-    Strategy as MergeStrategy, UnixMillis, ValidationContext, Value, compute_signals, merge,
-    merge_preview, validate_field_json, validate_json_record, validate_record,
+    CoreConfig, Coverage, Date, ExecChange, Field, MergeConfig, ProviderRecord, SignalConfig,
+    Source, Strategy as MergeStrategy, UnixMillis, ValidationContext, Value, compute_signals,
+    merge, merge_preview, validate_field_json, validate_json_record, validate_record,
 };
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
@@ -22,8 +22,19 @@ fn any_json() -> impl Strategy<Value = Json> {
         "\\PC{0,20}".prop_map(Json::from),
         ".{0,8}".prop_map(Json::from),
         proptest::sample::select(vec![
-            "clay", "linkedin", "headcount", "tech_stack", "2024-02-29", "1899-12-31", "9999-12-31",
-            "series_a", "fetched_at", "source", "fields", "exec_changes", "CTO",
+            "clay",
+            "linkedin",
+            "headcount",
+            "tech_stack",
+            "2024-02-29",
+            "1899-12-31",
+            "9999-12-31",
+            "series_a",
+            "fetched_at",
+            "source",
+            "fields",
+            "exec_changes",
+            "CTO",
         ])
         .prop_map(Json::from),
     ];
@@ -33,10 +44,28 @@ fn any_json() -> impl Strategy<Value = Json> {
             proptest::collection::btree_map(
                 prop_oneof![
                     proptest::sample::select(vec![
-                        "source", "fetched_at", "fields", "exec_changes", "industry", "headcount",
-                        "tech_stack", "last_funding_date", "title", "date", "merge", "signals",
-                        "quality", "strategy", "sources", "records", "record", "field", "value",
-                        "today", "config", "expect",
+                        "source",
+                        "fetched_at",
+                        "fields",
+                        "exec_changes",
+                        "industry",
+                        "headcount",
+                        "tech_stack",
+                        "last_funding_date",
+                        "title",
+                        "date",
+                        "merge",
+                        "signals",
+                        "quality",
+                        "strategy",
+                        "sources",
+                        "records",
+                        "record",
+                        "field",
+                        "value",
+                        "today",
+                        "config",
+                        "expect",
                     ])
                     .prop_map(str::to_owned),
                     "\\PC{0,6}",
@@ -55,7 +84,8 @@ fn any_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::Integer),
         any::<f64>().prop_map(Value::Decimal),
         proptest::collection::vec("\\PC{0,10}", 0..20).prop_map(Value::TextList),
-        (1..=9999_i32, 1..=12_u8, 1..=28_u8).prop_map(|(y, m, d)| Value::Date(Date::new(y, m, d).unwrap())),
+        (1..=9999_i32, 1..=12_u8, 1..=28_u8)
+            .prop_map(|(y, m, d)| Value::Date(Date::new(y, m, d).unwrap())),
     ]
 }
 
@@ -82,7 +112,10 @@ fn any_record() -> impl Strategy<Value = ProviderRecord> {
             source,
             fetched_at: UnixMillis(at),
             fields,
-            exec_changes: changes.into_iter().map(|(title, date)| ExecChange { title, date }).collect(),
+            exec_changes: changes
+                .into_iter()
+                .map(|(title, date)| ExecChange { title, date })
+                .collect(),
         })
 }
 
@@ -90,7 +123,11 @@ fn any_config() -> impl Strategy<Value = MergeConfig> {
     proptest::collection::vec(
         (
             any_field(),
-            proptest::sample::select(vec![MergeStrategy::Precedence, MergeStrategy::Union, MergeStrategy::Freshest]),
+            proptest::sample::select(vec![
+                MergeStrategy::Precedence,
+                MergeStrategy::Union,
+                MergeStrategy::Freshest,
+            ]),
             proptest::collection::vec(any_source(), 0..6),
         ),
         0..6,

@@ -34,7 +34,13 @@ impl Rule for DateInFuture {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, ctx: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         if let (FieldKind::Date { .. }, Value::Date(d)) = (field.kind(), value)
             && *d > ctx.today
         {
@@ -58,6 +64,9 @@ mod tests {
             DateInFuture.check_field(Field::LastFundingDate, &date, &ctx, &mut out);
         }
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].message, "last_funding_date 2026-11-27 is in the future (today is 2026-11-26)");
+        assert_eq!(
+            out[0].message,
+            "last_funding_date 2026-11-27 is in the future (today is 2026-11-26)"
+        );
     }
 }

@@ -31,7 +31,13 @@ impl Rule for DateTooEarly {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         if let (FieldKind::Date { min_year }, Value::Date(d)) = (field.kind(), value)
             && d.year() < min_year
         {
@@ -54,6 +60,9 @@ mod tests {
             DateTooEarly.check_field(Field::LastFundingDate, &date, &ctx, &mut out);
         }
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].message, "last_funding_date 1899-12-31 is before 1900");
+        assert_eq!(
+            out[0].message,
+            "last_funding_date 1899-12-31 is before 1900"
+        );
     }
 }

@@ -38,11 +38,21 @@ impl Rule for DuplicateItems {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         let (FieldKind::TextList { .. }, Value::TextList(items)) = (field.kind(), value) else {
             return;
         };
-        if items.len() < 2 {
+        // Merged unions arrive sorted and de-duplicated: prove it in one pass.
+        if items
+            .windows(2)
+            .all(|w| cmp_ignore_case(&w[0], &w[1]) == Ordering::Less)
+        {
             return;
         }
         // Sort indices by item (stable: the first occurrence leads each run of equals).
@@ -64,9 +74,17 @@ impl Rule for DuplicateItems {
             return;
         }
         leaders.sort_unstable();
-        let shown: Vec<String> = leaders.iter().take(SHOWN).map(|&i| format!("{:?}", items[i])).collect();
+        let shown: Vec<String> = leaders
+            .iter()
+            .take(SHOWN)
+            .map(|&i| format!("{:?}", items[i]))
+            .collect();
         let rest = leaders.len().saturating_sub(SHOWN);
-        let tail = if rest > 0 { format!(" and {rest} more") } else { String::new() };
+        let tail = if rest > 0 {
+            format!(" and {rest} more")
+        } else {
+            String::new()
+        };
         let noun = if leaders.len() == 1 { "item" } else { "items" };
         let message = format!(
             "{field} repeats {} {noun} (ignoring case): {}{tail}",
@@ -97,11 +115,15 @@ mod tests {
             check(&["react", "AWS", "aws", "React", "Aws"]),
             ["tech_stack repeats 2 items (ignoring case): \"react\", \"AWS\""]
         );
-        let many: Vec<String> = (0..7).flat_map(|i| [format!("t{i}"), format!("T{i}")]).collect();
+        let many: Vec<String> = (0..7)
+            .flat_map(|i| [format!("t{i}"), format!("T{i}")])
+            .collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(
             check(&many),
-            ["tech_stack repeats 7 items (ignoring case): \"t0\", \"t1\", \"t2\", \"t3\", \"t4\" and 2 more"]
+            [
+                "tech_stack repeats 7 items (ignoring case): \"t0\", \"t1\", \"t2\", \"t3\", \"t4\" and 2 more"
+            ]
         );
     }
 }

@@ -37,7 +37,12 @@ impl Rule for HeadcountDisagreement {
         &Self::META
     }
 
-    fn check_record(&self, record: &RecordView<'_>, ctx: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_record(
+        &self,
+        record: &RecordView<'_>,
+        ctx: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         let Some(merged) = record.merged(Field::Headcount) else {
             return;
         };
@@ -74,10 +79,15 @@ mod tests {
     use crate::value::{Date, UnixMillis};
 
     fn findings(clay: i64, others: &[(Source, i64)]) -> Vec<String> {
-        let mut records =
-            vec![ProviderRecord::new(Source::Clay, UnixMillis(0)).with(Field::Headcount, Some(Value::Integer(clay)))];
+        let mut records = vec![
+            ProviderRecord::new(Source::Clay, UnixMillis(0))
+                .with(Field::Headcount, Some(Value::Integer(clay))),
+        ];
         for (s, n) in others {
-            records.push(ProviderRecord::new(*s, UnixMillis(0)).with(Field::Headcount, Some(Value::Integer(*n))));
+            records.push(
+                ProviderRecord::new(*s, UnixMillis(0))
+                    .with(Field::Headcount, Some(Value::Integer(*n))),
+            );
         }
         let merged = merge(&records, &MergeConfig::default());
         let ctx = ValidationContext::new(Date::new(2026, 1, 1).unwrap());

@@ -41,8 +41,15 @@ impl Rule for ListItemInvalid {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
-        let (FieldKind::TextList { max_item_len, .. }, Value::TextList(items)) = (field.kind(), value)
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
+        let (FieldKind::TextList { max_item_len, .. }, Value::TextList(items)) =
+            (field.kind(), value)
         else {
             return;
         };
@@ -61,7 +68,11 @@ impl Rule for ListItemInvalid {
             }
         }
         if let Some(i) = blank.0 {
-            let what = if items[i].is_empty() { "empty" } else { "only whitespace" };
+            let what = if items[i].is_empty() {
+                "empty"
+            } else {
+                "only whitespace"
+            };
             let message = format!("{field}[{i}] is {what}{}", more(blank.1 - 1));
             out.push(Self::META.finding(Some(field), message));
         }
@@ -83,7 +94,13 @@ mod tests {
     #[test]
     fn names_the_first_bad_item_and_counts_the_rest() {
         let ctx = ValidationContext::new(Date::new(2026, 1, 1).unwrap());
-        let items = vec!["AWS".into(), "x".repeat(101), "".into(), " ".into(), "ü".repeat(100)];
+        let items = vec![
+            "AWS".into(),
+            "x".repeat(101),
+            String::new(),
+            " ".into(),
+            "ü".repeat(100),
+        ];
         let mut out = Vec::new();
         ListItemInvalid.check_field(Field::TechStack, &Value::TextList(items), &ctx, &mut out);
         let messages: Vec<_> = out.iter().map(|f| f.message.as_str()).collect();

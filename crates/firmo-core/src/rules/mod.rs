@@ -36,7 +36,7 @@ mod too_many_items;
 mod unknown_field;
 mod wrong_type;
 
-pub use codes::{RULES, RULES_VERSION, rule_by_code};
+pub use codes::{FIELD_RULES, RECORD_RULES, RULES, RULES_VERSION, field_rules_for, rule_by_code};
 pub use date_in_future::DateInFuture;
 pub use date_too_early::DateTooEarly;
 pub use duplicate_items::DuplicateItems;
@@ -113,7 +113,10 @@ pub struct ValidationContext {
 impl ValidationContext {
     /// Default tolerances.
     pub fn new(today: Date) -> ValidationContext {
-        ValidationContext { today, quality: QualityConfig::default() }
+        ValidationContext {
+            today,
+            quality: QualityConfig::default(),
+        }
     }
 }
 
@@ -132,12 +135,18 @@ impl<'a> RecordView<'a> {
         for (field, merged) in &record.fields {
             values[*field as usize] = Some(&merged.value);
         }
-        RecordView { values, merged: Some(record) }
+        RecordView {
+            values,
+            merged: Some(record),
+        }
     }
 
     /// A view of plain values (no provenance), indexed by `Field as usize`.
     pub fn of_values(values: &'a [Option<Value>; Field::ALL.len()]) -> RecordView<'a> {
-        RecordView { values: values.each_ref().map(Option::as_ref), merged: None }
+        RecordView {
+            values: values.each_ref().map(Option::as_ref),
+            merged: None,
+        }
     }
 
     pub fn value(&self, field: Field) -> Option<&'a Value> {
@@ -165,7 +174,12 @@ pub trait Rule: Sync {
     }
 
     /// Checks the record as a whole.
-    fn check_record(&self, _record: &RecordView<'_>, _ctx: &ValidationContext, _out: &mut Vec<Finding>) {
+    fn check_record(
+        &self,
+        _record: &RecordView<'_>,
+        _ctx: &ValidationContext,
+        _out: &mut Vec<Finding>,
+    ) {
     }
 }
 

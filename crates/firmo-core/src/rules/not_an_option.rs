@@ -45,21 +45,27 @@ impl Rule for NotAnOption {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         let (FieldKind::Enum { options }, Value::Text(s)) = (field.kind(), value) else {
             return;
         };
         if options.iter().any(|o| o.value == s) {
             return;
         }
-        let message = match suggestion(options, s) {
-            Some(option) => {
-                format!("{field} {s:?} is not a canonical value; did you mean {option:?}?")
-            }
-            None => {
-                let all: Vec<&str> = options.iter().map(|o| o.value).collect();
-                format!("{field} {s:?} is not a canonical value; expected one of: {}", all.join(", "))
-            }
+        let message = if let Some(option) = suggestion(options, s) {
+            format!("{field} {s:?} is not a canonical value; did you mean {option:?}?")
+        } else {
+            let all: Vec<&str> = options.iter().map(|o| o.value).collect();
+            format!(
+                "{field} {s:?} is not a canonical value; expected one of: {}",
+                all.join(", ")
+            )
         };
         out.push(Self::META.finding(Some(field), message));
     }
@@ -77,12 +83,26 @@ mod tests {
         for s in ["series_a", "Series A", "SERIES_B", "$10M-$50M", "lots"] {
             NotAnOption.check_field(Field::FundingStage, &Value::Text(s.into()), &ctx, &mut out);
         }
-        NotAnOption.check_field(Field::RevenueRange, &Value::Text("$10M-$50M".into()), &ctx, &mut out);
+        NotAnOption.check_field(
+            Field::RevenueRange,
+            &Value::Text("$10M-$50M".into()),
+            &ctx,
+            &mut out,
+        );
         let messages: Vec<_> = out.iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(messages[0], "funding_stage \"Series A\" is not a canonical value; did you mean \"series_a\"?");
-        assert_eq!(messages[1], "funding_stage \"SERIES_B\" is not a canonical value; did you mean \"series_b\"?");
+        assert_eq!(
+            messages[0],
+            "funding_stage \"Series A\" is not a canonical value; did you mean \"series_a\"?"
+        );
+        assert_eq!(
+            messages[1],
+            "funding_stage \"SERIES_B\" is not a canonical value; did you mean \"series_b\"?"
+        );
         assert!(messages[2].ends_with("expected one of: pre_seed, angel, seed, series_a, series_b, series_c, series_d, series_e_plus, series_unknown, private_equity, corporate_round, convertible_note, debt, grant, public, undisclosed"));
-        assert_eq!(messages[4], "revenue_range \"$10M-$50M\" is not a canonical value; did you mean \"10m_50m\"?");
+        assert_eq!(
+            messages[4],
+            "revenue_range \"$10M-$50M\" is not a canonical value; did you mean \"10m_50m\"?"
+        );
         assert_eq!(out.len(), 5);
     }
 }

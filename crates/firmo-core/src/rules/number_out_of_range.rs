@@ -38,7 +38,10 @@ impl NumberOutOfRange {
             FieldKind::Decimal { min, max } => format!("{min} and {max}"),
             _ => String::from("its limits"),
         };
-        Self::META.finding(Some(field), format!("{field} {shown} is out of range: it must be between {range}"))
+        Self::META.finding(
+            Some(field),
+            format!("{field} {shown} is out of range: it must be between {range}"),
+        )
     }
 }
 
@@ -47,7 +50,13 @@ impl Rule for NumberOutOfRange {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         match (field.kind(), value) {
             (FieldKind::Integer { min, max }, Value::Integer(n)) if !(min..=max).contains(n) => {
                 out.push(Self::finding(field, &n.to_string()));
@@ -78,7 +87,12 @@ mod tests {
             NumberOutOfRange.check_field(Field::Headcount, &Value::Integer(n), &ctx, &mut out);
         }
         for x in [-100.0, 1000.0, -100.5, f64::NAN, f64::INFINITY] {
-            NumberOutOfRange.check_field(Field::EmployeeGrowth6mo, &Value::Decimal(x), &ctx, &mut out);
+            NumberOutOfRange.check_field(
+                Field::EmployeeGrowth6mo,
+                &Value::Decimal(x),
+                &ctx,
+                &mut out,
+            );
         }
         let messages: Vec<_> = out.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(

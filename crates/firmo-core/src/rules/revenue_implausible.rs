@@ -60,9 +60,10 @@ impl Rule for RevenueImplausible {
     }
 
     fn check_record(&self, record: &RecordView<'_>, _: &ValidationContext, out: &mut Vec<Finding>) {
-        let (Some(Value::Text(bucket)), Some(Value::Integer(headcount))) =
-            (record.value(Field::RevenueRange), record.value(Field::Headcount))
-        else {
+        let (Some(Value::Text(bucket)), Some(Value::Integer(headcount))) = (
+            record.value(Field::RevenueRange),
+            record.value(Field::Headcount),
+        ) else {
             return;
         };
         let Some(&(_, min, max)) = REVENUE_HEADCOUNT_TABLE.iter().find(|(b, _, _)| b == bucket)
@@ -111,12 +112,16 @@ mod tests {
         assert!(check("1b_10b", 50).is_empty());
         assert_eq!(
             check("1b_10b", 49),
-            ["revenue_range 1b_10b is implausible for a headcount of 49: expected at least 50 people"]
+            [
+                "revenue_range 1b_10b is implausible for a headcount of 49: expected at least 50 people"
+            ]
         );
         assert!(check("0_1m", 1000).is_empty());
         assert_eq!(
             check("0_1m", 1001),
-            ["revenue_range 0_1m is implausible for a headcount of 1001: expected at most 1000 people"]
+            [
+                "revenue_range 0_1m is implausible for a headcount of 1001: expected at most 1000 people"
+            ]
         );
         assert!(check("lots", 1).is_empty());
     }

@@ -31,11 +31,21 @@ impl Rule for TextBlank {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         if let (FieldKind::Text { .. }, Value::Text(s)) = (field.kind(), value)
             && is_blank(s)
         {
-            let what = if s.is_empty() { "empty" } else { "only whitespace" };
+            let what = if s.is_empty() {
+                "empty"
+            } else {
+                "only whitespace"
+            };
             out.push(Self::META.finding(Some(field), format!("{field} is {what}")));
         }
     }
@@ -56,7 +66,11 @@ mod tests {
         let messages: Vec<_> = out.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(
             messages,
-            ["industry is empty", "industry is only whitespace", "industry is only whitespace"]
+            [
+                "industry is empty",
+                "industry is only whitespace",
+                "industry is only whitespace"
+            ]
         );
     }
 }

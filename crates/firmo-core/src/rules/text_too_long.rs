@@ -33,7 +33,13 @@ impl Rule for TextTooLong {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         if let (FieldKind::Text { max_len }, Value::Text(s)) = (field.kind(), value) {
             // Bytes bound characters from above: skip the count for short strings.
             if s.len() > max_len {
@@ -64,6 +70,9 @@ mod tests {
         check("🚀".repeat(100), &mut out);
         assert!(out.is_empty());
         check("a".repeat(101), &mut out);
-        assert_eq!(out[0].message, "industry is 101 characters long; the limit is 100");
+        assert_eq!(
+            out[0].message,
+            "industry is 101 characters long; the limit is 100"
+        );
     }
 }

@@ -31,11 +31,21 @@ impl Rule for TooManyItems {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
-        if let (FieldKind::TextList { max_items, .. }, Value::TextList(items)) = (field.kind(), value)
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
+        if let (FieldKind::TextList { max_items, .. }, Value::TextList(items)) =
+            (field.kind(), value)
             && items.len() > max_items
         {
-            let message = format!("{field} has {} items; the limit is {max_items}", items.len());
+            let message = format!(
+                "{field} has {} items; the limit is {max_items}",
+                items.len()
+            );
             out.push(Self::META.finding(Some(field), message));
         }
     }

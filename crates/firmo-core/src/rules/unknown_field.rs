@@ -42,7 +42,10 @@ impl UnknownField {
             .unwrap_or_default();
         Self::META.finding(
             None,
-            format!("unknown field {shown} is ignored; {hint}known fields: {}", known.join(", ")),
+            format!(
+                "unknown field {shown} is ignored; {hint}known fields: {}",
+                known.join(", ")
+            ),
         )
     }
 }

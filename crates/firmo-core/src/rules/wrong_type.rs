@@ -39,7 +39,10 @@ impl WrongType {
     pub fn not_an_object(json: &serde_json::Value) -> Finding {
         Self::META.finding(
             None,
-            format!("a record must be a JSON object of field values, got {}", describe_json(json)),
+            format!(
+                "a record must be a JSON object of field values, got {}",
+                describe_json(json)
+            ),
         )
     }
 
@@ -60,12 +63,23 @@ impl Rule for WrongType {
         &Self::META
     }
 
-    fn check_field(&self, field: Field, value: &Value, _: &ValidationContext, out: &mut Vec<Finding>) {
+    fn check_field(
+        &self,
+        field: Field,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<Finding>,
+    ) {
         let fits = matches!(
             (field.kind(), value),
-            (FieldKind::Text { .. } | FieldKind::Enum { .. }, Value::Text(_))
-                | (FieldKind::Integer { .. }, Value::Integer(_))
-                | (FieldKind::Decimal { .. }, Value::Decimal(_) | Value::Integer(_))
+            (
+                FieldKind::Text { .. } | FieldKind::Enum { .. },
+                Value::Text(_)
+            ) | (FieldKind::Integer { .. }, Value::Integer(_))
+                | (
+                    FieldKind::Decimal { .. },
+                    Value::Decimal(_) | Value::Integer(_)
+                )
                 | (FieldKind::TextList { .. }, Value::TextList(_))
                 | (FieldKind::Date { .. }, Value::Date(_))
         );
@@ -91,9 +105,17 @@ mod tests {
         let mut out = Vec::new();
         WrongType.check_field(Field::Headcount, &Value::Text("120".into()), &ctx, &mut out);
         WrongType.check_field(Field::Headcount, &Value::Integer(120), &ctx, &mut out);
-        WrongType.check_field(Field::EmployeeGrowth6mo, &Value::Integer(12), &ctx, &mut out);
+        WrongType.check_field(
+            Field::EmployeeGrowth6mo,
+            &Value::Integer(12),
+            &ctx,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].message, "headcount: expected a whole number, got string \"120\"");
+        assert_eq!(
+            out[0].message,
+            "headcount: expected a whole number, got string \"120\""
+        );
         assert_eq!(out[0].code, "FQ001");
     }
 }

@@ -1,0 +1,189 @@
+//! Merge + validate throughput over realistic companies: five provider records each
+//! (Clay, Clearbit, BuiltWith, Crunchbase, LinkedIn via Clay) with the values real
+//! providers send, some disagreeing, some missing.
+//!
+//! `cargo bench -p firmo-core --bench merge_validate`; throughput is in companies
+//! (merged records) per second.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use firmo_core::{
+    Date, ExecChange, Field, MergeConfig, ProviderRecord, SignalConfig, Source, UnixMillis,
+    ValidationContext, Value, compute_signals, merge, validate_record,
+};
+
+/// A small deterministic generator (no dependency, same data every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const INDUSTRIES: &[&str] = &[
+    "Software",
+    "Financial Services",
+    "Retail",
+    "Health Care",
+    "Logistics",
+    "Biotechnology",
+];
+const TECH: &[&str] = &[
+    "AWS",
+    "React",
+    "Google Analytics",
+    "Stripe",
+    "Segment",
+    "HubSpot",
+    "Cloudflare",
+    "Kubernetes",
+    "Datadog",
+    "Snowflake",
+    "Node.js",
+    "PostgreSQL",
+    "Intercom",
+    "Zendesk",
+    "Google Cloud",
+    "Vercel",
+];
+const STAGES: &[&str] = &[
+    "seed",
+    "series_a",
+    "series_b",
+    "series_c",
+    "series_unknown",
+    "public",
+];
+const BUCKETS: &[&str] = &["1m_10m", "10m_50m", "50m_100m", "100m_250m"];
+
+fn list(rng: &mut Lcg, n: usize) -> Value {
+    Value::TextList(
+        (0..n)
+            .map(|_| rng.pick(TECH).to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    )
+}
+
+fn company(rng: &mut Lcg) -> Vec<ProviderRecord> {
+    let at = |rng: &mut Lcg| UnixMillis(1_760_000_000_000 + rng.below(5_000_000_000) as i64);
+    let headcount = 10 + rng.below(3000) as i64;
+    let jitter =
+        |rng: &mut Lcg| headcount + rng.below(headcount as u64 / 2 + 1) as i64 - headcount / 4;
+    let date = Date::new(
+        2022 + rng.below(4) as i32,
+        1 + rng.below(12) as u8,
+        1 + rng.below(28) as u8,
+    );
+    let industry = Value::Text(rng.pick(INDUSTRIES).to_owned());
+    let mut records = vec![
+        ProviderRecord::new(Source::Clay, at(rng))
+            .with(Field::Industry, Some(industry.clone()))
+            .with(Field::Headcount, Some(Value::Integer(jitter(rng))))
+            .with(Field::TechStack, Some(list(rng, 6)))
+            .with(
+                Field::FundingStage,
+                Some(Value::Text(rng.pick(STAGES).to_owned())),
+            ),
+        ProviderRecord::new(Source::Clearbit, at(rng))
+            .with(Field::Industry, Some(industry))
+            .with(Field::Headcount, Some(Value::Integer(jitter(rng))))
+            .with(
+                Field::RevenueRange,
+                Some(Value::Text(rng.pick(BUCKETS).to_owned())),
+            ),
+        ProviderRecord::new(Source::BuiltWith, at(rng)).with(Field::TechStack, Some(list(rng, 12))),
+        ProviderRecord::new(Source::Crunchbase, at(rng))
+            .with(
+                Field::FundingStage,
+                Some(Value::Text(rng.pick(STAGES).to_owned())),
+            )
+            .with(Field::LastFundingDate, date.map(Value::Date))
+            .with(
+                Field::LastFundingAmount,
+                Some(Value::Integer(rng.below(100_000_000) as i64)),
+            ),
+    ];
+    // LinkedIn data comes through Clay for most companies, not all.
+    if rng.below(5) != 0 {
+        let mut linkedin = ProviderRecord::new(Source::LinkedIn, at(rng))
+            .with(Field::Headcount, Some(Value::Integer(jitter(rng))))
+            .with(
+                Field::EmployeeGrowth6mo,
+                Some(Value::Decimal(rng.below(600) as f64 / 10.0 - 10.0)),
+            )
+            .with(
+                Field::RecentJobPostings,
+                Some(Value::Integer(rng.below(120) as i64)),
+            );
+        if rng.below(10) == 0 {
+            linkedin.exec_changes.push(ExecChange {
+                title: "VP of Engineering".into(),
+                date: Date::new(2026, 10, 1).unwrap(),
+            });
+        }
+        records.push(linkedin);
+    }
+    records
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = Lcg(42);
+    let companies: Vec<Vec<ProviderRecord>> = (0..1_000).map(|_| company(&mut rng)).collect();
+    let config = MergeConfig::default();
+    let ctx = ValidationContext::new(Date::new(2026, 11, 26).unwrap());
+    let signals = SignalConfig::default();
+
+    let mut group = c.benchmark_group("merge_validate");
+    group.throughput(Throughput::Elements(companies.len() as u64));
+    group.bench_function("merge", |b| {
+        b.iter(|| {
+            for records in &companies {
+                black_box(merge(black_box(records), &config));
+            }
+        });
+    });
+    let merged: Vec<_> = companies.iter().map(|r| merge(r, &config)).collect();
+    group.bench_function("validate", |b| {
+        b.iter(|| {
+            for record in &merged {
+                black_box(validate_record(black_box(record), &ctx));
+            }
+        });
+    });
+    group.bench_function("merge+validate", |b| {
+        b.iter(|| {
+            for records in &companies {
+                let record = merge(black_box(records), &config);
+                black_box(validate_record(&record, &ctx));
+            }
+        });
+    });
+    group.bench_function("merge+validate+signals", |b| {
+        b.iter(|| {
+            for records in &companies {
+                let record = merge(black_box(records), &config);
+                black_box(validate_record(&record, &ctx));
+                let changes = records.last().map_or(&[][..], |r| &r.exec_changes[..]);
+                black_box(compute_signals(&record, changes, ctx.today, &signals));
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
