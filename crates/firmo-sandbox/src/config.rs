@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub struct SandboxConfig {
     pub state_file: Option<PathBuf>,
     /// Keys of the provider emulators mounted next to the CRM.
     pub emulators: EmulatorSettings,
+    /// Serve the demo company card from this `wasm/` directory under `/ui/`.
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -47,6 +49,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             state_file: None,
             emulators: EmulatorSettings::default(),
+            ui_dir: None,
         }
     }
 }
@@ -171,6 +174,10 @@ pub struct SandboxArgs {
     /// Persist the CRM state to this JSON file (loaded when it exists).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+    /// Serve the demo company card (`/ui/companies/ID`) from this `wasm/` directory
+    /// [default: the repository's `wasm/`, when this binary was built from one].
+    #[arg(long, value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl SandboxArgs {
@@ -184,10 +191,17 @@ impl SandboxArgs {
             search_per_second: self.search_per_second,
             daily_limit: self.daily_limit,
             state_file: self.state_file,
+            ui_dir: self.ui_dir.or_else(repository_ui_dir),
             ..SandboxConfig::default()
         };
         (self.addr, config)
     }
+}
+
+/// The `wasm/` directory of the checkout this crate was built from, if it is still there.
+fn repository_ui_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wasm");
+    dir.join("www/card.html").is_file().then_some(dir)
 }
 
 #[cfg(test)]
@@ -216,6 +230,51 @@ mod tests {
         assert!("100/10h".parse::<RateLimit>().is_err());
         assert!("x/10s".parse::<RateLimit>().is_err());
         assert!("10/0s".parse::<RateLimit>().is_err());
+    }
+
+    #[test]
+    fn flags_build_the_config() {
+        use clap::Parser;
+
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: SandboxArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "firmo-sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--token",
+            "t",
+            "--companies",
+            "12",
+            "--seed",
+            "3",
+            "--rate-limit",
+            "100/10s",
+            "--state-file",
+            "portal.json",
+        ])
+        .unwrap();
+        let (addr, config) = cli.args.into_config();
+        assert_eq!(addr.port(), 0);
+        assert!(addr.ip().is_loopback());
+        assert_eq!(
+            (config.token.as_str(), config.companies, config.seed),
+            ("t", 12, 3)
+        );
+        assert_eq!(config.rate_limit, Some(RateLimit::HUBSPOT_FREE));
+        assert_eq!(config.state_file, Some(PathBuf::from("portal.json")));
+        assert!(Cli::try_parse_from(["firmo-sandbox", "--rate-limit", "fast"]).is_err());
+        let (default_addr, _) = Cli::try_parse_from(["firmo-sandbox"])
+            .unwrap()
+            .args
+            .into_config();
+        assert!(
+            default_addr.ip().is_loopback(),
+            "binds 127.0.0.1 by default"
+        );
     }
 
     #[test]

@@ -22,6 +22,9 @@
 //! all fail → a plain 400 (404 when every id is missing) naming every id. A batch read
 //! whose ids all miss is a 207 with empty `results`, as HubSpot answers it.
 //!
+//! With `ui_dir` set (the repository's `wasm/`), the sandbox also serves the demo CRM
+//! company card at `/ui/companies/{id}` (see [`ui`]).
+//!
 //! Admin endpoints (no auth, never faulted): `GET/PUT /_sandbox/faults`,
 //! `GET /_sandbox/stats`, `POST /_sandbox/stats/reset`, `GET /_sandbox/companies/{id}`,
 //! `GET /_sandbox/health`.
@@ -38,6 +41,7 @@ mod seed;
 mod server;
 mod state;
 mod time;
+pub mod ui;
 
 pub use config::{Faults, RateLimit, SandboxArgs, SandboxConfig};
 pub use properties::{ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption};

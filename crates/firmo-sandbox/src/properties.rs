@@ -259,12 +259,16 @@ fn check_datetime(name: &str, raw: &str) -> Result<String, ValueError> {
     t.parse::<i64>()
         .ok()
         .or_else(|| time::parse_iso(t))
+        // Years 1..=9999 only: what ISO 8601 can say back.
+        .filter(|ms| time::ymd(*ms).is_some())
         .map(|ms| ms.to_string())
         .ok_or_else(|| {
             ValueError::new(
                 name,
                 "INVALID_LONG",
-                format!("{raw:?} was not a valid datetime for property \"{name}\" (use epoch milliseconds or ISO 8601)"),
+                format!(
+                    "{raw:?} was not a valid datetime for property \"{name}\" (use epoch milliseconds or ISO 8601)"
+                ),
             )
         })
 }
@@ -651,24 +655,63 @@ mod tests {
 
     #[test]
     fn numbers_bools_and_options() {
-        let n = def("n", "number", "number", &[]);
-        assert_eq!(check_value(&n, "17").unwrap().as_deref(), Some("17"));
-        assert_eq!(check_value(&n, "-1.5").unwrap().as_deref(), Some("-1.5"));
+        let number = def("n", "number", "number", &[]);
+        assert_eq!(check_value(&number, "17").unwrap().as_deref(), Some("17"));
         assert_eq!(
-            check_value(&n, "12 employees").unwrap_err().code,
+            check_value(&number, "-1.5").unwrap().as_deref(),
+            Some("-1.5")
+        );
+        assert_eq!(
+            check_value(&number, "12 employees").unwrap_err().code,
             "INVALID_DECIMAL"
         );
-        assert_eq!(check_value(&n, "NaN").unwrap_err().code, "INVALID_DECIMAL");
-        assert_eq!(check_value(&n, "").unwrap(), None);
-        let b = def("b", "bool", "booleancheckbox", &[]);
-        assert_eq!(check_value(&b, "TRUE").unwrap().as_deref(), Some("true"));
-        assert_eq!(check_value(&b, "yes").unwrap_err().code, "INVALID_BOOLEAN");
-        let e = def("e", "enumeration", "select", &["a", "b"]);
-        assert_eq!(check_value(&e, "a").unwrap().as_deref(), Some("a"));
-        assert_eq!(check_value(&e, "A").unwrap_err().code, "INVALID_OPTION");
-        let m = def("m", "enumeration", "checkbox", &["a", "b"]);
-        assert_eq!(check_value(&m, "a;b").unwrap().as_deref(), Some("a;b"));
-        assert_eq!(check_value(&m, "a;c").unwrap_err().code, "INVALID_OPTION");
+        assert_eq!(
+            check_value(&number, "NaN").unwrap_err().code,
+            "INVALID_DECIMAL"
+        );
+        assert_eq!(check_value(&number, "").unwrap(), None);
+        let boolean = def("b", "bool", "booleancheckbox", &[]);
+        assert_eq!(
+            check_value(&boolean, "TRUE").unwrap().as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            check_value(&boolean, "yes").unwrap_err().code,
+            "INVALID_BOOLEAN"
+        );
+        let select = def("e", "enumeration", "select", &["a", "b"]);
+        assert_eq!(check_value(&select, "a").unwrap().as_deref(), Some("a"));
+        assert_eq!(
+            check_value(&select, "A").unwrap_err().code,
+            "INVALID_OPTION"
+        );
+        let datetime = def("t", "datetime", "date", &[]);
+        assert_eq!(
+            check_value(&datetime, "2019-10-30T03:30:17.883Z")
+                .unwrap()
+                .as_deref(),
+            Some("1572406217883")
+        );
+        assert_eq!(
+            check_value(&datetime, "1572406217883").unwrap().as_deref(),
+            Some("1572406217883")
+        );
+        assert_eq!(
+            check_value(&datetime, "9223372036854775807")
+                .unwrap_err()
+                .code,
+            "INVALID_LONG"
+        );
+        assert_eq!(
+            check_value(&datetime, "soon").unwrap_err().code,
+            "INVALID_LONG"
+        );
+        let multi = def("m", "enumeration", "checkbox", &["a", "b"]);
+        assert_eq!(check_value(&multi, "a;b").unwrap().as_deref(), Some("a;b"));
+        assert_eq!(
+            check_value(&multi, "a;c").unwrap_err().code,
+            "INVALID_OPTION"
+        );
     }
 
     #[test]

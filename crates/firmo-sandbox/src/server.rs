@@ -26,7 +26,7 @@ use tower::ServiceExt;
 use crate::config::{Faults, SandboxConfig};
 use crate::middleware::{self, DropSwitch};
 use crate::state::{Company, SandboxState, Stats};
-use crate::{companies, emulators, props_api, search};
+use crate::{companies, emulators, props_api, search, ui};
 
 /// The whole sandbox app: the CRM under `/crm`, the provider emulators, the admin
 /// endpoints under `/_sandbox/`, with the fault middleware around all of it.
@@ -83,15 +83,18 @@ pub fn router(state: SandboxState) -> Router {
             "/_sandbox/health",
             get(|| async { Json(json!({"status": "ok"})) }),
         );
-    Router::new()
+    let mut app = Router::new()
         .merge(crm)
         .merge(admin)
         .with_state(state.clone())
-        .merge(emulators::router(&state.config().emulators))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            middleware::faults,
-        ))
+        .merge(emulators::router(&state.config().emulators));
+    if let Some(dir) = &state.config().ui_dir {
+        app = app.merge(ui::router(dir.clone()));
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        state,
+        middleware::faults,
+    ))
 }
 
 async fn crm_not_found() -> Response {

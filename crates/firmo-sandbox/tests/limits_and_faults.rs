@@ -412,3 +412,38 @@ fn binary_prints_the_listening_line_first_and_serves() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn ui_dir_serves_the_demo_card_next_to_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+    std::fs::write(dir.path().join("www/card.html"), "<html>card</html>").unwrap();
+    std::fs::write(dir.path().join("pkg/firmo_wasm_bg.wasm"), b"\0asm").unwrap();
+    let sb = sandbox_with(SandboxConfig {
+        ui_dir: Some(dir.path().to_path_buf()),
+        ..config()
+    })
+    .await;
+    let page = client()
+        .get(format!("{}/ui/companies/1000001", sb.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.text().await.unwrap(), "<html>card</html>");
+    let wasm = client()
+        .get(format!("{}/ui/pkg/firmo_wasm_bg.wasm", sb.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    // Without a ui_dir there is no card.
+    let plain = sandbox(1).await;
+    let none = client()
+        .get(format!("{}/ui/companies/1", plain.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+}
