@@ -63,6 +63,24 @@ impl RetryPolicy for ClearbitRetryPolicy {
             }),
         }
     }
+
+    fn throttle(&self, _status: u16, headers: &HeaderMap) -> Option<std::time::Duration> {
+        let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+        if number("x-ratelimit-remaining")? > 0 {
+            return None;
+        }
+        let reset = number("x-ratelimit-reset")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Above a billion it is an epoch time (2001 onwards), below it a count of seconds.
+        let wait = if reset > 1_000_000_000 {
+            reset.saturating_sub(now)
+        } else {
+            reset
+        };
+        Some(std::time::Duration::from_secs(wait.min(3600)))
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +88,33 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn an_exhausted_window_pauses_until_the_reset() {
+        let p = ClearbitRetryPolicy;
+        let headers = |remaining: &str, reset: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-ratelimit-remaining", remaining.parse().unwrap());
+            h.insert("x-ratelimit-reset", reset.parse().unwrap());
+            h
+        };
+        assert_eq!(p.throttle(200, &headers("12", "30")), None);
+        assert_eq!(
+            p.throttle(200, &headers("0", "30")),
+            Some(Duration::from_secs(30))
+        );
+        let in_ten = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 10;
+        let wait = p.throttle(200, &headers("0", &in_ten.to_string())).unwrap();
+        assert!(
+            wait <= Duration::from_secs(10) && wait >= Duration::from_secs(8),
+            "{wait:?}"
+        );
+        assert_eq!(p.throttle(200, &HeaderMap::new()), None);
+    }
 
     #[test]
     fn statuses_map_to_actions() {
