@@ -60,6 +60,8 @@ pub mod limits {
     pub const SEARCH_FILTER_GROUPS: usize = crate::search::MAX_GROUPS;
     /// Most filters in one filterGroup.
     pub const SEARCH_FILTERS_PER_GROUP: usize = crate::search::MAX_FILTERS_PER_GROUP;
+    /// Longest request URI (path and query) before a 414.
+    pub const URI_LENGTH: usize = crate::middleware::MAX_URI;
     /// Most filters in one search.
     pub const SEARCH_FILTERS: usize = crate::search::MAX_FILTERS;
 }

@@ -170,12 +170,23 @@ fn rate_limited(policy: &str, headers: Vec<(HeaderName, HeaderValue)>) -> ApiErr
     err
 }
 
+/// Longest request URI (path and query) served; HubSpot's edge answers 414 past its
+/// limit, which is what hundreds of `properties` in a query string run into.
+pub(crate) const MAX_URI: usize = 8192;
+
 /// Bearer auth, then the rate limits, on `/crm/*`.
 pub(crate) async fn crm(
     State(state): State<SandboxState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URI {
+        return html(StatusCode::URI_TOO_LONG, "414 Request-URI Too Large");
+    }
     if !authorized(request.headers(), state.token()) {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,

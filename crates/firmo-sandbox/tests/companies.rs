@@ -120,6 +120,16 @@ async fn list_options_and_bad_parameters() {
         400,
         "VALIDATION_ERROR",
     );
+    // Hundreds of properties in a query string meet HubSpot's 414.
+    let many: Vec<String> = (0..400)
+        .map(|i| format!("firmo_property_number_{i}"))
+        .collect();
+    let long = get(
+        &sb,
+        &format!("/crm/v3/objects/companies?properties={}", many.join(",")),
+    )
+    .await;
+    assert_eq!(long.status, 414);
     let archived = get(&sb, "/crm/v3/objects/companies?archived=true").await;
     assert_eq!(archived.body["results"], json!([]));
 }
