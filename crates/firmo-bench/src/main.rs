@@ -1,0 +1,3 @@
+//! firmo-bench: see `--help`.
+
+fn main() {}
