@@ -4,6 +4,27 @@
 //!
 //! Nothing here does I/O, reads a clock or the environment, or needs an async runtime:
 //! the same code runs in the sync engine and, compiled to wasm32, in the browser.
+//!
+//! ```
+//! use firmo_core::{
+//!     Date, Field, MergeConfig, ProviderRecord, Source, UnixMillis, ValidationContext, Value,
+//!     merge, validate_record,
+//! };
+//!
+//! let clay = ProviderRecord::new(Source::Clay, UnixMillis(0))
+//!     .with(Field::Headcount, Some(Value::Integer(120)));
+//! let linkedin = ProviderRecord::new(Source::LinkedIn, UnixMillis(0))
+//!     .with(Field::Headcount, Some(Value::Integer(480)));
+//! let merged = merge(&[clay, linkedin], &MergeConfig::default());
+//! assert_eq!(merged.to_plain_json(), serde_json::json!({"headcount": 120}));
+//!
+//! let today = Date::new(2026, 11, 26).unwrap();
+//! let findings = validate_record(&merged, &ValidationContext::new(today));
+//! assert_eq!(
+//!     findings[0].message,
+//!     "headcount 120 from clay vs 480 from linkedin: spot-check against LinkedIn"
+//! );
+//! ```
 
 pub mod config;
 pub mod coverage;

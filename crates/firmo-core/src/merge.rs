@@ -117,6 +117,63 @@ pub struct MergedRecord {
     pub fields: BTreeMap<Field, MergedField>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlternative {
+    source: Source,
+    value: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMergedField {
+    value: serde_json::Value,
+    source: Source,
+    contributors: SourceSet,
+    fetched_at: UnixMillis,
+    #[serde(default)]
+    disagreements: Vec<RawAlternative>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMergedRecord {
+    fields: BTreeMap<Field, RawMergedField>,
+}
+
+impl<'de> Deserialize<'de> for MergedRecord {
+    /// Reads back what `Serialize` wrote (e.g. from the store), checking each value's type.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawMergedRecord::deserialize(deserializer)?;
+        let typed = |field: Field, json: &serde_json::Value| -> Result<Value, D::Error> {
+            Value::from_json(field, json)
+                .map_err(serde::de::Error::custom)?
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("{field}: a merged value can't be null"))
+                })
+        };
+        let mut fields = BTreeMap::new();
+        for (field, m) in raw.fields {
+            let mut disagreements = Vec::with_capacity(m.disagreements.len());
+            for alt in &m.disagreements {
+                disagreements.push(Alternative {
+                    source: alt.source,
+                    value: typed(field, &alt.value)?,
+                });
+            }
+            let merged = MergedField {
+                value: typed(field, &m.value)?,
+                source: m.source,
+                contributors: m.contributors,
+                fetched_at: m.fetched_at,
+                disagreements,
+            };
+            fields.insert(field, merged);
+        }
+        Ok(MergedRecord { fields })
+    }
+}
+
 impl MergedRecord {
     pub fn get(&self, field: Field) -> Option<&MergedField> {
         self.fields.get(&field)

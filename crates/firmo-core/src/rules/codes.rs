@@ -1,6 +1,8 @@
 //! The rule registry: every rule, once, in code order. Adding a rule is a new file in
 //! `rules/` plus one line here; a code is never reused.
 
+use std::fmt::Write;
+
 use crate::field::FieldKind;
 use crate::rules::{
     DateInFuture, DateTooEarly, DuplicateItems, FundingDateWithoutStage, FundingStageWithoutDate,
@@ -69,6 +71,30 @@ pub const RECORD_RULES: &[&dyn Rule] = &[
     &FundingStageWithoutDate,
     &RevenueImplausible,
 ];
+
+/// The rule table as Markdown (code, name, severity, status, summary), for docs and
+/// `firmo rules`.
+pub fn rules_markdown() -> String {
+    let mut out =
+        String::from("| code | rule | severity | status | checks |\n|---|---|---|---|---|\n");
+    for rule in RULES {
+        let m = rule.meta();
+        let severity = match m.severity {
+            crate::finding::Severity::Reject => "reject",
+            crate::finding::Severity::Flag => "flag",
+        };
+        let status = match m.status {
+            crate::rules::RuleStatus::Stable => "stable",
+            crate::rules::RuleStatus::Preview => "preview",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {severity} | {status} | {} |",
+            m.code, m.name, m.summary
+        );
+    }
+    out
+}
 
 /// The rule with this code (`FQ004`), if any.
 pub fn rule_by_code(code: &str) -> Option<&'static dyn Rule> {

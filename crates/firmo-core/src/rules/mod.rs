@@ -36,7 +36,9 @@ mod too_many_items;
 mod unknown_field;
 mod wrong_type;
 
-pub use codes::{FIELD_RULES, RECORD_RULES, RULES, RULES_VERSION, field_rules_for, rule_by_code};
+pub use codes::{
+    FIELD_RULES, RECORD_RULES, RULES, RULES_VERSION, field_rules_for, rule_by_code, rules_markdown,
+};
 pub use date_in_future::DateInFuture;
 pub use date_too_early::DateTooEarly;
 pub use duplicate_items::DuplicateItems;
