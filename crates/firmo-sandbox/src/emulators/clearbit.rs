@@ -524,7 +524,7 @@ mod tests {
         // A 404 is not billed.
         let (st, _, _) = get_json(&base, &s.clearbit_key, "notfound.example").await;
         assert_eq!(st, StatusCode::NOT_FOUND);
-        for d in ["a1.example", "complete.example"] {
+        for d in ["missing-builtwith.example", "complete.example"] {
             let (st, _, _) = get_json(&base, &s.clearbit_key, d).await;
             assert_ne!(st, StatusCode::PAYMENT_REQUIRED);
         }

@@ -636,6 +636,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn search_takes_several_values_and_honours_limit() {
+        let s = settings();
+        let base = start(&s).await;
+        let url = format!("{base}/api/v4/searches/organizations");
+        let query = |limit: u64| {
+            json!({
+                "field_ids": ["identifier"],
+                "query": [
+                    {"type": "predicate", "field_id": "website_url", "operator_id": "contains",
+                     "values": ["complete.example", "http://junk.example/about", "notfound.example"]},
+                    {"type": "predicate", "field_id": "facet_ids", "operator_id": "includes",
+                     "values": ["company"]},
+                ],
+                "limit": limit,
+            })
+        };
+        for (limit, want) in [(10, 2), (1, 1)] {
+            let resp = client()
+                .post(&url)
+                .header("X-cb-user-key", &s.crunchbase_key)
+                .json(&query(limit))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["count"], want, "limit {limit}");
+            assert_eq!(
+                body["entities"][0]["properties"]["identifier"]["value"],
+                "Complete"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn unknown_entities_and_missing_companies() {
         let s = settings();
         let base = start(&s).await;
