@@ -60,12 +60,13 @@ pub struct HubspotClient {
     account_key: std::sync::Arc<OnceCell<String>>,
 }
 
-/// Accepts 409 as an answer (the caller reads it), otherwise HubSpot's policy.
-struct AcceptConflict;
+/// Takes the given statuses as answers the caller reads (409 on create: it exists),
+/// everything else as HubSpot's policy says.
+struct Accept(&'static [u16]);
 
-impl RetryPolicy for AcceptConflict {
+impl RetryPolicy for Accept {
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> RetryAction {
-        if status == 409 {
+        if self.0.contains(&status) {
             RetryAction::Done
         } else {
             HubspotRetryPolicy.classify(status, headers, body)
@@ -76,6 +77,8 @@ impl RetryPolicy for AcceptConflict {
         HubspotRetryPolicy.throttle(status, headers)
     }
 }
+
+const CONFLICT: Accept = Accept(&[409]);
 
 fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -526,7 +529,7 @@ impl HubspotClient {
     pub async fn create_property(&self, def: &PropertyDef) -> Result<bool, ConnectorError> {
         let body = to_body(&PropertyCreate::from_def(def))?;
         let response = self
-            .send(Method::POST, PROPERTIES, &[], Some(body), &AcceptConflict)
+            .send(Method::POST, PROPERTIES, &[], Some(body), &CONFLICT)
             .await
             .map_err(|e| name_property(e, &def.name))?;
         Ok(response.status != 409)
@@ -571,34 +574,40 @@ impl HubspotClient {
             display_order: group.display_order,
         })?;
         let response = self
-            .send(Method::POST, GROUPS, &[], Some(body), &AcceptConflict)
+            .send(Method::POST, GROUPS, &[], Some(body), &CONFLICT)
             .await?;
         Ok(response.status != 409)
     }
 
     /// The account's key: `hubspot:<portalId>` from `GET /account-info/v3/details`; where
-    /// that endpoint doesn't exist (the sandbox, a proxy), `hubspot:<host>:<fingerprint>`
-    /// with a 64-bit FNV-1a fingerprint of the token, stable for the same base URL and
-    /// token. Fetched once per client.
+    /// that endpoint doesn't exist or the token may not read it (404/403: the sandbox, a
+    /// proxy, a token without the `oauth` scope), `hubspot:<host>:<fingerprint>` with a
+    /// 64-bit FNV-1a fingerprint of the token, stable for the same base URL and token.
+    /// Fetched once per client. A refused token (401) is an error.
     pub async fn account_key(&self) -> Result<String, ConnectorError> {
         self.account_key
             .get_or_try_init(|| async {
-                match self
-                    .get_json::<AccountDetails>("/account-info/v3/details", &[], "account details")
-                    .await
-                {
-                    Ok(details) => Ok(format!("hubspot:{}", details.portal_id)),
-                    Err(ConnectorError::NotFound { .. }) => {
-                        let host = self
-                            .config
-                            .base_url
-                            .split_once("://")
-                            .map_or(self.config.base_url.as_str(), |(_, rest)| rest);
-                        let print = fnv1a(self.config.token.expose().as_bytes());
-                        Ok(format!("hubspot:{host}:{print:016x}"))
-                    }
-                    Err(e) => Err(e),
+                const NOT_HERE: Accept = Accept(&[403, 404]);
+                let response = self
+                    .send(
+                        Method::GET,
+                        "/account-info/v3/details",
+                        &[],
+                        None,
+                        &NOT_HERE,
+                    )
+                    .await?;
+                if response.is_success() {
+                    let details: AccountDetails = response.json(SERVICE, "account details")?;
+                    return Ok(format!("hubspot:{}", details.portal_id));
                 }
+                let host = self
+                    .config
+                    .base_url
+                    .split_once("://")
+                    .map_or(self.config.base_url.as_str(), |(_, rest)| rest);
+                let print = fnv1a(self.config.token.expose().as_bytes());
+                Ok(format!("hubspot:{host}:{print:016x}"))
             })
             .await
             .cloned()

@@ -27,6 +27,10 @@ pub struct HubspotConfig {
     /// Requests per `interval`, all endpoints together.
     pub requests_per_interval: u32,
     pub interval: Duration,
+    /// Slack added to `interval` when pacing requests, so latency jitter between our
+    /// send and HubSpot's arrival time can't put one request too many in HubSpot's
+    /// rolling window. Default: 100 ms (1 % of the default 10 s interval).
+    pub headroom: Duration,
     /// Search requests per second, on top of the general limit.
     pub search_per_second: u32,
     /// Whole-request timeout.
@@ -50,6 +54,7 @@ impl HubspotConfig {
             token,
             requests_per_interval: 100,
             interval: Duration::from_secs(10),
+            headroom: Duration::from_millis(100),
             search_per_second: 4,
             timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -80,6 +85,7 @@ impl HubspotConfig {
     pub fn http_policy(&self) -> HttpPolicy {
         let mut policy =
             HttpPolicy::new(Service::Hubspot, self.requests_per_interval, self.interval);
+        policy.headroom = self.headroom;
         policy.timeout = self.timeout;
         policy.max_retries = self.max_retries;
         policy.base_backoff = self.base_backoff;

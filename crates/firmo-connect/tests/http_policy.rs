@@ -484,3 +484,60 @@ async fn a_throttle_pauses_the_next_request() {
         a[1] - a[0]
     );
 }
+
+/// Tells the test when a 429 has been classified (the client pauses right after).
+struct Signalling(StandardRetryPolicy, Arc<tokio::sync::Notify>);
+
+impl RetryPolicy for Signalling {
+    fn classify(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> firmo_connect::RetryAction {
+        if status == 429 {
+            self.1.notify_one();
+        }
+        self.0.classify(status, headers, body)
+    }
+}
+
+/// A 429 is the account's limit, not one request's: every request of the client waits
+/// out its `Retry-After`, including ones started after it.
+#[tokio::test]
+async fn a_429_pauses_every_request_of_the_client() {
+    let script = Script {
+        answers: VecDeque::from([Answer::status(429).header("retry-after", "0.4")]),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
+    let hit = Arc::new(tokio::sync::Notify::new());
+    let first = {
+        let client = client.clone();
+        let url = url.clone();
+        let retry = Signalling(StandardRetryPolicy::new(Service::Hubspot), Arc::clone(&hit));
+        tokio::spawn(async move {
+            client
+                .execute(|| client.reqwest().get(&url), &retry)
+                .await
+                .map(|r| r.status)
+        })
+    };
+    // On this single-threaded runtime the first task sets the pause before it yields.
+    hit.notified().await;
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let second = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap();
+    assert_eq!(second.status, 200);
+    assert_eq!(first.await.unwrap(), Ok(200));
+    let a = arrivals(&shared);
+    assert_eq!(a.len(), 3);
+    assert!(
+        a[1] - a[0] >= Duration::from_millis(400),
+        "the second request waited {:?}",
+        a[1] - a[0]
+    );
+}
