@@ -436,8 +436,14 @@ mod tests {
             with_error(json!(-1), "Invalid API key.").unwrap_err(),
             ConnectorError::Auth { .. }
         ));
-        assert_eq!(with_error(json!(-10), "Domain not in our system.").unwrap(), LookupOutcome::NotFound);
-        assert!(matches!(with_error(json!(-2), "").unwrap_err(), ConnectorError::Auth { .. }));
+        assert_eq!(
+            with_error(json!(-10), "Domain not in our system.").unwrap(),
+            LookupOutcome::NotFound
+        );
+        assert!(matches!(
+            with_error(json!(-2), "").unwrap_err(),
+            ConnectorError::Auth { .. }
+        ));
         assert_eq!(with_error(json!(-8), "").unwrap(), LookupOutcome::NotFound);
     }
 

@@ -9,13 +9,19 @@ use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{Faults, SandboxConfig, SandboxHandle, start};
 
 async fn sandbox(emulators: EmulatorSettings) -> SandboxHandle {
-    let config = SandboxConfig { companies: 5, emulators, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        companies: 5,
+        emulators,
+        ..SandboxConfig::default()
+    };
     start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
 }
 
 fn client(sandbox: &SandboxHandle, key: &str) -> BuiltWithClient {
-    let config =
-        BuiltWithConfig { base_url: format!("{}/builtwith", sandbox.base_url()), ..BuiltWithConfig::default() };
+    let config = BuiltWithConfig {
+        base_url: format!("{}/builtwith", sandbox.base_url()),
+        ..BuiltWithConfig::default()
+    };
     let mut policy = BuiltWithClient::http_policy(&config);
     policy.base_backoff = Duration::from_millis(5);
     policy.max_backoff = Duration::from_millis(20);
@@ -27,7 +33,9 @@ fn key() -> String {
 }
 
 fn stack(outcome: LookupOutcome) -> Vec<String> {
-    let LookupOutcome::Found(records) = outcome else { panic!("expected Found, got {outcome:?}") };
+    let LookupOutcome::Found(records) = outcome else {
+        panic!("expected Found, got {outcome:?}")
+    };
     assert_eq!(records[0].source, Source::BuiltWith);
     match records[0].get(Field::TechStack) {
         Some(Value::TextList(names)) => names.clone(),
@@ -38,44 +46,96 @@ fn stack(outcome: LookupOutcome) -> Vec<String> {
 #[tokio::test]
 async fn complete_company_has_a_live_canonical_stack() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
-    let names = stack(client(&sandbox, &key()).lookup("complete.example").await.unwrap());
+    let names = stack(
+        client(&sandbox, &key())
+            .lookup("complete.example")
+            .await
+            .unwrap(),
+    );
     assert!(!names.is_empty());
-    assert_eq!(names, firmo_core::normalize::tech_stack(&names), "canonical, deduplicated, sorted");
-    assert!(names.iter().any(|n| firmo_core::normalize::is_cloud_provider(n)), "complete.example runs on AWS: {names:?}");
+    assert_eq!(
+        names,
+        firmo_core::normalize::tech_stack(&names),
+        "canonical, deduplicated, sorted"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| firmo_core::normalize::is_cloud_provider(n)),
+        "complete.example runs on AWS: {names:?}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_domains_are_not_found_and_junk_is_deduplicated() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
     let builtwith = client(&sandbox, &key());
-    assert_eq!(builtwith.lookup("notfound.example").await.unwrap(), LookupOutcome::NotFound);
-    assert_eq!(builtwith.lookup("missing-builtwith.example").await.unwrap(), LookupOutcome::NotFound);
+    assert_eq!(
+        builtwith.lookup("notfound.example").await.unwrap(),
+        LookupOutcome::NotFound
+    );
+    assert_eq!(
+        builtwith.lookup("missing-builtwith.example").await.unwrap(),
+        LookupOutcome::NotFound
+    );
     let names = stack(builtwith.lookup("junk.example").await.unwrap());
     let mut lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
     lower.dedup();
-    assert_eq!(lower.len(), names.len(), "odd-cased duplicates merged: {names:?}");
+    assert_eq!(
+        lower.len(),
+        names.len(),
+        "odd-cased duplicates merged: {names:?}"
+    );
 }
 
 #[tokio::test]
 async fn bad_key_and_no_credits_stop_builtwith_and_never_show_the_key() {
-    let sandbox = sandbox(EmulatorSettings { builtwith_credits: Some(1), ..EmulatorSettings::default() }).await;
+    let sandbox = sandbox(EmulatorSettings {
+        builtwith_credits: Some(1),
+        ..EmulatorSettings::default()
+    })
+    .await;
     let wrong_key = "00000000-dead-beef-0000-000000000000";
-    let err = client(&sandbox, wrong_key).lookup("complete.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Auth { service: Service::BuiltWith, .. }), "{err:?}");
+    let err = client(&sandbox, wrong_key)
+        .lookup("complete.example")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectorError::Auth {
+                service: Service::BuiltWith,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!format!("{err} {err:?}").contains(wrong_key));
     let builtwith = client(&sandbox, &key());
     let err = builtwith.lookup("nocredits.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::QuotaExhausted { .. }) && err.stops_service(), "{err:?}");
-    assert!(matches!(builtwith.lookup("complete.example").await.unwrap(), LookupOutcome::Found(_)));
+    assert!(
+        matches!(err, ConnectorError::QuotaExhausted { .. }) && err.stops_service(),
+        "{err:?}"
+    );
+    assert!(matches!(
+        builtwith.lookup("complete.example").await.unwrap(),
+        LookupOutcome::Found(_)
+    ));
     let err = builtwith.lookup("disagree.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::QuotaExhausted { .. }), "the one credit is spent: {err:?}");
+    assert!(
+        matches!(err, ConnectorError::QuotaExhausted { .. }),
+        "the one credit is spent: {err:?}"
+    );
 }
 
 #[tokio::test]
 async fn injected_429s_are_waited_out() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
     let builtwith = client(&sandbox, &key());
-    sandbox.set_faults(Faults { burst_429: 1, ..Faults::default() });
+    sandbox.set_faults(Faults {
+        burst_429: 1,
+        ..Faults::default()
+    });
     assert!(!stack(builtwith.lookup("complete.example").await.unwrap()).is_empty());
     assert_eq!(builtwith.http().stats().rate_limited, 1);
 }

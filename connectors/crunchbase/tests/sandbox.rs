@@ -9,7 +9,11 @@ use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{Faults, SandboxConfig, SandboxHandle, start};
 
 async fn sandbox(emulators: EmulatorSettings) -> SandboxHandle {
-    let config = SandboxConfig { companies: 5, emulators, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        companies: 5,
+        emulators,
+        ..SandboxConfig::default()
+    };
     start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
 }
 
@@ -31,34 +35,82 @@ fn key() -> String {
 #[tokio::test]
 async fn complete_company_has_its_latest_round() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
-    let LookupOutcome::Found(records) = client(&sandbox, &key()).lookup("complete.example").await.unwrap() else {
+    let LookupOutcome::Found(records) = client(&sandbox, &key())
+        .lookup("complete.example")
+        .await
+        .unwrap()
+    else {
         panic!("complete.example should be found")
     };
     let record = &records[0];
     assert_eq!(record.source, Source::Crunchbase);
-    let Some(Value::Text(stage)) = record.get(Field::FundingStage) else { panic!("{record:?}") };
-    assert!(firmo_core::field::FUNDING_STAGES.iter().any(|s| s.value == stage), "{stage}");
-    assert!(matches!(record.get(Field::LastFundingDate), Some(Value::Date(_))), "{record:?}");
-    assert!(matches!(record.get(Field::LastFundingAmount), Some(Value::Integer(n)) if *n > 0), "{record:?}");
+    let Some(Value::Text(stage)) = record.get(Field::FundingStage) else {
+        panic!("{record:?}")
+    };
+    assert!(
+        firmo_core::field::FUNDING_STAGES
+            .iter()
+            .any(|s| s.value == stage),
+        "{stage}"
+    );
+    assert!(
+        matches!(record.get(Field::LastFundingDate), Some(Value::Date(_))),
+        "{record:?}"
+    );
+    assert!(
+        matches!(record.get(Field::LastFundingAmount), Some(Value::Integer(n)) if *n > 0),
+        "{record:?}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_and_unfunded_companies() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
     let crunchbase = client(&sandbox, &key());
-    assert_eq!(crunchbase.lookup("notfound.example").await.unwrap(), LookupOutcome::NotFound);
-    assert_eq!(crunchbase.lookup("missing-crunchbase.example").await.unwrap(), LookupOutcome::NotFound);
-    let LookupOutcome::Found(records) = crunchbase.lookup("unfunded.example").await.unwrap() else { panic!() };
-    assert_eq!(records[0].get(Field::FundingStage), None, "{:?}", records[0]);
+    assert_eq!(
+        crunchbase.lookup("notfound.example").await.unwrap(),
+        LookupOutcome::NotFound
+    );
+    assert_eq!(
+        crunchbase
+            .lookup("missing-crunchbase.example")
+            .await
+            .unwrap(),
+        LookupOutcome::NotFound
+    );
+    let LookupOutcome::Found(records) = crunchbase.lookup("unfunded.example").await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        records[0].get(Field::FundingStage),
+        None,
+        "{:?}",
+        records[0]
+    );
     assert_eq!(records[0].get(Field::LastFundingAmount), None);
-    assert!(matches!(crunchbase.lookup("junk.example").await.unwrap(), LookupOutcome::Found(_)));
+    assert!(matches!(
+        crunchbase.lookup("junk.example").await.unwrap(),
+        LookupOutcome::Found(_)
+    ));
 }
 
 #[tokio::test]
 async fn a_wrong_key_stops_crunchbase() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
-    let err = client(&sandbox, "not-the-key").lookup("complete.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Auth { service: Service::Crunchbase, .. }), "{err:?}");
+    let err = client(&sandbox, "not-the-key")
+        .lookup("complete.example")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectorError::Auth {
+                service: Service::Crunchbase,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.stops_service() && !format!("{err:?}").contains("not-the-key"));
 }
 
@@ -66,11 +118,26 @@ async fn a_wrong_key_stops_crunchbase() {
 async fn injected_429s_and_5xx_are_retried() {
     let sandbox = sandbox(EmulatorSettings::default()).await;
     let crunchbase = client(&sandbox, &key());
-    sandbox.set_faults(Faults { burst_429: 2, ..Faults::default() });
-    assert!(matches!(crunchbase.lookup("complete.example").await.unwrap(), LookupOutcome::Found(_)));
+    sandbox.set_faults(Faults {
+        burst_429: 2,
+        ..Faults::default()
+    });
+    assert!(matches!(
+        crunchbase.lookup("complete.example").await.unwrap(),
+        LookupOutcome::Found(_)
+    ));
     assert_eq!(crunchbase.http().stats().rate_limited, 2);
-    sandbox.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    sandbox.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
     let err = crunchbase.lookup("complete.example").await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Server { .. }) && err.is_transient(), "{err:?}");
-    assert!(!err.stops_service(), "a server error does not stop Crunchbase for the run");
+    assert!(
+        matches!(err, ConnectorError::Server { .. }) && err.is_transient(),
+        "{err:?}"
+    );
+    assert!(
+        !err.stops_service(),
+        "a server error does not stop Crunchbase for the run"
+    );
 }
