@@ -19,7 +19,8 @@
 //! In Clay the callback is configured in the table's UI; here
 //! `PUT /clay/_emulator/tables/{table_id}` with `{"callback_url", "callback_secret_header",
 //! "callback_secret", "webhook_token"}` (all optional) creates or updates a table, and
-//! `EmulatorSettings::clay_tables` preloads them. `GET /clay/_emulator/stats` shows the
+//! `EmulatorSettings::clay_tables` preloads them (by default one table, `sandbox`, with no
+//! token and no callback yet). `GET /clay/_emulator/stats` shows the
 //! counters. A row for a table without a callback URL is accepted and counted in
 //! `rows_without_callback`.
 //!

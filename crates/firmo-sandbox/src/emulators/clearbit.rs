@@ -14,7 +14,7 @@
 //! - Errors are `{"error":{"type":…,"message":…}}` with the documented types
 //!   (`params_invalid`, `unknown_record`, `queued`, `rate_limit`); `auth_required` and
 //!   `payment_required` name the 401 and 402 cases.
-//! - Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+//! - Every answer past the key check carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 //!   `X-RateLimit-Reset` (seconds until the window resets).
 
 use std::collections::HashMap;
