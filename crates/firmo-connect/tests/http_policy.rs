@@ -471,17 +471,21 @@ async fn a_throttle_pauses_the_next_request() {
     let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = Throttling(StandardRetryPolicy::new(Service::Hubspot));
+    // The pause runs from when the reporting request was sent.
+    let sends: Mutex<Vec<Instant>> = Mutex::default();
+    let build = || {
+        sends.lock().unwrap().push(Instant::now());
+        client.reqwest().get(&url)
+    };
     for _ in 0..2 {
-        client
-            .execute(|| client.reqwest().get(&url), &retry)
-            .await
-            .unwrap();
+        client.execute(build, &retry).await.unwrap();
     }
-    let a = arrivals(&shared);
+    assert_eq!(arrivals(&shared).len(), 2);
+    let s = sends.lock().unwrap();
     assert!(
-        a[1] - a[0] >= Duration::from_millis(200),
+        s[1] - s[0] >= Duration::from_millis(200),
         "gap {:?}",
-        a[1] - a[0]
+        s[1] - s[0]
     );
 }
 
