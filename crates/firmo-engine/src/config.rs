@@ -513,13 +513,7 @@ mod tests {
     #[test]
     fn tier_factor_scales_freshness() {
         let config = Config::from_toml("", "f").unwrap();
-        assert_eq!(
-            config.freshness("clay", 1.0),
-            Duration::from_secs(7 * 86_400)
-        );
-        assert_eq!(
-            config.freshness("clay", 0.5),
-            Duration::from_secs(7 * 43_200)
-        );
+        assert_eq!(config.freshness("clay", 1.0), Duration::from_hours(7 * 24));
+        assert_eq!(config.freshness("clay", 0.5), Duration::from_hours(7 * 12));
     }
 }

@@ -181,11 +181,11 @@ impl RunState {
     }
 
     fn stop(&self, provider: &str, why: &ConnectorError) {
-        if let Some(flag) = self.stopped.get(provider) {
-            if !flag.swap(true, Ordering::Relaxed) {
-                events::provider_stopped(provider, why);
-                self.stat(provider, |s| s.stopped = Some(why.to_string()));
-            }
+        if let Some(flag) = self.stopped.get(provider)
+            && !flag.swap(true, Ordering::Relaxed)
+        {
+            events::provider_stopped(provider, why);
+            self.stat(provider, |s| s.stopped = Some(why.to_string()));
         }
     }
 

@@ -146,7 +146,7 @@ impl ProviderFactory for Clearbit {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_clearbit::ClearbitConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
         if let Some(base) = sandbox_base(env, "clearbit") {
             config.base_url = base;
             config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
@@ -171,7 +171,7 @@ impl ProviderFactory for BuiltWith {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_builtwith::BuiltWithConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
         if let Some(base) = sandbox_base(env, "builtwith") {
             config.base_url = base;
             config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
@@ -200,7 +200,7 @@ impl ProviderFactory for Crunchbase {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_crunchbase::CrunchbaseConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
         if let Some(base) = sandbox_base(env, "crunchbase") {
             config.base_url = base;
             config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
@@ -229,7 +229,7 @@ impl ProviderFactory for Clay {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_clay::ClayConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), m))?;
+            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
         if let Some(base) = sandbox_base(env, "clay") {
             config.webhook_url = format!("{base}/webhooks/{SANDBOX_CLAY_TABLE}");
             config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
@@ -252,7 +252,7 @@ const SANDBOX_KEYS: SandboxKeys = SandboxKeys {
     crunchbase: "sandbox-crunchbase-key",
 };
 
-fn config_error(provider: &str, message: String) -> ConnectorError {
+fn config_error(provider: &str, message: &str) -> ConnectorError {
     ConnectorError::Validation {
         service: match provider {
             "clearbit" => firmo_connect::Service::Clearbit,

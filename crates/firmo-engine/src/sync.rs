@@ -703,12 +703,9 @@ pub fn desired_properties(
             continue;
         }
         push(field.property_name(), &merged.value, OverwritePolicy::Owned);
-        for (mapped_field, mapping) in &config.mapping {
-            if mapped_field == field {
-                if let Some(v) = properties::mapped_value(*field, &mapping.property, &merged.value)
-                {
-                    push(mapping.property.clone(), &v, mapping.overwrite);
-                }
+        for (_, mapping) in config.mapping.iter().filter(|(f, _)| f == field) {
+            if let Some(v) = properties::mapped_value(*field, &mapping.property, &merged.value) {
+                push(mapping.property.clone(), &v, mapping.overwrite);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! and quality rules as `sync`, on a CSV export instead of the CRM.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -125,17 +126,18 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
             args.output.display()
         );
         for (status, n) in &counts {
-            text.push_str(&format!("  {status:<10}{n:>7}\n"));
+            let _ = writeln!(text, "  {status:<10}{n:>7}");
         }
         let credits: f64 = providers.values().map(|p| p.credits).sum();
-        text.push_str(&format!("credits spent: {credits:.1}\n"));
+        let _ = writeln!(text, "credits spent: {credits:.1}");
         for e in &row_errors {
-            text.push_str(&format!(
-                "{}: line {}: {}\n",
+            let _ = writeln!(
+                text,
+                "{}: line {}: {}",
                 args.input.display(),
                 e.line,
                 e.message
-            ));
+            );
         }
         print(&text)?;
     }

@@ -7,6 +7,7 @@ mod validate;
 use anyhow::{Context as _, anyhow};
 use firmo_engine::config::DEFAULT_CONFIG_TOML;
 use firmo_engine::sync::{SyncOptions, sync};
+use std::fmt::Write as _;
 
 use crate::cli::{Cli, Command, ImportCommand, PropertiesCommand, SyncArgs};
 use crate::context::{self, load_config, open_store};
@@ -30,7 +31,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
             } else {
                 let mut text = String::from("firmo properties (group `firmo`)\n");
                 for p in &report {
-                    text.push_str(&format!("  {:<34} {}\n", p.name, p.status));
+                    let _ = writeln!(text, "  {:<34} {}", p.name, p.status);
                 }
                 print(&text)?;
             }
@@ -83,7 +84,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
                 file.display()
             );
             for e in &import.errors {
-                text.push_str(&format!("  line {}: {}\n", e.line, e.message));
+                let _ = writeln!(text, "  line {}: {}", e.line, e.message);
             }
             if global.json {
                 print_json(&serde_json::json!({
@@ -105,22 +106,22 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
 async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult {
     let config = load_config(global)?;
     let store = open_store(global)?;
-    if let Some(name) = &args.segment {
-        if !config.segments.contains_key(name) {
-            return Err(Failure::Usage(anyhow!(
-                "unknown segment `{name}`; the config defines: {}",
-                if config.segments.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    config
-                        .segments
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )));
-        }
+    if let Some(name) = &args.segment
+        && !config.segments.contains_key(name)
+    {
+        return Err(Failure::Usage(anyhow!(
+            "unknown segment `{name}`; the config defines: {}",
+            if config.segments.is_empty() {
+                "(none)".to_owned()
+            } else {
+                config
+                    .segments
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )));
     }
     let t = context::target(&config, &args.target, store).await?;
     let bar = Bar::new(global.json, global.quiet);
@@ -146,7 +147,7 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
     } else if !global.quiet {
         let mut text = summary.render();
         for (name, why) in &unavailable {
-            text.push_str(&format!("provider {name} not used this run: {why}\n"));
+            let _ = writeln!(text, "provider {name} not used this run: {why}");
         }
         print(&text)?;
     }

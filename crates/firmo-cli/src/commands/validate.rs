@@ -2,6 +2,7 @@
 //! linter would: every finding with its record and field, exit 1 when a value would be
 //! rejected.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
@@ -57,8 +58,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> CmdResult {
                     .line
                     .map_or_else(|| format!("record {}", r.record), |l| format!("line {l}"));
                 let field = f.field.map_or("(record)", Field::name);
-                text.push_str(&format!(
-                    "{}:{at}: {} {} [{}] {field}: {}\n",
+                let _ = writeln!(
+                    text,
+                    "{}:{at}: {} {} [{}] {field}: {}",
                     args.file.display(),
                     match f.severity {
                         Severity::Reject => "reject",
@@ -67,13 +69,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> CmdResult {
                     f.code,
                     f.rule,
                     f.message
-                ));
+                );
             }
         }
-        text.push_str(&format!(
-            "{} records: {rejects} rejected values, {flags} flags\n",
+        let _ = writeln!(
+            text,
+            "{} records: {rejects} rejected values, {flags} flags",
             results.len()
-        ));
+        );
         print(&text)?;
     }
     if rejects > 0 {
