@@ -60,7 +60,7 @@ fn object(id: &str) -> Value {
            "updatedAt": "2024-01-01T00:00:00.000Z", "archived": false})
 }
 
-fn batch(results: &[&str], errors: Vec<Value>) -> Value {
+fn batch(results: &[&str], errors: &[Value]) -> Value {
     json!({"status": "COMPLETE", "results": results.iter().map(|id| object(id)).collect::<Vec<_>>(),
            "errors": errors, "numErrors": 0,
            "startedAt": "2024-01-01T00:00:00.000Z", "completedAt": "2024-01-01T00:00:00.000Z"})
@@ -96,8 +96,8 @@ async fn transient_and_unmentioned_records_are_resent_alone() {
         "message": "You have reached your ten_secondly_rolling limit.", "context": {"ids": ["3"]}, "errors": [], "links": {}});
     let script = Script {
         answers: VecDeque::from([
-            (207, batch(&["1", "2"], vec![rate_limited])),
-            (200, batch(&["3", "4"], vec![])),
+            (207, batch(&["1", "2"], &[rate_limited])),
+            (200, batch(&["3", "4"], &[])),
         ]),
         ..Script::default()
     };
@@ -123,7 +123,7 @@ async fn transient_and_unmentioned_records_are_resent_alone() {
 #[tokio::test]
 async fn an_answer_that_never_mentions_a_record_fails_it_after_the_retries() {
     let script = Script {
-        fallback: Some((200, batch(&["1"], vec![]))),
+        fallback: Some((200, batch(&["1"], &[]))),
         ..Script::default()
     };
     let (client, shared) = serve(script).await;
@@ -155,7 +155,7 @@ async fn errors_named_by_ids_only_map_to_their_records_with_the_value_sent() {
         "message": "Could not get some COMPANY objects, they may be deleted or not exist.",
         "context": {"ids": ["3"]}, "errors": [], "links": {}});
     let script = Script {
-        answers: VecDeque::from([(207, batch(&["1"], vec![invalid, missing]))]),
+        answers: VecDeque::from([(207, batch(&["1"], &[invalid, missing]))]),
         ..Script::default()
     };
     let (client, shared) = serve(script).await;
