@@ -127,12 +127,19 @@ impl Tally {
             entry.count += 1;
         }
         for p in preflight {
+            // A mapped built-in that can't take the value is a note; firmo's own
+            // property refusing it is a rejection.
+            let (code, rule, severity) = if p.mapped {
+                ("MAPPING", "built-in-not-written", "flag")
+            } else {
+                ("PREFLIGHT", "crm-would-reject", "reject")
+            };
             let entry = self
                 .findings
-                .entry("PREFLIGHT".to_owned())
+                .entry(code.to_owned())
                 .or_insert_with(|| FindingCount {
-                    rule: "crm-would-reject".into(),
-                    severity: "reject".into(),
+                    rule: rule.into(),
+                    severity: severity.into(),
                     count: 0,
                     example: format!("{} = {:?}: {}", p.property, p.value, p.reason),
                 });

@@ -417,15 +417,16 @@ pub async fn sync(
         RunOutcome::Ok
     };
     let estimated_crm_calls = if options.dry_run {
-        let writes = tally.outcomes.written.div_ceil(WRITE_BATCH as u64);
-        Some(
-            crm_calls
-                + writes
-                + property_report
-                    .iter()
-                    .filter(|p| p.status == "would create")
-                    .count() as u64,
-        )
+        // Accounts waiting on lookups will most likely have something to write.
+        let would_fetch = tally.skipped.get("dry run").copied().unwrap_or(0);
+        let writes = (tally.outcomes.written + would_fetch).div_ceil(WRITE_BATCH as u64);
+        let creates = property_report
+            .iter()
+            .filter(|p| p.status == "would create")
+            .count() as u64;
+        // Creating properties also creates the group and re-reads the definitions.
+        let setup = if creates > 0 { creates + 2 } else { 0 };
+        Some(crm_calls + writes + setup)
     } else {
         None
     };
@@ -654,6 +655,8 @@ fn to_account(config: &Config, company: CrmCompany) -> Account {
 /// A value that failed the pre-write check against the live property definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PreflightRejection {
+    /// A mapped built-in property (a note), not one of firmo's own (a rejection).
+    pub mapped: bool,
     pub property: String,
     pub value: String,
     pub reason: String,
@@ -692,6 +695,9 @@ pub fn desired_properties(
                 policy,
             }),
             Err(err) => rejected.push(PreflightRejection {
+                // A firmo property's value is the record's; a built-in mapping is a
+                // best-effort copy, so its failure doesn't reject the account.
+                mapped: !properties::is_firmo_property(&err.property),
                 property: err.property,
                 value: err.value,
                 reason: err.reason,
@@ -753,15 +759,28 @@ fn classify_unwritten(
         return (Outcome::Skipped, Some(why.clone()));
     }
     let rejects: Vec<&str> = e.rejected().map(|f| f.code.as_str()).collect();
-    if !rejects.is_empty() || !preflight.is_empty() {
+    let own_preflight: Vec<&PreflightRejection> = preflight.iter().filter(|p| !p.mapped).collect();
+    if !rejects.is_empty() || !own_preflight.is_empty() {
         let mut codes: Vec<String> = rejects.iter().map(|c| (*c).to_owned()).collect();
         codes.extend(
-            preflight
+            own_preflight
                 .iter()
                 .map(|p| format!("preflight:{}", p.property)),
         );
         codes.dedup();
         return (Outcome::Rejected, Some(codes.join(",")));
+    }
+    let planned: Vec<&str> = e
+        .lookups
+        .iter()
+        .filter(|(_, s)| **s == LookupState::WouldFetch)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    if !planned.is_empty() {
+        return (
+            Outcome::Skipped,
+            Some(format!("dry run: would look up {}", planned.join(", "))),
+        );
     }
     if e.merged.fields.is_empty() {
         let waiting: Vec<&str> = e
