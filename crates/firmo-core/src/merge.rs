@@ -202,56 +202,76 @@ impl MergedRecord {
 /// Merges one company's provider records under `config`. Never fails: a field no listed
 /// source supplied is simply absent.
 pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
-    // candidates[field][source] = index of that source's freshest record with the field.
-    let mut candidates = [[None::<usize>; Source::ALL.len()]; Field::ALL.len()];
-    for (i, record) in records.iter().enumerate() {
-        let s = record.source as usize;
-        for field in record.fields.keys() {
-            let slot = &mut candidates[*field as usize][s];
-            match *slot {
-                Some(j) if records[j].fetched_at >= record.fetched_at => {}
-                _ => *slot = Some(i),
+    // found[field][source]: that source's freshest value for the field. One pass over the
+    // input, no lookups afterwards.
+    let mut found = [[None::<Candidate<'_>>; Source::ALL.len()]; Field::ALL.len()];
+    for record in records {
+        for (field, value) in &record.fields {
+            let slot = &mut found[*field as usize][record.source as usize];
+            match slot {
+                Some(c) if c.fetched_at >= record.fetched_at => {}
+                _ => {
+                    *slot = Some(Candidate {
+                        source: record.source,
+                        fetched_at: record.fetched_at,
+                        value,
+                    });
+                }
             }
         }
     }
 
     let mut merged = MergedRecord::default();
+    let mut listed = [PLACEHOLDER; Source::ALL.len()];
     for field in Field::ALL {
         let rule = config.rule(field);
-        let found = &candidates[field as usize];
-        let listed = rule
-            .sources
-            .iter()
-            .filter_map(|s| found[*s as usize].map(|i| (*s, i)));
-        if let Some(m) = merge_field(field, rule.strategy, listed, records) {
+        let found = &found[field as usize];
+        let mut n = 0;
+        for source in &rule.sources {
+            if let Some(candidate) = found[*source as usize] {
+                listed[n] = candidate;
+                n += 1;
+            }
+        }
+        if let Some(m) = merge_field(rule.strategy, &listed[..n]) {
             merged.fields.insert(field, m);
         }
     }
     merged
 }
 
-fn merge_field(
-    field: Field,
-    strategy: Strategy,
-    listed: impl Iterator<Item = (Source, usize)> + Clone,
-    records: &[ProviderRecord],
-) -> Option<MergedField> {
-    let value_of = |i: usize| &records[i].fields[&field];
-    let contributors: SourceSet = listed.clone().map(|(s, _)| s).collect();
-    let (winner, winner_idx) = match strategy {
-        Strategy::Precedence => listed.clone().next()?,
+/// One source's value for a field.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    source: Source,
+    fetched_at: UnixMillis,
+    value: &'a Value,
+}
+
+static NO_VALUE: Value = Value::Integer(0);
+const PLACEHOLDER: Candidate<'static> = Candidate {
+    source: Source::Clay,
+    fetched_at: UnixMillis(0),
+    value: &NO_VALUE,
+};
+
+/// Merges one field from its candidates, in the config's source order.
+fn merge_field(strategy: Strategy, listed: &[Candidate<'_>]) -> Option<MergedField> {
+    let first = *listed.first()?;
+    let contributors: SourceSet = listed.iter().map(|c| c.source).collect();
+    let winner = match strategy {
+        Strategy::Precedence => first,
         Strategy::Freshest => {
-            let mut best = listed.clone().next()?;
-            for (s, i) in listed.clone() {
-                if records[i].fetched_at > records[best.1].fetched_at {
-                    best = (s, i);
+            let mut best = first;
+            for c in listed {
+                if c.fetched_at > best.fetched_at {
+                    best = *c;
                 }
             }
             best
         }
         Strategy::Union => {
-            let first = listed.clone().next()?;
-            if let Some(m) = union(listed.clone(), records, field, contributors) {
+            if let Some(m) = union(listed, contributors) {
                 return Some(m);
             }
             // No candidate holds a list (a wrongly typed record): fall back to precedence so
@@ -259,41 +279,37 @@ fn merge_field(
             first
         }
     };
-    let value = value_of(winner_idx);
-    let disagreements = listed
-        .filter(|&(s, i)| s != winner && !same_value(value, value_of(i)))
-        .map(|(source, i)| Alternative {
-            source,
-            value: value_of(i).clone(),
-        })
-        .collect();
+    let mut disagreements = Vec::new();
+    for c in listed {
+        if c.source != winner.source && !same_value(winner.value, c.value) {
+            disagreements.push(Alternative {
+                source: c.source,
+                value: c.value.clone(),
+            });
+        }
+    }
     Some(MergedField {
-        value: value.clone(),
-        source: winner,
+        value: winner.value.clone(),
+        source: winner.source,
         contributors,
-        fetched_at: records[winner_idx].fetched_at,
+        fetched_at: winner.fetched_at,
         disagreements,
     })
 }
 
-fn union(
-    listed: impl Iterator<Item = (Source, usize)>,
-    records: &[ProviderRecord],
-    field: Field,
-    contributors: SourceSet,
-) -> Option<MergedField> {
+fn union(listed: &[Candidate<'_>], contributors: SourceSet) -> Option<MergedField> {
     // `items` stays sorted and de-duplicated (case-insensitively); each source's list is
     // merged in, in precedence order, keeping the earlier spelling on ties. Provider lists
     // usually arrive sorted already, which makes each step a linear merge.
     let mut items: Vec<&String> = Vec::new();
     let mut winner = None;
     let mut fetched_at = UnixMillis(i64::MIN);
-    for (source, i) in listed {
-        let Value::TextList(list) = &records[i].fields[&field] else {
+    for c in listed {
+        let Value::TextList(list) = c.value else {
             continue;
         };
-        winner.get_or_insert(source);
-        fetched_at = fetched_at.max(records[i].fetched_at);
+        winner.get_or_insert(c.source);
+        fetched_at = fetched_at.max(c.fetched_at);
         let sorted = list
             .windows(2)
             .all(|w| cmp_ignore_case(&w[0], &w[1]) == Ordering::Less);
