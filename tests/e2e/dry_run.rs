@@ -1,0 +1,105 @@
+//! `firmo sync --dry-run`: the plan and its cost, and not one write anywhere.
+
+use crate::support::{Sandbox, Workspace, num, outcomes_total, prop, sync, with_domain};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_plans_and_prices_but_writes_nothing() {
+    let sb = Sandbox::start(40).await;
+    let ws = Workspace::new();
+    let before = sb.companies();
+
+    let out = sync(&ws, &sb, &["--dry-run"]).await;
+    out.expect_code(0);
+    let summary = out.summary();
+    assert_eq!(summary["dry_run"], true);
+
+    // Nothing written, nothing created, nobody asked.
+    let stats = sb.stats();
+    for kind in [
+        "companies.batch_update",
+        "companies.update",
+        "companies.create",
+        "properties.create",
+        "properties.update",
+        "property_groups.create",
+        "clearbit",
+        "builtwith",
+        "crunchbase",
+    ] {
+        assert_eq!(sb.requests(kind), 0, "a dry run sent {kind}: {stats:?}");
+    }
+    assert_eq!(
+        sb.provider_requests()["clay"],
+        0,
+        "a dry run pushed Clay rows"
+    );
+    assert_eq!(stats.values_written, 0);
+    assert!(!sb.has_property("firmo_headcount"));
+    assert!(!sb.has_property("firmo_enriched_at"));
+    assert_eq!(sb.companies(), before);
+    assert_eq!(num(&summary, "/credits"), 0.0);
+
+    // What the real run would do and cost.
+    let properties = summary["properties"].as_array().unwrap();
+    assert!(!properties.is_empty());
+    for p in properties {
+        assert_eq!(p["status"], "would create", "{p}");
+    }
+    let planned = num(&summary, "/planned_credits");
+    assert!(planned > 0.0, "{summary:#}");
+    let estimated = num(&summary, "/estimated_crm_calls");
+    assert!(
+        estimated >= num(&summary, "/crm_calls") + properties.len() as f64,
+        "the estimate ({estimated}) must cover creating {} properties",
+        properties.len()
+    );
+    assert_eq!(outcomes_total(&summary) as usize, before.len());
+
+    // Per account: the lookups it needs and their price; each domain is priced once (accounts
+    // sharing a domain share its lookups), adding up to the run's total.
+    let plan = summary["plan"].as_array().expect("a per-account plan");
+    assert_eq!(plan.len(), before.len());
+    let mut priced = std::collections::BTreeMap::new();
+    for entry in plan {
+        let id = entry["id"].as_str().unwrap();
+        let company = before.iter().find(|c| c.id == id).expect("a known id");
+        let credits = entry["credits"].as_f64().unwrap();
+        if prop(company, "domain").is_some() {
+            let lookups = entry["lookups"].as_object().unwrap();
+            assert!(lookups.values().any(|s| s == "would_fetch"), "{entry}");
+            assert!(credits > 0.0, "{entry}");
+            let domain = entry["domain"]
+                .as_str()
+                .expect("a normalized domain")
+                .to_owned();
+            let first = *priced.entry(domain).or_insert(credits);
+            assert!(
+                (first - credits).abs() < 1e-9,
+                "one domain, two prices: {entry}"
+            );
+        } else {
+            assert_eq!(credits, 0.0, "{entry}");
+        }
+    }
+    let sum: f64 = priced.values().sum();
+    assert!(
+        (sum - planned).abs() < 1e-6,
+        "plan adds up to {sum}, total says {planned}"
+    );
+
+    // The real run spends no more than the plan said.
+    let real = sync(&ws, &sb, &[]).await;
+    real.expect_code(0);
+    let real = real.summary();
+    let spent = num(&real, "/credits");
+    assert!(
+        spent > 0.0 && spent <= planned,
+        "spent {spent}, planned {planned}"
+    );
+    assert_eq!(outcomes_total(&real) as usize, before.len());
+    assert!(
+        with_domain(&sb.companies())
+            .iter()
+            .any(|c| prop(c, "firmo_enriched_at").is_some())
+    );
+}
