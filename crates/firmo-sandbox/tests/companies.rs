@@ -571,3 +571,52 @@ async fn last_modified_never_goes_back_and_can_share_a_millisecond() {
     // One batch is one write instant: its records share the millisecond.
     assert!(stamps[..10].iter().all(|s| *s == stamps[0]));
 }
+
+#[tokio::test]
+async fn a_unique_value_property_identifies_records() {
+    let sb = sandbox(4).await;
+    let id = first_id(&sb);
+    let created = post(
+        &sb,
+        "/crm/v3/properties/companies",
+        json!({"name": "firmo_key", "label": "Key", "type": "string", "fieldType": "text", "groupName": "companyinformation", "hasUniqueValue": true}),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.body["hasUniqueValue"], true);
+    let set = patch(
+        &sb,
+        &format!("/crm/v3/objects/companies/{id}"),
+        json!({"properties": {"firmo_key": "k-1"}}),
+    )
+    .await;
+    assert_eq!(set.status, 200);
+    let by_key = get(
+        &sb,
+        "/crm/v3/objects/companies/k-1?idProperty=firmo_key&properties=firmo_key",
+    )
+    .await;
+    assert_eq!(by_key.body["id"], id.as_str());
+    let renamed = patch(
+        &sb,
+        "/crm/v3/objects/companies/k-1?idProperty=firmo_key",
+        json!({"properties": {"name": "Keyed"}}),
+    )
+    .await;
+    assert_eq!(renamed.status, 200);
+    assert_eq!(sb.company(&id).unwrap().properties["name"], "Keyed");
+    let read = post(
+        &sb,
+        "/crm/v3/objects/companies/batch/read",
+        json!({"idProperty": "firmo_key", "inputs": [{"id": "k-1"}, {"id": "k-2"}], "properties": ["name"], "propertiesWithHistory": []}),
+    )
+    .await;
+    assert_eq!(read.status, 207);
+    assert_eq!(read.body["results"][0]["id"], id.as_str());
+    assert_eq!(read.body["errors"][0]["context"]["ids"], json!(["k-2"]));
+    assert_error(
+        &get(&sb, "/crm/v3/objects/companies/k-1?idProperty=nosuch").await,
+        400,
+        "VALIDATION_ERROR",
+    );
+}
