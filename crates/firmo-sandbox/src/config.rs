@@ -130,6 +130,10 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Company ids whose batch updates fail (a 207 error entry for that input).
     pub fail_ids: BTreeSet<String>,
+    /// HubSpot's search index trails writes by seconds: records written within this
+    /// long are not yet visible to search (list, get and batch read see them at once).
+    #[serde(with = "millis")]
+    pub search_lag: Duration,
 }
 
 /// Durations as whole milliseconds in JSON (`"latency": 250`).

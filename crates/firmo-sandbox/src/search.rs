@@ -363,10 +363,12 @@ pub(crate) async fn search(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let query_tokens = request.query.as_deref().map(tokens).unwrap_or_default();
+    let lag = i64::try_from(state.faults().search_lag.as_millis()).unwrap_or(i64::MAX);
+    let indexed_until = state.now_ms().saturating_sub(lag);
     let mut hits: Vec<&Company> = db
         .companies
         .values()
-        .filter(|c| !c.archived)
+        .filter(|c| !c.archived && (lag == 0 || c.updated_at <= indexed_until))
         .filter(|c| compiled.is_empty() || compiled.iter().any(|g| g.iter().all(|f| matches(f, c))))
         .filter(|c| {
             query_tokens.is_empty()

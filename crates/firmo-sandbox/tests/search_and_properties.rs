@@ -527,3 +527,38 @@ async fn property_groups() {
     .await;
     assert_eq!(prop.status, 201);
 }
+
+#[tokio::test]
+async fn search_lag_hides_fresh_writes_from_search_only() {
+    let sb = sandbox(5).await;
+    let id = sb.companies()[0].id.clone();
+    let by_id = json!({"filterGroups": [{"filters": [{"propertyName": "hs_object_id", "operator": "EQ", "value": id}]}]});
+    assert_eq!(search(&sb, by_id.clone()).await.body["total"], 1);
+    sb.set_faults(firmo_sandbox::Faults {
+        search_lag: std::time::Duration::from_mins(1),
+        ..Default::default()
+    });
+    let written = patch(
+        &sb,
+        &format!("/crm/v3/objects/companies/{id}"),
+        json!({"properties": {"city": "Turku"}}),
+    )
+    .await;
+    assert_eq!(written.status, 200);
+    assert_eq!(
+        search(&sb, by_id.clone()).await.body["total"],
+        0,
+        "not indexed yet"
+    );
+    let direct = get(
+        &sb,
+        &format!("/crm/v3/objects/companies/{id}?properties=city"),
+    )
+    .await;
+    assert_eq!(
+        direct.body["properties"]["city"], "Turku",
+        "reads by id see the write at once"
+    );
+    sb.set_faults(firmo_sandbox::Faults::default());
+    assert_eq!(search(&sb, by_id).await.body["total"], 1);
+}
