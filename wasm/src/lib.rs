@@ -17,6 +17,8 @@
 //! fixtures print them); the exported names are camelCase. The TypeScript types are
 //! generated from the catalogue by `build.rs`.
 
+mod fast;
+mod input;
 mod js;
 mod text;
 
@@ -53,6 +55,9 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "PlainRecord | string")]
     #[derive(Debug, Clone)]
     pub type RecordInput;
+    #[wasm_bindgen(typescript_type = "string")]
+    #[derive(Debug, Clone)]
+    pub type JsonText;
     #[wasm_bindgen(typescript_type = "ProviderRecord[] | string")]
     #[derive(Debug, Clone)]
     pub type ProviderRecordsInput;
@@ -149,6 +154,10 @@ pub struct Validator {
     ctx: ValidationContext,
     /// The findings of the last `validateJson` call, converted only when asked for.
     last: Vec<Finding>,
+    /// Reused decoding state of `validateJson`.
+    fast: fast::FastRecord,
+    /// Reused input buffer the record text is written into.
+    input: input::Input,
 }
 
 #[wasm_bindgen]
@@ -179,24 +188,33 @@ impl Validator {
 
     /// Validates a record given as JSON text and returns how many findings are rejects
     /// (0: the record may be written). The findings themselves: `findings()`.
-    /// Throws on malformed JSON.
+    /// Throws on malformed JSON. The fast path: use it for many records.
     #[wasm_bindgen(js_name = validateJson)]
-    pub fn validate_json(&mut self, json: &str) -> Result<u32, JsError> {
-        let record: Json = serde_json::from_str(json).map_err(|e| not_json("record", &e))?;
-        self.last = validate_json_record_with(&record, &self.ctx);
-        Ok(self.last.iter().filter(|f| f.severity == Severity::Reject).count() as u32)
+    pub fn validate_json(&mut self, json: &JsonText) -> Result<u32, JsError> {
+        let Some(text) = self.input.string(json) else {
+            return Err(error("record: expected JSON text (a string); pass objects to validateObject"));
+        };
+        validate_text(text, &self.ctx, &mut self.fast, &mut self.last)?;
+        Ok(rejects(&self.last))
     }
 
-    /// The findings of the last `validateJson` call.
+    /// `validateJson` for a record given as a JS object (or JSON text).
+    #[wasm_bindgen(js_name = validateObject)]
+    pub fn validate_object(&mut self, record: &RecordInput) -> Result<u32, JsError> {
+        self.run_record(record)?;
+        Ok(rejects(&self.last))
+    }
+
+    /// The findings of the last `validateJson` or `validateObject` call.
     pub fn findings(&self) -> Result<Findings, JsError> {
         Ok(to_js(&self.last)?.unchecked_into())
     }
 
     /// Findings for a whole plain record (an object, or its JSON text).
     #[wasm_bindgen(js_name = validateRecord)]
-    pub fn validate_record(&self, record: &RecordInput) -> Result<Findings, JsError> {
-        let record = json_or_text(record, "record")?;
-        Ok(to_js(&validate_json_record_with(&record, &self.ctx))?.unchecked_into())
+    pub fn validate_record(&mut self, record: &RecordInput) -> Result<Findings, JsError> {
+        self.run_record(record)?;
+        Ok(to_js(&self.last)?.unchecked_into())
     }
 
     /// Findings for one field's JSON value.
@@ -220,14 +238,28 @@ impl Validator {
     /// Merges one company's provider records (an array, or its JSON text) under this
     /// validator's configuration.
     #[wasm_bindgen(js_name = mergePreview)]
-    pub fn merge_preview(&self, records: &ProviderRecordsInput) -> Result<MergePreview, JsError> {
-        let records = json_or_text(records, "records")?;
+    pub fn merge_preview(&mut self, records: &ProviderRecordsInput) -> Result<MergePreview, JsError> {
+        let records = match self.input.text(records) {
+            Some(text) => serde_json::from_str(text).map_err(|e| not_json("records", &e))?,
+            None => to_json(records, "records")?,
+        };
         let preview = firmo_core::merge_preview(&records, &self.config, self.ctx.today);
         Ok(to_js(&preview)?.unchecked_into())
     }
 }
 
 impl Validator {
+    /// Validates a record given as JSON text or as a JS object; findings in `self.last`.
+    fn run_record(&mut self, record: &JsValue) -> Result<(), JsError> {
+        if let Some(text) = self.input.text(record) {
+            return validate_text(text, &self.ctx, &mut self.fast, &mut self.last);
+        }
+        // Something JSON would not carry as it is: the exact conversion names it.
+        let record = to_json(record, "record")?;
+        self.last = validate_json_record_with(&record, &self.ctx);
+        Ok(())
+    }
+
     /// Default options, today being the current UTC date.
     fn now() -> Validator {
         Validator::with(CoreConfig::default(), today_utc())
@@ -235,7 +267,13 @@ impl Validator {
 
     fn with(config: CoreConfig, today: Date) -> Validator {
         let ctx = ValidationContext { today, quality: config.quality.clone() };
-        Validator { config, ctx, last: Vec::new() }
+        Validator {
+            config,
+            ctx,
+            last: Vec::new(),
+            fast: fast::FastRecord::default(),
+            input: input::Input::new(),
+        }
     }
 
     /// Options from their JSON form; errors name the key at fault.
@@ -273,6 +311,24 @@ impl Validator {
     }
 }
 
+/// Validates JSON text: the fast path when it takes the record, else core's own decoding.
+fn validate_text(
+    text: &str,
+    ctx: &ValidationContext,
+    fast: &mut fast::FastRecord,
+    out: &mut Vec<Finding>,
+) -> Result<(), JsError> {
+    if !fast.validate(text, ctx, out) {
+        let record: Json = serde_json::from_str(text).map_err(|e| not_json("record", &e))?;
+        *out = validate_json_record_with(&record, ctx);
+    }
+    Ok(())
+}
+
+fn rejects(findings: &[Finding]) -> u32 {
+    findings.iter().filter(|f| f.severity == Severity::Reject).count() as u32
+}
+
 fn parse_today(s: &str) -> Result<Date, String> {
     Date::parse_iso(s).ok_or_else(|| format!("today: {s:?} is not a YYYY-MM-DD date"))
 }
@@ -284,14 +340,6 @@ fn today_utc() -> Date {
     // wrong clock must not trap, so fall back to the epoch.
     Date::new(now.get_utc_full_year() as i32, now.get_utc_month() as u8 + 1, now.get_utc_date() as u8)
         .unwrap_or_else(|| Date::new(1970, 1, 1).expect("the epoch is a date"))
-}
-
-/// A JS value that is either JSON text or a JSON-like value.
-fn json_or_text(value: &JsValue, what: &str) -> Result<Json, JsError> {
-    match value.as_string() {
-        Some(text) => serde_json::from_str(&text).map_err(|e| not_json(what, &e)),
-        None => to_json(value, what),
-    }
 }
 
 fn not_json(what: &str, e: &serde_json::Error) -> JsError {
