@@ -428,7 +428,8 @@ pub(crate) async fn search(
         .map(|c| render(&db, c, &wanted))
         .collect();
     let mut body = json!({ "total": total, "results": results });
-    if end < total {
+    // `limit: 0` asks for the total alone; a cursor back to the same offset would loop.
+    if end < total && limit > 0 {
         body["paging"] = json!({ "next": { "after": end.to_string() } });
     }
     Ok(Json(body))

@@ -223,6 +223,9 @@ async fn dates_sorting_query_and_total() {
             .any(|r| r["id"] == all[7].id.as_str())
     );
 
+    let count_only = search(&sb, json!({"limit": 0})).await;
+    assert_eq!(count_only.body["total"], 300);
+    assert!(count_only.body.get("paging").is_none());
     let empty = search(&sb, json!({})).await;
     assert_eq!(empty.status, 200);
     assert_eq!(empty.body["total"], 300);
