@@ -1,6 +1,8 @@
 //! `firmo sync --dry-run`: the plan and its cost, and not one write anywhere.
 
-use crate::support::{Sandbox, Workspace, num, outcomes_total, prop, sync, with_domain};
+use crate::support::{
+    Sandbox, Workspace, count, credits, is_zero, outcomes_total, prop, sync, with_domain,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_plans_and_prices_but_writes_nothing() {
@@ -37,7 +39,7 @@ async fn a_dry_run_plans_and_prices_but_writes_nothing() {
     assert!(!sb.has_property("firmo_headcount"));
     assert!(!sb.has_property("firmo_enriched_at"));
     assert_eq!(sb.companies(), before);
-    assert_eq!(num(&summary, "/credits"), 0.0);
+    assert!(is_zero(credits(&summary, "/credits")));
 
     // What the real run would do and cost.
     let properties = summary["properties"].as_array().unwrap();
@@ -45,11 +47,11 @@ async fn a_dry_run_plans_and_prices_but_writes_nothing() {
     for p in properties {
         assert_eq!(p["status"], "would create", "{p}");
     }
-    let planned = num(&summary, "/planned_credits");
+    let planned = credits(&summary, "/planned_credits");
     assert!(planned > 0.0, "{summary:#}");
-    let estimated = num(&summary, "/estimated_crm_calls");
+    let estimated = count(&summary, "/estimated_crm_calls");
     assert!(
-        estimated >= num(&summary, "/crm_calls") + properties.len() as f64,
+        estimated >= count(&summary, "/crm_calls") + properties.len() as u64,
         "the estimate ({estimated}) must cover creating {} properties",
         properties.len()
     );
@@ -63,22 +65,22 @@ async fn a_dry_run_plans_and_prices_but_writes_nothing() {
     for entry in plan {
         let id = entry["id"].as_str().unwrap();
         let company = before.iter().find(|c| c.id == id).expect("a known id");
-        let credits = entry["credits"].as_f64().unwrap();
+        let price = entry["credits"].as_f64().unwrap();
         if prop(company, "domain").is_some() {
             let lookups = entry["lookups"].as_object().unwrap();
             assert!(lookups.values().any(|s| s == "would_fetch"), "{entry}");
-            assert!(credits > 0.0, "{entry}");
+            assert!(price > 0.0, "{entry}");
             let domain = entry["domain"]
                 .as_str()
                 .expect("a normalized domain")
                 .to_owned();
-            let first = *priced.entry(domain).or_insert(credits);
+            let first = *priced.entry(domain).or_insert(price);
             assert!(
-                (first - credits).abs() < 1e-9,
+                (first - price).abs() < 1e-9,
                 "one domain, two prices: {entry}"
             );
         } else {
-            assert_eq!(credits, 0.0, "{entry}");
+            assert!(is_zero(price), "{entry}");
         }
     }
     let sum: f64 = priced.values().sum();
@@ -91,7 +93,7 @@ async fn a_dry_run_plans_and_prices_but_writes_nothing() {
     let real = sync(&ws, &sb, &[]).await;
     real.expect_code(0);
     let real = real.summary();
-    let spent = num(&real, "/credits");
+    let spent = credits(&real, "/credits");
     assert!(
         spent > 0.0 && spent <= planned,
         "spent {spent}, planned {planned}"

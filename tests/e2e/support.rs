@@ -18,7 +18,7 @@ pub(crate) const TOKEN: &str = "e2e-token";
 
 /// Providers that answer one HTTP request per lookup step. Clay is counted by webhook rows
 /// instead: each run also registers its callback with the emulator's table.
-pub(crate) const HTTP_PROVIDERS: [&str; 3] = ["clearbit", "builtwith", "crunchbase"];
+const HTTP_PROVIDERS: [&str; 3] = ["clearbit", "builtwith", "crunchbase"];
 
 /// How long one `firmo` command may take before the test gives up on it.
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
@@ -245,7 +245,9 @@ pub(crate) async fn firmo(ws: &Workspace, args: &[&str]) -> Output {
         },
         Ok(Err(e)) => panic!("waiting for firmo {args:?}: {e}"),
         // Dropping the future drops the child, which kills it.
-        Err(_) => panic!("firmo {args:?} still running after {RUN_TIMEOUT:?}"),
+        Err(tokio::time::error::Elapsed { .. }) => {
+            panic!("firmo {args:?} still running after {RUN_TIMEOUT:?}")
+        }
     }
 }
 
@@ -283,19 +285,32 @@ pub(crate) async fn sync(ws: &Workspace, sb: &Sandbox, extra: &[&str]) -> Output
     firmo(ws, &args).await
 }
 
-/// A counter of the summary (`outcomes.written`, `credits`…) as a number.
-pub(crate) fn num(summary: &Value, pointer: &str) -> f64 {
+/// A counter of the summary (`/outcomes/written`, `/scanned`…).
+pub(crate) fn count(summary: &Value, pointer: &str) -> u64 {
+    summary
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("summary has no count at {pointer}: {summary:#}"))
+}
+
+/// Credits in the summary (`/credits`, `/planned_credits`).
+pub(crate) fn credits(summary: &Value, pointer: &str) -> f64 {
     summary
         .pointer(pointer)
         .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("summary has no number at {pointer}: {summary:#}"))
+        .unwrap_or_else(|| panic!("summary has no credits at {pointer}: {summary:#}"))
+}
+
+/// Whether an amount of credits is nothing (sums of nothing may print as `-0.0`).
+pub(crate) fn is_zero(credits: f64) -> bool {
+    credits.abs() < 1e-9
 }
 
 /// Every outcome counter of a summary, summed: one per account the run pulled.
 pub(crate) fn outcomes_total(summary: &Value) -> u64 {
     ["written", "unchanged", "skipped", "rejected", "failed"]
         .iter()
-        .map(|k| num(summary, &format!("/outcomes/{k}")) as u64)
+        .map(|k| count(summary, &format!("/outcomes/{k}")))
         .sum()
 }
 

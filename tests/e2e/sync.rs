@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::support::{
-    Sandbox, Workspace, firmo, firmo_props, num, outcomes_total, prop, reasons, sync, sync_args,
-    with_domain,
+    Sandbox, Workspace, count, credits, firmo, firmo_props, is_zero, outcomes_total, prop, reasons,
+    sync, sync_args, with_domain,
 };
 
 /// What the sync should have written about one company, read back from the CRM.
@@ -45,7 +45,7 @@ async fn first_sync_creates_the_properties_and_writes_enriched_values() {
     }
 
     // One outcome per company; the ones without a domain are skipped, saying so.
-    assert_eq!(num(&summary, "/scanned") as usize, before.len());
+    assert_eq!(count(&summary, "/scanned") as usize, before.len());
     assert_eq!(
         outcomes_total(&summary) as usize,
         before.len(),
@@ -59,8 +59,8 @@ async fn first_sync_creates_the_properties_and_writes_enriched_values() {
         "{}",
         summary["skipped"]
     );
-    assert_eq!(num(&summary, "/outcomes/failed"), 0.0);
-    assert!(num(&summary, "/credits") > 0.0);
+    assert_eq!(count(&summary, "/outcomes/failed"), 0);
+    assert!(credits(&summary, "/credits") > 0.0);
 
     // The CRM holds the values now.
     let after = sb.companies();
@@ -120,7 +120,7 @@ async fn first_sync_creates_the_properties_and_writes_enriched_values() {
             }
         }
     }
-    assert_eq!(written, num(&summary, "/outcomes/written") as usize);
+    assert_eq!(written, count(&summary, "/outcomes/written") as usize);
     assert!(
         written * 10 >= with_domain(&before).len() * 8,
         "{written} written"
@@ -190,7 +190,7 @@ async fn a_second_sync_within_the_refresh_windows_spends_and_writes_nothing() {
     let ws = Workspace::new();
     let first = sync(&ws, &sb, &[]).await;
     first.expect_code(0);
-    assert!(num(&first.summary(), "/outcomes/written") > 0.0);
+    assert!(count(&first.summary(), "/outcomes/written") > 0);
     let crm_before = sb.companies();
     let providers_before = sb.provider_requests();
     let stats_before = sb.stats();
@@ -200,13 +200,16 @@ async fn a_second_sync_within_the_refresh_windows_spends_and_writes_nothing() {
         let out = sync(&ws, &sb, extra).await;
         out.expect_code(0);
         let summary = out.summary();
-        assert_eq!(num(&summary, "/credits"), 0.0, "{extra:?}: {summary:#}");
+        assert!(
+            is_zero(credits(&summary, "/credits")),
+            "{extra:?}: {summary:#}"
+        );
         for (name, p) in summary["providers"].as_object().unwrap() {
             assert_eq!(p["lookups"], 0, "{extra:?}: {name} looked something up");
         }
-        assert_eq!(num(&summary, "/outcomes/written"), 0.0, "{extra:?}");
-        assert_eq!(num(&summary, "/outcomes/failed"), 0.0, "{extra:?}");
-        assert_eq!(outcomes_total(&summary), num(&summary, "/scanned") as u64);
+        assert_eq!(count(&summary, "/outcomes/written"), 0, "{extra:?}");
+        assert_eq!(count(&summary, "/outcomes/failed"), 0, "{extra:?}");
+        assert_eq!(outcomes_total(&summary), count(&summary, "/scanned"));
         assert_eq!(
             sb.provider_requests(),
             providers_before,
@@ -233,8 +236,8 @@ async fn a_second_sync_within_the_refresh_windows_spends_and_writes_nothing() {
     let all = sync(&ws, &sb, &["--full", "--dry-run"]).await;
     all.expect_code(0);
     let plan = all.summary();
-    assert_eq!(num(&plan, "/scanned") as usize, crm_before.len());
-    assert_eq!(num(&plan, "/planned_credits"), 0.0, "{plan:#}");
+    assert_eq!(count(&plan, "/scanned") as usize, crm_before.len());
+    assert!(is_zero(credits(&plan, "/planned_credits")), "{plan:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,6 +280,6 @@ async fn a_human_edit_of_a_firmo_value_survives_the_next_sync() {
         "the edited account is reported as kept: {}",
         summary["skipped"]
     );
-    assert_eq!(num(&summary, "/outcomes/written"), 0.0);
-    assert_eq!(num(&summary, "/credits"), 0.0);
+    assert_eq!(count(&summary, "/outcomes/written"), 0);
+    assert!(is_zero(credits(&summary, "/credits")));
 }
