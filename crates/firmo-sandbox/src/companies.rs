@@ -303,6 +303,51 @@ fn check_all(
     }
 }
 
+/// A value already held by another record in a `hasUniqueValue` property: (property,
+/// value, the holder's id).
+struct Taken {
+    property: String,
+    value: String,
+    holder: String,
+}
+
+impl Taken {
+    fn message(&self) -> String {
+        format!(
+            "A COMPANY with {} \"{}\" already exists. Existing ID: {}",
+            self.property, self.value, self.holder
+        )
+    }
+
+    fn api_error(&self) -> ApiError {
+        ApiError::conflict(self.message())
+            .with_context("propertyName", std::slice::from_ref(&self.property))
+    }
+}
+
+/// HubSpot keeps `hasUniqueValue` properties unique across records.
+fn unique_conflict(
+    db: &Db,
+    changes: &[(String, Option<String>)],
+    self_id: Option<&str>,
+) -> Option<Taken> {
+    changes.iter().find_map(|(name, value)| {
+        let value = value.as_ref()?;
+        let def = db.properties.get(name)?;
+        if !def.has_unique_value || name == "hs_object_id" {
+            return None;
+        }
+        db.companies
+            .values()
+            .find(|c| Some(c.id.as_str()) != self_id && c.properties.get(name) == Some(value))
+            .map(|c| Taken {
+                property: name.clone(),
+                value: value.clone(),
+                holder: c.id.clone(),
+            })
+    })
+}
+
 /// Apply checked changes and stamp the write; how many values changed.
 fn apply(company: &mut Company, changes: Vec<(String, Option<String>)>, now: i64) -> u64 {
     let mut count = 0;
@@ -356,6 +401,9 @@ pub(crate) async fn update_one(
         .map(|c| c.id.clone())
         .ok_or_else(|| not_found(&id))?;
     let changes = check_all(&db, &props).map_err(|p| ApiError::invalid_values(&p))?;
+    if let Some(taken) = unique_conflict(&db, &changes, Some(&company_id)) {
+        return Err(taken.api_error());
+    }
     let company = db.company_mut(&company_id).ok_or_else(|| not_found(&id))?;
     let written = apply(company, changes, now);
     let company = company.clone();
@@ -374,6 +422,9 @@ pub(crate) async fn create_one(
     let now = state.now_ms();
     let mut db = state.db();
     let changes = check_all(&db, &props).map_err(|p| ApiError::invalid_values(&p))?;
+    if let Some(taken) = unique_conflict(&db, &changes, None) {
+        return Err(taken.api_error());
+    }
     let company = insert(&mut db, changes, now);
     state.stats_mut().values_written += company.properties.len() as u64;
     state.mark_dirty();
@@ -462,6 +513,16 @@ impl Failure {
                     .into_iter()
                     .collect(),
             )]),
+        }
+    }
+
+    fn conflict(taken: &Taken) -> Failure {
+        Failure {
+            status_code: StatusCode::CONFLICT,
+            category: "CONFLICT",
+            message: taken.message(),
+            errors: Vec::new(),
+            context: BTreeMap::from([("propertyName".to_string(), vec![taken.property.clone()])]),
         }
     }
 
@@ -683,6 +744,10 @@ pub(crate) async fn batch_update(
                 failures.push(Failure::invalid(&problems).tag(Some(&id), trace.as_deref()));
             }
             Ok(changes) => {
+                if let Some(taken) = unique_conflict(&db, &changes, Some(&company_id)) {
+                    failures.push(Failure::conflict(&taken).tag(Some(&id), trace.as_deref()));
+                    continue;
+                }
                 let Some(company) = db.company_mut(&company_id) else {
                     continue;
                 };
@@ -738,6 +803,10 @@ pub(crate) async fn batch_create(
         match check_all(&db, &props) {
             Err(problems) => failures.push(Failure::invalid(&problems).tag(None, trace.as_deref())),
             Ok(changes) => {
+                if let Some(taken) = unique_conflict(&db, &changes, None) {
+                    failures.push(Failure::conflict(&taken).tag(None, trace.as_deref()));
+                    continue;
+                }
                 let company = insert(&mut db, changes, now);
                 written += company.properties.len() as u64;
                 let mut object = render(&db, &company, &names_of(&props));
