@@ -36,7 +36,9 @@ fn union<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 /// types are the struct's own.
 fn interface_of(value: &serde_json::Value, optional: bool) -> String {
     let mut out = String::from("{\n");
-    let object = value.as_object().expect("config structs serialize to objects");
+    let object = value
+        .as_object()
+        .expect("config structs serialize to objects");
     for (key, v) in object {
         let ts = match v {
             serde_json::Value::Bool(_) => "boolean",
@@ -58,11 +60,18 @@ fn typescript() -> String {
     let stages = union(FUNDING_STAGES.iter().map(|o| o.value));
     let buckets = union(REVENUE_BUCKETS.iter().map(|o| o.value));
     let defaults = "config defaults serialize";
-    let signal_values = interface_of(&serde_json::to_value(Signals::default()).expect(defaults), false);
-    let signal_config =
-        interface_of(&serde_json::to_value(SignalConfig::default()).expect(defaults), true);
-    let quality_config =
-        interface_of(&serde_json::to_value(QualityConfig::default()).expect(defaults), true);
+    let signal_values = interface_of(
+        &serde_json::to_value(Signals::default()).expect(defaults),
+        false,
+    );
+    let signal_config = interface_of(
+        &serde_json::to_value(SignalConfig::default()).expect(defaults),
+        true,
+    );
+    let quality_config = interface_of(
+        &serde_json::to_value(QualityConfig::default()).expect(defaults),
+        true,
+    );
     format!(
         r#"
 // ---- Types generated from firmo-core's catalogue (wasm/build.rs) ----
@@ -245,9 +254,16 @@ fn fixture_list(dir: &Path) -> String {
     let mut out = String::from("/// Shared fixture files: (file name, contents).\n");
     out.push_str("pub(crate) const FIXTURE_FILES: &[(&str, &str)] = &[\n");
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let absolute = path.canonicalize().expect("fixture path resolves");
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", absolute.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            absolute.display().to_string()
+        );
     }
     out.push_str("];\n");
     out

@@ -66,13 +66,18 @@ pub(crate) struct Input {
 
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Input").field("capacity", &self.buf.len()).finish_non_exhaustive()
+        f.debug_struct("Input")
+            .field("capacity", &self.buf.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl Input {
     pub(crate) fn new() -> Input {
-        Input { buf: vec![0; 4096], memory: wasm_bindgen::memory() }
+        Input {
+            buf: vec![0; 4096],
+            memory: wasm_bindgen::memory(),
+        }
     }
 
     /// The text of a JS string, or `None` when `text` is not a string.
@@ -83,7 +88,11 @@ impl Input {
     /// The JSON text of `value`: itself if it is a string, else `JSON.stringify(value)`
     /// (see [`Input::json_of`]).
     pub(crate) fn text(&mut self, value: &JsValue) -> Option<&str> {
-        if value.is_string() { self.string(value) } else { self.json_of(value) }
+        if value.is_string() {
+            self.string(value)
+        } else {
+            self.json_of(value)
+        }
     }
 
     /// `JSON.stringify(value)`, or `None` when JSON would not represent `value` as it is
@@ -97,15 +106,16 @@ impl Input {
             // The address is handed to JS, which writes into the buffer: the same thing
             // wasm-bindgen's own string passing does, into memory we own and keep alive.
             let ptr = self.buf.as_mut_ptr() as usize as u32;
-            let written = encode(&self.memory, ptr, self.buf.len() as u32);
-            if written >= 0.0 {
+            // A whole number from JS; `as` saturates, it cannot wrap.
+            let written = encode(&self.memory, ptr, self.buf.len() as u32) as i64;
+            if written >= 0 {
                 let text = self.buf.get(..written as usize)?;
                 return std::str::from_utf8(text).ok();
             }
-            if written == -1.0 {
+            if written == -1 {
                 return None;
             }
-            let needed = (-written - 2.0) as usize;
+            let needed = (-written - 2) as usize;
             self.buf.resize(needed.max(self.buf.len() * 2), 0);
         }
         None

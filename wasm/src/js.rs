@@ -1,6 +1,8 @@
 //! Crossing the JS boundary: JS values in as `serde_json::Value`, serde values out as JS
 //! objects, failures out as JS `Error`s. No rule logic lives here.
 
+use std::fmt::Write as _;
+
 use js_sys::{Array, JSON, Object};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -57,13 +59,16 @@ fn walk(value: &JsValue, path: &mut String, depth: usize) -> Result<Json, String
             .map_err(|_| at(path, format!("the BigInt {text} is not a JSON number")));
     }
     if depth >= MAX_DEPTH {
-        return Err(at(path, format!("nested more than {MAX_DEPTH} levels deep (a cycle?)")));
+        return Err(at(
+            path,
+            format!("nested more than {MAX_DEPTH} levels deep (a cycle?)"),
+        ));
     }
     if let Some(array) = value.dyn_ref::<Array>() {
         let mut items = Vec::with_capacity(array.length() as usize);
         for (i, item) in array.iter().enumerate() {
             let len = path.len();
-            path.push_str(&format!("[{i}]"));
+            let _ = write!(path, "[{i}]");
             items.push(walk(&item, path, depth + 1)?);
             path.truncate(len);
         }
@@ -73,7 +78,10 @@ fn walk(value: &JsValue, path: &mut String, depth: usize) -> Result<Json, String
         return Err(at(path, "a function is not a value"));
     }
     if value.is_instance_of::<js_sys::Date>() {
-        return Err(at(path, "a Date object; pass dates as \"YYYY-MM-DD\" strings"));
+        return Err(at(
+            path,
+            "a Date object; pass dates as \"YYYY-MM-DD\" strings",
+        ));
     }
     if let Some(object) = value.dyn_ref::<Object>() {
         let mut map = serde_json::Map::new();

@@ -139,7 +139,9 @@ pub fn merge_preview(records: &ProviderRecordsInput) -> Result<MergePreview, JsE
 pub fn run_fixture(cases: &str) -> Result<String, JsError> {
     let cases: Json = serde_json::from_str(cases).map_err(|e| not_json("fixture", &e))?;
     let outcome = match &cases {
-        Json::Array(items) => Json::Array(items.iter().map(firmo_core::fixture::run_fixture).collect()),
+        Json::Array(items) => {
+            Json::Array(items.iter().map(firmo_core::fixture::run_fixture).collect())
+        }
         case => firmo_core::fixture::run_fixture(case),
     };
     serde_json::to_string(&outcome).map_err(|e| error(format!("serializing: {e}")))
@@ -192,7 +194,9 @@ impl Validator {
     #[wasm_bindgen(js_name = validateJson)]
     pub fn validate_json(&mut self, json: &JsonText) -> Result<u32, JsError> {
         let Some(text) = self.input.string(json) else {
-            return Err(error("record: expected JSON text (a string); pass objects to validateObject"));
+            return Err(error(
+                "record: expected JSON text (a string); pass objects to validateObject",
+            ));
         };
         validate_text(text, &self.ctx, &mut self.fast, &mut self.last)?;
         Ok(rejects(&self.last))
@@ -219,7 +223,11 @@ impl Validator {
 
     /// Findings for one field's JSON value.
     #[wasm_bindgen(js_name = validateField)]
-    pub fn validate_field(&self, field: &str, value: &FieldValueInput) -> Result<Findings, JsError> {
+    pub fn validate_field(
+        &self,
+        field: &str,
+        value: &FieldValueInput,
+    ) -> Result<Findings, JsError> {
         let value = to_json(value, field)?;
         Ok(to_js(&validate_field_json(field, &value, self.ctx.today))?.unchecked_into())
     }
@@ -238,7 +246,10 @@ impl Validator {
     /// Merges one company's provider records (an array, or its JSON text) under this
     /// validator's configuration.
     #[wasm_bindgen(js_name = mergePreview)]
-    pub fn merge_preview(&mut self, records: &ProviderRecordsInput) -> Result<MergePreview, JsError> {
+    pub fn merge_preview(
+        &mut self,
+        records: &ProviderRecordsInput,
+    ) -> Result<MergePreview, JsError> {
         let records = match self.input.text(records) {
             Some(text) => serde_json::from_str(text).map_err(|e| not_json("records", &e))?,
             None => to_json(records, "records")?,
@@ -266,7 +277,10 @@ impl Validator {
     }
 
     fn with(config: CoreConfig, today: Date) -> Validator {
-        let ctx = ValidationContext { today, quality: config.quality.clone() };
+        let ctx = ValidationContext {
+            today,
+            quality: config.quality.clone(),
+        };
         Validator {
             config,
             ctx,
@@ -289,8 +303,13 @@ impl Validator {
                 ));
             }
         };
-        if let Some(key) = map.keys().find(|k| !["today", "config"].contains(&k.as_str())) {
-            return Err(format!("options.{key}: unknown option (known: today, config)"));
+        if let Some(key) = map
+            .keys()
+            .find(|k| !["today", "config"].contains(&k.as_str()))
+        {
+            return Err(format!(
+                "options.{key}: unknown option (known: today, config)"
+            ));
         }
         let today = match map.get("today") {
             None | Some(Json::Null) => today_utc(),
@@ -305,7 +324,9 @@ impl Validator {
         let config = match map.get("config") {
             None | Some(Json::Null) => CoreConfig::default(),
             // The same serde type the CLI reads firmo.toml into, so the same checks.
-            Some(config) => CoreConfig::deserialize(config).map_err(|e| format!("options.config: {e}"))?,
+            Some(config) => {
+                CoreConfig::deserialize(config).map_err(|e| format!("options.config: {e}"))?
+            }
         };
         Ok(Validator::with(config, today))
     }
@@ -326,7 +347,10 @@ fn validate_text(
 }
 
 fn rejects(findings: &[Finding]) -> u32 {
-    findings.iter().filter(|f| f.severity == Severity::Reject).count() as u32
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Reject)
+        .count() as u32
 }
 
 fn parse_today(s: &str) -> Result<Date, String> {
@@ -338,8 +362,12 @@ fn today_utc() -> Date {
     let now = js_sys::Date::new_0();
     // JS dates are within ±273,790 years of 1970: always a representable year here, but a
     // wrong clock must not trap, so fall back to the epoch.
-    Date::new(now.get_utc_full_year() as i32, now.get_utc_month() as u8 + 1, now.get_utc_date() as u8)
-        .unwrap_or_else(|| Date::new(1970, 1, 1).expect("the epoch is a date"))
+    Date::new(
+        now.get_utc_full_year() as i32,
+        now.get_utc_month() as u8 + 1,
+        now.get_utc_date() as u8,
+    )
+    .unwrap_or_else(|| Date::new(1970, 1, 1).expect("the epoch is a date"))
 }
 
 fn not_json(what: &str, e: &serde_json::Error) -> JsError {

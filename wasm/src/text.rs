@@ -53,13 +53,19 @@ mod tests {
 
     #[test]
     fn lists_split_on_semicolons_and_drop_empty_items() {
-        assert_eq!(field_json(Field::TechStack, "AWS; React;;"), json!(["AWS", "React"]));
+        assert_eq!(
+            field_json(Field::TechStack, "AWS; React;;"),
+            json!(["AWS", "React"])
+        );
         assert_eq!(field_json(Field::TechStack, "AWS"), json!(["AWS"]));
     }
 
     #[test]
     fn dates_and_text_are_trimmed_strings() {
-        assert_eq!(field_json(Field::LastFundingDate, " 2024-05-02"), json!("2024-05-02"));
+        assert_eq!(
+            field_json(Field::LastFundingDate, " 2024-05-02"),
+            json!("2024-05-02")
+        );
         assert_eq!(field_json(Field::Industry, " Software "), json!("Software"));
     }
 }

@@ -31,11 +31,17 @@ fn cases() -> Vec<(String, Json)> {
             case => vec![case],
         };
         for (i, case) in items.into_iter().enumerate() {
-            let name = case.get("name").and_then(Json::as_str).map_or(i.to_string(), str::to_owned);
+            let name = case
+                .get("name")
+                .and_then(Json::as_str)
+                .map_or(i.to_string(), str::to_owned);
             all.push((format!("{file}#{name}"), case));
         }
     }
-    assert!(!all.is_empty(), "no fixture cases found: is tests/fixtures/rules/ empty?");
+    assert!(
+        !all.is_empty(),
+        "no fixture cases found: is tests/fixtures/rules/ empty?"
+    );
     all
 }
 
@@ -61,7 +67,12 @@ fn every_case_gives_the_native_answer_in_core_compiled_to_wasm() {
         .iter()
         .filter_map(|(name, case)| check_fixture(case).err().map(|e| format!("{name}: {e}")))
         .collect();
-    assert!(failures.is_empty(), "{} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The exported API, fed the way JS feeds it (JSON text, and JS objects), agrees with each
@@ -73,7 +84,9 @@ fn every_case_gives_the_native_answer_through_the_exported_api() {
     let mut failures = Vec::new();
     let (mut checked, mut text_only) = (0, 0);
     for (name, case) in cases() {
-        let Some(expect) = case.get("expect") else { continue };
+        let Some(expect) = case.get("expect") else {
+            continue;
+        };
         let options = json!({
             "today": case["today"].clone(),
             "config": case.get("config").cloned().unwrap_or(Json::Null),
@@ -84,7 +97,10 @@ fn every_case_gives_the_native_answer_through_the_exported_api() {
             Err(err) => {
                 // A config the core refuses: the module throws the core's message.
                 let message = error_message(err);
-                let expected = expect.get("config_error").and_then(Json::as_str).unwrap_or_default();
+                let expected = expect
+                    .get("config_error")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
                 if format!("options.config: {expected}") != message {
                     failures.push(format!("{name}: constructor threw {message:?}"));
                 }
@@ -92,56 +108,87 @@ fn every_case_gives_the_native_answer_through_the_exported_api() {
                 continue;
             }
         };
-        let input = ["record", "value", "records"].iter().find_map(|k| case.get(*k)).unwrap_or(&Json::Null);
+        let input = ["record", "value", "records"]
+            .iter()
+            .find_map(|k| case.get(*k))
+            .unwrap_or(&Json::Null);
         let safe = js_safe(input);
         text_only += usize::from(!safe);
         let text = || JsValue::from_str(&input.to_string());
         let mut answers: Vec<(&str, Json)> = Vec::new();
         if case.get("record").is_some() {
             let from_text = validator.validate_record(&text().unchecked_into()).unwrap();
-            answers.push(("validateRecord(text)", json!({ "findings": from_js(&from_text) })));
+            answers.push((
+                "validateRecord(text)",
+                json!({ "findings": from_js(&from_text) }),
+            ));
             let mut fast = make().unwrap();
             let rejects = fast.validate_json(text().unchecked_ref()).unwrap();
             let findings = from_js(&fast.findings().unwrap());
-            let counted = findings.as_array().map_or(0, |f| f.iter().filter(|f| f["severity"] == "reject").count());
+            let counted = findings.as_array().map_or(0, |f| {
+                f.iter().filter(|f| f["severity"] == "reject").count()
+            });
             if rejects as usize != counted {
-                failures.push(format!("{name}: validateJson counted {rejects} rejects in {findings}"));
+                failures.push(format!(
+                    "{name}: validateJson counted {rejects} rejects in {findings}"
+                ));
             }
             answers.push(("validateJson", json!({ "findings": findings })));
             if safe {
-                let from_object = validator.validate_record(&to_js(input).unchecked_into()).unwrap();
-                answers.push(("validateRecord(object)", json!({ "findings": from_js(&from_object) })));
+                let from_object = validator
+                    .validate_record(&to_js(input).unchecked_into())
+                    .unwrap();
+                answers.push((
+                    "validateRecord(object)",
+                    json!({ "findings": from_js(&from_object) }),
+                ));
             }
         } else if let Some(field) = case.get("field") {
             if safe {
                 let field = field.as_str().unwrap_or_default();
-                let findings = validator.validate_field(field, to_js(input).unchecked_ref()).unwrap();
+                let findings = validator
+                    .validate_field(field, to_js(input).unchecked_ref())
+                    .unwrap();
                 answers.push(("validateField", json!({ "findings": from_js(&findings) })));
             }
         } else {
             let preview = validator.merge_preview(&text().unchecked_into()).unwrap();
             answers.push(("mergePreview(text)", compact_preview(&from_js(&preview))));
             if safe {
-                let preview = validator.merge_preview(&to_js(input).unchecked_into()).unwrap();
+                let preview = validator
+                    .merge_preview(&to_js(input).unchecked_into())
+                    .unwrap();
                 answers.push(("mergePreview(object)", compact_preview(&from_js(&preview))));
             }
         }
         checked += 1;
         for (path, actual) in answers {
             if as_js_sees_it(&actual) != as_js_sees_it(expect) {
-                failures.push(format!("{name} via {path}:\n  expected {expect}\n  actual   {actual}"));
+                failures.push(format!(
+                    "{name} via {path}:\n  expected {expect}\n  actual   {actual}"
+                ));
             }
         }
     }
     assert!(checked > 0);
-    assert!(text_only < checked / 4, "{text_only} of {checked} cases could only be fed as text");
-    assert!(failures.is_empty(), "{} answers differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        text_only < checked / 4,
+        "{text_only} of {checked} cases could only be fed as text"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} answers differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Whether every number in `json` survives a trip through a JS double unchanged.
 fn js_safe(json: &Json) -> bool {
     match json {
-        Json::Number(n) => n.as_f64().is_some_and(|x| x.fract() != 0.0 || x.abs() <= 9_007_199_254_740_991.0),
+        Json::Number(n) => n
+            .as_f64()
+            .is_some_and(|x| x.fract() != 0.0 || x.abs() <= 9_007_199_254_740_991.0),
         Json::Array(items) => items.iter().all(js_safe),
         Json::Object(map) => map.values().all(js_safe),
         _ => true,
@@ -151,9 +198,16 @@ fn js_safe(json: &Json) -> bool {
 /// `json` with every number as a double, the only number JS has.
 fn as_js_sees_it(json: &Json) -> Json {
     match json {
-        Json::Number(n) => n.as_f64().and_then(serde_json::Number::from_f64).map_or(Json::Null, Json::Number),
+        Json::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Json::Null, Json::Number),
         Json::Array(items) => Json::Array(items.iter().map(as_js_sees_it).collect()),
-        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), as_js_sees_it(v))).collect()),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), as_js_sees_it(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -166,7 +220,10 @@ fn compact_preview(preview: &Json) -> Json {
             let mut view = serde_json::Map::new();
             view.insert("value".into(), field["value"].clone());
             view.insert("source".into(), field["source"].clone());
-            if field["contributors"].as_array().is_some_and(|c| c.len() > 1) {
+            if field["contributors"]
+                .as_array()
+                .is_some_and(|c| c.len() > 1)
+            {
                 view.insert("contributors".into(), field["contributors"].clone());
             }
             if let Some(d) = field.get("disagreements") {
@@ -179,7 +236,10 @@ fn compact_preview(preview: &Json) -> Json {
     out.insert("merged".into(), Json::Object(merged));
     out.insert("findings".into(), preview["findings"].clone());
     out.insert("signals".into(), preview["signals"].clone());
-    if preview["input_errors"].as_array().is_some_and(|e| !e.is_empty()) {
+    if preview["input_errors"]
+        .as_array()
+        .is_some_and(|e| !e.is_empty())
+    {
         out.insert("input_errors".into(), preview["input_errors"].clone());
     }
     Json::Object(out)
@@ -196,12 +256,18 @@ fn bad_input_throws_errors_with_messages_instead_of_trapping() {
     let err = firmo_wasm::validate_record(cyclic.unchecked_ref()).unwrap_err();
     assert!(error_message(err).contains("nested more than 64 levels"));
 
-    let err = firmo_wasm::validate_record(JsValue::from_str("{\"headcount\":").unchecked_ref()).unwrap_err();
+    let err = firmo_wasm::validate_record(JsValue::from_str("{\"headcount\":").unchecked_ref())
+        .unwrap_err();
     assert!(error_message(err).starts_with("record is not valid JSON: EOF"));
 
     let options = to_js(&json!({ "today": "2026-02-30" }));
-    let err = Validator::new(Some(options.unchecked_into())).err().unwrap();
-    assert_eq!(error_message(err), "options.today: \"2026-02-30\" is not a YYYY-MM-DD date");
+    let err = Validator::new(Some(options.unchecked_into()))
+        .err()
+        .unwrap();
+    assert_eq!(
+        error_message(err),
+        "options.today: \"2026-02-30\" is not a YYYY-MM-DD date"
+    );
 }
 
 #[wasm_bindgen_test]

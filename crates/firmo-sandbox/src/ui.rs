@@ -65,7 +65,10 @@ async fn serve(dir: &Path, relative: &str) -> Response {
         Ok(bytes) => {
             let mut response = bytes.into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&path)),
+            );
             // A demo under development: always fetch the freshly built package.
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
@@ -88,7 +91,9 @@ async fn serve(dir: &Path, relative: &str) -> Response {
 /// `dir/relative` if `relative` is a plain relative path (only normal components).
 fn confined(dir: &Path, relative: &str) -> Option<PathBuf> {
     let relative = Path::new(relative);
-    let plain = relative.components().all(|c| matches!(c, Component::Normal(_)));
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
     (plain && relative.components().next().is_some()).then(|| dir.join(relative))
 }
 
@@ -112,8 +117,14 @@ mod tests {
     #[test]
     fn confined_refuses_paths_that_leave_the_directory() {
         let dir = Path::new("/srv/ui");
-        assert_eq!(confined(dir, "card.js"), Some(PathBuf::from("/srv/ui/card.js")));
-        assert_eq!(confined(dir, "a/b.css"), Some(PathBuf::from("/srv/ui/a/b.css")));
+        assert_eq!(
+            confined(dir, "card.js"),
+            Some(PathBuf::from("/srv/ui/card.js"))
+        );
+        assert_eq!(
+            confined(dir, "a/b.css"),
+            Some(PathBuf::from("/srv/ui/a/b.css"))
+        );
         assert_eq!(confined(dir, "../secret"), None);
         assert_eq!(confined(dir, "a/../../secret"), None);
         assert_eq!(confined(dir, "/etc/passwd"), None);
@@ -123,7 +134,13 @@ mod tests {
     #[test]
     fn wasm_is_served_with_its_streaming_mime_type() {
         // `WebAssembly.instantiateStreaming` refuses any other content type.
-        assert_eq!(content_type(Path::new("x/firmo_wasm_bg.wasm")), "application/wasm");
-        assert_eq!(content_type(Path::new("firmo_wasm.js")), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type(Path::new("x/firmo_wasm_bg.wasm")),
+            "application/wasm"
+        );
+        assert_eq!(
+            content_type(Path::new("firmo_wasm.js")),
+            "text/javascript; charset=utf-8"
+        );
     }
 }
