@@ -98,10 +98,84 @@ async fn a_dry_run_plans_and_prices_but_writes_nothing() {
         spent > 0.0 && spent <= planned,
         "spent {spent}, planned {planned}"
     );
+    assert_eq!(
+        count(&real, "/crm_calls"),
+        estimated,
+        "the dry run's estimate of CRM calls"
+    );
     assert_eq!(outcomes_total(&real) as usize, before.len());
     assert!(
         with_domain(&sb.companies())
             .iter()
             .any(|c| prop(c, "firmo_enriched_at").is_some())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_shows_the_changes_each_account_would_get() {
+    let sb = Sandbox::start(20).await;
+    let ws = Workspace::new();
+    sync(&ws, &sb, &[]).await.expect_code(0);
+    // Someone adds a company whose domain firmo has already looked up.
+    let companies = sb.companies();
+    let known = companies
+        .iter()
+        .find(|c| prop(c, "firmo_headcount").is_some() && prop(c, "firmo_industry").is_some())
+        .expect("an enriched company");
+    let domain = prop(known, "domain").unwrap().to_owned();
+    let id = sb
+        .create_company(serde_json::json!({ "name": "Newly Added Inc", "domain": domain }))
+        .await;
+    let written = sb.stats().values_written;
+    let providers = sb.provider_requests();
+
+    let out = sync(&ws, &sb, &["--dry-run"]).await;
+    out.expect_code(0);
+    let summary = out.summary();
+    assert!(
+        is_zero(credits(&summary, "/planned_credits")),
+        "{summary:#}"
+    );
+    let plan = summary["plan"].as_array().unwrap();
+    let entry = plan
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the new company is not in the plan: {plan:#?}"));
+    let changes = entry["changes"].as_object().expect("changes");
+    for property in ["firmo_headcount", "firmo_industry", "firmo_sources"] {
+        assert_eq!(
+            changes.get(property).and_then(|v| v.as_str()),
+            prop(known, property),
+            "{property} for the new company: {entry:#}"
+        );
+    }
+    for lookup in entry["lookups"].as_object().unwrap().values() {
+        assert_ne!(lookup, "would_fetch", "{entry:#}");
+    }
+    assert_eq!(sb.stats().values_written, written, "the dry run wrote");
+    assert_eq!(
+        sb.requests("companies.batch_update"),
+        1,
+        "only the first run's batch"
+    );
+    assert_eq!(
+        sb.provider_requests(),
+        providers,
+        "the dry run asked a provider"
+    );
+
+    // The real run writes what the dry run showed.
+    let real = sync(&ws, &sb, &[]).await;
+    real.expect_code(0);
+    let added = sb.company(&id);
+    for (property, value) in changes {
+        if property == "firmo_enriched_at" {
+            continue;
+        }
+        assert_eq!(
+            prop(&added, property),
+            value.as_str(),
+            "{property} written differs from the plan"
+        );
+    }
 }

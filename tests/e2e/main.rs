@@ -5,5 +5,6 @@ mod dry_run;
 mod enrich_csv;
 mod errors;
 mod failures;
+mod readme;
 mod support;
 mod sync;
