@@ -23,8 +23,9 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use firmo_core::{
-    Date, ExecChange, Field, MergeConfig, ProviderRecord, SignalConfig, Source, UnixMillis,
-    ValidationContext, Value, compute_signals, merge, validate_record,
+    Date, ExecChange, Field, MergeConfig, MergedRecord, ProviderRecord, SignalConfig, Source,
+    UnixMillis, ValidationContext, Value, compute_signals, merge, merge::merge_into,
+    validate_record,
 };
 
 /// A small deterministic generator (no dependency, same data every run).
@@ -274,6 +275,16 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, name: &str) {
         b.iter(|| {
             for records in &companies {
                 let record = merge(black_box(records), &config);
+                black_box(validate_record(&record, &ctx));
+            }
+        });
+    });
+    // The engine's loop: one merged record reused company after company.
+    group.bench_function("merge_into+validate", |b| {
+        let mut record = MergedRecord::default();
+        b.iter(|| {
+            for records in &companies {
+                merge_into(black_box(records), &config, &mut record);
                 black_box(validate_record(&record, &ctx));
             }
         });

@@ -45,7 +45,7 @@ pub use config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 pub use coverage::Coverage;
 pub use field::{FIELDS, Field, FieldKind, FieldSpec, Refresh, SIGNALS, Signal, Strategy};
 pub use finding::{Finding, Severity};
-pub use merge::{MergePreview, MergedField, MergedRecord, merge, merge_preview};
+pub use merge::{MergePreview, MergedField, MergedRecord, merge, merge_into, merge_preview};
 pub use record::{ExecChange, ProviderRecord};
 pub use rules::{RULES, RULES_VERSION, ValidationContext};
 pub use schema::{catalog_json, record_schema};

@@ -19,6 +19,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -202,6 +203,15 @@ impl MergedRecord {
 /// Merges one company's provider records under `config`. Never fails: a field no listed
 /// source supplied is simply absent.
 pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
+    let mut merged = MergedRecord::default();
+    merge_into(records, config, &mut merged);
+    merged
+}
+
+/// [`merge`] into an existing record, reusing its allocations (strings, lists,
+/// disagreement lists): the result is exactly what [`merge`] returns, whatever `out` held
+/// before. For loops that merge company after company.
+pub fn merge_into(records: &[ProviderRecord], config: &MergeConfig, out: &mut MergedRecord) {
     // found[field][source]: that source's freshest value for the field. One pass over the
     // input, no lookups afterwards.
     let mut found = [[None::<Candidate<'_>>; Source::ALL.len()]; Field::ALL.len()];
@@ -221,7 +231,6 @@ pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
         }
     }
 
-    let mut merged = MergedRecord::default();
     let mut listed = [PLACEHOLDER; Source::ALL.len()];
     for field in Field::ALL {
         let rule = config.rule(field);
@@ -233,11 +242,34 @@ pub fn merge(records: &[ProviderRecord], config: &MergeConfig) -> MergedRecord {
                 n += 1;
             }
         }
-        if let Some(m) = merge_field(rule.strategy, &listed[..n]) {
-            merged.fields.insert(field, m);
+        if n == 0 {
+            out.fields.remove(&field);
+            continue;
+        }
+        match out.fields.entry(field) {
+            Entry::Occupied(mut slot) => merge_field(rule.strategy, &listed[..n], slot.get_mut()),
+            Entry::Vacant(slot) => {
+                let mut fresh = MergedField {
+                    value: NO_VALUE.clone(),
+                    source: listed[0].source,
+                    contributors: SourceSet::EMPTY,
+                    fetched_at: listed[0].fetched_at,
+                    disagreements: Vec::new(),
+                };
+                merge_field(rule.strategy, &listed[..n], &mut fresh);
+                slot.insert(fresh);
+            }
         }
     }
-    merged
+}
+
+/// Sets `dst` to a copy of `src`, reusing `dst`'s buffers where the variants match.
+fn assign(dst: &mut Value, src: &Value) {
+    match (dst, src) {
+        (Value::Text(d), Value::Text(s)) => d.clone_from(s),
+        (Value::TextList(d), Value::TextList(s)) => d.clone_from(s),
+        (d, s) => *d = s.clone(),
+    }
 }
 
 /// One source's value for a field.
@@ -255,10 +287,11 @@ const PLACEHOLDER: Candidate<'static> = Candidate {
     value: &NO_VALUE,
 };
 
-/// Merges one field from its candidates, in the config's source order.
-fn merge_field(strategy: Strategy, listed: &[Candidate<'_>]) -> Option<MergedField> {
-    let first = *listed.first()?;
-    let contributors: SourceSet = listed.iter().map(|c| c.source).collect();
+/// Merges one field from its (non-empty) candidates, in the config's source order, into
+/// `m`, overwriting all of it.
+fn merge_field(strategy: Strategy, listed: &[Candidate<'_>], m: &mut MergedField) {
+    let first = listed[0];
+    m.contributors = listed.iter().map(|c| c.source).collect();
     let winner = match strategy {
         Strategy::Precedence => first,
         Strategy::Freshest => {
@@ -271,33 +304,38 @@ fn merge_field(strategy: Strategy, listed: &[Candidate<'_>]) -> Option<MergedFie
             best
         }
         Strategy::Union => {
-            if let Some(m) = union(listed, contributors) {
-                return Some(m);
+            if union(listed, m) {
+                return;
             }
             // No candidate holds a list (a wrongly typed record): fall back to precedence so
             // validation sees and rejects the value.
             first
         }
     };
-    let mut disagreements = Vec::new();
+    assign(&mut m.value, winner.value);
+    m.source = winner.source;
+    m.fetched_at = winner.fetched_at;
+    let mut k = 0;
     for c in listed {
         if c.source != winner.source && !same_value(winner.value, c.value) {
-            disagreements.push(Alternative {
-                source: c.source,
-                value: c.value.clone(),
-            });
+            if let Some(alt) = m.disagreements.get_mut(k) {
+                alt.source = c.source;
+                assign(&mut alt.value, c.value);
+            } else {
+                m.disagreements.push(Alternative {
+                    source: c.source,
+                    value: c.value.clone(),
+                });
+            }
+            k += 1;
         }
     }
-    Some(MergedField {
-        value: winner.value.clone(),
-        source: winner.source,
-        contributors,
-        fetched_at: winner.fetched_at,
-        disagreements,
-    })
+    m.disagreements.truncate(k);
 }
 
-fn union(listed: &[Candidate<'_>], contributors: SourceSet) -> Option<MergedField> {
+/// The union of the candidates' lists into `m` (all but `contributors`); `false` when no
+/// candidate holds a list.
+fn union(listed: &[Candidate<'_>], m: &mut MergedField) -> bool {
     // `items` stays sorted and de-duplicated (case-insensitively); each source's list is
     // merged in, in precedence order, keeping the earlier spelling on ties. Provider lists
     // usually arrive sorted already, which makes each step a linear merge.
@@ -323,14 +361,24 @@ fn union(listed: &[Candidate<'_>], contributors: SourceSet) -> Option<MergedFiel
             items = merge_sorted(&items, own.into_iter());
         }
     }
-    let source = winner?;
-    Some(MergedField {
-        value: Value::TextList(items.into_iter().cloned().collect()),
-        source,
-        contributors,
-        fetched_at,
-        disagreements: Vec::new(),
-    })
+    let Some(source) = winner else {
+        return false;
+    };
+    if let Value::TextList(dst) = &mut m.value {
+        dst.truncate(items.len());
+        for (k, item) in items.iter().enumerate() {
+            match dst.get_mut(k) {
+                Some(d) => d.clone_from(item),
+                None => dst.push((*item).clone()),
+            }
+        }
+    } else {
+        m.value = Value::TextList(items.into_iter().cloned().collect());
+    }
+    m.source = source;
+    m.fetched_at = fetched_at;
+    m.disagreements.clear();
+    true
 }
 
 /// Merges two sorted, de-duplicated runs; on equal items the one from `first` is kept.
@@ -746,7 +794,44 @@ mod tests {
         a.to_lowercase().chars().cmp(b.to_lowercase().chars())
     }
 
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[aAbB ]{0,3}".prop_map(Value::Text),
+            (0..4_i64).prop_map(Value::Integer),
+            proptest::collection::vec("[aAbB]{0,2}", 0..4).prop_map(Value::TextList),
+        ]
+    }
+
+    fn any_records() -> impl proptest::strategy::Strategy<Value = Vec<ProviderRecord>> {
+        use proptest::prelude::*;
+        let record = (
+            proptest::sample::select(Source::ALL.to_vec()),
+            0..3_i64,
+            proptest::collection::btree_map(
+                proptest::sample::select(Field::ALL.to_vec()),
+                any_value(),
+                0..5,
+            ),
+        )
+            .prop_map(|(source, at, fields)| ProviderRecord {
+                source,
+                fetched_at: UnixMillis(at),
+                fields,
+                exec_changes: Vec::new(),
+            });
+        proptest::collection::vec(record, 0..6)
+    }
+
     proptest::proptest! {
+        #[test]
+        fn merge_into_a_used_record_is_a_fresh_merge(first in any_records(), second in any_records()) {
+            let config = MergeConfig::default();
+            let mut reused = merge(&first, &config);
+            merge_into(&second, &config, &mut reused);
+            proptest::prop_assert_eq!(reused, merge(&second, &config));
+        }
+
         #[test]
         fn union_is_the_sorted_deduplicated_concatenation(
             lists in proptest::collection::vec(proptest::collection::vec("[aAbBcé]{0,2}", 0..6), 1..3),

@@ -54,6 +54,9 @@ fn fixture_records() -> Vec<Json> {
     let mut records = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
         let case: Json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         if let Some(record) = case.get("record") {
             records.push(record.clone());
