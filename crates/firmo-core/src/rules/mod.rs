@@ -1,7 +1,7 @@
 //! Quality rules, one file per rule, registered in [`codes::RULES`].
 //!
 //! A rule is a unit struct with a [`RuleMeta`] (stable code, kebab-case name, severity,
-//! status and its documentation, taken from the struct's doc comment by [`declare_rule!`])
+//! status and its documentation, taken from the struct's doc comment by `declare_rule!`)
 //! and a [`Rule`] impl that checks one field value ([`Rule::check_field`]) or the whole
 //! record ([`Rule::check_record`]). Field rules read their limits from the field
 //! catalogue ([`crate::field::FieldKind`]), the same limits the JSON Schema is generated
