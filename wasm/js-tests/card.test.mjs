@@ -11,18 +11,16 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 import { loadFirmo } from './load.mjs';
-import { cardServer, crm, ensureFirmoProperties, startSandbox } from './sandbox.mjs';
+import { crm, ensureFirmoProperties, startSandbox } from './sandbox.mjs';
 
 const firmo = await loadFirmo();
 let sandbox;
-let server;
 let browser;
 let api;
 let companyId;
 
 before(async () => {
   sandbox = await startSandbox();
-  server = await cardServer(sandbox.url);
   api = crm(sandbox.url);
   await ensureFirmoProperties(api, firmo.fieldCatalog());
   const list = await api('GET', '/crm/v3/objects/companies?limit=1');
@@ -46,18 +44,30 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
   await sandbox?.stop();
 });
 
-test('the card validates edits in the browser and saves a valid one to the CRM', async (t) => {
-  t.diagnostic(server.mounted ? 'card served by the sandbox' : 'card served by the test stand-in (ui router not mounted)');
+test('the sandbox serves the card page, its script and the package', async () => {
+  for (const [path, type] of [
+    [`/ui/companies/${companyId}`, 'text/html'],
+    ['/ui/card.js', 'text/javascript'],
+    ['/ui/pkg/firmo_wasm.js', 'text/javascript'],
+    ['/ui/pkg/firmo_wasm_bg.wasm', 'application/wasm'],
+  ]) {
+    const response = await fetch(sandbox.url + path);
+    assert.equal(response.status, 200, path);
+    assert.ok(response.headers.get('content-type').startsWith(type), `${path}: ${response.headers.get('content-type')}`);
+  }
+  assert.equal((await fetch(`${sandbox.url}/ui/..%2F..%2FCargo.toml`)).status, 404);
+});
+
+test('the card validates edits in the browser and saves a valid one to the CRM', async () => {
   const page = await browser.newPage();
   const problems = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
 
-  await page.goto(`${server.url}/ui/companies/${companyId}?token=sandbox-token`);
+  await page.goto(`${sandbox.url}/ui/companies/${companyId}?token=sandbox-token`);
   await page.waitForSelector('body[data-ready="true"]');
 
   const headcount = page.locator('#field-headcount');
@@ -102,7 +112,7 @@ test('the card validates edits in the browser and saves a valid one to the CRM',
 
 test('a flag is shown but does not block saving; a reject elsewhere does', async () => {
   const page = await browser.newPage();
-  await page.goto(`${server.url}/ui/companies/${companyId}`); // default demo token
+  await page.goto(`${sandbox.url}/ui/companies/${companyId}`); // default demo token
   await page.waitForSelector('body[data-ready="true"]');
   const tech = page.locator('#field-tech_stack');
   await tech.fill('AWS; aws; React');

@@ -1,26 +1,24 @@
 // Test helpers around a real sandbox process (`firmo-sandbox`): start it on a free port,
-// make sure it serves the demo card (or front it with a stand-in that does), and set up
-// firmo's CRM properties the way `firmo properties ensure` would.
+// serving the demo card from this wasm/ directory, and set up firmo's CRM properties the
+// way `firmo properties ensure` would.
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import http from 'node:http';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const wasmDir = fileURLToPath(new URL('../', import.meta.url));
 const root = join(wasmDir, '..');
 
 /**
- * Starts `firmo-sandbox --addr 127.0.0.1:0` and resolves once it printed its
+ * Starts `firmo-sandbox --addr 127.0.0.1:0 --ui-dir wasm/` and resolves once it printed its
  * `listening on URL` line. The binary: $FIRMO_SANDBOX_BIN, else the debug build in
  * $CARGO_TARGET_DIR (or target/), else `cargo run`.
  */
 export async function startSandbox(extraArgs = []) {
   const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
   const built = process.env.FIRMO_SANDBOX_BIN || join(targetDir, 'debug', 'firmo-sandbox');
-  const args = ['--addr', '127.0.0.1:0', '--companies', '5', ...extraArgs];
+  const args = ['--addr', '127.0.0.1:0', '--companies', '5', '--ui-dir', wasmDir, ...extraArgs];
   const [cmd, argv] = existsSync(built)
     ? [built, args]
     : ['cargo', ['run', '-q', '-p', 'firmo-sandbox', '--', ...args]];
@@ -44,60 +42,6 @@ export async function startSandbox(extraArgs = []) {
       await exited;
     },
   };
-}
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
-/**
- * The base URL that serves the card: the sandbox itself when it mounts the UI router
- * (`crates/firmo-sandbox/src/ui.rs`), else a stand-in on 127.0.0.1:0 that serves the same
- * routes from wasm/ and forwards everything else to the sandbox.
- */
-export async function cardServer(sandboxUrl) {
-  const probe = await fetch(`${sandboxUrl}/ui/card.js`).catch(() => null);
-  if (probe?.ok) return { url: sandboxUrl, mounted: true, async stop() {} };
-
-  const upstream = new URL(sandboxUrl);
-  const server = http.createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = uiFile(path);
-    if (file) {
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) { res.writeHead(404).end('not found\n'); return; }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      createReadStream(file).pipe(res);
-      return;
-    }
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => { res.writeHead(answer.statusCode, answer.headers); answer.pipe(res); },
-    );
-    forward.on('error', (err) => res.writeHead(502).end(String(err)));
-    req.pipe(forward);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    mounted: false,
-    stop: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
-/** The file ui.rs serves for `path`, or null (not a UI path, or one leaving its dir). */
-function uiFile(path) {
-  if (/^\/ui\/companies\/[^/]+$/.test(path)) return join(wasmDir, 'www', 'card.html');
-  const [dir, rest] = path.startsWith('/ui/pkg/') ? ['pkg', path.slice(8)]
-    : path.startsWith('/ui/') ? ['www', path.slice(4)] : [null, null];
-  if (!dir || !rest) return null;
-  const base = join(wasmDir, dir);
-  const file = normalize(join(base, rest));
-  return file.startsWith(base + sep) ? file : null;
 }
 
 /** A client of the sandbox's HubSpot API. */
