@@ -43,3 +43,35 @@ impl Rule for FundingDateWithoutStage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Date, Value};
+
+    fn check(date: bool, stage: bool) -> Vec<String> {
+        let mut values: [Option<Value>; 9] = Default::default();
+        if date {
+            values[Field::LastFundingDate as usize] =
+                Some(Value::Date(Date::new(2024, 5, 2).unwrap()));
+        }
+        if stage {
+            values[Field::FundingStage as usize] = Some(Value::Text("seed".into()));
+        }
+        let ctx = ValidationContext::new(Date::new(2026, 1, 1).unwrap());
+        let mut out = Vec::new();
+        FundingDateWithoutStage.check_record(&RecordView::of_values(&values), &ctx, &mut out);
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn flags_a_date_alone_only() {
+        assert_eq!(
+            check(true, false),
+            ["last_funding_date 2024-05-02 is set but funding_stage is missing"]
+        );
+        assert!(check(true, true).is_empty());
+        assert!(check(false, true).is_empty());
+        assert!(check(false, false).is_empty());
+    }
+}

@@ -42,3 +42,35 @@ impl Rule for FundingStageWithoutDate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Date, Value};
+
+    fn check(date: bool, stage: bool) -> Vec<String> {
+        let mut values: [Option<Value>; 9] = Default::default();
+        if date {
+            values[Field::LastFundingDate as usize] =
+                Some(Value::Date(Date::new(2024, 5, 2).unwrap()));
+        }
+        if stage {
+            values[Field::FundingStage as usize] = Some(Value::Text("series_b".into()));
+        }
+        let ctx = ValidationContext::new(Date::new(2026, 1, 1).unwrap());
+        let mut out = Vec::new();
+        FundingStageWithoutDate.check_record(&RecordView::of_values(&values), &ctx, &mut out);
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn flags_a_stage_alone_only() {
+        assert_eq!(
+            check(false, true),
+            ["funding_stage \"series_b\" is set but last_funding_date is missing"]
+        );
+        assert!(check(true, true).is_empty());
+        assert!(check(true, false).is_empty());
+        assert!(check(false, false).is_empty());
+    }
+}
