@@ -82,7 +82,7 @@ pub(crate) async fn faults(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if faults.drop_rate > 0.0 && fastrand::f64() < faults.drop_rate {
+    if faults.drop_rate > 0.0 && state.fault_draw() < faults.drop_rate {
         state.stats_mut().dropped += 1;
         if let Some(switch) = request.extensions().get::<DropSwitch>() {
             switch.0.notify_one();
@@ -122,9 +122,9 @@ pub(crate) async fn faults(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
+    if faults.error_rate > 0.0 && state.fault_draw() < faults.error_rate {
         state.stats_mut().injected_errors += 1;
-        return match fastrand::u8(0..3) {
+        return match (state.fault_draw() * 3.0) as u8 {
             0 => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",

@@ -178,6 +178,9 @@ pub(crate) struct Inner {
     pub(crate) windows: Mutex<Windows>,
     pub(crate) clock: Clock,
     pub(crate) dirty: AtomicBool,
+    /// Decides which requests the random faults hit: seeded, so a sequential client
+    /// meets the same faults on every run.
+    pub(crate) fault_rng: Mutex<fastrand::Rng>,
 }
 
 /// The shared state behind a sandbox's router; cheap to clone.
@@ -219,6 +222,7 @@ impl SandboxState {
             None => Db::seeded(config.companies, config.seed, clock.now_ms()),
         };
         let faults = config.faults.clone();
+        let fault_rng = Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0x5eed_fa17));
         Ok(SandboxState {
             inner: Arc::new(Inner {
                 config,
@@ -228,6 +232,7 @@ impl SandboxState {
                 windows: Mutex::new(Windows::default()),
                 clock,
                 dirty: AtomicBool::new(false),
+                fault_rng,
             }),
         })
     }
@@ -250,6 +255,11 @@ impl SandboxState {
 
     pub(crate) fn windows(&self) -> MutexGuard<'_, Windows> {
         lock(&self.inner.windows)
+    }
+
+    /// A draw in 0.0..1.0 for the random faults.
+    pub(crate) fn fault_draw(&self) -> f64 {
+        lock(&self.inner.fault_rng).f64()
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

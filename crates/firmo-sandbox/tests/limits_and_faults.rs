@@ -447,3 +447,35 @@ async fn ui_dir_serves_the_demo_card_next_to_the_api() {
         .unwrap();
     assert_eq!(none.status(), 404);
 }
+
+#[tokio::test]
+async fn random_faults_follow_the_seed() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let sb = sandbox_with(SandboxConfig {
+            seed: 5,
+            faults: Faults {
+                error_rate: 0.5,
+                ..Faults::default()
+            },
+            ..config()
+        })
+        .await;
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            statuses.push(
+                get(&sb, "/crm/v3/objects/companies?limit=1")
+                    .await
+                    .status
+                    .as_u16(),
+            );
+        }
+        runs.push(statuses);
+    }
+    assert_eq!(
+        runs[0], runs[1],
+        "a sequential client meets the same faults every run"
+    );
+    let failed = runs[0].iter().filter(|s| **s >= 500).count();
+    assert!((3..=17).contains(&failed), "about half fail: {:?}", runs[0]);
+}
