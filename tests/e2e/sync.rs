@@ -283,3 +283,73 @@ async fn a_human_edit_of_a_firmo_value_survives_the_next_sync() {
     assert_eq!(count(&summary, "/outcomes/written"), 0);
     assert!(is_zero(credits(&summary, "/credits")));
 }
+
+/// Runs capped syncs until one has nothing left to do (then a `--full` one, when asked),
+/// and checks the CRM ends as one unlimited run leaves it.
+async fn budget_runs_converge(finish_with_full_sweep: bool) {
+    const BUDGET: f64 = 60.0;
+    // What an unlimited run writes, on an identical portal.
+    let unlimited = {
+        let sb = Sandbox::start(40).await;
+        let ws = Workspace::new();
+        sync(&ws, &sb, &[]).await.expect_code(0);
+        sb.companies()
+    };
+
+    let sb = Sandbox::start(40).await;
+    let ws = Workspace::new();
+    let config = ws.write(
+        "budget.toml",
+        &format!(
+            "[crm]\nrequests_per_10s = 10000\nsearch_per_second = 100\n\n\
+             [budget]\nmax_credits_per_run = {BUDGET}\n"
+        ),
+    );
+    let mut spent = Vec::new();
+    let mut extra: &[&str] = &[];
+    loop {
+        assert!(spent.len() < 8, "still spending after {spent:?}");
+        let args = sync_args(&ws, &sb, Some(&config), extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = firmo(&ws, &args).await;
+        out.expect_code(0);
+        let summary = out.summary();
+        let credits = credits(&summary, "/credits");
+        assert!(credits <= BUDGET, "run {} spent {credits}", spent.len() + 1);
+        spent.push(credits);
+        if is_zero(credits) && count(&summary, "/outcomes/written") == 0 {
+            if !finish_with_full_sweep || !extra.is_empty() {
+                break;
+            }
+            extra = &["--full"];
+        }
+    }
+    assert!(spent.len() >= 3, "the budget never bit: {spent:?}");
+
+    // In the end the CRM holds what one unlimited run writes.
+    for (capped, free) in sb.companies().iter().zip(&unlimited) {
+        let mut capped_props = firmo_props(capped);
+        let mut free_props = firmo_props(free);
+        capped_props.remove("firmo_enriched_at");
+        free_props.remove("firmo_enriched_at");
+        assert_eq!(
+            capped_props,
+            free_props,
+            "{} ({:?}) after runs spending {spent:?}",
+            capped.id,
+            prop(capped, "domain")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credit_budget_caps_each_run_and_later_runs_finish_the_job() {
+    budget_runs_converge(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "firmo-engine sync.rs moves the incremental cursor past accounts skipped while \
+            waiting for a provider (budget-deferred lookups), so plain syncs never return to them"]
+async fn accounts_left_waiting_are_finished_by_plain_incremental_syncs() {
+    budget_runs_converge(false).await;
+}
