@@ -62,7 +62,10 @@ pub enum FieldKind {
     /// One of a fixed list of options.
     Enum { options: &'static [EnumOption] },
     /// A list of names, at most `max_items`, each `1..=max_item_len` characters.
-    TextList { max_items: usize, max_item_len: usize },
+    TextList {
+        max_items: usize,
+        max_item_len: usize,
+    },
     /// A calendar date, not before `min_year`, not after "today".
     Date { min_year: i32 },
 }
@@ -96,35 +99,110 @@ pub struct FieldSpec {
 
 /// Canonical revenue buckets (USD annual revenue), smallest first.
 pub const REVENUE_BUCKETS: &[EnumOption] = &[
-    EnumOption { value: "0_1m", label: "$0-$1M" },
-    EnumOption { value: "1m_10m", label: "$1M-$10M" },
-    EnumOption { value: "10m_50m", label: "$10M-$50M" },
-    EnumOption { value: "50m_100m", label: "$50M-$100M" },
-    EnumOption { value: "100m_250m", label: "$100M-$250M" },
-    EnumOption { value: "250m_500m", label: "$250M-$500M" },
-    EnumOption { value: "500m_1b", label: "$500M-$1B" },
-    EnumOption { value: "1b_10b", label: "$1B-$10B" },
-    EnumOption { value: "10b_plus", label: "$10B+" },
+    EnumOption {
+        value: "0_1m",
+        label: "$0-$1M",
+    },
+    EnumOption {
+        value: "1m_10m",
+        label: "$1M-$10M",
+    },
+    EnumOption {
+        value: "10m_50m",
+        label: "$10M-$50M",
+    },
+    EnumOption {
+        value: "50m_100m",
+        label: "$50M-$100M",
+    },
+    EnumOption {
+        value: "100m_250m",
+        label: "$100M-$250M",
+    },
+    EnumOption {
+        value: "250m_500m",
+        label: "$250M-$500M",
+    },
+    EnumOption {
+        value: "500m_1b",
+        label: "$500M-$1B",
+    },
+    EnumOption {
+        value: "1b_10b",
+        label: "$1B-$10B",
+    },
+    EnumOption {
+        value: "10b_plus",
+        label: "$10B+",
+    },
 ];
 
 /// Canonical funding stages, roughly in the order a company passes them.
 pub const FUNDING_STAGES: &[EnumOption] = &[
-    EnumOption { value: "pre_seed", label: "Pre-seed" },
-    EnumOption { value: "angel", label: "Angel" },
-    EnumOption { value: "seed", label: "Seed" },
-    EnumOption { value: "series_a", label: "Series A" },
-    EnumOption { value: "series_b", label: "Series B" },
-    EnumOption { value: "series_c", label: "Series C" },
-    EnumOption { value: "series_d", label: "Series D" },
-    EnumOption { value: "series_e_plus", label: "Series E or later" },
-    EnumOption { value: "series_unknown", label: "Venture, series unknown" },
-    EnumOption { value: "private_equity", label: "Private equity" },
-    EnumOption { value: "corporate_round", label: "Corporate round" },
-    EnumOption { value: "convertible_note", label: "Convertible note" },
-    EnumOption { value: "debt", label: "Debt financing" },
-    EnumOption { value: "grant", label: "Grant" },
-    EnumOption { value: "public", label: "Public (post-IPO)" },
-    EnumOption { value: "undisclosed", label: "Undisclosed" },
+    EnumOption {
+        value: "pre_seed",
+        label: "Pre-seed",
+    },
+    EnumOption {
+        value: "angel",
+        label: "Angel",
+    },
+    EnumOption {
+        value: "seed",
+        label: "Seed",
+    },
+    EnumOption {
+        value: "series_a",
+        label: "Series A",
+    },
+    EnumOption {
+        value: "series_b",
+        label: "Series B",
+    },
+    EnumOption {
+        value: "series_c",
+        label: "Series C",
+    },
+    EnumOption {
+        value: "series_d",
+        label: "Series D",
+    },
+    EnumOption {
+        value: "series_e_plus",
+        label: "Series E or later",
+    },
+    EnumOption {
+        value: "series_unknown",
+        label: "Venture, series unknown",
+    },
+    EnumOption {
+        value: "private_equity",
+        label: "Private equity",
+    },
+    EnumOption {
+        value: "corporate_round",
+        label: "Corporate round",
+    },
+    EnumOption {
+        value: "convertible_note",
+        label: "Convertible note",
+    },
+    EnumOption {
+        value: "debt",
+        label: "Debt financing",
+    },
+    EnumOption {
+        value: "grant",
+        label: "Grant",
+    },
+    EnumOption {
+        value: "public",
+        label: "Public (post-IPO)",
+    },
+    EnumOption {
+        value: "undisclosed",
+        label: "Undisclosed",
+    },
 ];
 
 /// The nine fields, in report order.
@@ -144,7 +222,10 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "headcount",
         label: "Headcount",
         description: "Number of employees.",
-        kind: FieldKind::Integer { min: 1, max: 5_000_000 },
+        kind: FieldKind::Integer {
+            min: 1,
+            max: 5_000_000,
+        },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
         sources: &[Source::Clay, Source::Clearbit, Source::LinkedIn],
@@ -154,7 +235,9 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "revenue_range",
         label: "Revenue range",
         description: "Estimated annual revenue, as a canonical USD bucket.",
-        kind: FieldKind::Enum { options: REVENUE_BUCKETS },
+        kind: FieldKind::Enum {
+            options: REVENUE_BUCKETS,
+        },
         refresh: Refresh::Monthly,
         strategy: Strategy::Precedence,
         sources: &[Source::Clearbit],
@@ -164,7 +247,10 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "tech_stack",
         label: "Tech stack",
         description: "Technologies in use: canonical names, deduplicated.",
-        kind: FieldKind::TextList { max_items: 500, max_item_len: 100 },
+        kind: FieldKind::TextList {
+            max_items: 500,
+            max_item_len: 100,
+        },
         refresh: Refresh::Quarterly,
         strategy: Strategy::Union,
         sources: &[Source::BuiltWith, Source::Clay],
@@ -174,7 +260,9 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "funding_stage",
         label: "Funding stage",
         description: "Type of the latest funding round.",
-        kind: FieldKind::Enum { options: FUNDING_STAGES },
+        kind: FieldKind::Enum {
+            options: FUNDING_STAGES,
+        },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
         sources: &[Source::Crunchbase, Source::Clay],
@@ -194,7 +282,10 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "last_funding_amount",
         label: "Last funding amount (USD)",
         description: "Money raised in the latest round, in US dollars.",
-        kind: FieldKind::Integer { min: 0, max: 1_000_000_000_000 },
+        kind: FieldKind::Integer {
+            min: 0,
+            max: 1_000_000_000_000,
+        },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
         sources: &[Source::Crunchbase, Source::Clay],
@@ -204,7 +295,10 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "employee_growth_6mo",
         label: "Employee growth, 6 months (%)",
         description: "Headcount change over the last six months, in percent (12.5 = +12.5 %).",
-        kind: FieldKind::Decimal { min: -100.0, max: 1000.0 },
+        kind: FieldKind::Decimal {
+            min: -100.0,
+            max: 1000.0,
+        },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
         sources: &[Source::LinkedIn],
@@ -214,7 +308,10 @@ pub const FIELDS: &[FieldSpec] = &[
         name: "recent_job_postings",
         label: "Recent job postings",
         description: "Open job postings seen recently.",
-        kind: FieldKind::Integer { min: 0, max: 100_000 },
+        kind: FieldKind::Integer {
+            min: 0,
+            max: 100_000,
+        },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
         sources: &[Source::LinkedIn],
@@ -261,7 +358,9 @@ impl Field {
     /// Parses a field name (case-insensitive, surrounding blanks ignored).
     pub fn from_name(name: &str) -> Option<Field> {
         let name = name.trim();
-        Field::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(name))
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -370,14 +469,20 @@ mod tests {
             .chain(Signal::ALL.iter().map(|s| s.property_name()))
         {
             assert!(name.starts_with("firmo_"));
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            );
         }
     }
 
     #[test]
     fn from_name_is_lenient_about_case_and_blanks() {
         assert_eq!(Field::from_name(" Headcount "), Some(Field::Headcount));
-        assert_eq!(Field::from_name("employee_growth_6mo"), Some(Field::EmployeeGrowth6mo));
+        assert_eq!(
+            Field::from_name("employee_growth_6mo"),
+            Some(Field::EmployeeGrowth6mo)
+        );
         assert_eq!(Field::from_name("revenue"), None);
     }
 

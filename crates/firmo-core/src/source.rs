@@ -73,7 +73,10 @@ mod tests {
             let json = serde_json::to_string(&source).unwrap();
             assert_eq!(json, format!("\"{}\"", source.name()));
             assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), source);
-            assert_eq!(Source::from_name(&source.name().to_uppercase()), Some(source));
+            assert_eq!(
+                Source::from_name(&source.name().to_uppercase()),
+                Some(source)
+            );
         }
         assert_eq!(Source::from_name("zoominfo"), None);
     }

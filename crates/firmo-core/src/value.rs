@@ -79,7 +79,9 @@ impl Date {
         }
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
             let part = s.get(r)?;
-            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+            part.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| part.parse().ok())?
         };
         Date::new(
             i32::try_from(num(0..4)?).ok()?,
@@ -158,7 +160,10 @@ pub struct TypeMismatch {
 impl Value {
     /// Reads a JSON value as the type `field` takes. No normalization happens here
     /// (that is the normalizers' job); only the JSON type is checked. `null` is `Ok(None)`.
-    pub fn from_json(field: Field, json: &serde_json::Value) -> Result<Option<Value>, TypeMismatch> {
+    pub fn from_json(
+        field: Field,
+        json: &serde_json::Value,
+    ) -> Result<Option<Value>, TypeMismatch> {
         use serde_json::Value as J;
         let mismatch = |expected: &'static str| TypeMismatch {
             field,
@@ -256,7 +261,10 @@ mod tests {
             assert_eq!(date.days_since_epoch(), days);
         }
         assert_eq!(Date::new(1970, 1, 1).unwrap().days_since_epoch(), 0);
-        assert_eq!(Date::new(2024, 3, 1).unwrap().midnight_utc_millis(), 1_709_251_200_000);
+        assert_eq!(
+            Date::new(2024, 3, 1).unwrap().midnight_utc_millis(),
+            1_709_251_200_000
+        );
     }
 
     #[test]
@@ -269,13 +277,19 @@ mod tests {
         assert!(Date::parse_iso("2024-1-01").is_none());
         assert!(Date::parse_iso("2024-01-0x").is_none());
         assert!(Date::parse_iso("+024-01-01").is_none());
-        assert_eq!(Date::parse_iso("2024-01-31").unwrap().to_string(), "2024-01-31");
+        assert_eq!(
+            Date::parse_iso("2024-01-31").unwrap().to_string(),
+            "2024-01-31"
+        );
     }
 
     #[test]
     fn unix_millis_date_handles_negative_instants() {
         assert_eq!(UnixMillis(-1).date().unwrap().to_string(), "1969-12-31");
-        assert_eq!(UnixMillis(1_709_251_200_000).date().unwrap().to_string(), "2024-03-01");
+        assert_eq!(
+            UnixMillis(1_709_251_200_000).date().unwrap().to_string(),
+            "2024-03-01"
+        );
         assert!(UnixMillis(i64::MAX).date().is_none());
     }
 
@@ -285,16 +299,24 @@ mod tests {
             Value::from_json(Field::Headcount, &serde_json::json!(120)).unwrap(),
             Some(Value::Integer(120))
         );
-        assert_eq!(Value::from_json(Field::Headcount, &serde_json::json!(null)).unwrap(), None);
+        assert_eq!(
+            Value::from_json(Field::Headcount, &serde_json::json!(null)).unwrap(),
+            None
+        );
         let err = Value::from_json(Field::Headcount, &serde_json::json!("120")).unwrap_err();
-        assert_eq!(err.to_string(), "headcount: expected a whole number, got string \"120\"");
+        assert_eq!(
+            err.to_string(),
+            "headcount: expected a whole number, got string \"120\""
+        );
         assert!(Value::from_json(Field::Headcount, &serde_json::json!(1.5)).is_err());
         assert!(Value::from_json(Field::TechStack, &serde_json::json!(["AWS", 3])).is_err());
         assert_eq!(
             Value::from_json(Field::LastFundingDate, &serde_json::json!("2024-02-29")).unwrap(),
             Some(Value::Date(Date::new(2024, 2, 29).unwrap()))
         );
-        assert!(Value::from_json(Field::LastFundingDate, &serde_json::json!("2023-02-29")).is_err());
+        assert!(
+            Value::from_json(Field::LastFundingDate, &serde_json::json!("2023-02-29")).is_err()
+        );
         assert_eq!(
             Value::from_json(Field::EmployeeGrowth6mo, &serde_json::json!(12)).unwrap(),
             Some(Value::Decimal(12.0))
