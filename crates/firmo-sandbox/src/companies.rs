@@ -352,17 +352,11 @@ fn unique_conflict(
 fn apply(company: &mut Company, changes: Vec<(String, Option<String>)>, now: i64) -> u64 {
     let mut count = 0;
     for (name, value) in changes {
-        let before = match value {
-            Some(v) => company
-                .properties
-                .insert(name, v.clone())
-                .filter(|old| *old == v)
-                .map(|_| ()),
-            None => company.properties.remove(&name).is_none().then_some(()),
+        let changed = match value {
+            Some(v) => company.properties.insert(name, v.clone()).as_ref() != Some(&v),
+            None => company.properties.remove(&name).is_some(),
         };
-        if before.is_none() {
-            count += 1;
-        }
+        count += u64::from(changed);
     }
     company.updated_at = now.max(company.updated_at);
     count

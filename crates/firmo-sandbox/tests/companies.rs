@@ -211,6 +211,20 @@ async fn patch_writes_normalizes_and_stamps() {
     );
     let after = sb.company(&id).unwrap();
     assert!(after.updated_at > before.updated_at);
+    let changed = [
+        "numberofemployees",
+        "industry",
+        "firmo_last_funding_date",
+        "city",
+    ]
+    .iter()
+    .filter(|k| before.properties.get(**k) != after.properties.get(**k))
+    .count();
+    assert_eq!(
+        sb.stats().values_written,
+        changed as u64,
+        "only changed values count"
+    );
     assert_eq!(props["hs_lastmodifieddate"], answer.body["updatedAt"]);
     assert!(!after.properties.contains_key("city"));
     assert_error(
