@@ -406,6 +406,22 @@ pub(crate) async fn update_one(
     Ok(Json(render(&db, &company, &names_of(&props))))
 }
 
+/// `DELETE /crm/v3/objects/companies/{id}`: archives the record (HubSpot keeps it,
+/// readable with `archived=true`); archiving an archived or missing id is a 204 too.
+pub(crate) async fn archive_one(
+    State(state): State<SandboxState>,
+    Path(id): Path<String>,
+) -> StatusCode {
+    let now = state.now_ms();
+    let mut db = state.db();
+    if let Some(company) = db.company_mut(&id).filter(|c| !c.archived) {
+        company.archived = true;
+        company.updated_at = now.max(company.updated_at);
+        state.mark_dirty();
+    }
+    StatusCode::NO_CONTENT
+}
+
 /// `POST /crm/v3/objects/companies`.
 pub(crate) async fn create_one(
     State(state): State<SandboxState>,

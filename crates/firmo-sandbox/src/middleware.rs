@@ -33,6 +33,7 @@ pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
         ["crm", "v3", "objects", "companies", "batch", op] => format!("companies.batch_{op}"),
         ["crm", "v3", "objects", "companies", _] => match *method {
             Method::PATCH => "companies.update".into(),
+            Method::DELETE => "companies.archive".into(),
             _ => "companies.get".into(),
         },
         ["crm", "v3", "properties", _, "groups", ..] => {

@@ -51,7 +51,9 @@ pub fn router(state: SandboxState) -> Router {
         )
         .route(
             "/crm/v3/objects/companies/{id}",
-            get(companies::get_one).patch(companies::update_one),
+            get(companies::get_one)
+                .patch(companies::update_one)
+                .delete(companies::archive_one),
         )
         .route(
             "/crm/v3/properties/{object_type}",

@@ -634,3 +634,45 @@ async fn a_unique_value_property_identifies_records() {
         "VALIDATION_ERROR",
     );
 }
+
+#[tokio::test]
+async fn archived_records_leave_every_view_but_the_archived_one() {
+    let sb = sandbox(6).await;
+    let id = first_id(&sb);
+    let path = format!("/crm/v3/objects/companies/{id}");
+    assert_eq!(
+        common::call(&sb, Method::DELETE, &path, None).await.status,
+        204
+    );
+    assert_eq!(
+        common::call(&sb, Method::DELETE, &path, None).await.status,
+        204,
+        "idempotent"
+    );
+    assert_error(&get(&sb, &path).await, 404, "OBJECT_NOT_FOUND");
+    let archived = get(&sb, &format!("{path}?archived=true")).await;
+    assert_eq!(archived.status, 200);
+    assert_schema(
+        Spec::Companies,
+        "SimplePublicObjectWithAssociations",
+        &archived.body,
+    );
+    assert_eq!(archived.body["archived"], true);
+    assert!(archived.body["archivedAt"].is_string());
+    let listed = get(&sb, "/crm/v3/objects/companies?archived=true").await;
+    assert_eq!(listed.body["results"][0]["id"], id.as_str());
+    let live = get(&sb, "/crm/v3/objects/companies?limit=100").await;
+    assert_eq!(live.body["results"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        post(&sb, "/crm/v3/objects/companies/search", json!({}))
+            .await
+            .body["total"],
+        5
+    );
+    assert_error(
+        &patch(&sb, &path, json!({"properties": {"name": "x"}})).await,
+        404,
+        "OBJECT_NOT_FOUND",
+    );
+    assert_eq!(sb.stats().requests["companies.archive"], 2);
+}
