@@ -247,3 +247,53 @@ async fn a_killed_run_restarts_without_paying_twice() {
     assert_eq!(runs[1]["outcome"], "interrupted", "{runs:#}");
     assert!(runs[1]["finished_at"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_errors_lose_nothing_once_a_clean_run_follows() {
+    // What one run writes when nothing goes wrong, on an identical portal.
+    let clean = {
+        let sb = Sandbox::start(40).await;
+        let ws = Workspace::new();
+        sync(&ws, &sb, &[]).await.expect_code(0);
+        sb.companies()
+    };
+
+    let sb = Sandbox::start(40).await;
+    let ws = Workspace::new();
+    // 5xx answers, dropped connections and a 429 burst, on the CRM and every provider.
+    sb.set_faults(Faults {
+        error_rate: 0.1,
+        drop_rate: 0.03,
+        burst_429: 3,
+        ..Faults::default()
+    });
+    let out = sync(&ws, &sb, &[]).await;
+    assert!(
+        matches!(out.code, Some(0 | 1)),
+        "a faulty run is an ordinary failure, not a crash: {out:?}"
+    );
+    if out.code == Some(0) || !out.stdout.trim().is_empty() {
+        let summary = out.summary();
+        assert_eq!(outcomes_total(&summary), count(&summary, "/scanned"));
+    }
+    let stats = sb.stats();
+    assert!(
+        stats.injected_errors + stats.dropped + stats.total_429 > 0,
+        "no fault fired: {stats:?}"
+    );
+
+    sb.set_faults(Faults::default());
+    let out = sync(&ws, &sb, &["--full"]).await;
+    out.expect_code(0);
+    for (after, want) in sb.companies().iter().zip(&clean) {
+        let mut got = firmo_props(after);
+        let mut want_props = firmo_props(want);
+        got.remove("firmo_enriched_at");
+        want_props.remove("firmo_enriched_at");
+        assert_eq!(
+            got, want_props,
+            "{} after a faulty run and a clean one",
+            after.id
+        );
+    }
+}
