@@ -45,6 +45,28 @@ test('bad input throws an Error with a message, and the module keeps working', (
   assert.deepEqual(codes(firmo.validateRecord(['not', 'an', 'object'])), ['FQ001']);
 });
 
+test('validateJson and validateObject: the fast path and its edges', () => {
+  const v = new firmo.Validator({ today: '2026-11-26' });
+  assert.equal(v.validateJson('{"headcount":120,"industry":"Café ☕","tech_stack":["AWS"]}'), 0);
+  assert.deepEqual(v.findings(), []);
+  assert.equal(v.validateJson('{"headcount":0,"industry":"x"}'), 1);
+  assert.deepEqual(codes(v.findings()), ['FQ004']);
+  // Not the fast path's to decode (escape, float integer, repeated key): core's answer.
+  assert.equal(v.validateJson('{"industry":"caf\\u00e9","headcount":120.0}'), 0);
+  assert.equal(v.validateJson('{"headcount":1,"headcount":0}'), 1);
+  const long = JSON.stringify({ industry: 'x'.repeat(5000) });
+  assert.equal(v.validateJson(long), 1, 'a record larger than the input buffer');
+  assert.match(v.findings()[0].message, /5000 characters long/);
+  assert.throws(() => v.validateJson({ headcount: 1 }), /expected JSON text \(a string\); pass objects to validateObject/);
+  assert.equal(v.validateObject({ headcount: 0, industry: undefined }), 1);
+  assert.equal(v.validateObject('{"headcount": 5}'), 0);
+  const message = (pattern) => (err) => err instanceof Error && pattern.test(err.message);
+  assert.equal(v.validateObject({ headcount: 0 }), 1);
+  assert.throws(() => v.validateObject({ headcount: NaN }), message(/^record\.headcount: NaN is not a finite number$/));
+  assert.deepEqual(v.findings(), [], 'a throw leaves no stale findings behind');
+  assert.throws(() => v.validateObject({ last_funding_date: new Date(0) }), message(/^record\.last_funding_date: a Date object/));
+});
+
 test('"today" is an option; without it, the current UTC date', () => {
   const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
   assert.deepEqual(codes(firmo.validateField('last_funding_date', tomorrow)), ['FQ010']);

@@ -113,8 +113,7 @@ impl FastRecord {
         p.ws();
         if !p.eat_if(b'}') {
             loop {
-                let key = p.string()?;
-                let field = field_named(key)?;
+                let field = p.key()?;
                 if std::mem::replace(&mut seen[field as usize], true) {
                     return None; // repeated: core's map keeps the last, let core do it
                 }
@@ -185,15 +184,6 @@ impl FastRecord {
         self.values[field as usize] = Some(value);
         Some(())
     }
-}
-
-/// The field whose exact name is `key` (as core's record validation matches keys).
-fn field_named(key: &str) -> Option<Field> {
-    // Names differ in length or first byte often enough that this rarely compares more.
-    FIELDS
-        .iter()
-        .find(|spec| spec.name.len() == key.len() && spec.name == key)
-        .map(|spec| spec.field)
 }
 
 /// An integer written plainly (`-?(0|[1-9][0-9]*)`, at most 18 digits, not `-0`): the
@@ -287,6 +277,21 @@ impl<'a> Parser<'a> {
         self.eat(b'"')?; // not an escape or a control character
         // Both ends are ASCII quotes, so these are char boundaries of valid UTF-8.
         self.s.get(start..start + len)
+    }
+
+    /// A member name that is a catalogue field's exact name (as core's record validation
+    /// matches keys). A name is plain ASCII without quotes or escapes, so "the text
+    /// continues with the name and a closing quote" is the same as reading the string and
+    /// comparing, without scanning for the quote first.
+    fn key(&mut self) -> Option<Field> {
+        self.eat(b'"')?;
+        let rest = self.b.get(self.i..)?;
+        let spec = FIELDS.iter().find(|spec| {
+            let name = spec.name.as_bytes();
+            rest.get(name.len()) == Some(&b'"') && rest.starts_with(name)
+        })?;
+        self.i += spec.name.len() + 1;
+        Some(spec.field)
     }
 
     /// The characters of a number token (its grammar is checked by the caller).

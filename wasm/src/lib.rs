@@ -193,6 +193,7 @@ impl Validator {
     /// Throws on malformed JSON. The fast path: use it for many records.
     #[wasm_bindgen(js_name = validateJson)]
     pub fn validate_json(&mut self, json: &JsonText) -> Result<u32, JsError> {
+        self.last.clear();
         let Some(text) = self.input.string(json) else {
             return Err(error(
                 "record: expected JSON text (a string); pass objects to validateObject",
@@ -262,6 +263,7 @@ impl Validator {
 impl Validator {
     /// Validates a record given as JSON text or as a JS object; findings in `self.last`.
     fn run_record(&mut self, record: &JsValue) -> Result<(), JsError> {
+        self.last.clear(); // a throw below must not leave the previous record's findings
         if let Some(text) = self.input.text(record) {
             return validate_text(text, &self.ctx, &mut self.fast, &mut self.last);
         }
