@@ -135,3 +135,34 @@ test('the package declares types generated from the catalogue', () => {
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.types, './firmo_wasm.d.ts');
 });
+
+/** The member names an interface (or a `type X = {...}`) declares in the .d.ts. */
+function declared(dts, name) {
+  const start = dts.search(new RegExp(`export (interface ${name} |type ${name} = )`));
+  assert.ok(start >= 0, `${name} is declared`);
+  const body = dts.slice(start, dts.indexOf('\n}', start));
+  return new Set([...body.matchAll(/^\s+(\w+)\??:/gm)].map((m) => m[1]));
+}
+
+test('every key the module returns is declared in its TypeScript type', () => {
+  const dts = readFileSync(new URL('../pkg/firmo_wasm.d.ts', import.meta.url), 'utf8');
+  const check = (name, objects) => {
+    const keys = declared(dts, name);
+    for (const o of objects) for (const k of Object.keys(o)) assert.ok(keys.has(k), `${name} lacks ${k}`);
+  };
+  const catalog = firmo.fieldCatalog();
+  check('FieldCatalog', [catalog]);
+  check('FieldSpec', catalog.fields);
+  check('SignalSpec', catalog.signals);
+  check('RuleInfo', catalog.rules);
+  const preview = firmo.mergePreview([
+    { source: 'clay', fetched_at: 1, fields: { headcount: 100 } },
+    { source: 'clearbit', fetched_at: 2, fields: { headcount: 300 } },
+  ]);
+  check('MergePreview', [preview]);
+  check('MergedField', Object.values(preview.merged.fields));
+  check('Alternative', preview.merged.fields.headcount.disagreements);
+  check('Signals', [preview.signals]);
+  check('Finding', preview.findings);
+  assert.ok(preview.findings.length > 0);
+});
