@@ -101,7 +101,6 @@ async fn a_partial_batch_failure_is_reported_and_nothing_is_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "firmo-engine sync.rs moves the incremental cursor past records whose write failed, so the next plain sync never pulls them again"]
 async fn failed_writes_are_retried_by_the_next_incremental_sync() {
     let sb = Sandbox::start(40).await;
     let ws = Workspace::new();

@@ -348,8 +348,6 @@ async fn a_credit_budget_caps_each_run_and_later_runs_finish_the_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "firmo-engine sync.rs moves the incremental cursor past accounts skipped while \
-            waiting for a provider (budget-deferred lookups), so plain syncs never return to them"]
 async fn accounts_left_waiting_are_finished_by_plain_incremental_syncs() {
     budget_runs_converge(false).await;
 }

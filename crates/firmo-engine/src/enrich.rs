@@ -323,7 +323,8 @@ impl Enricher {
         if !run.dry_run {
             self.fetch_all(&decisions, &mut states, &mut cached, run)
                 .await?;
-            self.wait_for_clay(&mut states, &mut cached, run).await?;
+            self.wait_for_clay(&decisions, &mut states, &mut cached, run)
+                .await?;
         }
 
         let today = now
@@ -494,6 +495,7 @@ impl Enricher {
     /// rows this batch pushed, then read them from the cache the receiver wrote.
     async fn wait_for_clay(
         &self,
+        decisions: &[BTreeMap<String, Decision>],
         states: &mut [BTreeMap<String, LookupState>],
         cached: &mut [HashMap<String, CachedLookup>],
         run: &RunState,
@@ -505,9 +507,14 @@ impl Enricher {
             return Ok(());
         };
         loop {
+            // Only rows pushed by this run: a row pushed by an earlier run was addressed
+            // to that run's receiver and arrives (if ever) into the cache, not here.
             let waiting: Vec<String> = states[pi]
                 .iter()
-                .filter(|(_, s)| **s == LookupState::Pending)
+                .filter(|(d, s)| {
+                    **s == LookupState::Pending
+                        && matches!(decisions[pi].get(*d), Some(Decision::Fetch { .. }))
+                })
                 .map(|(d, _)| d.clone())
                 .collect();
             if waiting.is_empty() {

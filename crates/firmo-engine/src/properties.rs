@@ -314,7 +314,6 @@ const INDUSTRY_OPTIONS: &[(&str, &str)] = &[
     ("gaming", "COMPUTER_GAMES"),
     ("games", "COMPUTER_GAMES"),
     ("energy", "RENEWABLES_ENVIRONMENT"),
-    ("manufacturing", "INDUSTRIAL_AUTOMATION"),
     ("staffing", "STAFFING_AND_RECRUITING"),
     ("recruit", "STAFFING_AND_RECRUITING"),
     ("legal", "LEGAL_SERVICES"),

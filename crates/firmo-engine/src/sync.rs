@@ -53,9 +53,9 @@ impl Progress for NoProgress {}
 /// Why a sync stopped before its end.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("{0}")]
+    #[error(transparent)]
     Crm(#[from] ConnectorError),
-    #[error("state store: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("unknown segment `{name}`; the config defines: {known}")]
     UnknownSegment { name: String, known: String },
@@ -372,8 +372,18 @@ pub async fn sync(
     }
 
     let finished = (enricher.clock)();
-    let complete =
-        pull_error.is_none() && pull_complete && matches!(write_result, None | Some(Ok(_)));
+    // Accounts that failed, or wait on a provider or the budget, were pulled but not
+    // finished: the cursor must not move past them, or plain syncs would never pull them
+    // again until the next full sweep.
+    let unfinished = tally.outcomes.failed > 0
+        || tally
+            .skipped
+            .keys()
+            .any(|reason| reason.starts_with("waiting") || reason.starts_with("over budget"));
+    let complete = pull_error.is_none()
+        && pull_complete
+        && !unfinished
+        && matches!(write_result, None | Some(Ok(_)));
     if complete && !options.dry_run && options.limit.is_none() && options.segment.is_none() {
         // Only a complete, unfiltered pass moves the cursors: a partial one would skip
         // what it didn't reach.

@@ -26,8 +26,8 @@ struct Latest {
     run_id: i64,
     kind: String,
     records: u64,
-    /// field → share of records with a value.
-    coverage: BTreeMap<String, f64>,
+    /// field → share of records with a value, in catalogue order.
+    coverage: Vec<(String, f64)>,
     /// source → share of winning values (sync runs).
     sources: BTreeMap<String, f64>,
     /// rule code → (rule, count).
@@ -157,7 +157,7 @@ fn table(report: &Report) -> String {
             c.skipped,
             c.rejected,
             c.failed,
-            r.credits
+            r.credits + 0.0 // never print -0.0
         );
     }
     if report.runs.iter().any(|r| r.dry_run) {
@@ -225,12 +225,16 @@ fn html(report: &Report) -> String {
             escape(&l.kind),
             l.records
         );
-        let _ = writeln!(body, "<h3>Coverage per field</h3>{}", svg_bars(&l.coverage));
+        let _ = writeln!(
+            body,
+            "<h3>Coverage per field</h3>{}",
+            svg_bars(l.coverage.iter().map(|(k, v)| (k, v)))
+        );
         if !l.sources.is_empty() {
             let _ = writeln!(
                 body,
                 "<h3>Winning values per source</h3>{}",
-                svg_bars(&l.sources)
+                svg_bars(l.sources.iter())
             );
         }
         if !l.findings.is_empty() {
@@ -269,7 +273,7 @@ fn html(report: &Report) -> String {
             c.skipped,
             c.rejected,
             c.failed,
-            r.credits
+            r.credits + 0.0 // never print -0.0
         );
     }
     let _ = writeln!(body, "</table>");
@@ -280,13 +284,13 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}}</style></
     )
 }
 
-fn svg_bars(shares: &BTreeMap<String, f64>) -> String {
+fn svg_bars<'a>(shares: impl ExactSizeIterator<Item = (&'a String, &'a f64)>) -> String {
     let row = 22;
     let height = shares.len() * row + 4;
     let mut svg = format!(
         "<svg width=\"560\" height=\"{height}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
-    for (i, (name, share)) in shares.iter().enumerate() {
+    for (i, (name, share)) in shares.enumerate() {
         let y = i * row;
         let w = (share.clamp(0.0, 1.0) * 300.0).round();
         let _ = write!(
