@@ -7,14 +7,17 @@
 //!   `Description`, `Link`). Parameter names are matched case-insensitively.
 //! - Always HTTP 200 with `{"Results":[…],"Errors":[…],"NextOffset":null}`, as BuiltWith
 //!   answers. Errors arrive inside the 200:
+//!   Codes follow BuiltWith's published table (-2 bad key, -3 out of credits, -7 one
+//!   lookup at a time, -8 root domain invalid or unsupported); "not in our system" has
+//!   no published code and uses -10:
 //!   - missing or wrong `KEY`: `Results` is `null`, one error `{"Lookup":null,
-//!     "Message":"Invalid API key.","Code":-1}`;
-//!   - missing `LOOKUP` or more than 16 domains: `Results` `null`, `Code` `-3`;
+//!     "Message":"Invalid API key.","Code":-2}`;
+//!   - missing `LOOKUP`: `Results` `null`, `Code` `-8`; more than 16 domains: `Code` `-7`;
 //!   - an unknown domain: no result for it, an error `{"Lookup":"d","Message":"Domain not
 //!     in our system.","Code":-10}` (the message BuiltWith itself sends);
 //!   - out of credits (`builtwith_credits` spent, or `nocredits.example`): an error
-//!     `{"Lookup":"d","Message":"No API credits remaining.","Code":-2}`;
-//!   - an invalid domain: `Code` `-4`, `"Invalid domain."`.
+//!     `{"Lookup":"d","Message":"No API credits remaining.","Code":-3}`;
+//!   - an invalid domain: `Code` `-8`, `"Invalid domain."`.
 //! - A result: `{"Result":{"IsDB":true,"Spend":N,"Paths":[{"Domain","Url","SubDomain",
 //!   "FirstIndexed","LastIndexed","Technologies":[{"Name","Description","Link","Tag",
 //!   "Categories":[…],"IsPremium":"yes"|"no","FirstDetected","LastDetected"}]}]},
@@ -100,7 +103,7 @@ async fn lookup(
         hide_dl: yes("HIDEDL"),
     };
     if params.get("KEY").map(String::as_str) != Some(state.key.as_str()) {
-        return whole_call_error("Invalid API key.", -1);
+        return whole_call_error("Invalid API key.", -2);
     }
     let lookups: Vec<&str> = params
         .get("LOOKUP")
@@ -112,23 +115,23 @@ async fn lookup(
         })
         .unwrap_or_default();
     if lookups.is_empty() {
-        return whole_call_error("No LOOKUP given.", -3);
+        return whole_call_error("No LOOKUP given.", -8);
     }
     if lookups.len() > MAX_LOOKUPS {
-        return whole_call_error("Too many domains in LOOKUP (16 at most).", -3);
+        return whole_call_error("Too many domains in LOOKUP (16 at most).", -7);
     }
 
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for raw_domain in lookups {
         let Some(domain) = synth::normalize_domain(raw_domain) else {
-            errors.push(lookup_error(raw_domain, "Invalid domain.", -4));
+            errors.push(lookup_error(raw_domain, "Invalid domain.", -8));
             continue;
         };
         let profile = synth::profile(&domain, state.today);
         let mut credits = state.credits.lock().unwrap_or_else(PoisonError::into_inner);
         if profile.quirks.out_of_credits || *credits == Some(0) {
-            errors.push(lookup_error(&domain, "No API credits remaining.", -2));
+            errors.push(lookup_error(&domain, "No API credits remaining.", -3));
             continue;
         }
         if !profile.found_at(Provider::BuiltWith) {
@@ -379,7 +382,7 @@ mod tests {
         assert_eq!(bad["Errors"][0]["Message"], "Invalid API key.");
         assert!(!bad.to_string().contains("wrong"));
         let none = call(&base, &format!("KEY={}", s.builtwith_key)).await;
-        assert_eq!(none["Errors"][0]["Code"], -3);
+        assert_eq!(none["Errors"][0]["Code"], -8);
         let unknown = call(
             &base,
             &format!("KEY={}&LOOKUP=notfound.example", s.builtwith_key),
@@ -393,7 +396,7 @@ mod tests {
             &format!("KEY={}&LOOKUP=nocredits.example", s.builtwith_key),
         )
         .await;
-        assert_eq!(nocredit["Errors"][0]["Code"], -2);
+        assert_eq!(nocredit["Errors"][0]["Code"], -3);
         let mixed = call(
             &base,
             &format!(
