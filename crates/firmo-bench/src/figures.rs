@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(calls.setup, 20);
         assert_eq!(calls.per_account, 202);
         assert_eq!(calls.crm(), 222);
-        assert_eq!(calls.rate_limited_kinds, 221, "account-info is outside /crm");
+        assert_eq!(
+            calls.rate_limited_kinds, 221,
+            "account-info is outside /crm"
+        );
         assert_eq!(calls.providers.get("clearbit"), Some(&10_000));
         assert_eq!(calls.providers.values().sum::<u64>(), 19_000);
     }

@@ -36,7 +36,11 @@ mod scenario;
 use scenario::Scenario;
 
 #[derive(Debug, Parser)]
-#[command(name = "firmo-bench", about = "Benchmarks a full firmo sync against the sandbox.")]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
+#[command(
+    name = "firmo-bench",
+    about = "Benchmarks a full firmo sync against the sandbox."
+)]
 struct Args {
     /// Companies in the rate-limited scenario.
     #[arg(long, default_value_t = 10_000)]
@@ -162,8 +166,9 @@ fn run_each_in_a_child(args: &Args) -> anyhow::Result<()> {
 
 async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
     let config_text = match &args.config {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
         None => String::new(),
     };
     let scenario = match which {

@@ -34,7 +34,7 @@ struct Finished {
 
 pub(crate) enum SandboxLink {
     InProcess(SandboxHandle),
-    Process(SandboxProcess),
+    Process(Box<SandboxProcess>),
 }
 
 impl SandboxLink {
@@ -90,9 +90,11 @@ impl SandboxProcess {
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         if let Some(limit) = rate_limit {
-            command
-                .arg("--rate-limit")
-                .arg(format!("{}/{}ms", limit.max_requests, limit.interval.as_millis()));
+            command.arg("--rate-limit").arg(format!(
+                "{}/{}ms",
+                limit.max_requests,
+                limit.interval.as_millis()
+            ));
         } else {
             command.arg("--no-rate-limit");
         }
@@ -114,7 +116,11 @@ impl SandboxProcess {
         // Closing stdin is the child's signal to report and stop.
         drop(self.child.stdin.take());
         let finished: Finished = read_line(&mut self.stdout, "its counters").await?;
-        let status = self.child.wait().await.context("waiting for the sandbox child")?;
+        let status = self
+            .child
+            .wait()
+            .await
+            .context("waiting for the sandbox child")?;
         if !status.success() {
             bail!("the sandbox child exited with {status}");
         }

@@ -161,6 +161,26 @@ pub(crate) fn render(m: &Measured) -> String {
         tail.map_or_else(|| "n/a".to_owned(), secs)
     );
 
+    let pages = m.timeline.page_times();
+    if !pages.is_empty() {
+        let mut sorted = pages.clone();
+        sorted.sort();
+        let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+        let mean = |ds: &[Duration]| {
+            ds.iter().sum::<Duration>() / u32::try_from(ds.len().max(1)).unwrap_or(u32::MAX)
+        };
+        let tenth = pages.len().div_ceil(10);
+        let _ = writeln!(
+            o,
+            "  time per page in the enrich stage: median {}, p90 {}, max {}; first tenth of pages {} each, last tenth {}",
+            ms(sorted[sorted.len() / 2]),
+            ms(sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)]),
+            ms(sorted[sorted.len() - 1]),
+            ms(mean(&pages[..tenth])),
+            ms(mean(&pages[pages.len() - tenth..])),
+        );
+    }
+
     // Memory.
     let _ = writeln!(
         o,

@@ -1,6 +1,7 @@
 //! One measured run: a sandbox seeded with N companies, the engine built as `firmo sync
 //! --sandbox` builds it, one full sync, and everything measured around it.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -91,11 +92,24 @@ impl Timeline {
     }
 }
 
+impl Timeline {
+    /// Each page's time in the enrich stage, in page order.
+    pub(crate) fn page_times(&self) -> Vec<Duration> {
+        self.pulled
+            .iter()
+            .zip(&self.processed)
+            .map(|(pulled, processed)| processed.saturating_duration_since(*pulled))
+            .collect()
+    }
+}
+
 struct Recorder(Mutex<Timeline>);
 
 impl Progress for Recorder {
     fn pulled(&self, _total: u64) {
-        firmo_engine::enrich::lock(&self.0).pulled.push(Instant::now());
+        firmo_engine::enrich::lock(&self.0)
+            .pulled
+            .push(Instant::now());
     }
     fn processed(&self, _total: u64) {
         firmo_engine::enrich::lock(&self.0)
@@ -123,11 +137,11 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let rss_start = mem::own();
     let seeding = Instant::now();
     let sandbox = if scenario.sandbox_process {
-        SandboxLink::Process(
+        SandboxLink::Process(Box::new(
             SandboxProcess::spawn(scenario.companies, scenario.rate_limit)
                 .await
                 .context("starting the sandbox child process")?,
-        )
+        ))
     } else {
         SandboxLink::InProcess(
             firmo_sandbox::start(
@@ -197,15 +211,9 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let recorder = Recorder(Mutex::new(Timeline::default()));
     let started = Instant::now();
     firmo_engine::enrich::lock(&recorder.0).started = Some(started);
-    let summary = sync(
-        &config,
-        crm,
-        &enricher,
-        &SyncOptions::default(),
-        &recorder,
-    )
-    .await
-    .context("the sync")?;
+    let summary = sync(&config, crm, &enricher, &SyncOptions::default(), &recorder)
+        .await
+        .context("the sync")?;
     let wall = started.elapsed();
     let client_stats = client.stats();
     if let Some(receiver) = receiver {
@@ -238,10 +246,14 @@ fn bench_config(scenario: &Scenario) -> String {
     let mut text = scenario.config_text.clone();
     let sets_budget = text.lines().any(|l| l.trim() == "[budget]");
     if !sets_budget {
-        text.push_str(&format!(
-            "\n[budget]\nmax_credits_per_run = {:.1}\n",
+        let _ = write!(
+            text,
+            "
+[budget]
+max_credits_per_run = {:.1}
+",
             scenario.budget
-        ));
+        );
     }
     text
 }
