@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! cargo run --release -p firmo-bench                  # both, full size
-//! cargo run --release -p firmo-bench -- --quick       # 1,000 at 20/1s and 10,000 lifted
+//! cargo run --release -p firmo-bench -- --quick       # 1,000 at 20/1s and 5,000 lifted
 //! cargo run --release -p firmo-bench -- --only lifted --sandbox-process
 //! ```
 //!
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             max_requests: 20,
             interval: Duration::from_secs(1),
         };
-        args.big_companies = 10_000;
+        args.big_companies = 5_000;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
