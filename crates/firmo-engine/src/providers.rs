@@ -24,7 +24,7 @@ pub struct ProviderEnv {
 pub const SANDBOX_CLAY_TABLE: &str = "sandbox";
 
 /// Requests per minute against a local emulator (the real providers' limits don't apply).
-const SANDBOX_REQUESTS_PER_MINUTE: u32 = 60_000;
+const SANDBOX_REQUESTS_PER_MINUTE: u32 = 6_000_000;
 
 /// Builds one kind of provider from its `[sources.<name>]` settings.
 pub trait ProviderFactory: Sync {
