@@ -146,8 +146,10 @@ impl Provider for ClayClient {
 
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
         if let Some(left) = self.wait_left(domain) {
+            // Still waiting for the row pushed earlier: nothing new is billed.
             return Ok(LookupOutcome::Pending {
                 retry_after: Some(left),
+                charged: false,
             });
         }
         self.push(domain, None).await?;
@@ -157,6 +159,8 @@ impl Provider for ClayClient {
             .insert(domain.to_owned(), Instant::now());
         Ok(LookupOutcome::Pending {
             retry_after: Some(Duration::from_secs(self.config.pending_retry_after_secs)),
+            // Clay bills a pushed row's columns as soon as they run.
+            charged: true,
         })
     }
 }

@@ -551,10 +551,14 @@ async fn lookup_pushes_once_and_is_pending() {
     let hour = Some(Duration::from_hours(1));
     assert_eq!(
         client.lookup("acme.example").await.unwrap(),
-        LookupOutcome::Pending { retry_after: hour }
+        LookupOutcome::Pending {
+            retry_after: hour,
+            charged: true
+        }
     );
     let LookupOutcome::Pending {
         retry_after: Some(left),
+        charged: false,
     } = client.lookup("acme.example").await.unwrap()
     else {
         panic!()

@@ -116,8 +116,10 @@ impl Provider for ClearbitClient {
                     domain,
                     "lookup queued by Clearbit (HTTP 202); pending"
                 );
+                // Clearbit bills a queued lookup when it completes.
                 Ok(LookupOutcome::Pending {
                     retry_after: Some(after),
+                    charged: false,
                 })
             }
             404 => Ok(LookupOutcome::NotFound),

@@ -138,7 +138,8 @@ async fn queued_is_pending_after_one_request() {
     assert_eq!(
         client.lookup("new-startup.example").await.unwrap(),
         LookupOutcome::Pending {
-            retry_after: Some(Duration::from_mins(5))
+            retry_after: Some(Duration::from_mins(5)),
+            charged: false
         }
     );
     assert_eq!(
@@ -149,7 +150,8 @@ async fn queued_is_pending_after_one_request() {
     assert_eq!(
         client.lookup("new-startup.example").await.unwrap(),
         LookupOutcome::Pending {
-            retry_after: Some(Duration::from_mins(1))
+            retry_after: Some(Duration::from_mins(1)),
+            charged: false
         }
     );
 }

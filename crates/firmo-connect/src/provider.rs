@@ -16,8 +16,14 @@ pub enum LookupOutcome {
     /// The provider has no company for this domain: cache it, don't pay for it again.
     NotFound,
     /// Accepted but not answered yet (Clearbit 202, a Clay row awaiting its callback):
-    /// ask again on a later pass, no sooner than `retry_after` when given.
-    Pending { retry_after: Option<Duration> },
+    /// ask again on a later pass, no sooner than `retry_after` when given. `charged`
+    /// says whether the provider billed the request already (a row pushed into a Clay
+    /// table runs its columns at once) or bills only when the answer is ready (a queued
+    /// Clearbit lookup): the engine charges the run from this, never from a name.
+    Pending {
+        retry_after: Option<Duration>,
+        charged: bool,
+    },
 }
 
 /// An enrichment provider: looks companies up by domain.

@@ -439,11 +439,12 @@ impl Enricher {
                         LookupState::Fetched,
                     )
                 }
-                Ok(LookupOutcome::Pending { retry_after }) => {
-                    // A queued Clearbit lookup is billed when it completes, so its
-                    // reservation goes back; a row pushed into a Clay table is billed by
-                    // Clay's columns as soon as it runs, so it is charged now.
-                    let charged = if name == "clay" { credits } else { 0.0 };
+                Ok(LookupOutcome::Pending {
+                    retry_after,
+                    charged,
+                }) => {
+                    // The connector says whether the provider billed the request already.
+                    let charged = if charged { credits } else { 0.0 };
                     lock(&run.budget).refund(credits - charged);
                     run.stat(name, |s| {
                         s.lookups += 1;
