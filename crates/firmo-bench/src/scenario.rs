@@ -12,10 +12,13 @@ use firmo_connect::crm::Crm;
 use firmo_connect::http::HttpStats;
 use firmo_engine::clay::{ClayReceiver, register_with_sandbox};
 use firmo_engine::config::Config;
-use firmo_engine::enrich::{ClayArrivals, Enricher, system_clock};
+use firmo_engine::enrich::Enricher;
+use firmo_engine::fetch::Arrivals;
 use firmo_engine::providers::{ProviderEnv, SANDBOX_CLAY_TABLE, build_all, clay_config};
 use firmo_engine::report::RunSummary;
+use firmo_engine::state::StoreHandle;
 use firmo_engine::sync::{Progress, SyncOptions, sync};
+use firmo_engine::system_clock;
 use firmo_hubspot::{HubspotClient, HubspotConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{RateLimit, SandboxConfig, Stats};
@@ -105,16 +108,16 @@ impl Timeline {
 
 struct Recorder(Mutex<Timeline>);
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Progress for Recorder {
     fn pulled(&self, _total: u64) {
-        firmo_engine::enrich::lock(&self.0)
-            .pulled
-            .push(Instant::now());
+        lock(&self.0).pulled.push(Instant::now());
     }
     fn processed(&self, _total: u64) {
-        firmo_engine::enrich::lock(&self.0)
-            .processed
-            .push(Instant::now());
+        lock(&self.0).processed.push(Instant::now());
     }
 }
 
@@ -157,9 +160,9 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let base_url = sandbox.base_url();
 
     let dir = tempfile::tempdir().context("creating a temporary state directory")?;
-    let store = Arc::new(Mutex::new(
+    let store = StoreHandle::spawn(
         Store::open(dir.path().join("state.db")).context("opening the state file")?,
-    ));
+    );
     let config = Config::from_toml(&bench_config(&scenario), "(firmo-bench)")
         .map_err(|e| anyhow!("the bench's config: {e}"))?;
 
@@ -191,26 +194,31 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
         return Err(anyhow!("provider {name} did not start: {error}"));
     }
     let clock = system_clock();
-    let arrivals = Arc::new(ClayArrivals::default());
+    let arrivals = Arc::new(Arrivals::default());
     let receiver = if providers.iter().any(|p| p.name == "clay") {
         Some(start_clay_receiver(&config, &base_url, store.clone(), arrivals.clone()).await?)
     } else {
         None
     };
-    if receiver.is_none() {
-        providers.retain(|p| p.name != "clay");
+    match receiver {
+        None => providers.retain(|p| p.name != "clay"),
+        Some(_) => {
+            for p in providers.iter_mut().filter(|p| p.name == "clay") {
+                p.pushed = true;
+            }
+        }
     }
-    let enricher = Enricher::new(
-        config.core.clone(),
+    let enricher = Enricher {
+        core: config.core.clone(),
         providers,
         store,
         clock,
-        receiver.as_ref().map(|_| arrivals),
-    );
+        arrivals,
+    };
 
     let recorder = Recorder(Mutex::new(Timeline::default()));
     let started = Instant::now();
-    firmo_engine::enrich::lock(&recorder.0).started = Some(started);
+    lock(&recorder.0).started = Some(started);
     let summary = sync(&config, crm, &enricher, &SyncOptions::default(), &recorder)
         .await
         .context("the sync")?;
@@ -262,8 +270,8 @@ max_credits_per_run = {:.1}
 async fn start_clay_receiver(
     config: &Config,
     base_url: &str,
-    store: Arc<Mutex<Store>>,
-    arrivals: Arc<ClayArrivals>,
+    store: StoreHandle,
+    arrivals: Arc<Arrivals>,
 ) -> anyhow::Result<ClayReceiver> {
     let clay = clay_config(config).unwrap_or_default();
     let secret = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));

@@ -2,7 +2,7 @@
 //! providers a target points at (HubSpot itself, an in-process sandbox, or a running one).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use firmo_clay::receiver::ReceiverConfig;
@@ -11,8 +11,11 @@ use firmo_connect::crm::Crm;
 use firmo_connect::{ConnectorError, Service};
 use firmo_engine::clay::{ClayReceiver, register_with_sandbox};
 use firmo_engine::config::Config;
-use firmo_engine::enrich::{ClayArrivals, Enricher, system_clock};
+use firmo_engine::enrich::Enricher;
+use firmo_engine::fetch::Arrivals;
 use firmo_engine::providers::{ProviderEnv, SANDBOX_CLAY_TABLE, build_all, clay_config};
+use firmo_engine::state::StoreHandle;
+use firmo_engine::{Clock, system_clock};
 use firmo_hubspot::{HubspotClient, HubspotConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{SandboxConfig, SandboxHandle};
@@ -51,10 +54,10 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     result.map_err(|e| Failure::Usage(e.into()))
 }
 
-pub(crate) fn open_store(global: &GlobalArgs) -> Result<Arc<Mutex<Store>>, Failure> {
+pub(crate) fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
     let store = Store::open(&global.state)
         .with_context(|| format!("opening the state file {}", global.state.display()))?;
-    Ok(Arc::new(Mutex::new(store)))
+    Ok(store)
 }
 
 /// The CRM, providers and (when asked for) the sandbox a command runs against.
@@ -83,9 +86,9 @@ impl Target {
 async fn start_clay_receiver(
     config: &Config,
     sandbox_url: Option<&str>,
-    store: Arc<Mutex<Store>>,
-    arrivals: Arc<ClayArrivals>,
-    clock: firmo_engine::enrich::Clock,
+    store: StoreHandle,
+    arrivals: Arc<Arrivals>,
+    clock: Clock,
 ) -> Result<ClayReceiver, ConnectorError> {
     let clay = clay_config(config).unwrap_or_default();
     let transport = |e: String| ConnectorError::Transport {
@@ -133,8 +136,9 @@ const SANDBOX_TOKEN: &str = "sandbox-token";
 pub(crate) async fn target(
     config: &Config,
     args: &TargetArgs,
-    store: Arc<Mutex<Store>>,
+    store: Store,
 ) -> Result<Target, Failure> {
+    let store = StoreHandle::spawn(store);
     let mut sandbox = None;
     let (base_url, sandbox_url, token) = if args.sandbox {
         let handle = firmo_sandbox::start(
@@ -189,7 +193,7 @@ pub(crate) async fn target(
 
     // Clay answers through a callback: without a receiver there is no point pushing rows.
     let clock = system_clock();
-    let arrivals = Arc::new(ClayArrivals::default());
+    let arrivals = Arc::new(Arrivals::default());
     let mut clay_receiver = None;
     if let Some(i) = providers.iter().position(|p| p.name == "clay") {
         match start_clay_receiver(
@@ -201,7 +205,10 @@ pub(crate) async fn target(
         )
         .await
         {
-            Ok(receiver) => clay_receiver = Some(receiver),
+            Ok(receiver) => {
+                providers[i].pushed = true;
+                clay_receiver = Some(receiver);
+            }
             Err(error) => {
                 providers.remove(i);
                 unavailable.push(("clay".to_owned(), error));
@@ -211,13 +218,13 @@ pub(crate) async fn target(
     for (name, error) in &unavailable {
         tracing::warn!(provider = %name, error = %error, "provider unavailable for this run; the others go on");
     }
-    let enricher = Enricher::new(
-        config.core.clone(),
+    let enricher = Enricher {
+        core: config.core.clone(),
         providers,
         store,
         clock,
-        clay_receiver.as_ref().map(|_| arrivals),
-    );
+        arrivals,
+    };
     Ok(Target {
         crm,
         enricher,

@@ -83,6 +83,59 @@ impl fmt::Display for FilterOperator {
     }
 }
 
+impl FilterOperator {
+    /// Every operator, in HubSpot's documentation order.
+    pub const ALL: [FilterOperator; 13] = [
+        FilterOperator::Eq,
+        FilterOperator::Neq,
+        FilterOperator::Gt,
+        FilterOperator::Gte,
+        FilterOperator::Lt,
+        FilterOperator::Lte,
+        FilterOperator::Between,
+        FilterOperator::In,
+        FilterOperator::NotIn,
+        FilterOperator::HasProperty,
+        FilterOperator::NotHasProperty,
+        FilterOperator::ContainsToken,
+        FilterOperator::NotContainsToken,
+    ];
+
+    /// What the operator compares a property with.
+    pub const fn operand(self) -> Operand {
+        match self {
+            FilterOperator::Between => Operand::Range,
+            FilterOperator::In | FilterOperator::NotIn => Operand::List,
+            FilterOperator::HasProperty | FilterOperator::NotHasProperty => Operand::None,
+            _ => Operand::One,
+        }
+    }
+}
+
+/// The operand an operator takes: `value`, `value` + `high_value`, `values`, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    One,
+    Range,
+    List,
+    None,
+}
+
+impl std::str::FromStr for FilterOperator {
+    type Err = String;
+
+    /// HubSpot's name (`NOT_IN`), case-insensitively; the error lists the known ones.
+    fn from_str(s: &str) -> Result<FilterOperator, String> {
+        FilterOperator::ALL
+            .into_iter()
+            .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let known: Vec<&str> = FilterOperator::ALL.iter().map(|o| o.as_str()).collect();
+                format!("unknown operator `{s}`; known: {}", known.join(", "))
+            })
+    }
+}
+
 /// One condition on a property. Serializes to HubSpot's `Filter` shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,28 +3,41 @@
 //! waiting on them are woken); rows that arrive after the run are picked up by the next.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use firmo_clay::receiver::{ClayRowSink, ReceiverConfig};
 use firmo_core::ProviderRecord;
-use firmo_store::Store;
+use firmo_store::{LookupEntry, LookupStatus};
 
-use crate::enrich::{ClayArrivals, Clock};
+use crate::Clock;
+use crate::fetch::Arrivals;
+use crate::state::StoreHandle;
 
-/// Stores arriving rows in the cache.
+/// Stores arriving rows in the cache (through the store thread, so a row and a page's
+/// pending entry for the same domain never interleave) and wakes the pages waiting.
 struct CacheSink {
-    store: Arc<Mutex<Store>>,
-    arrivals: Arc<ClayArrivals>,
+    store: StoreHandle,
+    arrivals: Arc<Arrivals>,
     clock: Clock,
 }
 
 #[async_trait]
 impl ClayRowSink for CacheSink {
     async fn accept(&self, domain: String, records: Vec<ProviderRecord>) -> Result<(), String> {
-        self.arrivals
-            .arrived(&self.store, &domain, records, (self.clock)())
-            .map_err(|e| e.to_string())
+        let at = (self.clock)();
+        // A row with no records is Clay's "nothing found": cached as a miss.
+        let entry = if records.is_empty() {
+            LookupEntry::new("clay", domain, at, LookupStatus::Miss)
+        } else {
+            LookupEntry::hit("clay", domain, at, records)
+        };
+        self.store
+            .call(move |s| s.put_lookup(&entry))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.arrivals.arrived();
+        Ok(())
     }
 }
 
@@ -40,8 +53,8 @@ impl ClayReceiver {
     pub async fn start(
         addr: SocketAddr,
         config: ReceiverConfig,
-        store: Arc<Mutex<Store>>,
-        arrivals: Arc<ClayArrivals>,
+        store: StoreHandle,
+        arrivals: Arc<Arrivals>,
         clock: Clock,
     ) -> std::io::Result<ClayReceiver> {
         let sink = Arc::new(CacheSink {

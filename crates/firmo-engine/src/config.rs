@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use firmo_connect::crm::{CrmCompany, Filter, FilterOperator, Operand};
 use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
@@ -165,6 +166,13 @@ pub struct TierConfig {
     pub refresh_factor: f64,
 }
 
+/// A validated tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    pub filters: Vec<Filter>,
+    pub refresh_factor: f64,
+}
+
 /// `[budget]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -259,29 +267,15 @@ pub struct Config {
     /// Every known provider, defaults filled in, in [`PROVIDER_NAMES`] order.
     pub sources: Vec<(String, SourceConfig)>,
     pub clay: ClayConfig,
-    pub segments: BTreeMap<String, SegmentConfig>,
+    /// Segment name → its filters (all must hold).
+    pub segments: BTreeMap<String, Vec<Filter>>,
     /// Tiers in name order; the first matching tier wins.
-    pub tiers: Vec<(String, TierConfig)>,
+    pub tiers: Vec<(String, Tier)>,
     pub budget: BudgetConfig,
     /// Field → built-in property mappings.
     pub mapping: Vec<(Field, MappingConfig)>,
     pub core: CoreConfig,
 }
-
-const OPERATORS: [&str; 12] = [
-    "EQ",
-    "NEQ",
-    "GT",
-    "GTE",
-    "LT",
-    "LTE",
-    "BETWEEN",
-    "IN",
-    "NOT_IN",
-    "HAS_PROPERTY",
-    "NOT_HAS_PROPERTY",
-    "CONTAINS_TOKEN",
-];
 
 impl Config {
     /// Reads and validates a config file.
@@ -331,58 +325,62 @@ impl Config {
                 "rate limits must be at least 1".into(),
             ));
         }
-        let check_filters = |key: &str, filters: &[FilterConfig]| -> Result<(), ConfigError> {
-            if filters.is_empty() {
-                return Err(invalid(
-                    format!("{key}.filters"),
-                    "needs at least one filter".into(),
-                ));
-            }
-            for (i, f) in filters.iter().enumerate() {
-                let key = format!("{key}.filters[{i}]");
-                if !OPERATORS.contains(&f.operator.as_str()) {
+        let check_filters =
+            |key: &str, filters: &[FilterConfig]| -> Result<Vec<Filter>, ConfigError> {
+                if filters.is_empty() {
                     return Err(invalid(
-                        format!("{key}.operator"),
-                        format!(
-                            "unknown operator `{}`; known: {}",
-                            f.operator,
-                            OPERATORS.join(", ")
-                        ),
+                        format!("{key}.filters"),
+                        "needs at least one filter".into(),
                     ));
                 }
-                let needs_value = !matches!(
-                    f.operator.as_str(),
-                    "IN" | "NOT_IN" | "HAS_PROPERTY" | "NOT_HAS_PROPERTY"
-                );
-                if needs_value && f.value.is_none() {
-                    return Err(invalid(
-                        key,
-                        format!("operator {} needs a `value`", f.operator),
-                    ));
+                let mut checked = Vec::with_capacity(filters.len());
+                for (i, f) in filters.iter().enumerate() {
+                    let key = format!("{key}.filters[{i}]");
+                    let operator: FilterOperator = f
+                        .operator
+                        .parse()
+                        .map_err(|message| invalid(format!("{key}.operator"), message))?;
+                    let missing = match operator.operand() {
+                        Operand::One => f.value.is_none().then_some("a `value`"),
+                        Operand::Range => (f.value.is_none() || f.high_value.is_none())
+                            .then_some("a `value` and a `high_value`"),
+                        Operand::List => f.values.is_empty().then_some("`values`"),
+                        Operand::None => None,
+                    };
+                    if let Some(what) = missing {
+                        return Err(invalid(key, format!("operator {operator} needs {what}")));
+                    }
+                    checked.push(Filter {
+                        property_name: f.property.clone(),
+                        operator,
+                        value: f.value.clone(),
+                        high_value: f.high_value.clone(),
+                        values: f.values.clone(),
+                    });
                 }
-                if f.operator == "BETWEEN" && f.high_value.is_none() {
-                    return Err(invalid(key, "operator BETWEEN needs a `high_value`".into()));
-                }
-                if matches!(f.operator.as_str(), "IN" | "NOT_IN") && f.values.is_empty() {
-                    return Err(invalid(
-                        key,
-                        format!("operator {} needs `values`", f.operator),
-                    ));
-                }
-            }
-            Ok(())
-        };
+                Ok(checked)
+            };
+        let mut segments = BTreeMap::new();
         for (name, segment) in &raw.segments {
-            check_filters(&format!("segments.{name}"), &segment.filters)?;
+            let filters = check_filters(&format!("segments.{name}"), &segment.filters)?;
+            segments.insert(name.clone(), filters);
         }
+        let mut tiers = Vec::new();
         for (name, tier) in &raw.tiers {
-            check_filters(&format!("tiers.{name}"), &tier.filters)?;
+            let filters = check_filters(&format!("tiers.{name}"), &tier.filters)?;
             if !(tier.refresh_factor > 0.0 && tier.refresh_factor <= 10.0) {
                 return Err(invalid(
                     format!("tiers.{name}.refresh_factor"),
                     "must be > 0 and ≤ 10".into(),
                 ));
             }
+            tiers.push((
+                name.clone(),
+                Tier {
+                    filters,
+                    refresh_factor: tier.refresh_factor,
+                },
+            ));
         }
         if raw.budget.max_credits_per_run < 0.0 || !raw.budget.max_credits_per_run.is_finite() {
             return Err(invalid(
@@ -413,8 +411,8 @@ impl Config {
             crm: raw.crm,
             sources,
             clay: raw.clay,
-            segments: raw.segments,
-            tiers: raw.tiers.into_iter().collect(),
+            segments,
+            tiers,
             budget: raw.budget,
             mapping,
             core: CoreConfig {
@@ -425,6 +423,41 @@ impl Config {
         })
     }
 
+    /// The segment names, for an error that lists them.
+    pub fn segment_names(&self) -> String {
+        if self.segments.is_empty() {
+            "(none)".to_owned()
+        } else {
+            self.segments.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    /// How long a page waits for an answer pushed back to firmo (Clay's callback).
+    pub fn push_wait(&self) -> Duration {
+        Duration::from_secs(self.clay.callback_wait_seconds)
+    }
+
+    /// A CRM company as an account to enrich, with its tier's refresh factor (the first
+    /// tier whose filters all hold, evaluated locally so tiers cost no CRM calls).
+    pub fn account(&self, company: CrmCompany) -> crate::enrich::Account {
+        let refresh_factor = self
+            .tiers
+            .iter()
+            .find(|(_, tier)| {
+                tier.filters
+                    .iter()
+                    .all(|f| filter_matches(f, &company.properties))
+            })
+            .map_or(1.0, |(_, tier)| tier.refresh_factor);
+        crate::enrich::Account {
+            name: company.property("name").map(str::to_owned),
+            domain: company.property("domain").map(str::to_owned),
+            id: company.id,
+            properties: company.properties,
+            refresh_factor,
+        }
+    }
+
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
@@ -433,6 +466,50 @@ impl Config {
     pub fn freshness(&self, provider: &str, refresh_factor: f64) -> Duration {
         let days = self.source(provider).map_or(7, |s| s.refresh.days());
         Duration::from_secs_f64(f64::from(days) * 86_400.0 * refresh_factor)
+    }
+}
+
+/// Whether a company's properties satisfy a filter, the way HubSpot's search reads it
+/// (case-insensitive equality, numeric comparison where both sides are numbers).
+pub fn filter_matches(f: &Filter, props: &BTreeMap<String, Option<String>>) -> bool {
+    let value = props
+        .get(&f.property_name)
+        .and_then(|v| v.as_deref())
+        .filter(|v| !v.is_empty());
+    let num = |s: &str| s.trim().parse::<f64>().ok();
+    let cmp = |want: &Option<String>, ord: fn(std::cmp::Ordering) -> bool| match (value, want) {
+        (Some(v), Some(w)) => match (num(v), num(w)) {
+            (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(ord),
+            _ => ord(v.cmp(w.as_str())),
+        },
+        _ => false,
+    };
+    let equals = |w: &str| value.is_some_and(|v| v.eq_ignore_ascii_case(w));
+    let has_token = || {
+        value.is_some_and(|v| {
+            f.value.as_deref().is_some_and(|w| {
+                v.split(|c: char| !c.is_alphanumeric())
+                    .any(|t| t.eq_ignore_ascii_case(w.trim_matches('*')))
+            })
+        })
+    };
+    match f.operator {
+        FilterOperator::Eq => f.value.as_deref().is_some_and(equals),
+        FilterOperator::Neq => !f.value.as_deref().is_some_and(equals),
+        FilterOperator::Gt => cmp(&f.value, std::cmp::Ordering::is_gt),
+        FilterOperator::Gte => cmp(&f.value, std::cmp::Ordering::is_ge),
+        FilterOperator::Lt => cmp(&f.value, std::cmp::Ordering::is_lt),
+        FilterOperator::Lte => cmp(&f.value, std::cmp::Ordering::is_le),
+        FilterOperator::Between => {
+            cmp(&f.value, std::cmp::Ordering::is_ge)
+                && cmp(&f.high_value, std::cmp::Ordering::is_le)
+        }
+        FilterOperator::In => f.values.iter().any(|w| equals(w)),
+        FilterOperator::NotIn => !f.values.iter().any(|w| equals(w)),
+        FilterOperator::HasProperty => value.is_some(),
+        FilterOperator::NotHasProperty => value.is_none(),
+        FilterOperator::ContainsToken => has_token(),
+        FilterOperator::NotContainsToken => !has_token(),
     }
 }
 

@@ -1,12 +1,22 @@
 //! The planner: for each account and provider, reuse a fresh cached answer, fetch a due
 //! one, wait on a pending one, or defer a fetch the run's credit budget can't pay for.
-//! Pure: "now", the cache entry and the budget are inputs.
+//! [`decide`] is pure: "now", the cache entry and the budget are inputs.
+//!
+//! Pages are enriched concurrently, so before a page plans it *claims* each (provider,
+//! domain) it needs: the first page to claim one plans and fetches it, a later page that
+//! needs it while the claim is open joins the claim and gets the same answer. Two pages
+//! sharing a domain therefore make one lookup and reserve its credits once.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use firmo_core::UnixMillis;
 use firmo_store::{CachedLookup, LookupStatus};
 use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::fetch::{Answer, ProviderHandle};
+use crate::run::RunState;
 
 /// What to do about one provider for one account.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -88,12 +98,18 @@ pub fn decide(
                 return Decision::Reuse;
             }
             LookupStatus::Pending => {
-                let until = entry.retry_after.unwrap_or(UnixMillis(
+                // The shorter of the provider's own window and the configured one: a
+                // provider asking for an hour must not outvote `pending_retry_minutes`
+                // (a row pushed to a receiver that died with its run never arrives).
+                let configured = UnixMillis(
                     entry
                         .fetched_at
                         .0
                         .saturating_add(policy.pending_retry.as_millis() as i64),
-                ));
+                );
+                let until = entry
+                    .retry_after
+                    .map_or(configured, |provider| provider.min(configured));
                 if until > now {
                     return Decision::Wait { until };
                 }
@@ -110,6 +126,98 @@ pub fn decide(
             credits: policy.cost,
         }
     }
+}
+
+/// The open claims of a run: who is resolving each (provider index, domain) right now.
+pub(crate) type Claims = HashMap<(usize, String), watch::Receiver<Option<Answer>>>;
+
+/// A (provider, domain) this page resolves for everyone who needs it.
+pub(crate) struct Claim {
+    pub provider: usize,
+    pub domain: String,
+    /// The most urgent tier factor of this page's accounts with the domain.
+    pub factor: f64,
+    answer: watch::Sender<Option<Answer>>,
+}
+
+impl Claim {
+    /// Hands the answer to every page that joined, and closes the claim. Call it only
+    /// once the answer is in the store: a page claiming afresh after this reads it there.
+    pub(crate) fn settle(self, answer: Answer, run: &RunState) -> (usize, String, Answer) {
+        let _ = self.answer.send(Some(answer.clone()));
+        run.release_claim(self.provider, &self.domain);
+        (self.provider, self.domain, answer)
+    }
+}
+
+/// What a page needs, split by who resolves it.
+#[derive(Default)]
+pub(crate) struct PageNeeds {
+    pub claims: Vec<Claim>,
+    /// Claimed by another page: wait for its answer.
+    pub joins: Vec<(usize, String, watch::Receiver<Option<Answer>>)>,
+}
+
+/// Claims, or joins, every (provider, domain) of a page. `domains` maps each normalized
+/// domain to the most urgent refresh factor among the page's accounts that have it.
+pub(crate) fn claim_page(
+    run: &RunState,
+    providers: &[ProviderHandle],
+    domains: &BTreeMap<String, f64>,
+) -> PageNeeds {
+    let mut needs = PageNeeds::default();
+    let mut open = run.claims();
+    for pi in 0..providers.len() {
+        for (domain, &factor) in domains {
+            let key = (pi, domain.clone());
+            // A claim whose page went away (its sender dropped) is no claim.
+            if let Some(rx) = open.get(&key)
+                && rx.has_changed().is_ok()
+            {
+                needs.joins.push((pi, domain.clone(), rx.clone()));
+                continue;
+            }
+            let (answer, rx) = watch::channel(None);
+            open.insert(key, rx);
+            needs.claims.push(Claim {
+                provider: pi,
+                domain: domain.clone(),
+                factor,
+                answer,
+            });
+        }
+    }
+    needs
+}
+
+/// Decides each claim from what the cache held when the claim was made.
+pub(crate) fn decide_claims(
+    claims: Vec<Claim>,
+    cached: &[HashMap<String, CachedLookup>],
+    providers: &[ProviderHandle],
+    run: &RunState,
+    now: UnixMillis,
+) -> Vec<(Claim, Decision)> {
+    let mut budget = run.budget();
+    claims
+        .into_iter()
+        .map(|claim| {
+            let p = &providers[claim.provider];
+            if run.is_stopped(p.name) {
+                // Stopped for the run (bad key, out of credits): cached data still counts.
+                return (claim, Decision::Off);
+            }
+            let mut policy = p.policy;
+            policy.freshness = policy.freshness.mul_f64(claim.factor.clamp(0.001, 10.0));
+            let decision = decide(
+                cached[claim.provider].get(&claim.domain),
+                now,
+                policy,
+                &mut budget,
+            );
+            (claim, decision)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -193,6 +301,22 @@ mod tests {
         );
         // Without a retry time, the configured interval applies.
         let pending = entry(LookupStatus::Pending, now.0 - 700_000, None);
+        assert_eq!(
+            decide(Some(&pending), now, policy(), &mut budget),
+            Decision::Fetch { credits: 1.0 }
+        );
+    }
+
+    #[test]
+    fn a_long_provider_window_gives_way_to_the_configured_retry() {
+        let now = UnixMillis(100 * DAY);
+        let mut budget = Budget::new(10.0);
+        // Pushed 11 minutes ago, the provider said "an hour"; the config says 10 minutes.
+        let pending = entry(
+            LookupStatus::Pending,
+            now.0 - 660_000,
+            Some(now.0 + 2_940_000),
+        );
         assert_eq!(
             decide(Some(&pending), now, policy(), &mut budget),
             Decision::Fetch { credits: 1.0 }

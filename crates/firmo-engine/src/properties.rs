@@ -348,6 +348,19 @@ pub fn index(defs: Vec<PropertyDef>) -> BTreeMap<String, PropertyDef> {
 
 /// Every property firmo reads for an account: its own, the mapped built-ins, and what
 /// segments and tiers filter on.
+/// The properties a sync reads: firmo's own, the mapped built-ins, and what tiers filter on.
+pub fn pull_properties(config: &crate::config::Config) -> Vec<String> {
+    let mut props: Vec<String> = vec!["domain".into(), "name".into()];
+    props.extend(desired_properties().into_iter().map(|d| d.name));
+    props.extend(config.mapping.iter().map(|(_, m)| m.property.clone()));
+    for (_, tier) in &config.tiers {
+        props.extend(tier.filters.iter().map(|f| f.property_name.clone()));
+    }
+    props.sort();
+    props.dedup();
+    props
+}
+
 pub fn is_firmo_property(name: &str) -> bool {
     name.starts_with(PROPERTY_PREFIX)
 }

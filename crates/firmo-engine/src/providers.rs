@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::enrich::ProviderHandle;
+use crate::fetch::ProviderHandle;
 use crate::plan::ProviderPolicy;
 
 /// Where the providers are and which keys they use when firmo runs against the sandbox.
@@ -104,12 +104,7 @@ pub fn build_all(
                         u64::from(source.pending_retry_minutes) * 60,
                     ),
                 };
-                handles.push(ProviderHandle {
-                    name: name.clone(),
-                    provider,
-                    policy,
-                    concurrency: 8,
-                });
+                handles.push(ProviderHandle::new(provider, policy, 8));
             }
             Err(e) => failed.push((name.clone(), e)),
         }

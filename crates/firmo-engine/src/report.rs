@@ -9,16 +9,108 @@ use firmo_core::{Field, Finding, Severity};
 use firmo_store::{Outcome, OutcomeCounts};
 use serde::{Deserialize, Serialize};
 
-use crate::diff::Diff;
-use crate::enrich::{Enriched, LookupState, ProviderStats};
-use crate::sync::PreflightRejection;
+use firmo_connect::ConnectorError;
 
-/// What happened to one property group member during setup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PropertyReport {
-    pub name: String,
-    /// `created`, `exists`, `would create`, `options added: …`, `mismatch: …`.
-    pub status: String,
+use crate::enrich::Enriched;
+use crate::evaluate::{Evaluated, PreflightRejection};
+use crate::fetch::LookupState;
+use crate::run::ProviderStats;
+use crate::setup::{PropertyReport, PropertyStatus};
+use crate::verdict::{FailKind, Rejection, SkipReason, Verdict};
+
+/// The text stored and shown for a verdict (`None` for written and unchanged accounts).
+/// The only place a verdict becomes text.
+pub fn verdict_reason(verdict: &Verdict, dry_run: bool) -> Option<String> {
+    Some(match verdict {
+        Verdict::ToWrite if dry_run => "dry run: would write".to_owned(),
+        Verdict::Written | Verdict::Unchanged | Verdict::ToWrite => return None,
+        Verdict::Skipped(reason) => match reason {
+            SkipReason::NoDomain => "no domain".to_owned(),
+            SkipReason::InvalidDomain(why) => format!("invalid domain: {why}"),
+            SkipReason::WouldLookUp(p) => format!("dry run: would look up {}", p.join(", ")),
+            SkipReason::Waiting(p) => format!("waiting for {}", p.join(", ")),
+            SkipReason::OverBudget => "over budget: deferred to the next run".to_owned(),
+            SkipReason::ProvidersUnavailable => "every provider failed or is off".to_owned(),
+            SkipReason::NoData => "no provider has data for this domain".to_owned(),
+            SkipReason::HumanEdited => "human-edited values kept".to_owned(),
+            SkipReason::MissingProperties => {
+                "CRM lacks firmo's properties: run `firmo properties ensure`".to_owned()
+            }
+        },
+        Verdict::Rejected(rejections) => rejections
+            .iter()
+            .map(|r| match r {
+                Rejection::Rule(code) => code.clone(),
+                Rejection::Preflight { property } => format!("preflight:{property}"),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Verdict::Failed(FailKind::Write(e)) => e.to_string(),
+        Verdict::Failed(FailKind::NoOutcome) => {
+            "the CRM returned no outcome for this record".to_owned()
+        }
+    })
+}
+
+/// A file row's status cell for a verdict, and the group it counts under in the summary.
+pub fn csv_status(verdict: &Verdict) -> (String, String) {
+    let group = |g: &str| g.to_owned();
+    match verdict {
+        Verdict::Written | Verdict::ToWrite | Verdict::Unchanged => {
+            ("enriched".into(), group("enriched"))
+        }
+        Verdict::Rejected(_) => ("rejected".into(), group("rejected")),
+        Verdict::Skipped(SkipReason::NoData) => ("no data".into(), group("no data")),
+        Verdict::Skipped(SkipReason::OverBudget) => (
+            "deferred: over budget".into(),
+            group("deferred: over budget"),
+        ),
+        Verdict::Skipped(SkipReason::Waiting(_)) => (
+            verdict_reason(verdict, false).unwrap_or_default(),
+            group("waiting"),
+        ),
+        Verdict::Skipped(SkipReason::ProvidersUnavailable) => (
+            "providers unavailable".into(),
+            group("providers unavailable"),
+        ),
+        other => (
+            format!(
+                "skipped: {}",
+                verdict_reason(other, false).unwrap_or_default()
+            ),
+            group("skipped"),
+        ),
+    }
+}
+
+/// The summary's group for a verdict's reason: its kind, not each value.
+fn reason_group(verdict: &Verdict, dry_run: bool) -> Option<String> {
+    if let Verdict::Failed(kind) = verdict {
+        return Some(match kind {
+            FailKind::Write(e) => error_kind(e),
+            FailKind::NoOutcome => "no outcome".to_owned(),
+        });
+    }
+    let text = verdict_reason(verdict, dry_run)?;
+    Some(text.split(':').next().unwrap_or_default().trim().to_owned())
+}
+
+/// A connector error's kind, as the summary groups failed writes.
+fn error_kind(e: &ConnectorError) -> String {
+    match e {
+        ConnectorError::Validation { .. } => "validation".to_owned(),
+        ConnectorError::Auth { .. } => "auth".to_owned(),
+        ConnectorError::NotFound { .. } => "record not found".to_owned(),
+        ConnectorError::RateLimited { .. } => "rate limited".to_owned(),
+        ConnectorError::QuotaExhausted { .. } => "quota exhausted".to_owned(),
+        ConnectorError::Server { .. } => "server error".to_owned(),
+        ConnectorError::Timeout { .. } => "timeout".to_owned(),
+        ConnectorError::Transport { .. } => "transport".to_owned(),
+        ConnectorError::Malformed { .. } | ConnectorError::TooLarge { .. } => {
+            "bad response".to_owned()
+        }
+        ConnectorError::Unexpected { status, .. } => format!("HTTP {status}"),
+    }
 }
 
 /// A dry run's plan for one account.
@@ -34,14 +126,19 @@ pub struct AccountPlan {
 }
 
 impl AccountPlan {
-    pub fn new(e: &Enriched, d: &Diff) -> AccountPlan {
+    pub fn new(e: &Evaluated) -> AccountPlan {
+        let enriched = &e.enriched;
         AccountPlan {
-            id: e.account.id.clone(),
-            name: e.account.name.clone(),
-            domain: e.domain.as_ref().ok().cloned(),
-            lookups: e.lookups.clone(),
-            credits: e.planned_credits,
-            changes: d.changes.clone(),
+            id: enriched.account.id.clone(),
+            name: enriched.account.name.clone(),
+            domain: enriched.domain.as_ref().ok().cloned(),
+            lookups: enriched
+                .lookups
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            credits: enriched.planned_credits,
+            changes: e.diff.changes.clone(),
         }
     }
 }
@@ -81,11 +178,17 @@ pub struct FindingCount {
 const MAX_SAMPLES: usize = 5;
 
 impl Tally {
-    pub fn count(&mut self, outcome: Outcome, reason: Option<&str>) {
-        self.count_n(outcome, reason, 1);
+    /// Counts one account's verdict.
+    pub fn count(&mut self, verdict: &Verdict, dry_run: bool) {
+        self.count_n(
+            verdict.outcome(),
+            reason_group(verdict, dry_run).as_deref(),
+            1,
+        );
     }
 
-    pub fn count_n(&mut self, outcome: Outcome, reason: Option<&str>, n: u64) {
+    /// Counts `n` accounts of one outcome.
+    pub fn count_n(&mut self, outcome: Outcome, group: Option<&str>, n: u64) {
         match outcome {
             Outcome::Written => self.outcomes.written += n,
             Outcome::Unchanged => self.outcomes.unchanged += n,
@@ -99,15 +202,9 @@ impl Tally {
             Outcome::Failed => &mut self.failed,
             _ => return,
         };
-        // Group "invalid domain: not a valid domain \"x\"…" under its kind, not per value.
-        let key = reason
-            .unwrap_or("unspecified")
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        *bucket.entry(key).or_default() += n;
+        *bucket
+            .entry(group.unwrap_or("unspecified").to_owned())
+            .or_default() += n;
     }
 
     pub fn absorb_findings(&mut self, findings: &[Finding], preflight: &[PreflightRejection]) {
@@ -147,8 +244,8 @@ impl Tally {
         }
     }
 
-    pub fn sample(&mut self, e: &Enriched, _d: &Diff) {
-        if self.samples.len() >= MAX_SAMPLES || e.merged.fields.is_empty() {
+    pub fn sample(&mut self, e: &Enriched) {
+        if self.samples.len() >= MAX_SAMPLES || e.evaluation.merged.fields.is_empty() {
             return;
         }
         self.samples.push(Sample {
@@ -156,6 +253,7 @@ impl Tally {
             name: e.account.name.clone(),
             domain: e.domain.as_ref().ok().cloned(),
             fields: e
+                .evaluation
                 .merged
                 .fields
                 .iter()
@@ -326,7 +424,7 @@ impl RunSummary {
         let created: Vec<&str> = self
             .properties
             .iter()
-            .filter(|p| p.status != "exists")
+            .filter(|p| p.status != PropertyStatus::Exists)
             .map(|p| p.name.as_str())
             .collect();
         if !created.is_empty() {
@@ -341,7 +439,7 @@ impl RunSummary {
                 "{verb}: {}",
                 self.properties
                     .iter()
-                    .filter(|p| p.status != "exists")
+                    .filter(|p| p.status != PropertyStatus::Exists)
                     .map(|p| format!("{} ({})", p.name, p.status))
                     .collect::<Vec<_>>()
                     .join(", ")

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use firmo_core::{Field, Severity, Signal};
-use firmo_engine::enrich::{Account, Enriched, RunState, clay_deadline, lock};
+use firmo_engine::batch::enrich_accounts;
+use firmo_engine::enrich::{Account, Enriched};
 use firmo_engine::properties::{field_property, format_for};
-use firmo_store::{AccountOutcome, MergedSnapshot, Outcome, RunOutcome, RunStart};
+use firmo_engine::report::csv_status;
+use firmo_engine::verdict::Verdict;
 
 use crate::cli::{EnrichArgs, GlobalArgs};
 use crate::context::{self, load_config, open_store};
@@ -17,7 +18,6 @@ use crate::output::{print, print_json};
 use crate::{CmdResult, Failure};
 
 const REQUIRED: [&str; 3] = ["account_id", "account_name", "domain"];
-const BATCH: usize = 100;
 
 /// A row that could not be read.
 #[derive(Debug, serde::Serialize)]
@@ -30,106 +30,53 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
     let config = load_config(global)?;
     let (accounts, row_errors) = read_accounts(&args.input).map_err(Failure::Usage)?;
     let store = open_store(global)?;
-    let t = context::target(&config, &args.target, store.clone()).await?;
-    let clock = t.enricher.clock.clone();
-    let started = clock();
-    let run_id =
-        lock(&store).start_run(&RunStart::new("enrich", started).config(serde_json::json!({
-            "input": args.input.display().to_string(),
-            "output": args.output.display().to_string(),
-        })))?;
-    let mut run = RunState::new(&config, &t.enricher.providers, false);
-    run.clay_deadline = Some(clay_deadline(Duration::from_secs(
-        config.clay.callback_wait_seconds,
-    )));
-
+    let t = context::target(&config, &args.target, store).await?;
     let mut writer = csv::Writer::from_path(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))
         .map_err(Failure::Usage)?;
     writer
         .write_record(header())
         .context("writing the CSV header")?;
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for chunk in accounts.chunks(BATCH) {
-        let enriched = t
-            .enricher
-            .enrich(chunk.to_vec(), &run)
-            .await
-            .map_err(|e| Failure::Run(e.into()))?;
-        let mut outcomes = Vec::new();
-        let mut snapshots = Vec::new();
-        for e in &enriched {
-            let (row, status) = to_row(e);
-            writer.write_record(&row).context("writing a CSV row")?;
-            *counts.entry(status).or_default() += 1;
-            outcomes.push(AccountOutcome {
-                account_id: e.account.id.clone(),
-                domain: e.domain.as_ref().ok().cloned(),
-                outcome: match status {
-                    "enriched" => Outcome::Written,
-                    "rejected" => Outcome::Rejected,
-                    _ => Outcome::Skipped,
-                },
-                reason: e.domain.as_ref().err().cloned(),
-                detail: None,
-            });
-            snapshots.push(MergedSnapshot {
-                account_id: e.account.id.clone(),
-                merged: e.merged.to_plain_json(),
-                findings: serde_json::to_value(&e.findings).unwrap_or_default(),
-            });
-        }
-        lock(&store).write(|w| {
-            w.record_outcomes(run_id, &outcomes)?;
-            w.record_merged(run_id, &snapshots)
-        })?;
-    }
-    writer.flush().context("writing the output CSV")?;
-    let providers = lock(&run.stats).clone();
-    let finished = clock();
-    {
-        let mut s = lock(&store);
-        s.write(|w| {
-            for (name, stats) in &providers {
-                if stats.lookups > 0 {
-                    w.add_credits(run_id, name, stats.credits, stats.lookups)?;
-                }
-            }
-            Ok(())
-        })?;
-        let outcome = if row_errors.is_empty() {
-            RunOutcome::Ok
-        } else {
-            RunOutcome::Partial
-        };
-        s.finish_run(
-            run_id,
-            finished,
-            outcome,
-            &serde_json::json!({ "counts": counts, "row_errors": row_errors.len() }),
-        )?;
-    }
+    let rows = accounts.len();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let run_config = serde_json::json!({
+        "input": args.input.display().to_string(),
+        "output": args.output.display().to_string(),
+        "row_errors": row_errors.len(),
+    });
+    let result = enrich_accounts(
+        &config,
+        &t.enricher,
+        "enrich",
+        run_config,
+        accounts,
+        |e, verdict| {
+            let (row, group) = to_row(e, verdict);
+            *counts.entry(group).or_default() += 1;
+            writer
+                .write_record(&row)
+                .map_err(|e| format!("writing a CSV row: {e}"))
+        },
+    )
+    .await;
     t.finish().await;
+    let summary = result.map_err(|e| Failure::Run(e.into()))?;
+    writer.flush().context("writing the output CSV")?;
 
     if global.json {
         print_json(&serde_json::json!({
             "output": args.output.display().to_string(),
-            "rows": accounts.len(),
+            "rows": rows,
             "counts": counts,
-            "providers": providers,
+            "providers": summary.providers,
             "row_errors": row_errors,
         }))?;
     } else if !global.quiet {
-        let mut text = format!(
-            "wrote {} rows to {}\n",
-            accounts.len(),
-            args.output.display()
-        );
+        let mut text = format!("wrote {rows} rows to {}\n", args.output.display());
         for (status, n) in &counts {
-            let _ = writeln!(text, "  {status:<10}{n:>7}");
+            let _ = writeln!(text, "  {status:<24}{n:>7}");
         }
-        let credits: f64 = providers.values().map(|p| p.credits).sum();
-        let _ = writeln!(text, "credits spent: {credits:.1}");
+        let _ = writeln!(text, "credits spent: {:.1}", summary.credits);
         for e in &row_errors {
             let _ = writeln!(
                 text,
@@ -156,20 +103,23 @@ fn header() -> Vec<String> {
     h
 }
 
-/// One output row, with values formatted exactly as the CRM path writes them.
-fn to_row(e: &Enriched) -> (Vec<String>, &'static str) {
+/// One output row, with values formatted exactly as the CRM path writes them, and the
+/// status group it counts under.
+fn to_row(e: &Enriched, verdict: &Verdict) -> (Vec<String>, String) {
     let mut row = vec![
         e.account.id.clone(),
         e.account.name.clone().unwrap_or_default(),
         e.account.domain.clone().unwrap_or_default(),
     ];
+    let evaluation = &e.evaluation;
     let rejected = |field: Field| {
-        e.findings
+        evaluation
+            .findings
             .iter()
             .any(|f| f.severity == Severity::Reject && f.field == Some(field))
     };
     for field in Field::ALL {
-        let cell = match e.merged.get(field) {
+        let cell = match evaluation.merged.get(field) {
             Some(m) if !rejected(field) => {
                 format_for(&field_property(field), &m.value).unwrap_or_default()
             }
@@ -179,38 +129,33 @@ fn to_row(e: &Enriched) -> (Vec<String>, &'static str) {
     }
     for signal in Signal::ALL {
         row.push(
-            e.signals
+            evaluation
+                .signals
                 .get(signal.name())
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         );
     }
     row.push(
-        e.merged
+        evaluation
+            .merged
             .fields
             .iter()
             .map(|(f, m)| format!("{}={}", f.name(), m.source.name()))
             .collect::<Vec<_>>()
             .join(";"),
     );
-    let status = match &e.domain {
-        Err(_) => "skipped",
-        Ok(_) if e.rejected().next().is_some() => "rejected",
-        Ok(_) if e.merged.fields.is_empty() => "no data",
-        Ok(_) => "enriched",
-    };
-    row.push(match &e.domain {
-        Err(why) => format!("skipped: {why}"),
-        Ok(_) => status.to_owned(),
-    });
+    let (status, group) = csv_status(verdict);
+    row.push(status);
     row.push(
-        e.findings
+        evaluation
+            .findings
             .iter()
             .map(|f| f.code.as_str())
             .collect::<Vec<_>>()
             .join(";"),
     );
-    (row, status)
+    (row, group)
 }
 
 /// Reads the accounts; rows that can't be read are returned as errors with their line.

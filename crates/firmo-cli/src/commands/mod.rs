@@ -35,7 +35,12 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
                 }
                 print(&text)?;
             }
-            if report.iter().any(|p| p.status.starts_with("mismatch")) {
+            if report.iter().any(|p| {
+                matches!(
+                    p.status,
+                    firmo_engine::setup::PropertyStatus::Mismatch { .. }
+                )
+            }) {
                 return Err(Failure::Run(anyhow!(
                     "some properties exist with another type; firmo left them alone and won't write them"
                 )));
@@ -67,7 +72,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
             let reader = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))
                 .map_err(Failure::Usage)?;
-            let now = (firmo_engine::enrich::system_clock())();
+            let now = (firmo_engine::system_clock())();
             let import = firmo_clay::import_csv(reader, now)
                 .map_err(|e| Failure::Usage(anyhow!("{}: {e}", file.display())))?;
             let entries: Vec<firmo_store::LookupEntry> = import
@@ -77,7 +82,8 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
                     firmo_store::LookupEntry::hit("clay", domain.clone(), now, records.clone())
                 })
                 .collect();
-            firmo_engine::enrich::lock(&store).put_lookups(&entries)?;
+            let mut store = store;
+            store.put_lookups(&entries)?;
             let mut text = format!(
                 "imported {} Clay rows from {}\n",
                 entries.len(),
@@ -111,16 +117,7 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
     {
         return Err(Failure::Usage(anyhow!(
             "unknown segment `{name}`; the config defines: {}",
-            if config.segments.is_empty() {
-                "(none)".to_owned()
-            } else {
-                config
-                    .segments
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
+            config.segment_names()
         )));
     }
     let t = context::target(&config, &args.target, store).await?;

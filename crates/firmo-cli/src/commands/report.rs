@@ -44,7 +44,6 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
         )));
     }
     let store = open_store(global)?;
-    let store = firmo_engine::enrich::lock(&store);
     let runs = store.list_runs(args.runs)?;
     let latest = match runs.iter().find(|r| !r.dry_run) {
         None => None,

@@ -87,7 +87,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> CmdResult {
 }
 
 fn today() -> Date {
-    (firmo_engine::enrich::system_clock())()
+    (firmo_engine::system_clock())()
         .date()
         .unwrap_or_else(|| Date::new(1970, 1, 1).expect("valid"))
 }

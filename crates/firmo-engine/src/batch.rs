@@ -1,0 +1,126 @@
+//! Enrichment of accounts that come from a file rather than a CRM (`firmo enrich`): the
+//! same pages, claims, budget and run record as a sync, with no CRM to compare with.
+
+use std::collections::BTreeMap;
+
+use firmo_store::{AccountOutcome, MergedSnapshot, RunOutcome, RunStart};
+use futures_util::StreamExt as _;
+
+use crate::config::Config;
+use crate::diff::Diff;
+use crate::enrich::{Account, Enriched, Enricher};
+use crate::report::verdict_reason;
+use crate::run::{PageRecord, ProviderStats, RunRecord, RunState};
+use crate::state::StateError;
+use crate::verdict::{self, Verdict};
+
+/// Why a batch stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The caller could not take a row (e.g. the output file failed).
+    #[error("{0}")]
+    Output(String),
+}
+
+/// What a batch did.
+#[derive(Debug, Clone)]
+pub struct BatchSummary {
+    pub run_id: i64,
+    pub accounts: u64,
+    pub providers: BTreeMap<String, ProviderStats>,
+    pub credits: f64,
+}
+
+/// Accounts per page, as for a sync.
+const PAGE: usize = 100;
+/// Pages enriched at once; results come back in input order.
+const PAGES_IN_FLIGHT: usize = 6;
+
+/// An account's verdict when the result goes to a file: data to write is `Written`.
+pub fn offline_verdict(e: &Enriched) -> Verdict {
+    match verdict::decide(e, &Diff::default(), &[]) {
+        Verdict::Unchanged => Verdict::Written,
+        other => other,
+    }
+}
+
+/// Enriches `accounts` page by page, in order, handing each account and its verdict to
+/// `each`; the run is recorded like a sync (`kind` names it in `firmo report`).
+pub async fn enrich_accounts<F>(
+    config: &Config,
+    enricher: &Enricher,
+    kind: &str,
+    run_config: serde_json::Value,
+    accounts: Vec<Account>,
+    mut each: F,
+) -> Result<BatchSummary, BatchError>
+where
+    F: FnMut(&Enriched, &Verdict) -> Result<(), String>,
+{
+    let started = (enricher.clock)();
+    let record = RunRecord::start(
+        &enricher.store,
+        RunStart::new(kind, started).config(run_config),
+    )
+    .await?;
+    let run = RunState::new(
+        &enricher.providers,
+        config.budget.max_credits_per_run,
+        std::sync::Arc::clone(&enricher.clock),
+        config.push_wait(),
+        false,
+    );
+    let total = accounts.len() as u64;
+    let mut chunks = Vec::new();
+    let mut rest = accounts;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(PAGE));
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    let pages = futures_util::stream::iter(chunks)
+        .map(|page| enricher.enrich_page(page, &run))
+        .buffered(PAGES_IN_FLIGHT);
+    let mut pages = std::pin::pin!(pages);
+    let mut failed = false;
+    while let Some(page) = pages.next().await {
+        let mut record_page = PageRecord::default();
+        for e in page? {
+            let verdict = offline_verdict(&e);
+            each(&e, &verdict).map_err(BatchError::Output)?;
+            failed |= matches!(verdict, Verdict::Rejected(_) | Verdict::Failed(_));
+            record_page.outcomes.push(AccountOutcome {
+                account_id: e.account.id.clone(),
+                domain: e.domain.as_ref().ok().cloned(),
+                outcome: verdict.outcome(),
+                reason: verdict_reason(&verdict, false),
+                detail: None,
+            });
+            record_page.snapshots.push(MergedSnapshot {
+                account_id: e.account.id.clone(),
+                merged: e.evaluation.merged.to_plain_json(),
+                findings: serde_json::to_value(&e.evaluation.findings).unwrap_or_default(),
+            });
+        }
+        record.page(record_page).await?;
+    }
+    let providers = run.stats();
+    let credits = providers.values().map(|p| p.credits).sum();
+    let outcome = if failed {
+        RunOutcome::Partial
+    } else {
+        RunOutcome::Ok
+    };
+    let run_id = record.id.0;
+    let summary = serde_json::json!({ "accounts": total, "credits": credits });
+    record
+        .finish((enricher.clock)(), outcome, &providers, summary)
+        .await?;
+    Ok(BatchSummary {
+        run_id,
+        accounts: total,
+        providers,
+        credits,
+    })
+}

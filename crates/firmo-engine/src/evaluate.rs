@@ -1,0 +1,191 @@
+//! Evaluate: the merged record, its findings and signals (core's one composition), then
+//! what firmo wants the CRM to hold for the account and how that differs from what it
+//! holds now.
+
+use std::collections::BTreeMap;
+
+use firmo_connect::crm::{PropertyDef, PropertyType, format_timestamp};
+use firmo_core::{Field, Severity, UnixMillis};
+use serde::Serialize;
+
+/// Core's composition (interim copy until `firmo_core::evaluate` lands).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub merged: firmo_core::merge::MergedRecord,
+    pub findings: Vec<firmo_core::Finding>,
+    /// Signals whose inputs are known (a signal without data is absent, not `false`).
+    pub signals: BTreeMap<&'static str, bool>,
+}
+
+pub fn evaluate_records(
+    records: &[firmo_core::ProviderRecord],
+    config: &firmo_core::config::CoreConfig,
+    today: firmo_core::Date,
+) -> Evaluation {
+    use firmo_core::Source;
+    let merged = firmo_core::merge::merge(records, &config.merge);
+    let ctx = firmo_core::rules::ValidationContext {
+        today,
+        quality: config.quality.clone(),
+    };
+    let findings = firmo_core::validate::validate_record(&merged, &ctx);
+    let exec_changes: Vec<firmo_core::ExecChange> = records
+        .iter()
+        .filter(|r| r.source == Source::LinkedIn)
+        .flat_map(|r| r.exec_changes.iter().cloned())
+        .collect();
+    let all = firmo_core::signals::compute_signals(&merged, &exec_changes, today, &config.signals);
+    let mut signals = BTreeMap::new();
+    if merged.get(Field::LastFundingDate).is_some() {
+        signals.insert("post_funding", all.post_funding);
+    }
+    if merged.get(Field::EmployeeGrowth6mo).is_some()
+        || merged.get(Field::RecentJobPostings).is_some()
+    {
+        signals.insert("hiring_surge", all.hiring_surge);
+    }
+    if merged.get(Field::TechStack).is_some() {
+        signals.insert("cloud_native", all.cloud_native);
+    }
+    if records.iter().any(|r| r.source == Source::LinkedIn) {
+        signals.insert("exec_change", all.exec_change);
+    }
+    Evaluation {
+        merged,
+        findings,
+        signals,
+    }
+}
+
+use crate::config::{Config, OverwritePolicy};
+use crate::diff::{Desired, Diff, diff};
+use crate::enrich::Enriched;
+use crate::properties::{self, ENRICHED_AT, SOURCES, format_for};
+
+/// A value that failed the pre-write check against the live property definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreflightRejection {
+    /// A mapped built-in property (a note), not one of firmo's own (a rejection).
+    pub mapped: bool,
+    pub property: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// An account ready for its verdict: enriched, and compared with the CRM.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub enriched: Enriched,
+    pub diff: Diff,
+    pub preflight: Vec<PreflightRejection>,
+}
+
+/// Compares what firmo wants for `enriched` with the CRM's values and firmo's journal
+/// (property → value firmo last wrote to this record).
+pub fn against_crm(
+    config: &Config,
+    enriched: Enriched,
+    journal: &BTreeMap<String, String>,
+    live: &BTreeMap<String, PropertyDef>,
+    now: UnixMillis,
+) -> Evaluated {
+    let (desired, preflight) = desired_properties(config, &enriched, live);
+    let mut d = diff(&desired, &enriched.account.properties, journal, live);
+    if !d.changes.is_empty() {
+        d.changes
+            .insert(ENRICHED_AT.to_owned(), format_timestamp(now));
+    }
+    Evaluated {
+        enriched,
+        diff: d,
+        preflight,
+    }
+}
+
+/// What firmo wants the CRM to hold for this account, after the quality rules (rejected
+/// fields are left out) and the pre-write check against the live definitions.
+pub fn desired_properties(
+    config: &Config,
+    e: &Enriched,
+    live: &BTreeMap<String, PropertyDef>,
+) -> (Vec<Desired>, Vec<PreflightRejection>) {
+    let mut desired = Vec::new();
+    let mut rejected = Vec::new();
+    if e.domain.is_err() {
+        return (desired, rejected);
+    }
+    let merged = &e.evaluation.merged;
+    let blocked = |field: Field| {
+        e.evaluation
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Reject && f.field == Some(field))
+    };
+    let mut push = |property: String, value: &firmo_core::Value, policy: OverwritePolicy| {
+        let Some(def) = live.get(&property) else {
+            // `diff` reports a property the CRM lacks as missing.
+            desired.push(Desired {
+                property,
+                value: String::new(),
+                policy,
+            });
+            return;
+        };
+        match format_for(def, value) {
+            Ok(text) => desired.push(Desired {
+                property,
+                value: text,
+                policy,
+            }),
+            Err(err) => rejected.push(PreflightRejection {
+                // A firmo property's value is the record's; a built-in mapping is a
+                // best-effort copy, so its failure doesn't reject the account.
+                mapped: !properties::is_firmo_property(&err.property),
+                property: err.property,
+                value: err.value,
+                reason: err.reason,
+            }),
+        }
+    };
+    for (field, m) in &merged.fields {
+        if blocked(*field) {
+            continue;
+        }
+        push(field.property_name(), &m.value, OverwritePolicy::Owned);
+        for (_, mapping) in config.mapping.iter().filter(|(f, _)| f == field) {
+            if let Some(v) = properties::mapped_value(*field, &mapping.property, &m.value) {
+                push(mapping.property.clone(), &v, mapping.overwrite);
+            }
+        }
+    }
+    desired.retain(|d| !d.value.is_empty() || !live.contains_key(&d.property));
+    for (name, value) in &e.evaluation.signals {
+        let property = format!("{}{name}", firmo_core::field::PROPERTY_PREFIX);
+        if live.get(&property).is_some_and(|d| {
+            matches!(
+                d.property_type,
+                PropertyType::Bool | PropertyType::Enumeration
+            )
+        }) {
+            desired.push(Desired {
+                property,
+                value: value.to_string(),
+                policy: OverwritePolicy::Owned,
+            });
+        }
+    }
+    if !merged.fields.is_empty() && live.contains_key(SOURCES) {
+        let sources = merged
+            .fields
+            .iter()
+            .map(|(f, m)| format!("{}={}", f.name(), m.source.name()))
+            .collect::<Vec<_>>()
+            .join(";");
+        desired.push(Desired {
+            property: SOURCES.to_owned(),
+            value: sources,
+            policy: OverwritePolicy::Owned,
+        });
+    }
+    (desired, rejected)
+}

@@ -1,0 +1,208 @@
+//! A run's shared state and its lifecycle in the store (start, outcomes, credits, finish),
+//! written once for `sync` and `enrich`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use firmo_connect::ConnectorError;
+use firmo_core::UnixMillis;
+use firmo_store::{AccountOutcome, JournalEntry, MergedSnapshot, RunId, RunOutcome, RunStart};
+use serde::Serialize;
+
+use crate::Clock;
+use crate::events;
+use crate::fetch::ProviderHandle;
+use crate::plan::{Budget, Claims};
+use crate::state::{StateError, StoreHandle};
+
+/// Per provider counters for the run report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProviderStats {
+    pub lookups: u64,
+    pub credits: f64,
+    pub cache_hits: u64,
+    pub found: u64,
+    pub not_found: u64,
+    pub pending: u64,
+    pub deferred: u64,
+    pub errors: u64,
+    /// Why the provider was stopped for the rest of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// What the pages of one run share.
+pub struct RunState {
+    budget: Mutex<Budget>,
+    stopped: HashMap<&'static str, AtomicBool>,
+    stats: Mutex<BTreeMap<&'static str, ProviderStats>>,
+    claims: Mutex<Claims>,
+    pub(crate) clock: Clock,
+    /// How long a page waits for an answer pushed to it (Clay's callback).
+    pub(crate) push_wait: Duration,
+    pub dry_run: bool,
+}
+
+impl RunState {
+    pub fn new(
+        providers: &[ProviderHandle],
+        budget: f64,
+        clock: Clock,
+        push_wait: Duration,
+        dry_run: bool,
+    ) -> RunState {
+        RunState {
+            budget: Mutex::new(Budget::new(budget)),
+            stopped: providers
+                .iter()
+                .map(|p| (p.name, AtomicBool::new(false)))
+                .collect(),
+            stats: Mutex::new(
+                providers
+                    .iter()
+                    .map(|p| (p.name, ProviderStats::default()))
+                    .collect(),
+            ),
+            claims: Mutex::new(Claims::new()),
+            clock,
+            push_wait,
+            dry_run,
+        }
+    }
+
+    pub(crate) fn is_stopped(&self, provider: &str) -> bool {
+        self.stopped
+            .get(provider)
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn stop(&self, provider: &'static str, why: &ConnectorError) {
+        if let Some(flag) = self.stopped.get(provider)
+            && !flag.swap(true, Ordering::Relaxed)
+        {
+            events::provider_stopped(provider, why);
+            self.stat(provider, |s| s.stopped = Some(why.to_string()));
+        }
+    }
+
+    pub(crate) fn stat(&self, provider: &str, f: impl FnOnce(&mut ProviderStats)) {
+        if let Some(s) = lock(&self.stats).get_mut(provider) {
+            f(s);
+        }
+    }
+
+    pub(crate) fn budget(&self) -> MutexGuard<'_, Budget> {
+        lock(&self.budget)
+    }
+
+    /// Returns credits reserved for a lookup that was not paid for.
+    pub(crate) fn refund(&self, credits: f64) {
+        self.budget().refund(credits);
+    }
+
+    pub(crate) fn claims(&self) -> MutexGuard<'_, Claims> {
+        lock(&self.claims)
+    }
+
+    pub(crate) fn release_claim(&self, provider: usize, domain: &str) {
+        self.claims().remove(&(provider, domain.to_owned()));
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, ProviderStats> {
+        lock(&self.stats)
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    pub fn planned_credits(&self) -> f64 {
+        self.budget().planned
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (every value
+/// behind these locks is a counter or a map that stays consistent between statements).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A run as the store records it.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub id: RunId,
+    store: StoreHandle,
+}
+
+/// What one page of a run leaves in the store.
+#[derive(Debug, Default)]
+pub struct PageRecord {
+    pub outcomes: Vec<AccountOutcome>,
+    pub snapshots: Vec<MergedSnapshot>,
+    /// Journal entries to record with the page (values adopted as firmo's).
+    pub journal: Vec<JournalEntry>,
+}
+
+/// Runs whose merged snapshots are kept for reports.
+const KEEP_SNAPSHOT_RUNS: usize = 10;
+
+impl RunRecord {
+    pub async fn start(store: &StoreHandle, start: RunStart) -> Result<RunRecord, StateError> {
+        let id = store.call(move |s| s.start_run(&start)).await?;
+        Ok(RunRecord {
+            id,
+            store: store.clone(),
+        })
+    }
+
+    /// Records a page's outcomes, snapshots and journal entries in one transaction.
+    pub async fn page(&self, page: PageRecord) -> Result<(), StateError> {
+        let id = self.id;
+        self.store
+            .call(move |s| {
+                s.write(|w| {
+                    w.record_outcomes(id, &page.outcomes)?;
+                    w.record_merged(id, &page.snapshots)?;
+                    if !page.journal.is_empty() {
+                        w.record_writes(id, &page.journal)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Records the credits spent, the outcome and the summary, and prunes old snapshots.
+    pub async fn finish(
+        self,
+        finished: UnixMillis,
+        outcome: RunOutcome,
+        providers: &BTreeMap<String, ProviderStats>,
+        summary: serde_json::Value,
+    ) -> Result<(), StateError> {
+        let id = self.id;
+        let spend: Vec<(String, f64, u64)> = providers
+            .iter()
+            .filter(|(_, p)| p.lookups > 0 || p.credits > 0.0)
+            .map(|(name, p)| (name.clone(), p.credits, p.lookups))
+            .collect();
+        self.store
+            .call(move |s| {
+                s.write(|w| {
+                    for (name, credits, lookups) in &spend {
+                        w.add_credits(id, name, *credits, *lookups)?;
+                    }
+                    Ok(())
+                })?;
+                s.finish_run(id, finished, outcome, &summary)?;
+                // Snapshots are the store's bulk (one document per account per run):
+                // keep the recent runs `firmo report` reads.
+                if let Err(e) = s.prune_merged(KEEP_SNAPSHOT_RUNS) {
+                    tracing::warn!(error = %e, "could not prune old merged snapshots");
+                }
+                Ok(())
+            })
+            .await
+    }
+}
