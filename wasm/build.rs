@@ -60,9 +60,10 @@ fn typescript() -> String {
     let stages = union(FUNDING_STAGES.iter().map(|o| o.value));
     let buckets = union(REVENUE_BUCKETS.iter().map(|o| o.value));
     let defaults = "config defaults serialize";
+    // Optional: only signals whose inputs are known are present (firmo_core::evaluate).
     let signal_values = interface_of(
         &serde_json::to_value(Signals::default()).expect(defaults),
-        false,
+        true,
     );
     let signal_config = interface_of(
         &serde_json::to_value(SignalConfig::default()).expect(defaults),
@@ -199,7 +200,7 @@ export interface MergedRecord {{
   fields: {{ [F in FieldName]?: MergedField }};
 }}
 
-/** The derived signals. */
+/** The derived signals whose inputs are known: a signal without data is absent, not `false`. */
 export interface Signals {signal_values}
 
 /** `mergePreview`'s answer. */

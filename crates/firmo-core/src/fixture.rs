@@ -7,7 +7,8 @@
 //! - merge: `records` (provider records as JSON) and optional `config` (a [`CoreConfig`]:
 //!   `{"merge": {...}, "signals": {...}, "quality": {...}}`). Expect `merged` (per field
 //!   `value` and `source`, plus `contributors` when more than one source had the field
-//!   and `disagreements` when any), `findings`, `signals`, and `input_errors` when the
+//!   and `disagreements` when any), `findings`, `signals` (the known ones only, as a
+//!   sync writes them: [`crate::evaluate`]), and `input_errors` when the
 //!   records had problems. A config that does not validate gives `config_error` instead.
 //! - record: `record`, a plain record; expect `findings` (from `validate_json_record`).
 //! - field: `field` (a name) and `value`; expect `findings` (from `validate_field_json`).

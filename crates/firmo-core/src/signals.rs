@@ -60,6 +60,17 @@ pub fn compute_signals(
     today: Date,
     cfg: &SignalConfig,
 ) -> Signals {
+    compute_signals_from(record, exec_changes, today, cfg)
+}
+
+/// [`compute_signals`] over any iterator of executive changes, so a caller that filters
+/// them (by source) needn't collect them first.
+pub fn compute_signals_from<'a>(
+    record: &MergedRecord,
+    exec_changes: impl IntoIterator<Item = &'a ExecChange>,
+    today: Date,
+    cfg: &SignalConfig,
+) -> Signals {
     let within = |date: Date, days: u32| (0..=i64::from(days)).contains(&date.days_until(today));
     let post_funding = matches!(
         record.value(Field::LastFundingDate),
@@ -84,7 +95,7 @@ pub fn compute_signals(
         _ => false,
     };
     let exec_change = exec_changes
-        .iter()
+        .into_iter()
         .any(|c| within(c.date, cfg.exec_change_days) && is_engineering_leader(&c.title));
     Signals {
         post_funding,
