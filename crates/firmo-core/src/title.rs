@@ -22,6 +22,13 @@ pub enum EngineeringExec {
 }
 
 impl EngineeringExec {
+    /// Every role, in the order above.
+    pub const ALL: [EngineeringExec; 3] = [
+        EngineeringExec::Cto,
+        EngineeringExec::VpEngineering,
+        EngineeringExec::HeadOfEngineering,
+    ];
+
     /// Whether the `exec_change` signal counts this role: CTOs and VPs of Engineering (the
     /// product design's "new VP Engineering or CTO"). A head of engineering is classified
     /// but not counted, so the signal keeps its documented meaning.
