@@ -12,8 +12,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use firmo_core::config::{QualityConfig, SignalConfig};
+use firmo_core::contact::{CONTACT_FIELDS, SENIORITIES};
 use firmo_core::field::{FUNDING_STAGES, REVENUE_BUCKETS};
-use firmo_core::{FIELDS, RULES, SIGNALS, Signals, Source};
+use firmo_core::{EngineeringExec, FIELDS, RULES, SIGNALS, Signals, Source};
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -59,10 +60,24 @@ fn typescript() -> String {
     let rule_names = union(RULES.iter().map(|r| r.meta().name));
     let stages = union(FUNDING_STAGES.iter().map(|o| o.value));
     let buckets = union(REVENUE_BUCKETS.iter().map(|o| o.value));
+    let contact_fields = union(CONTACT_FIELDS.iter().map(|f| f.name));
+    let seniorities = union(SENIORITIES.iter().map(|o| o.value));
+    let roles: Vec<String> = EngineeringExec::ALL
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r)
+                .expect("roles serialize")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let exec_roles = union(roles.iter().map(String::as_str));
     let defaults = "config defaults serialize";
+    // Optional: only signals whose inputs are known are present (firmo_core::evaluate).
     let signal_values = interface_of(
         &serde_json::to_value(Signals::default()).expect(defaults),
-        false,
+        true,
     );
     let signal_config = interface_of(
         &serde_json::to_value(SignalConfig::default()).expect(defaults),
@@ -199,7 +214,7 @@ export interface MergedRecord {{
   fields: {{ [F in FieldName]?: MergedField }};
 }}
 
-/** The derived signals. */
+/** The derived signals whose inputs are known: a signal without data is absent, not `false`. */
 export interface Signals {signal_values}
 
 /** `mergePreview`'s answer. */
@@ -209,6 +224,33 @@ export interface MergePreview {{
   signals: Signals;
   /** What was wrong with the input; each problem skipped only the part it is about. */
   input_errors: string[];
+}}
+
+/** A contact field's stable name (`validateContactField`'s first argument). */
+export type ContactFieldName = {contact_fields};
+/** `seniority` values, most senior first. */
+export type Seniority = {seniorities};
+/** An executive-engineering role a job title names. */
+export type EngineeringExec = {exec_roles};
+
+/** A plain contact: `{{ job_title: "CTO", role_start_date: "2026-09-01" }}`. */
+export type PlainContact = {{ [F in ContactFieldName]?: string | null }};
+
+/** One rule's verdict on one contact field (or on the contact, when `field` is null). */
+export interface ContactFinding {{
+  field: ContactFieldName | null;
+  code: RuleCode;
+  rule: RuleName;
+  severity: Severity;
+  message: string;
+}}
+
+/** `validateContact`'s answer. */
+export interface ContactEvaluation {{
+  findings: ContactFinding[];
+  exec_role: EngineeringExec | null;
+  /** The contact as an executive change, when its title is an executive-engineering role and its start date is valid. */
+  exec_change: {{ title: string; date: string }} | null;
 }}
 
 /** How one field is merged (the `[merge.<field>]` table of firmo.toml). */

@@ -56,12 +56,20 @@ function compact(preview) {
   return out;
 }
 
+/** validateContact's answer in the fixtures' form (absent role and change left out). */
+function contactOutcome(evaluation) {
+  const out = { findings: evaluation.findings };
+  if (evaluation.exec_role !== null) out.exec_role = evaluation.exec_role;
+  if (evaluation.exec_change !== null) out.exec_change = evaluation.exec_change;
+  return out;
+}
+
 test('the public API (objects and JSON text) gives every case\'s native answer', () => {
   let checked = 0;
   let skipped = 0;
   for (const { file, name, case: c } of allCases()) {
     const where = `${file}#${name}`;
-    const input = c.record ?? c.value ?? c.records;
+    const input = c.record ?? c.contact ?? c.value ?? c.records;
     if (!jsSafe(input)) { skipped += 1; continue; } // JS can't even write this input
     let validator;
     try {
@@ -79,6 +87,12 @@ test('the public API (objects and JSON text) gives every case\'s native answer',
       const rejects = validator.validateJson(text);
       assert.deepEqual({ findings: validator.findings() }, c.expect, `${where} validateJson`);
       assert.equal(rejects, c.expect.findings.filter((f) => f.severity === 'reject').length, where);
+    } else if ('contact' in c) {
+      assert.deepEqual(contactOutcome(validator.validateContact(c.contact)), c.expect, `${where} object`);
+      const fromText = validator.validateContact(JSON.stringify(c.contact));
+      assert.deepEqual(contactOutcome(fromText), c.expect, `${where} text`);
+    } else if ('contact_field' in c) {
+      assert.deepEqual({ findings: validator.validateContactField(c.contact_field, c.value) }, c.expect, where);
     } else if ('field' in c) {
       assert.deepEqual({ findings: validator.validateField(c.field, c.value) }, c.expect, where);
     } else {

@@ -61,6 +61,15 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "ProviderRecord[] | string")]
     #[derive(Debug, Clone)]
     pub type ProviderRecordsInput;
+    #[wasm_bindgen(typescript_type = "ContactFinding[]")]
+    #[derive(Debug, Clone)]
+    pub type ContactFindings;
+    #[wasm_bindgen(typescript_type = "ContactEvaluation")]
+    #[derive(Debug, Clone)]
+    pub type ContactEvaluation;
+    #[wasm_bindgen(typescript_type = "PlainContact | string")]
+    #[derive(Debug, Clone)]
+    pub type ContactInput;
     #[wasm_bindgen(typescript_type = "FieldValue | null | undefined")]
     #[derive(Debug, Clone)]
     pub type FieldValueInput;
@@ -121,6 +130,25 @@ pub fn validate_field_text(field: &str, text: &str) -> Result<Findings, JsError>
 #[wasm_bindgen(js_name = validateRecord)]
 pub fn validate_record(record: &RecordInput) -> Result<Findings, JsError> {
     Validator::now().validate_record(record)
+}
+
+/// Findings for one contact field's JSON value (`job_title`, `linkedin_url`,
+/// `seniority`, `role_start_date`), today being the current UTC date; the same rules and
+/// codes as company fields.
+#[wasm_bindgen(js_name = validateContactField)]
+pub fn validate_contact_field(
+    field: &str,
+    value: &FieldValueInput,
+) -> Result<ContactFindings, JsError> {
+    Validator::now().validate_contact_field(field, value)
+}
+
+/// A whole contact (an object, or its JSON text): its findings, the executive-engineering
+/// role its title names, and the executive change it is (title and start date) when it
+/// is one. Throws on malformed JSON text.
+#[wasm_bindgen(js_name = validateContact)]
+pub fn validate_contact(contact: &ContactInput) -> Result<ContactEvaluation, JsError> {
+    Validator::now().validate_contact(contact)
 }
 
 /// Merges one company's provider records with the default configuration: the merged
@@ -242,6 +270,32 @@ impl Validator {
             None => validate_field_json(field, &Json::Null, self.ctx.today),
         };
         Ok(to_js(&findings)?.unchecked_into())
+    }
+
+    /// Findings for one contact field's JSON value (see the free function).
+    #[wasm_bindgen(js_name = validateContactField)]
+    pub fn validate_contact_field(
+        &self,
+        field: &str,
+        value: &FieldValueInput,
+    ) -> Result<ContactFindings, JsError> {
+        let value = to_json(value, field)?;
+        let findings = firmo_core::validate_contact_field_json(field, &value, self.ctx.today);
+        Ok(to_js(&findings)?.unchecked_into())
+    }
+
+    /// A whole contact's evaluation (see the free function).
+    #[wasm_bindgen(js_name = validateContact)]
+    pub fn validate_contact(
+        &mut self,
+        contact: &ContactInput,
+    ) -> Result<ContactEvaluation, JsError> {
+        let contact = match self.input.text(contact) {
+            Some(text) => serde_json::from_str(text).map_err(|e| not_json("contact", &e))?,
+            None => to_json(contact, "contact")?,
+        };
+        let evaluation = firmo_core::evaluate_contact_json(&contact, self.ctx.today);
+        Ok(to_js(&evaluation)?.unchecked_into())
     }
 
     /// Merges one company's provider records (an array, or its JSON text) under this

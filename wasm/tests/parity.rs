@@ -108,7 +108,7 @@ fn every_case_gives_the_native_answer_through_the_exported_api() {
                 continue;
             }
         };
-        let input = ["record", "value", "records"]
+        let input = ["record", "contact", "value", "records"]
             .iter()
             .find_map(|k| case.get(*k))
             .unwrap_or(&Json::Null);
@@ -141,6 +141,34 @@ fn every_case_gives_the_native_answer_through_the_exported_api() {
                 answers.push((
                     "validateRecord(object)",
                     json!({ "findings": from_js(&from_object) }),
+                ));
+            }
+        } else if let Some(contact) = case.get("contact") {
+            let from_text = validator
+                .validate_contact(&text().unchecked_into())
+                .unwrap();
+            answers.push((
+                "validateContact(text)",
+                contact_outcome(&from_js(&from_text)),
+            ));
+            if safe {
+                let from_object = validator
+                    .validate_contact(&to_js(contact).unchecked_into())
+                    .unwrap();
+                answers.push((
+                    "validateContact(object)",
+                    contact_outcome(&from_js(&from_object)),
+                ));
+            }
+        } else if let Some(field) = case.get("contact_field") {
+            if safe {
+                let field = field.as_str().unwrap_or_default();
+                let findings = validator
+                    .validate_contact_field(field, to_js(input).unchecked_ref())
+                    .unwrap();
+                answers.push((
+                    "validateContactField",
+                    json!({ "findings": from_js(&findings) }),
                 ));
             }
         } else if let Some(field) = case.get("field") {
@@ -210,6 +238,18 @@ fn as_js_sees_it(json: &Json) -> Json {
         ),
         other => other.clone(),
     }
+}
+
+/// `validateContact`'s answer in the fixtures' form (an absent role or change left out).
+fn contact_outcome(evaluation: &Json) -> Json {
+    let mut out = serde_json::Map::new();
+    out.insert("findings".into(), evaluation["findings"].clone());
+    for key in ["exec_role", "exec_change"] {
+        if !evaluation[key].is_null() {
+            out.insert(key.into(), evaluation[key].clone());
+        }
+    }
+    Json::Object(out)
 }
 
 /// `mergePreview`'s answer in the fixtures' compact form (see `firmo_core::fixture`).

@@ -23,9 +23,9 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use firmo_core::{
-    Date, ExecChange, Field, MergeConfig, MergedRecord, ProviderRecord, SignalConfig, Source,
-    UnixMillis, ValidationContext, Value, compute_signals, merge, merge::merge_into,
-    validate_record,
+    CoreConfig, Date, Evaluation, ExecChange, Field, MergeConfig, MergedRecord, ProviderRecord,
+    SignalConfig, Source, UnixMillis, ValidationContext, Value, compute_signals, evaluate_into,
+    merge, merge::merge_into, validate_record,
 };
 
 /// A small deterministic generator (no dependency, same data every run).
@@ -296,6 +296,17 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, name: &str) {
                 black_box(validate_record(&record, &ctx));
                 let changes = records.last().map_or(&[][..], |r| &r.exec_changes[..]);
                 black_box(compute_signals(&record, changes, ctx.today, &signals));
+            }
+        });
+    });
+    // The one composition a sync runs (`firmo_core::evaluate`), buffers reused.
+    group.bench_function("evaluate_into", |b| {
+        let core = CoreConfig::default();
+        let mut out = Evaluation::default();
+        b.iter(|| {
+            for records in &companies {
+                evaluate_into(black_box(records), &core, ctx.today, &mut out);
+                black_box(&out);
             }
         });
     });

@@ -364,6 +364,19 @@ impl Field {
     }
 }
 
+/// A field of either catalogue (company [`Field`]s, contact
+/// [`ContactField`](crate::contact::ContactField)s): what a kind-driven rule needs to
+/// judge a value and name the field in its message.
+pub trait CatalogueField: Copy + std::fmt::Display {
+    fn kind(self) -> FieldKind;
+}
+
+impl CatalogueField for Field {
+    fn kind(self) -> FieldKind {
+        self.spec().kind
+    }
+}
+
 impl std::fmt::Display for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contact::ContactField;
 use crate::field::Field;
 
 /// How bad a finding is.
@@ -14,11 +15,13 @@ pub enum Severity {
     Reject,
 }
 
-/// One rule's verdict on one field (or on the record, when `field` is `None`).
+/// One rule's verdict on one field (or on the record, when `field` is `None`). `F` is the
+/// catalogue the field belongs to: company fields by default, [`ContactField`] for
+/// contacts ([`ContactFinding`]); the same rules, codes and JSON shape serve both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
+pub struct Finding<F = Field> {
     /// The field the finding is about; `None` for record-level findings.
-    pub field: Option<Field>,
+    pub field: Option<F>,
     /// Stable rule code, e.g. `FQ003`.
     pub code: String,
     /// Stable rule name, kebab-case, e.g. `headcount-out-of-range`.
@@ -27,3 +30,6 @@ pub struct Finding {
     /// A sentence a person understands, naming the value and the limit.
     pub message: String,
 }
+
+/// A finding about a contact's field (`job_title`, `linkedin_url`, ...).
+pub type ContactFinding = Finding<ContactField>;

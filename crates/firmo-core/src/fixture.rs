@@ -7,16 +7,23 @@
 //! - merge: `records` (provider records as JSON) and optional `config` (a [`CoreConfig`]:
 //!   `{"merge": {...}, "signals": {...}, "quality": {...}}`). Expect `merged` (per field
 //!   `value` and `source`, plus `contributors` when more than one source had the field
-//!   and `disagreements` when any), `findings`, `signals`, and `input_errors` when the
+//!   and `disagreements` when any), `findings`, `signals` (the known ones only, as a
+//!   sync writes them: [`crate::evaluate`]), and `input_errors` when the
 //!   records had problems. A config that does not validate gives `config_error` instead.
 //! - record: `record`, a plain record; expect `findings` (from `validate_json_record`).
 //! - field: `field` (a name) and `value`; expect `findings` (from `validate_field_json`).
+//! - contact: `contact`, a plain contact (`{"job_title": ..., "linkedin_url": ...}`);
+//!   expect `findings`, plus `exec_role` / `exec_change` when the title is an
+//!   executive-engineering role (from [`evaluate_contact_json`]).
+//! - contact field: `contact_field` (a name) and `value`; expect `findings` (from
+//!   [`validate_contact_field_json`]).
 //!
 //! [`run_fixture`] computes what `expect` should be; [`check_fixture`] compares exactly.
 
 use serde_json::{Map, Value as Json, json};
 
 use crate::config::CoreConfig;
+use crate::contact::{evaluate_contact_json, validate_contact_field_json};
 use crate::merge::{MergedRecord, merge_preview};
 use crate::validate::{validate_field_json, validate_json_record};
 use crate::value::Date;
@@ -58,6 +65,25 @@ fn run(case: &Json) -> Result<Json, String> {
     if let Some(record) = case.get("record") {
         return Ok(json!({ "findings": validate_json_record(record, today) }));
     }
+    if let Some(contact) = case.get("contact") {
+        let evaluation = evaluate_contact_json(contact, today);
+        let mut outcome = Map::new();
+        outcome.insert("findings".into(), json!(evaluation.findings));
+        if let Some(role) = evaluation.exec_role {
+            outcome.insert("exec_role".into(), json!(role));
+        }
+        if let Some(change) = evaluation.exec_change {
+            outcome.insert("exec_change".into(), json!(change));
+        }
+        return Ok(Json::Object(outcome));
+    }
+    if let Some(field) = case.get("contact_field") {
+        let name = field
+            .as_str()
+            .ok_or("`contact_field` must be a field name")?;
+        let value = case.get("value").unwrap_or(&Json::Null);
+        return Ok(json!({ "findings": validate_contact_field_json(name, value, today) }));
+    }
     if let Some(field) = case.get("field") {
         let name = field.as_str().ok_or("`field` must be a field name")?;
         let value = case.get("value").unwrap_or(&Json::Null);
@@ -65,7 +91,7 @@ fn run(case: &Json) -> Result<Json, String> {
     }
     let records = case
         .get("records")
-        .ok_or("a case needs `records`, `record` or `field`")?;
+        .ok_or("a case needs `records`, `record`, `field`, `contact` or `contact_field`")?;
     let config: CoreConfig = match case.get("config") {
         None => CoreConfig::default(),
         Some(config) => match serde_json::from_value(config.clone()) {

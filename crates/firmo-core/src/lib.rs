@@ -27,7 +27,9 @@
 //! ```
 
 pub mod config;
+pub mod contact;
 pub mod coverage;
+pub mod evaluate;
 pub mod field;
 pub mod finding;
 pub mod fixture;
@@ -38,18 +40,27 @@ pub mod rules;
 pub mod schema;
 pub mod signals;
 pub mod source;
+pub mod title;
 pub mod validate;
 pub mod value;
 
 pub use config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
+pub use contact::{
+    CONTACT_FIELDS, Contact, ContactEvaluation, ContactField, evaluate_contact,
+    evaluate_contact_json, validate_contact, validate_contact_field_json,
+};
 pub use coverage::Coverage;
+pub use evaluate::{Evaluation, evaluate, evaluate_into, known_signals};
 pub use field::{FIELDS, Field, FieldKind, FieldSpec, Refresh, SIGNALS, Signal, Strategy};
-pub use finding::{Finding, Severity};
+pub use finding::{ContactFinding, Finding, Severity};
 pub use merge::{MergePreview, MergedField, MergedRecord, merge, merge_into, merge_preview};
 pub use record::{ExecChange, ProviderRecord};
 pub use rules::{RULES, RULES_VERSION, ValidationContext};
 pub use schema::{catalog_json, record_schema};
-pub use signals::{Signals, compute_signals};
+pub use signals::{Signals, compute_signals, compute_signals_from};
 pub use source::Source;
-pub use validate::{validate_field_json, validate_json_record, validate_record};
+pub use title::{EngineeringExec, engineering_exec};
+pub use validate::{
+    validate_field_json, validate_json_record, validate_record, validate_record_into,
+};
 pub use value::{Date, UnixMillis, Value};

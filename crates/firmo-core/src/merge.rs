@@ -25,13 +25,12 @@ use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{CoreConfig, MergeConfig};
+use crate::evaluate::{Evaluation, evaluate};
 use crate::field::{Field, Strategy};
 use crate::finding::Finding;
 use crate::record::{ExecChange, ProviderRecord};
-use crate::rules::ValidationContext;
-use crate::signals::{Signals, compute_signals};
 use crate::source::Source;
-use crate::validate::{parse_field_json, validate_record};
+use crate::validate::parse_field_json;
 use crate::value::{Date, UnixMillis, Value, describe_json};
 
 /// A set of sources (a bitset; serialized as a list in [`Source::ALL`] order).
@@ -463,7 +462,8 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
 pub struct MergePreview {
     pub merged: MergedRecord,
     pub findings: Vec<Finding>,
-    pub signals: Signals,
+    /// The known signals only (see [`crate::evaluate`]).
+    pub signals: BTreeMap<&'static str, bool>,
     pub input_errors: Vec<String>,
 }
 
@@ -593,26 +593,20 @@ fn parse_provider_record(
     Some(record)
 }
 
-/// Merges, validates and computes signals for one company's provider records given as
-/// JSON: the WASM module's `mergePreview` and the fixtures' runner. Executive changes
-/// are taken from every record.
+/// [`evaluate`](crate::evaluate::evaluate) for one company's provider records given as
+/// JSON, leniently read ([`parse_provider_records`]): the WASM module's `mergePreview`
+/// and the fixtures' runner. The same composition a sync runs.
 pub fn merge_preview(
     records: &serde_json::Value,
     config: &CoreConfig,
     today: Date,
 ) -> MergePreview {
     let (records, input_errors) = parse_provider_records(records);
-    let merged = merge(&records, &config.merge);
-    let ctx = ValidationContext {
-        today,
-        quality: config.quality.clone(),
-    };
-    let findings = validate_record(&merged, &ctx);
-    let changes: Vec<ExecChange> = records
-        .iter()
-        .flat_map(|r| r.exec_changes.iter().cloned())
-        .collect();
-    let signals = compute_signals(&merged, &changes, today, &config.signals);
+    let Evaluation {
+        merged,
+        findings,
+        signals,
+    } = evaluate(&records, config, today);
     MergePreview {
         merged,
         findings,

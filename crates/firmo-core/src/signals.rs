@@ -15,6 +15,7 @@ use crate::config::SignalConfig;
 use crate::field::{Field, Signal};
 use crate::merge::{MergedRecord, cmp_ignore_case};
 use crate::record::ExecChange;
+use crate::title::{EngineeringExec, engineering_exec};
 use crate::value::{Date, Value};
 
 /// The value of every signal.
@@ -60,6 +61,17 @@ pub fn compute_signals(
     today: Date,
     cfg: &SignalConfig,
 ) -> Signals {
+    compute_signals_from(record, exec_changes, today, cfg)
+}
+
+/// [`compute_signals`] over any iterator of executive changes, so a caller that filters
+/// them (by source) needn't collect them first.
+pub fn compute_signals_from<'a>(
+    record: &MergedRecord,
+    exec_changes: impl IntoIterator<Item = &'a ExecChange>,
+    today: Date,
+    cfg: &SignalConfig,
+) -> Signals {
     let within = |date: Date, days: u32| (0..=i64::from(days)).contains(&date.days_until(today));
     let post_funding = matches!(
         record.value(Field::LastFundingDate),
@@ -84,7 +96,7 @@ pub fn compute_signals(
         _ => false,
     };
     let exec_change = exec_changes
-        .iter()
+        .into_iter()
         .any(|c| within(c.date, cfg.exec_change_days) && is_engineering_leader(&c.title));
     Signals {
         post_funding,
@@ -96,29 +108,10 @@ pub fn compute_signals(
 
 /// Whether a job title names a CTO or a VP of Engineering: "CTO", "Co-founder & CTO",
 /// "Chief Technology Officer", "VP Engineering", "VP, Engineering", "VP of Eng",
-/// "SVP Engineering", "Vice President of Engineering". Words, not substrings: "Director"
-/// does not contain "cto".
+/// "SVP Engineering", "Vice President of Engineering" (see [`engineering_exec`]; someone
+/// else's or a past role, "Assistant to the CTO", "Former CTO", is not one).
 pub fn is_engineering_leader(title: &str) -> bool {
-    let lower = title.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let phrase = |p: &[&str]| words.windows(p.len()).any(|w| w == p);
-    if phrase(&["cto"]) || phrase(&["chief", "technology", "officer"]) {
-        return true;
-    }
-    let vp_at = |i: usize| match words.get(i) {
-        Some(&("vp" | "svp" | "evp")) => Some(i + 1),
-        Some(&"vice") if words.get(i + 1) == Some(&"president") => Some(i + 2),
-        _ => None,
-    };
-    (0..words.len()).filter_map(vp_at).any(|mut j| {
-        if words.get(j) == Some(&"of") {
-            j += 1;
-        }
-        matches!(words.get(j), Some(&("engineering" | "eng")))
-    })
+    engineering_exec(title).is_some_and(EngineeringExec::counts_for_exec_change)
 }
 
 #[cfg(test)]

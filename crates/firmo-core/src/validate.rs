@@ -18,9 +18,19 @@ use crate::value::{Date, TypeMismatch, Value, describe_json};
 /// Validates a merged record.
 pub fn validate_record(record: &MergedRecord, ctx: &ValidationContext) -> Vec<Finding> {
     let mut out = Vec::new();
-    validate_view(&RecordView::of_merged(record), ctx, &mut out);
-    sort(&mut out);
+    validate_record_into(record, ctx, &mut out);
     out
+}
+
+/// [`validate_record`], appending to `out` (kept allocated between records). Findings
+/// already in `out` take part in the final ordering, so pass it empty.
+pub fn validate_record_into(
+    record: &MergedRecord,
+    ctx: &ValidationContext,
+    out: &mut Vec<Finding>,
+) {
+    validate_view(&RecordView::of_merged(record), ctx, out);
+    sort(out);
 }
 
 /// Validates one field's value (as the user types it in a CRM form).

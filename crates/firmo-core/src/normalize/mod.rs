@@ -15,6 +15,10 @@
 //! | last_funding_date | [`date()`], [`date_from_millis`] | a UTC calendar [`Date`] |
 //! | employee_growth_6mo | [`percent()`], [`percent_str`] | percent units, two decimals |
 //! | headcount | [`headcount()`] | a whole number |
+//! | contact job_title | [`job_title`] | trimmed, whitespace collapsed, at most 200 characters |
+//! | contact linkedin_url | [`linkedin_profile_url`] | `https://www.linkedin.com/in/<slug>`, a person's profile |
+//! | contact seniority | [`seniority()`] | a [`SENIORITIES`](crate::contact::SENIORITIES) value |
+//! | contact role_start_date | [`date()`] | a UTC calendar [`Date`] |
 //!
 //! Each function's docs say what it accepts and why it decides as it does (why `www.`
 //! is dropped, why bands become midpoints, why a bare percentage needs a scale).
@@ -38,6 +42,7 @@
 //! assert_eq!(normalize::tech_stack(["react", "aws_ec2", "ReactJS"]), ["Amazon EC2", "React"]);
 //! ```
 
+mod contact;
 mod date;
 mod domain;
 mod funding;
@@ -48,6 +53,7 @@ mod punycode;
 mod revenue;
 mod tech;
 
+pub use contact::{job_title, linkedin_profile_url, seniority};
 pub use date::{date, date_from_millis};
 pub use domain::domain;
 pub use funding::funding_stage;

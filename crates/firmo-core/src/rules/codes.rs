@@ -3,16 +3,17 @@
 
 use std::fmt::Write;
 
+use crate::contact::ContactField;
 use crate::field::FieldKind;
 use crate::rules::{
     DateInFuture, DateTooEarly, DuplicateItems, FundingDateWithoutStage, FundingStageWithoutDate,
-    HeadcountDisagreement, ListItemInvalid, NotAnOption, NumberOutOfRange, RevenueImplausible,
-    Rule, TextBlank, TextTooLong, TooManyItems, UnknownField, WrongType,
+    HeadcountDisagreement, LinkedinNotAProfile, ListItemInvalid, NotAnOption, NumberOutOfRange,
+    RevenueImplausible, Rule, TextBlank, TextTooLong, TooManyItems, UnknownField, WrongType,
 };
 
 /// Changes whenever a rule is added, removed, or changes what it accepts, so stored
 /// verdicts (and the WASM module's `rulesVersion()`) can be compared.
-pub const RULES_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.1");
+pub const RULES_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.2");
 
 /// Every rule, in code order. Validation runs them in this order.
 pub const RULES: &[&dyn Rule] = &[
@@ -27,6 +28,7 @@ pub const RULES: &[&dyn Rule] = &[
     &DateTooEarly,
     &DateInFuture,
     &UnknownField,
+    &LinkedinNotAProfile,
     &HeadcountDisagreement,
     &FundingDateWithoutStage,
     &FundingStageWithoutDate,
@@ -46,6 +48,7 @@ pub const FIELD_RULES: &[&dyn Rule] = &[
     &DuplicateItems,
     &DateTooEarly,
     &DateInFuture,
+    &LinkedinNotAProfile,
 ];
 
 /// The field rules that can fire on a field of `kind` (each a subset of [`FIELD_RULES`],
@@ -60,6 +63,19 @@ pub fn field_rules_for(kind: FieldKind) -> &'static [&'static dyn Rule] {
             &[&WrongType, &TooManyItems, &ListItemInvalid, &DuplicateItems]
         }
         FieldKind::Date { .. } => &[&WrongType, &DateTooEarly, &DateInFuture],
+    }
+}
+
+/// The rules that judge a contact's `field` (through
+/// [`Rule::check_contact_field`]), in code order: the kind's rules, plus the profile
+/// check for the LinkedIn URL. `contact_tables_miss_no_finding` checks the tables.
+pub fn contact_rules_for(field: ContactField) -> &'static [&'static dyn Rule] {
+    match field {
+        ContactField::JobTitle => &[&WrongType, &TextBlank, &TextTooLong],
+        // A blank URL is not a profile: the profile check says so in its own words.
+        ContactField::LinkedinUrl => &[&WrongType, &TextTooLong, &LinkedinNotAProfile],
+        ContactField::Seniority => &[&WrongType, &NotAnOption],
+        ContactField::RoleStartDate => &[&WrongType, &DateTooEarly, &DateInFuture],
     }
 }
 
@@ -137,6 +153,33 @@ mod tests {
                 }
                 for rule in field_rules_for(field.kind()) {
                     rule.check_field(field, value, &ctx, &mut some);
+                }
+                assert_eq!(all, some, "{field} {value:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn contact_tables_miss_no_finding() {
+        use crate::rules::ValidationContext;
+        use crate::value::{Date, Value};
+        let ctx = ValidationContext::new(Date::new(2000, 1, 1).unwrap());
+        let samples = [
+            Value::Text("x".repeat(300)),
+            Value::Text("nope".into()),
+            Value::Text("https://www.linkedin.com/company/acme".into()),
+            Value::Integer(3),
+            Value::Date(Date::new(1, 1, 1).unwrap()),
+            Value::Date(Date::new(9999, 1, 1).unwrap()),
+        ];
+        for field in ContactField::ALL {
+            for value in &samples {
+                let (mut all, mut some) = (Vec::new(), Vec::new());
+                for rule in RULES {
+                    rule.check_contact_field(field, value, &ctx, &mut all);
+                }
+                for rule in contact_rules_for(field) {
+                    rule.check_contact_field(field, value, &ctx, &mut some);
                 }
                 assert_eq!(all, some, "{field} {value:?}");
             }

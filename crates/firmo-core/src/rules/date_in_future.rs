@@ -1,5 +1,6 @@
-use crate::field::{Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule};
 use crate::value::Value;
 
@@ -41,12 +42,31 @@ impl Rule for DateInFuture {
         ctx: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        if let (FieldKind::Date { .. }, Value::Date(d)) = (field.kind(), value)
-            && *d > ctx.today
-        {
-            let message = format!("{field} {d} is in the future (today is {})", ctx.today);
-            out.push(Self::META.finding(Some(field), message));
-        }
+        check(field, value, ctx, out);
+    }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, ctx, out);
+    }
+}
+
+fn check<F: CatalogueField>(
+    field: F,
+    value: &Value,
+    ctx: &ValidationContext,
+    out: &mut Vec<Finding<F>>,
+) {
+    if let (FieldKind::Date { .. }, Value::Date(d)) = (field.kind(), value)
+        && *d > ctx.today
+    {
+        let message = format!("{field} {d} is in the future (today is {})", ctx.today);
+        out.push(DateInFuture::META.finding(Some(field), message));
     }
 }
 

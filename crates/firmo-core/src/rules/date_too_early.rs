@@ -1,5 +1,6 @@
-use crate::field::{Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule};
 use crate::value::Value;
 
@@ -35,14 +36,35 @@ impl Rule for DateTooEarly {
         &self,
         field: Field,
         value: &Value,
-        _: &ValidationContext,
+        ctx: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        if let (FieldKind::Date { min_year }, Value::Date(d)) = (field.kind(), value)
-            && d.year() < min_year
-        {
-            out.push(Self::META.finding(Some(field), format!("{field} {d} is before {min_year}")));
-        }
+        check(field, value, ctx, out);
+    }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, ctx, out);
+    }
+}
+
+fn check<F: CatalogueField>(
+    field: F,
+    value: &Value,
+    _ctx: &ValidationContext,
+    out: &mut Vec<Finding<F>>,
+) {
+    if let (FieldKind::Date { min_year }, Value::Date(d)) = (field.kind(), value)
+        && d.year() < min_year
+    {
+        out.push(
+            DateTooEarly::META.finding(Some(field), format!("{field} {d} is before {min_year}")),
+        );
     }
 }
 

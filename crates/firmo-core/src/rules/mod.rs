@@ -13,8 +13,9 @@
 use serde::Serialize;
 
 use crate::config::QualityConfig;
+use crate::contact::ContactField;
 use crate::field::Field;
-use crate::finding::{Finding, Severity};
+use crate::finding::{ContactFinding, Finding, Severity};
 use crate::merge::{MergedField, MergedRecord};
 use crate::value::{Date, Value};
 
@@ -26,6 +27,7 @@ mod duplicate_items;
 mod funding_date_without_stage;
 mod funding_stage_without_date;
 mod headcount_disagreement;
+mod linkedin_not_a_profile;
 mod list_item_invalid;
 mod not_an_option;
 mod number_out_of_range;
@@ -37,7 +39,8 @@ mod unknown_field;
 mod wrong_type;
 
 pub use codes::{
-    FIELD_RULES, RECORD_RULES, RULES, RULES_VERSION, field_rules_for, rule_by_code, rules_markdown,
+    FIELD_RULES, RECORD_RULES, RULES, RULES_VERSION, contact_rules_for, field_rules_for,
+    rule_by_code, rules_markdown,
 };
 pub use date_in_future::DateInFuture;
 pub use date_too_early::DateTooEarly;
@@ -45,6 +48,7 @@ pub use duplicate_items::DuplicateItems;
 pub use funding_date_without_stage::FundingDateWithoutStage;
 pub use funding_stage_without_date::FundingStageWithoutDate;
 pub use headcount_disagreement::HeadcountDisagreement;
+pub use linkedin_not_a_profile::LinkedinNotAProfile;
 pub use list_item_invalid::ListItemInvalid;
 pub use not_an_option::NotAnOption;
 pub use number_out_of_range::NumberOutOfRange;
@@ -92,8 +96,8 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
-    /// A finding of this rule.
-    pub fn finding(&self, field: Option<Field>, message: String) -> Finding {
+    /// A finding of this rule (a company field's, or `F`'s: a contact field's).
+    pub fn finding<F>(&self, field: Option<F>, message: String) -> Finding<F> {
         Finding {
             field,
             code: self.code.to_owned(),
@@ -172,6 +176,16 @@ pub trait Rule: Sync {
         _value: &Value,
         _ctx: &ValidationContext,
         _out: &mut Vec<Finding>,
+    ) {
+    }
+
+    /// Checks one present value of a contact's `field` (rules that apply to contacts).
+    fn check_contact_field(
+        &self,
+        _field: ContactField,
+        _value: &Value,
+        _ctx: &ValidationContext,
+        _out: &mut Vec<ContactFinding>,
     ) {
     }
 

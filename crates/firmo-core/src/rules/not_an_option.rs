@@ -1,5 +1,6 @@
-use crate::field::{EnumOption, Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, EnumOption, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::merge::cmp_ignore_case;
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule};
 use crate::value::Value;
@@ -49,26 +50,45 @@ impl Rule for NotAnOption {
         &self,
         field: Field,
         value: &Value,
-        _: &ValidationContext,
+        ctx: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        let (FieldKind::Enum { options }, Value::Text(s)) = (field.kind(), value) else {
-            return;
-        };
-        if options.iter().any(|o| o.value == s) {
-            return;
-        }
-        let message = if let Some(option) = suggestion(options, s) {
-            format!("{field} {s:?} is not a canonical value; did you mean {option:?}?")
-        } else {
-            let all: Vec<&str> = options.iter().map(|o| o.value).collect();
-            format!(
-                "{field} {s:?} is not a canonical value; expected one of: {}",
-                all.join(", ")
-            )
-        };
-        out.push(Self::META.finding(Some(field), message));
+        check(field, value, ctx, out);
     }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, ctx, out);
+    }
+}
+
+fn check<F: CatalogueField>(
+    field: F,
+    value: &Value,
+    _ctx: &ValidationContext,
+    out: &mut Vec<Finding<F>>,
+) {
+    let (FieldKind::Enum { options }, Value::Text(s)) = (field.kind(), value) else {
+        return;
+    };
+    if options.iter().any(|o| o.value == s) {
+        return;
+    }
+    let message = if let Some(option) = suggestion(options, s) {
+        format!("{field} {s:?} is not a canonical value; did you mean {option:?}?")
+    } else {
+        let all: Vec<&str> = options.iter().map(|o| o.value).collect();
+        format!(
+            "{field} {s:?} is not a canonical value; expected one of: {}",
+            all.join(", ")
+        )
+    };
+    out.push(NotAnOption::META.finding(Some(field), message));
 }
 
 #[cfg(test)]

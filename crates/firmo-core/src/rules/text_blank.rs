@@ -1,5 +1,6 @@
-use crate::field::{Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule, is_blank};
 use crate::value::Value;
 
@@ -35,19 +36,38 @@ impl Rule for TextBlank {
         &self,
         field: Field,
         value: &Value,
-        _: &ValidationContext,
+        ctx: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        if let (FieldKind::Text { .. }, Value::Text(s)) = (field.kind(), value)
-            && is_blank(s)
-        {
-            let what = if s.is_empty() {
-                "empty"
-            } else {
-                "only whitespace"
-            };
-            out.push(Self::META.finding(Some(field), format!("{field} is {what}")));
-        }
+        check(field, value, ctx, out);
+    }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, ctx, out);
+    }
+}
+
+fn check<F: CatalogueField>(
+    field: F,
+    value: &Value,
+    _ctx: &ValidationContext,
+    out: &mut Vec<Finding<F>>,
+) {
+    if let (FieldKind::Text { .. }, Value::Text(s)) = (field.kind(), value)
+        && is_blank(s)
+    {
+        let what = if s.is_empty() {
+            "empty"
+        } else {
+            "only whitespace"
+        };
+        out.push(TextBlank::META.finding(Some(field), format!("{field} is {what}")));
     }
 }
 

@@ -1,5 +1,6 @@
-use crate::field::{Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule};
 use crate::value::Value;
 
@@ -37,18 +38,36 @@ impl Rule for TextTooLong {
         &self,
         field: Field,
         value: &Value,
-        _: &ValidationContext,
+        ctx: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        if let (FieldKind::Text { max_len }, Value::Text(s)) = (field.kind(), value) {
-            // Bytes bound characters from above: skip the count for short strings.
-            if s.len() > max_len {
-                let len = s.chars().count();
-                if len > max_len {
-                    let message =
-                        format!("{field} is {len} characters long; the limit is {max_len}");
-                    out.push(Self::META.finding(Some(field), message));
-                }
+        check(field, value, ctx, out);
+    }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        ctx: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, ctx, out);
+    }
+}
+
+fn check<F: CatalogueField>(
+    field: F,
+    value: &Value,
+    _ctx: &ValidationContext,
+    out: &mut Vec<Finding<F>>,
+) {
+    if let (FieldKind::Text { max_len }, Value::Text(s)) = (field.kind(), value) {
+        // Bytes bound characters from above: skip the count for short strings.
+        if s.len() > max_len {
+            let len = s.chars().count();
+            if len > max_len {
+                let message = format!("{field} is {len} characters long; the limit is {max_len}");
+                out.push(TextTooLong::META.finding(Some(field), message));
             }
         }
     }

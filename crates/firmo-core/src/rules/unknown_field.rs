@@ -31,21 +31,30 @@ impl UnknownField {
     /// The finding for the unknown key `key`.
     pub fn finding(key: &str) -> Finding {
         let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+        let suggestion = Field::from_name(key).map(Field::name);
+        Self::META.finding(None, Self::message(key, "known fields", &known, suggestion))
+    }
+
+    /// The message for the unknown key `key`, listing the `known` names under `label`
+    /// (company fields, or contact fields) and the name `key` misspells, if any.
+    pub(crate) fn message(
+        key: &str,
+        label: &str,
+        known: &[&str],
+        suggestion: Option<&str>,
+    ) -> String {
         let shown: String = if key.chars().count() > 60 {
             let head: String = key.chars().take(60).collect();
             format!("{head:?}...")
         } else {
             format!("{key:?}")
         };
-        let hint = Field::from_name(key)
-            .map(|f| format!("did you mean {:?}? ", f.name()))
+        let hint = suggestion
+            .map(|name| format!("did you mean {name:?}? "))
             .unwrap_or_default();
-        Self::META.finding(
-            None,
-            format!(
-                "unknown field {shown} is ignored; {hint}known fields: {}",
-                known.join(", ")
-            ),
+        format!(
+            "unknown field {shown} is ignored; {hint}{label}: {}",
+            known.join(", ")
         )
     }
 }

@@ -1,5 +1,6 @@
-use crate::field::{Field, FieldKind};
-use crate::finding::Finding;
+use crate::contact::ContactField;
+use crate::field::{CatalogueField, Field, FieldKind};
+use crate::finding::{ContactFinding, Finding};
 use crate::rules::{Rule, RuleMeta, ValidationContext, declare_rule};
 use crate::value::{TypeMismatch, Value, describe_json};
 
@@ -33,6 +34,16 @@ impl WrongType {
     /// The finding for a JSON value of the wrong type.
     pub fn mismatch(mismatch: &TypeMismatch) -> Finding {
         Self::META.finding(Some(mismatch.field), mismatch.to_string())
+    }
+
+    /// The finding for a contact field's JSON value of the wrong type (same wording).
+    pub fn contact_mismatch(field: ContactField, json: &serde_json::Value) -> ContactFinding {
+        let message = format!(
+            "{field}: expected {}, got {}",
+            Self::expected(field.kind()),
+            describe_json(json)
+        );
+        Self::META.finding(Some(field), message)
     }
 
     /// The finding for a whole record that is not a JSON object.
@@ -70,27 +81,41 @@ impl Rule for WrongType {
         _: &ValidationContext,
         out: &mut Vec<Finding>,
     ) {
-        let fits = matches!(
-            (field.kind(), value),
-            (
-                FieldKind::Text { .. } | FieldKind::Enum { .. },
-                Value::Text(_)
-            ) | (FieldKind::Integer { .. }, Value::Integer(_))
-                | (
-                    FieldKind::Decimal { .. },
-                    Value::Decimal(_) | Value::Integer(_)
-                )
-                | (FieldKind::TextList { .. }, Value::TextList(_))
-                | (FieldKind::Date { .. }, Value::Date(_))
+        check(field, value, out);
+    }
+
+    fn check_contact_field(
+        &self,
+        field: ContactField,
+        value: &Value,
+        _: &ValidationContext,
+        out: &mut Vec<ContactFinding>,
+    ) {
+        check(field, value, out);
+    }
+}
+
+fn check<F: CatalogueField>(field: F, value: &Value, out: &mut Vec<Finding<F>>) {
+    let fits = matches!(
+        (field.kind(), value),
+        (
+            FieldKind::Text { .. } | FieldKind::Enum { .. },
+            Value::Text(_)
+        ) | (FieldKind::Integer { .. }, Value::Integer(_))
+            | (
+                FieldKind::Decimal { .. },
+                Value::Decimal(_) | Value::Integer(_)
+            )
+            | (FieldKind::TextList { .. }, Value::TextList(_))
+            | (FieldKind::Date { .. }, Value::Date(_))
+    );
+    if !fits {
+        let message = format!(
+            "{field}: expected {}, got {}",
+            WrongType::expected(field.kind()),
+            describe_json(&value.to_json())
         );
-        if !fits {
-            let mismatch = TypeMismatch {
-                field,
-                expected: Self::expected(field.kind()),
-                got: describe_json(&value.to_json()),
-            };
-            out.push(Self::mismatch(&mismatch));
-        }
+        out.push(WrongType::META.finding(Some(field), message));
     }
 }
 
