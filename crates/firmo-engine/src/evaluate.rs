@@ -8,54 +8,7 @@ use firmo_connect::crm::{PropertyDef, PropertyType, format_timestamp};
 use firmo_core::{Field, Severity, UnixMillis};
 use serde::Serialize;
 
-/// Core's composition (interim copy until `firmo_core::evaluate` lands).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    pub merged: firmo_core::merge::MergedRecord,
-    pub findings: Vec<firmo_core::Finding>,
-    /// Signals whose inputs are known (a signal without data is absent, not `false`).
-    pub signals: BTreeMap<&'static str, bool>,
-}
-
-pub fn evaluate_records(
-    records: &[firmo_core::ProviderRecord],
-    config: &firmo_core::config::CoreConfig,
-    today: firmo_core::Date,
-) -> Evaluation {
-    use firmo_core::Source;
-    let merged = firmo_core::merge::merge(records, &config.merge);
-    let ctx = firmo_core::rules::ValidationContext {
-        today,
-        quality: config.quality.clone(),
-    };
-    let findings = firmo_core::validate::validate_record(&merged, &ctx);
-    let exec_changes: Vec<firmo_core::ExecChange> = records
-        .iter()
-        .filter(|r| r.source == Source::LinkedIn)
-        .flat_map(|r| r.exec_changes.iter().cloned())
-        .collect();
-    let all = firmo_core::signals::compute_signals(&merged, &exec_changes, today, &config.signals);
-    let mut signals = BTreeMap::new();
-    if merged.get(Field::LastFundingDate).is_some() {
-        signals.insert("post_funding", all.post_funding);
-    }
-    if merged.get(Field::EmployeeGrowth6mo).is_some()
-        || merged.get(Field::RecentJobPostings).is_some()
-    {
-        signals.insert("hiring_surge", all.hiring_surge);
-    }
-    if merged.get(Field::TechStack).is_some() {
-        signals.insert("cloud_native", all.cloud_native);
-    }
-    if records.iter().any(|r| r.source == Source::LinkedIn) {
-        signals.insert("exec_change", all.exec_change);
-    }
-    Evaluation {
-        merged,
-        findings,
-        signals,
-    }
-}
+pub use firmo_core::{Evaluation, evaluate as evaluate_records};
 
 use crate::config::{Config, OverwritePolicy};
 use crate::diff::{Desired, Diff, diff};
