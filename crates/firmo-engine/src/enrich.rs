@@ -116,6 +116,7 @@ impl Enricher {
             .map(|(pi, d, a)| ((pi, d), a))
             .collect();
         for (pi, domain, mut rx) in needs.joins {
+            run.count_join();
             let answer = match rx.wait_for(Option::is_some).await {
                 Ok(answer) => answer.clone().unwrap_or_else(unanswered),
                 Err(_) => unanswered(),

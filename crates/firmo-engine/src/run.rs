@@ -39,6 +39,9 @@ pub struct RunState {
     stopped: HashMap<&'static str, AtomicBool>,
     stats: Mutex<BTreeMap<&'static str, ProviderStats>>,
     claims: Mutex<Claims>,
+    /// Pages that waited on another page's lookup instead of making their own.
+    joins: std::sync::atomic::AtomicU64,
+    joined: tokio::sync::Notify,
     pub(crate) clock: Clock,
     /// How long a page waits for an answer pushed to it (Clay's callback).
     pub(crate) push_wait: Duration,
@@ -66,6 +69,8 @@ impl RunState {
                     .collect(),
             ),
             claims: Mutex::new(Claims::new()),
+            joins: std::sync::atomic::AtomicU64::new(0),
+            joined: tokio::sync::Notify::new(),
             clock,
             push_wait,
             dry_run,
@@ -108,6 +113,29 @@ impl RunState {
 
     pub(crate) fn release_claim(&self, provider: usize, domain: &str) {
         self.claims().remove(&(provider, domain.to_owned()));
+    }
+
+    pub(crate) fn count_join(&self) {
+        self.joins.fetch_add(1, Ordering::Relaxed);
+        self.joined.notify_waiters();
+    }
+
+    /// How many times a page took another page's lookup instead of making its own.
+    pub fn joins(&self) -> u64 {
+        self.joins.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once at least `n` joins have happened.
+    pub async fn joined_at_least(&self, n: u64) {
+        loop {
+            let notified = self.joined.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.joins() >= n {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn stats(&self) -> BTreeMap<String, ProviderStats> {
