@@ -48,7 +48,11 @@ fn error_body(code: i64, message: &str) -> String {
     serde_json::json!({"Results": [], "Errors": [{"Lookup": "acme.example", "Message": message, "Code": code}]}).to_string()
 }
 
-fn build(base_url: &str, key: Secret, policy: HttpPolicy) -> Result<BuiltWithClient, ConnectorError> {
+fn build(
+    base_url: &str,
+    key: Secret,
+    policy: HttpPolicy,
+) -> Result<BuiltWithClient, ConnectorError> {
     let config = BuiltWithConfig {
         base_url: base_url.to_owned(),
         ..BuiltWithConfig::default()
