@@ -122,12 +122,8 @@ async fn a_provider_out_of_credits_or_down_leaves_the_others_working() {
     )
     .unwrap();
     // BuiltWith is "down": nothing listens where it is configured.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let mut builtwith_config = BuiltWithConfig {
-        base_url: format!("http://{closed}"),
+        base_url: firmo_connect::testing::closed_port_url(),
         ..BuiltWithConfig::default()
     };
     builtwith_config.timeout_secs = 1;
