@@ -16,20 +16,32 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "pat-na1-00000000-1111-2222-3333-444444444444";
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the contract's builder shape: other connectors take the policy by value"
+)]
 fn build(
     base_url: &str,
     token: Secret,
     policy: HttpPolicy,
 ) -> Result<HubspotClient, ConnectorError> {
+    let HttpPolicy {
+        timeout,
+        max_retries,
+        base_backoff,
+        max_backoff,
+        max_retry_time,
+        ..
+    } = policy;
     let mut config = HubspotConfig::new(token).with_base_url(base_url);
     // No client-side pacing: the waits under test are the server's.
     config.requests_per_interval = 0;
     config.search_per_second = 0;
-    config.timeout = policy.timeout;
-    config.max_retries = policy.max_retries;
-    config.base_backoff = policy.base_backoff;
-    config.max_backoff = policy.max_backoff;
-    config.max_retry_time = policy.max_retry_time;
+    config.timeout = timeout;
+    config.max_retries = max_retries;
+    config.base_backoff = base_backoff;
+    config.max_backoff = max_backoff;
+    config.max_retry_time = max_retry_time;
     HubspotClient::new(config)
 }
 
@@ -140,7 +152,11 @@ async fn serve(replies: Vec<Reply>, fallback: Option<Reply>) -> (HubspotClient, 
 }
 
 fn bodies(server: &ScriptedServer) -> Vec<Value> {
-    server.requests().iter().map(|r| r.json()).collect()
+    server
+        .requests()
+        .iter()
+        .map(firmo_connect::testing::Seen::json)
+        .collect()
 }
 
 #[tokio::test]
