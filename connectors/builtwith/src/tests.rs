@@ -4,7 +4,7 @@
 use firmo_connect::http::HttpPolicy;
 use firmo_connect::testing::{
     Case, MalformedCase, Mode, ProviderContract, Reply, ScriptedServer, check_provider,
-    contract_policy,
+    contract_policy, expect_found,
 };
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
@@ -127,13 +127,11 @@ async fn client_for(replies: Vec<Reply>) -> (BuiltWithClient, ScriptedServer) {
 }
 
 fn stack(outcome: LookupOutcome) -> Vec<String> {
-    let LookupOutcome::Found(records) = outcome else {
-        panic!("expected Found, got {outcome:?}")
-    };
+    let records = expect_found(outcome);
     assert_eq!(records[0].source, Source::BuiltWith);
     match records[0].get(Field::TechStack) {
         Some(Value::TextList(names)) => names.clone(),
-        other => panic!("{other:?}"),
+        other => panic!("no tech stack: {other:?}"),
     }
 }
 

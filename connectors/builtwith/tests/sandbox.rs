@@ -1,7 +1,7 @@
 //! The BuiltWith adapter against the sandbox's BuiltWith emulator.
 
 use firmo_builtwith::{BuiltWithClient, BuiltWithConfig};
-use firmo_connect::testing::quick_backoff;
+use firmo_connect::testing::{expect_found, quick_backoff};
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
 use firmo_sandbox::emulators::EmulatorSettings;
@@ -22,9 +22,7 @@ fn key() -> String {
 }
 
 fn stack(outcome: LookupOutcome) -> Vec<String> {
-    let LookupOutcome::Found(records) = outcome else {
-        panic!("expected Found, got {outcome:?}")
-    };
+    let records = expect_found(outcome);
     assert_eq!(records[0].source, Source::BuiltWith);
     match records[0].get(Field::TechStack) {
         Some(Value::TextList(names)) => names.clone(),

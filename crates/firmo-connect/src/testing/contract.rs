@@ -228,13 +228,16 @@ where
     let policy = contract_policy(service);
     let retries = policy.max_retries as usize;
     // Fresh server and connector per case: no state (a pending push, a pause) leaks.
-    let run = async |replies: Vec<Reply>, policy: HttpPolicy| {
+    // `replies` in order, then `fallback` on every further attempt.
+    let run_then = async |replies: Vec<Reply>, fallback: Option<Reply>, policy: HttpPolicy| {
         let server = ScriptedServer::start(replies).await;
+        server.set_fallback(fallback);
         let connector = build(&server.base_url(), Secret::new(c.key.clone()), policy)
             .unwrap_or_else(|e| panic!("{service} contract: building the connector: {e}"));
         let outcome = connector.lookup(&c.domain).await;
         (outcome, server, connector)
     };
+    let run = async |replies: Vec<Reply>, policy: HttpPolicy| run_then(replies, None, policy).await;
     let fail = |mode: Mode, what: &str, got: &dyn std::fmt::Debug| -> ! {
         panic!("{service} contract, {mode:?}: expected {what}, got {got:?}")
     };
@@ -393,15 +396,8 @@ where
         "{service} contract, RateLimited: Retry-After {RETRY_AFTER_SECS} s not honoured (waited {waited:?})"
     );
     // 429 on every attempt: a transient RateLimited error after the retries.
-    let server = ScriptedServer::start([]).await;
-    server.set_fallback(Some(rate_limited("0")));
-    let connector = build(
-        &server.base_url(),
-        Secret::new(c.key.clone()),
-        policy.clone(),
-    )
-    .unwrap_or_else(|e| panic!("{service} contract: building the connector: {e}"));
-    let error = match connector.lookup(&c.domain).await {
+    let (outcome, server, _) = run_then(Vec::new(), Some(rate_limited("0")), policy.clone()).await;
+    let error = match outcome {
         Err(e @ ConnectorError::RateLimited { .. }) => e,
         other => fail(
             Mode::RateLimited,
@@ -431,15 +427,8 @@ where
         2 + answer.len(),
         "{service} contract, ServerError: each 5xx is retried"
     );
-    let server = ScriptedServer::start([]).await;
-    server.set_fallback(Some(server_error(500)));
-    let connector = build(
-        &server.base_url(),
-        Secret::new(c.key.clone()),
-        policy.clone(),
-    )
-    .unwrap_or_else(|e| panic!("{service} contract: building the connector: {e}"));
-    let error = match connector.lookup(&c.domain).await {
+    let (outcome, server, _) = run_then(Vec::new(), Some(server_error(500)), policy.clone()).await;
+    let error = match outcome {
         Err(e @ ConnectorError::Server { status: 500, .. }) => e,
         other => fail(
             Mode::ServerError,
@@ -483,11 +472,8 @@ where
     let slow: Vec<Reply> = answer.iter().map(|r| r.clone().delayed(SILENCE)).collect();
     let short = timeout_policy(service);
     let attempts = 1 + short.max_retries as usize;
-    let server = ScriptedServer::start([]).await;
-    server.set_fallback(slow.first().cloned());
-    let connector = build(&server.base_url(), Secret::new(c.key.clone()), short)
-        .unwrap_or_else(|e| panic!("{service} contract: building the connector: {e}"));
-    let error = match connector.lookup(&c.domain).await {
+    let (outcome, server, _) = run_then(Vec::new(), slow.first().cloned(), short).await;
+    let error = match outcome {
         Err(e @ ConnectorError::Timeout { .. }) => e,
         other => fail(Mode::Timeout, "Err(Timeout)", &other),
     };

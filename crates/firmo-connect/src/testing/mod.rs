@@ -24,7 +24,10 @@ pub use contract::{
 };
 pub use scripted::{EXHAUSTED_STATUS, Reply, ScriptedServer, Seen, closed_port_url};
 
+use firmo_core::ProviderRecord;
+
 use crate::http::HttpPolicy;
+use crate::provider::LookupOutcome;
 
 /// `policy` with millisecond backoffs, for tests against a local server or the sandbox
 /// (its rate limit and timeout are kept).
@@ -33,4 +36,15 @@ pub fn quick_backoff(mut policy: HttpPolicy) -> HttpPolicy {
     policy.base_backoff = Duration::from_millis(5);
     policy.max_backoff = Duration::from_millis(20);
     policy
+}
+
+/// The records of a [`LookupOutcome::Found`].
+///
+/// # Panics
+/// On any other outcome, naming it (a test assertion).
+pub fn expect_found(outcome: LookupOutcome) -> Vec<ProviderRecord> {
+    match outcome {
+        LookupOutcome::Found(records) => records,
+        other => panic!("expected Found, got {other:?}"),
+    }
 }
