@@ -1,30 +1,19 @@
 //! The BuiltWith adapter against the sandbox's BuiltWith emulator.
 
-use std::time::Duration;
-
 use firmo_builtwith::{BuiltWithClient, BuiltWithConfig};
+use firmo_connect::testing::{expect_found, quick_backoff};
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
 use firmo_sandbox::emulators::EmulatorSettings;
-use firmo_sandbox::{Faults, SandboxConfig, SandboxHandle, start};
-
-async fn sandbox(emulators: EmulatorSettings) -> SandboxHandle {
-    let config = SandboxConfig {
-        companies: 5,
-        emulators,
-        ..SandboxConfig::default()
-    };
-    start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
+use firmo_sandbox::testing::sandbox;
+use firmo_sandbox::{Faults, SandboxHandle};
 
 fn client(sandbox: &SandboxHandle, key: &str) -> BuiltWithClient {
     let config = BuiltWithConfig {
         base_url: format!("{}/builtwith", sandbox.base_url()),
         ..BuiltWithConfig::default()
     };
-    let mut policy = BuiltWithClient::http_policy(&config);
-    policy.base_backoff = Duration::from_millis(5);
-    policy.max_backoff = Duration::from_millis(20);
+    let policy = quick_backoff(BuiltWithClient::http_policy(&config));
     BuiltWithClient::with_policy(config, Secret::new(key), policy).unwrap()
 }
 
@@ -33,9 +22,7 @@ fn key() -> String {
 }
 
 fn stack(outcome: LookupOutcome) -> Vec<String> {
-    let LookupOutcome::Found(records) = outcome else {
-        panic!("expected Found, got {outcome:?}")
-    };
+    let records = expect_found(outcome);
     assert_eq!(records[0].source, Source::BuiltWith);
     match records[0].get(Field::TechStack) {
         Some(Value::TextList(names)) => names.clone(),

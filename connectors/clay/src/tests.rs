@@ -1,16 +1,15 @@
 //! Row parsing, the callback receiver, the CSV import and the webhook push, each against
 //! realistic and broken input.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use firmo_connect::http::HttpPolicy;
+use firmo_connect::testing::{
+    Case, Mode, PendingCase, ProviderContract, Reply, ScriptedServer, check_provider,
+    contract_policy,
+};
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Date, ExecChange, Field, ProviderRecord, Source, UnixMillis, Value, normalize};
 use serde_json::{Map, Value as Json, json};
@@ -473,79 +472,83 @@ fn csv_with_ragged_lines_keeps_going() {
 
 // ---- the webhook push ----
 
-struct Reply {
-    status: u16,
-    body: &'static str,
-}
-
-#[derive(Default)]
-struct Script {
-    replies: Mutex<VecDeque<Reply>>,
-    seen: Mutex<Vec<(Option<String>, Json)>>,
-}
-
-async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
-    let token = parts
-        .headers
-        .get("x-clay-webhook-auth")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    script
-        .seen
-        .lock()
-        .unwrap()
-        .push((token, serde_json::from_slice(&bytes).unwrap_or(Json::Null)));
-    let next = script.replies.lock().unwrap().pop_front();
-    let (status, body) = next.map_or((410, "script exhausted"), |r| (r.status, r.body));
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap())
-        .body(Body::from(body))
-        .unwrap()
-}
-
-async fn clay_for(replies: Vec<Reply>, token: Option<&str>) -> (ClayClient, Arc<Script>) {
-    let script = Arc::new(Script {
-        replies: Mutex::new(replies.into()),
-        seen: Mutex::default(),
-    });
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(Arc::clone(&script));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+fn build(base_url: &str, token: Secret, policy: HttpPolicy) -> Result<ClayClient, ConnectorError> {
     let config = ClayConfig {
-        webhook_url: format!("http://{addr}/webhooks/t_firmo"),
+        webhook_url: format!("{base_url}/webhooks/t_firmo"),
         ..ClayConfig::default()
     };
-    let mut policy = HttpPolicy::new(Service::Clay, 0, Duration::from_mins(1));
-    policy.base_backoff = Duration::from_millis(1);
-    policy.max_backoff = Duration::from_millis(5);
-    policy.max_retries = 3;
-    let client = ClayClient::with_policy(config, token.map(Secret::new), policy).unwrap();
-    (client, script)
+    ClayClient::with_policy(config, Some(token), policy)
 }
 
 const ACCEPTED: &str = r#"{"success":true,"row_id":"r_1"}"#;
 
+/// Clay's webhook: 200 accepts the row (billed at once: its columns run), 401 a wrong
+/// token, 402 or a 4xx naming the submission limit an exhausted webhook. A lookup never
+/// finds or misses: the row's answer arrives later through the receiver.
+fn contract() -> ProviderContract {
+    let callback = "a lookup only pushes the row: Clay answers through the callback receiver";
+    ProviderContract {
+        service: Service::Clay,
+        key: "clay-webhook-token-0123".into(),
+        domain: "acme.example".into(),
+        found: Case::Unsupported(callback),
+        not_found: Case::Unsupported(callback),
+        pending: Case::Expect(PendingCase {
+            replies: vec![Reply::new(200, ACCEPTED)],
+            charged: true,
+        }),
+        auth: vec![vec![Reply::new(
+            401,
+            r#"{"success":false,"error":"Missing or invalid webhook auth token."}"#,
+        )]],
+        quota: Case::Expect(vec![
+            vec![Reply::new(402, "Payment required")],
+            vec![Reply::new(
+                403,
+                "This webhook has reached its submission limit",
+            )],
+        ]),
+        malformed: Case::Unsupported(
+            "the webhook's answer body is not read: a 2xx accepts the row",
+        ),
+    }
+}
+
+#[tokio::test]
+async fn clay_meets_the_connector_contract() {
+    let report = check_provider(&contract(), build).await;
+    assert_eq!(
+        report.unsupported_modes(),
+        [Mode::Found, Mode::NotFound, Mode::Malformed],
+        "{report:?}"
+    );
+}
+
+async fn clay_for(replies: Vec<Reply>, token: &str) -> (ClayClient, ScriptedServer) {
+    let server = ScriptedServer::start(replies).await;
+    let client = build(
+        &server.base_url(),
+        Secret::new(token),
+        contract_policy(Service::Clay),
+    )
+    .unwrap();
+    (client, server)
+}
+
+/// The token and JSON body of each push the server saw.
+fn pushes(server: &ScriptedServer) -> Vec<(Option<String>, Json)> {
+    server
+        .requests()
+        .iter()
+        .map(|r| (r.header("x-clay-webhook-auth").map(str::to_owned), r.json()))
+        .collect()
+}
+
 #[tokio::test]
 async fn lookup_pushes_once_and_is_pending() {
-    let (client, script) = clay_for(
-        vec![
-            Reply {
-                status: 200,
-                body: ACCEPTED,
-            },
-            Reply {
-                status: 200,
-                body: ACCEPTED,
-            },
-        ],
-        Some("tok"),
+    let (client, server) = clay_for(
+        vec![Reply::new(200, ACCEPTED), Reply::new(200, ACCEPTED)],
+        "tok",
     )
     .await;
     let hour = Some(Duration::from_hours(1));
@@ -565,7 +568,7 @@ async fn lookup_pushes_once_and_is_pending() {
     };
     assert!(left <= Duration::from_hours(1));
     assert_eq!(
-        script.seen.lock().unwrap().len(),
+        server.request_count(),
         1,
         "a pending domain is not pushed twice"
     );
@@ -574,12 +577,13 @@ async fn lookup_pushes_once_and_is_pending() {
         client.lookup("acme.example").await.unwrap(),
         LookupOutcome::Pending { .. }
     ));
-    let seen = script.seen.lock().unwrap();
+    let seen = pushes(&server);
     assert_eq!(seen.len(), 2);
     assert_eq!(
         seen[0],
         (Some("tok".to_owned()), json!({"domain": "acme.example"}))
     );
+    assert_eq!(server.requests()[0].path, "/webhooks/t_firmo");
     assert_eq!(
         (client.name(), client.sources()),
         ("clay", &[Source::Clay, Source::LinkedIn][..])
@@ -588,70 +592,30 @@ async fn lookup_pushes_once_and_is_pending() {
 
 #[tokio::test]
 async fn push_carries_the_account_id() {
-    let (client, script) = clay_for(
-        vec![Reply {
-            status: 200,
-            body: ACCEPTED,
-        }],
-        None,
-    )
-    .await;
+    let (client, server) = clay_for(vec![Reply::new(200, ACCEPTED)], "tok").await;
     client.push("acme.example", Some("123")).await.unwrap();
     assert_eq!(
-        script.seen.lock().unwrap()[0],
-        (None, json!({"domain": "acme.example", "account_id": "123"}))
+        pushes(&server)[0].1,
+        json!({"domain": "acme.example", "account_id": "123"})
     );
 }
 
 #[tokio::test]
-async fn webhook_failures_map_to_connector_errors() {
-    let (client, script) = clay_for(
-        vec![
-            Reply {
-                status: 401,
-                body: r#"{"success":false,"error":"Missing or invalid webhook auth token."}"#,
-            },
-            Reply {
-                status: 429,
-                body: "slow down",
-            },
-            Reply {
-                status: 503,
-                body: "unavailable",
-            },
-            Reply {
-                status: 200,
-                body: ACCEPTED,
-            },
-            Reply {
-                status: 404,
-                body: r#"{"success":false,"error":"No table with this webhook."}"#,
-            },
-        ],
-        Some("wrong"),
+async fn a_deleted_webhook_is_not_found() {
+    let (client, server) = clay_for(
+        vec![Reply::new(
+            404,
+            r#"{"success":false,"error":"No table with this webhook."}"#,
+        )],
+        "tok",
     )
     .await;
-    let auth = client.lookup("a.example").await.unwrap_err();
-    assert!(
-        matches!(
-            auth,
-            ConnectorError::Auth {
-                service: Service::Clay,
-                ..
-            }
-        ) && auth.stops_service(),
-        "{auth:?}"
-    );
-    assert!(
-        matches!(
-            client.lookup("b.example").await.unwrap(),
-            LookupOutcome::Pending { .. }
-        ),
-        "429 and 503 retried"
-    );
     let gone = client.lookup("c.example").await.unwrap_err();
-    assert!(matches!(gone, ConnectorError::NotFound { .. }), "{gone:?}");
-    assert_eq!(script.seen.lock().unwrap().len(), 5);
+    assert!(
+        matches!(gone, ConnectorError::NotFound { .. }) && !gone.is_transient(),
+        "{gone:?}"
+    );
+    assert_eq!(server.request_count(), 1);
 }
 
 #[test]

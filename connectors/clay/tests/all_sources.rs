@@ -7,10 +7,11 @@ mod common;
 
 use firmo_builtwith::{BuiltWithClient, BuiltWithConfig};
 use firmo_clearbit::{ClearbitClient, ClearbitConfig};
+use firmo_connect::testing::expect_found;
 use firmo_connect::{LookupOutcome, Provider, Secret};
 use firmo_core::config::MergeConfig;
 use firmo_core::merge::merge;
-use firmo_core::{Field, ProviderRecord, Source};
+use firmo_core::{Field, Source};
 use firmo_crunchbase::{CrunchbaseClient, CrunchbaseConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
 
@@ -18,11 +19,20 @@ use common::{WEBHOOK_TOKEN, clay, next_row, receiver, sandbox};
 
 const DOMAIN: &str = "complete.example";
 
-fn found(outcome: LookupOutcome) -> Vec<ProviderRecord> {
-    match outcome {
-        LookupOutcome::Found(records) => records,
-        other => panic!("{DOMAIN} should be found, got {other:?}"),
-    }
+fn clearbit(base: &str, keys: &EmulatorSettings) -> ClearbitClient {
+    let config = ClearbitConfig {
+        base_url: format!("{base}/clearbit"),
+        ..ClearbitConfig::default()
+    };
+    ClearbitClient::new(config, Secret::new(keys.clearbit_key.clone())).unwrap()
+}
+
+fn crunchbase(base: &str, keys: &EmulatorSettings) -> CrunchbaseClient {
+    let config = CrunchbaseConfig {
+        base_url: format!("{base}/crunchbase"),
+        ..CrunchbaseConfig::default()
+    };
+    CrunchbaseClient::new(config, Secret::new(keys.crunchbase_key.clone())).unwrap()
 }
 
 #[tokio::test]
@@ -32,14 +42,7 @@ async fn every_field_from_its_source() {
     let base = sandbox.base_url();
     let keys = EmulatorSettings::default();
 
-    let clearbit = ClearbitClient::new(
-        ClearbitConfig {
-            base_url: format!("{base}/clearbit"),
-            ..ClearbitConfig::default()
-        },
-        Secret::new(keys.clearbit_key.clone()),
-    )
-    .unwrap();
+    let clearbit = clearbit(&base, &keys);
     let builtwith = BuiltWithClient::new(
         BuiltWithConfig {
             base_url: format!("{base}/builtwith"),
@@ -48,14 +51,7 @@ async fn every_field_from_its_source() {
         Secret::new(keys.builtwith_key.clone()),
     )
     .unwrap();
-    let crunchbase = CrunchbaseClient::new(
-        CrunchbaseConfig {
-            base_url: format!("{base}/crunchbase"),
-            ..CrunchbaseConfig::default()
-        },
-        Secret::new(keys.crunchbase_key.clone()),
-    )
-    .unwrap();
+    let crunchbase = crunchbase(&base, &keys);
     let clay = clay(&sandbox, WEBHOOK_TOKEN);
 
     // The four lookups run concurrently, as the engine runs them.
@@ -65,9 +61,9 @@ async fn every_field_from_its_source() {
         crunchbase.lookup(DOMAIN),
         clay.lookup(DOMAIN)
     );
-    let mut records = found(a.unwrap());
-    records.extend(found(b.unwrap()));
-    records.extend(found(c.unwrap()));
+    let mut records = expect_found(a.unwrap());
+    records.extend(expect_found(b.unwrap()));
+    records.extend(expect_found(c.unwrap()));
     assert!(
         matches!(d.unwrap(), LookupOutcome::Pending { .. }),
         "Clay answers through its callback"
@@ -113,21 +109,10 @@ async fn a_provider_out_of_credits_or_down_leaves_the_others_working() {
     let sandbox = sandbox(&callback).await;
     let base = sandbox.base_url();
     let keys = EmulatorSettings::default();
-    let clearbit = ClearbitClient::new(
-        ClearbitConfig {
-            base_url: format!("{base}/clearbit"),
-            ..ClearbitConfig::default()
-        },
-        Secret::new(keys.clearbit_key.clone()),
-    )
-    .unwrap();
+    let clearbit = clearbit(&base, &keys);
     // BuiltWith is "down": nothing listens where it is configured.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let mut builtwith_config = BuiltWithConfig {
-        base_url: format!("http://{closed}"),
+        base_url: firmo_connect::testing::closed_port_url(),
         ..BuiltWithConfig::default()
     };
     builtwith_config.timeout_secs = 1;
@@ -140,14 +125,7 @@ async fn a_provider_out_of_credits_or_down_leaves_the_others_working() {
         down_policy,
     )
     .unwrap();
-    let crunchbase = CrunchbaseClient::new(
-        CrunchbaseConfig {
-            base_url: format!("{base}/crunchbase"),
-            ..CrunchbaseConfig::default()
-        },
-        Secret::new(keys.crunchbase_key.clone()),
-    )
-    .unwrap();
+    let crunchbase = crunchbase(&base, &keys);
     let clay = clay(&sandbox, WEBHOOK_TOKEN);
 
     let (a, b, c, d) = tokio::join!(
@@ -166,7 +144,7 @@ async fn a_provider_out_of_credits_or_down_leaves_the_others_working() {
         down.is_transient() && !down.stops_service(),
         "BuiltWith is down: {down:?}"
     );
-    assert!(!found(c.unwrap()).is_empty());
+    assert!(!expect_found(c.unwrap()).is_empty());
     assert!(matches!(d.unwrap(), LookupOutcome::Pending { .. }));
     let (domain, records) = next_row(&mut rows).await;
     assert_eq!(domain, DOMAIN);

@@ -1,113 +1,17 @@
-//! The adapter against a scripted local server: both calls of a lookup and every
-//! failure mode Crunchbase has.
+//! The adapter against the shared scripted server: the connector contract, then what is
+//! Crunchbase's own (both calls of a lookup, retries on either).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use firmo_connect::http::HttpPolicy;
+use firmo_connect::testing::{
+    Case, MalformedCase, Mode, ProviderContract, Reply, ScriptedServer, check_provider,
+    contract_policy,
+};
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Date, Field, Source, Value};
 
 use crate::{CrunchbaseClient, CrunchbaseConfig};
 
 const KEY: &str = "cb-user-key-0123456789";
-
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, &'static str)>,
-    body: String,
-    delay: Duration,
-}
-
-fn reply(status: u16, body: impl Into<String>) -> Reply {
-    Reply {
-        status,
-        headers: Vec::new(),
-        body: body.into(),
-        delay: Duration::ZERO,
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    query: String,
-    key: Option<String>,
-    body: serde_json::Value,
-}
-
-#[derive(Default)]
-struct Script {
-    replies: Mutex<VecDeque<Reply>>,
-    seen: Mutex<Vec<Seen>>,
-}
-
-async fn answer(State(script): State<Arc<Script>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
-    script.seen.lock().unwrap().push(Seen {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        key: parts
-            .headers
-            .get("x-cb-user-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    });
-    let next = script.replies.lock().unwrap().pop_front();
-    let Some(next) = next else {
-        return Response::builder()
-            .status(StatusCode::GONE)
-            .body(Body::from("script exhausted"))
-            .unwrap();
-    };
-    if !next.delay.is_zero() {
-        tokio::time::sleep(next.delay).await;
-    }
-    let mut response = Response::builder().status(next.status);
-    for (name, value) in next.headers {
-        response = response.header(name, value);
-    }
-    response.body(Body::from(next.body)).unwrap()
-}
-
-async fn client_for(replies: Vec<Reply>) -> (CrunchbaseClient, Arc<Script>) {
-    let script = Arc::new(Script {
-        replies: Mutex::new(replies.into()),
-        seen: Mutex::default(),
-    });
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(Arc::clone(&script));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let config = CrunchbaseConfig {
-        base_url: format!("http://{addr}"),
-        ..CrunchbaseConfig::default()
-    };
-    let mut policy = HttpPolicy::new(Service::Crunchbase, 0, Duration::from_mins(1));
-    policy.base_backoff = Duration::from_millis(1);
-    policy.max_backoff = Duration::from_millis(5);
-    policy.max_retries = 3;
-    policy.timeout = Duration::from_millis(300);
-    let client = CrunchbaseClient::with_policy(config, Secret::new(KEY), policy).unwrap();
-    (client, script)
-}
-
-fn requests(script: &Script) -> Vec<Seen> {
-    script.seen.lock().unwrap().clone()
-}
 
 const SEARCH_HIT: &str = r#"{"count":1,"entities":[{"uuid":"5f9c-acme","properties":{
   "identifier":{"uuid":"5f9c-acme","value":"Acme Analytics","permalink":"acme-analytics","entity_def_id":"organization"},
@@ -122,9 +26,78 @@ const ORGANIZATION: &str = r#"{"properties":{"identifier":{"permalink":"acme-ana
      "money_raised":{"value":23000000,"currency":"EUR","value_usd":25000000},
      "investor_identifiers":[{"value":"Example Ventures"}]}]}}"#;
 
+fn build(
+    base_url: &str,
+    key: Secret,
+    policy: HttpPolicy,
+) -> Result<CrunchbaseClient, ConnectorError> {
+    let config = CrunchbaseConfig {
+        base_url: base_url.to_owned(),
+        ..CrunchbaseConfig::default()
+    };
+    CrunchbaseClient::with_policy(config, key, policy)
+}
+
+/// Crunchbase's answers: a lookup is a search, then the entity; an empty search is not
+/// found after one call, an entity gone since the search (404) too; 401 bad key; 402 on
+/// a plan's call quota.
+fn contract() -> ProviderContract {
+    let hit = || Reply::new(200, SEARCH_HIT);
+    ProviderContract {
+        service: Service::Crunchbase,
+        key: KEY.into(),
+        domain: "acme-analytics.example".into(),
+        found: Case::Expect(vec![hit(), Reply::new(200, ORGANIZATION)]),
+        not_found: Case::Expect(vec![
+            vec![Reply::new(200, SEARCH_MISS)],
+            vec![hit(), Reply::new(404, "[]")],
+        ]),
+        pending: Case::Unsupported("Crunchbase answers every lookup at once: no queued state"),
+        auth: vec![vec![Reply::new(
+            401,
+            r#"[{"message":"Invalid user key","code":"LA401"}]"#,
+        )]],
+        quota: Case::Expect(vec![vec![
+            hit(),
+            Reply::new(402, r#"{"error":"Monthly quota reached"}"#),
+        ]]),
+        malformed: Case::Expect(vec![
+            MalformedCase::new(vec![Reply::new(200, r#"{"entities":"none"}"#)], "entities"),
+            MalformedCase::new(
+                vec![
+                    hit(),
+                    Reply::new(200, r#"{"cards":{"raised_funding_rounds":{"0":{}}}}"#),
+                ],
+                "cards.raised_funding_rounds",
+            ),
+        ]),
+    }
+}
+
+#[tokio::test]
+async fn crunchbase_meets_the_connector_contract() {
+    let report = check_provider(&contract(), build).await;
+    assert_eq!(report.unsupported_modes(), [Mode::Pending], "{report:?}");
+}
+
+async fn client_for(replies: Vec<Reply>) -> (CrunchbaseClient, ScriptedServer) {
+    let server = ScriptedServer::start(replies).await;
+    let client = build(
+        &server.base_url(),
+        Secret::new(KEY),
+        contract_policy(Service::Crunchbase),
+    )
+    .unwrap();
+    (client, server)
+}
+
 #[tokio::test]
 async fn search_then_entity_gives_the_latest_round() {
-    let (client, script) = client_for(vec![reply(200, SEARCH_HIT), reply(200, ORGANIZATION)]).await;
+    let (client, server) = client_for(vec![
+        Reply::new(200, SEARCH_HIT),
+        Reply::new(200, ORGANIZATION),
+    ])
+    .await;
     let outcome = client.lookup("acme-analytics.example").await.unwrap();
     let LookupOutcome::Found(records) = outcome else {
         panic!("{outcome:?}")
@@ -138,15 +111,15 @@ async fn search_then_entity_gives_the_latest_round() {
         records[0].get(Field::LastFundingDate),
         Some(&Value::Date(Date::new(2024, 5, 2).unwrap()))
     );
-    let seen = requests(&script);
+    let seen = server.requests();
     assert_eq!(seen.len(), 2);
     assert_eq!(
         (seen[0].method.as_str(), seen[0].path.as_str()),
         ("POST", "/api/v4/searches/organizations")
     );
-    assert_eq!(seen[0].body["query"][0]["field_id"], "website_url");
+    assert_eq!(seen[0].json()["query"][0]["field_id"], "website_url");
     assert_eq!(
-        seen[0].body["query"][0]["values"][0],
+        seen[0].json()["query"][0]["values"][0],
         "acme-analytics.example"
     );
     assert_eq!(
@@ -158,7 +131,7 @@ async fn search_then_entity_gives_the_latest_round() {
         "{}",
         seen[1].query
     );
-    assert!(seen.iter().all(|s| s.key.as_deref() == Some(KEY)));
+    assert!(seen.iter().all(|s| s.header("x-cb-user-key") == Some(KEY)));
     assert_eq!(
         (client.name(), client.sources()),
         ("crunchbase", &[Source::Crunchbase][..])
@@ -167,103 +140,18 @@ async fn search_then_entity_gives_the_latest_round() {
 }
 
 #[tokio::test]
-async fn unknown_domain_is_not_found_after_one_call() {
-    let (client, script) = client_for(vec![
-        reply(200, SEARCH_MISS),
-        reply(200, SEARCH_HIT),
-        reply(404, "[]"),
-    ])
-    .await;
-    assert_eq!(
-        client.lookup("nobody.example").await.unwrap(),
-        LookupOutcome::NotFound
-    );
-    assert_eq!(requests(&script).len(), 1);
-    // Found by the search, gone from the entity endpoint: also not found.
-    assert_eq!(
-        client.lookup("acme-analytics.example").await.unwrap(),
-        LookupOutcome::NotFound
-    );
-}
-
-#[tokio::test]
-async fn invalid_key_and_quota_stop_the_service() {
-    let (client, script) = client_for(vec![
-        reply(401, r#"[{"message":"Invalid user key","code":"LA401"}]"#),
-        reply(200, SEARCH_HIT),
-        reply(402, r#"{"error":"Monthly quota reached"}"#),
-    ])
-    .await;
-    let auth = client.lookup("acme.example").await.unwrap_err();
-    assert!(
-        matches!(auth, ConnectorError::Auth { .. }) && auth.stops_service(),
-        "{auth:?}"
-    );
-    assert!(!format!("{auth:?}").contains(KEY));
-    let quota = client.lookup("acme-analytics.example").await.unwrap_err();
-    assert!(
-        matches!(quota, ConnectorError::QuotaExhausted { .. }) && quota.stops_service(),
-        "{quota:?}"
-    );
-    assert_eq!(requests(&script).len(), 3);
-}
-
-#[tokio::test]
 async fn rate_limited_and_server_errors_are_retried_on_either_call() {
-    let mut limited = reply(429, r#"[{"message":"Rate limit exceeded"}]"#);
-    limited.headers.push(("retry-after", "0"));
-    let (client, script) = client_for(vec![
-        limited,
-        reply(200, SEARCH_HIT),
-        reply(500, "oops"),
-        reply(200, ORGANIZATION),
+    let (client, server) = client_for(vec![
+        Reply::new(429, r#"[{"message":"Rate limit exceeded"}]"#).header("retry-after", "0"),
+        Reply::new(200, SEARCH_HIT),
+        Reply::new(500, "oops"),
+        Reply::new(200, ORGANIZATION),
     ])
     .await;
     assert!(matches!(
         client.lookup("acme-analytics.example").await.unwrap(),
         LookupOutcome::Found(_)
     ));
-    assert_eq!(requests(&script).len(), 4);
+    assert_eq!(server.request_count(), 4);
     assert_eq!(client.http().stats().retries, 2);
-}
-
-#[tokio::test]
-async fn malformed_answers_name_the_path() {
-    let (client, _) = client_for(vec![
-        reply(200, r#"{"entities":"none"}"#),
-        reply(200, SEARCH_HIT),
-        reply(200, r#"{"cards":{"raised_funding_rounds":{"0":{}}}}"#),
-    ])
-    .await;
-    let err = client.lookup("acme.example").await.unwrap_err();
-    assert!(
-        matches!(&err, ConnectorError::Malformed { path, .. } if path == "entities"),
-        "{err:?}"
-    );
-    let err = client.lookup("acme-analytics.example").await.unwrap_err();
-    assert!(
-        matches!(&err, ConnectorError::Malformed { path, .. } if path == "cards.raised_funding_rounds"),
-        "{err:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_silent_server_times_out() {
-    let slow = || {
-        let mut r = reply(200, SEARCH_HIT);
-        r.delay = Duration::from_secs(5);
-        r
-    };
-    let (client, _) = client_for((0..4).map(|_| slow()).collect()).await;
-    let err = client.lookup("acme.example").await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ConnectorError::Timeout {
-                service: Service::Crunchbase,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
 }

@@ -1,30 +1,19 @@
 //! The Crunchbase adapter against the sandbox's Crunchbase emulator.
 
-use std::time::Duration;
-
+use firmo_connect::testing::quick_backoff;
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
 use firmo_crunchbase::{CrunchbaseClient, CrunchbaseConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
-use firmo_sandbox::{Faults, SandboxConfig, SandboxHandle, start};
-
-async fn sandbox(emulators: EmulatorSettings) -> SandboxHandle {
-    let config = SandboxConfig {
-        companies: 5,
-        emulators,
-        ..SandboxConfig::default()
-    };
-    start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
+use firmo_sandbox::testing::sandbox;
+use firmo_sandbox::{Faults, SandboxHandle};
 
 fn client(sandbox: &SandboxHandle, key: &str) -> CrunchbaseClient {
     let config = CrunchbaseConfig {
         base_url: format!("{}/crunchbase", sandbox.base_url()),
         ..CrunchbaseConfig::default()
     };
-    let mut policy = CrunchbaseClient::http_policy(&config);
-    policy.base_backoff = Duration::from_millis(5);
-    policy.max_backoff = Duration::from_millis(20);
+    let policy = quick_backoff(CrunchbaseClient::http_policy(&config));
     CrunchbaseClient::with_policy(config, Secret::new(key), policy).unwrap()
 }
 

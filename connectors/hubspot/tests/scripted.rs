@@ -1,58 +1,48 @@
-//! Batch-update answers the sandbox doesn't give but HubSpot may: a 207 whose errors
-//! name records only by `ids`, transient errors inside a 207, results without
-//! `objectWriteTraceId`, records missing from both `results` and `errors`. A tiny
-//! scripted server on 127.0.0.1:0 answers them and records what the client sent.
+//! The HubSpot connector against the shared scripted server: the CRM connector contract
+//! through the `Crm` trait, then batch-update answers the sandbox doesn't give but
+//! HubSpot may: a 207 whose errors name records only by `ids`, transient errors inside a
+//! 207, results without `objectWriteTraceId`, records missing from both `results` and
+//! `errors`.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
 use firmo_connect::crm::{CompanyUpdate, WriteOutcome};
-use firmo_connect::{ConnectorError, Secret};
+use firmo_connect::http::HttpPolicy;
+use firmo_connect::testing::{
+    CrmContract, ErrorKind, Expected, MalformedCase, Mode, Reply, ScriptedServer, check_crm,
+    contract_policy,
+};
+use firmo_connect::{ConnectorError, Secret, Service};
 use firmo_hubspot::{HubspotClient, HubspotConfig};
 use serde_json::{Value, json};
 
-#[derive(Default)]
-struct Script {
-    answers: VecDeque<(u16, Value)>,
-    fallback: Option<(u16, Value)>,
-    bodies: Vec<Value>,
-}
+const TOKEN: &str = "pat-na1-00000000-1111-2222-3333-444444444444";
 
-type Shared = Arc<Mutex<Script>>;
-
-async fn batch_update(
-    State(script): State<Shared>,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    let mut s = script.lock().unwrap();
-    s.bodies.push(body);
-    let (status, answer) = s
-        .answers
-        .pop_front()
-        .or_else(|| s.fallback.clone())
-        .expect("a scripted answer");
-    (StatusCode::from_u16(status).unwrap(), Json(answer))
-}
-
-async fn serve(script: Script) -> (HubspotClient, Shared) {
-    let shared = Arc::new(Mutex::new(script));
-    let app = Router::new()
-        .route("/crm/v3/objects/companies/batch/update", post(batch_update))
-        .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let mut config = HubspotConfig::new(Secret::new("t")).with_base_url(format!("http://{addr}"));
-    config.requests_per_interval = 1000;
-    config.interval = Duration::from_secs(1);
-    config.base_backoff = Duration::from_millis(5);
-    (HubspotClient::new(config).unwrap(), shared)
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the contract's builder shape: other connectors take the policy by value"
+)]
+fn build(
+    base_url: &str,
+    token: Secret,
+    policy: HttpPolicy,
+) -> Result<HubspotClient, ConnectorError> {
+    let HttpPolicy {
+        timeout,
+        max_retries,
+        base_backoff,
+        max_backoff,
+        max_retry_time,
+        ..
+    } = policy;
+    let mut config = HubspotConfig::new(token).with_base_url(base_url);
+    // No client-side pacing: the waits under test are the server's.
+    config.requests_per_interval = 0;
+    config.search_per_second = 0;
+    config.timeout = timeout;
+    config.max_retries = max_retries;
+    config.base_backoff = base_backoff;
+    config.max_backoff = max_backoff;
+    config.max_retry_time = max_retry_time;
+    HubspotClient::new(config)
 }
 
 fn object(id: &str) -> Value {
@@ -90,18 +80,97 @@ fn sent_ids(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// HubSpot's answers: a last page of the companies list, a 200 batch update, a 207 that
+/// fails one record as invalid and one as deleted, a 401 for a refused token.
+fn contract() -> CrmContract {
+    let error = |category: &str, message: &str, ids: &[&str]| {
+        json!({"status": "error", "category": category, "message": message,
+               "context": {"ids": ids}, "errors": [], "links": {}})
+    };
+    CrmContract {
+        service: Service::Hubspot,
+        token: TOKEN.into(),
+        pull_page: vec![Reply::json(
+            200,
+            &json!({"results": [object("1"), object("2")]}),
+        )],
+        pull_companies: 2,
+        pull_malformed: MalformedCase::new(
+            vec![Reply::json(200, &json!({"results": "none"}))],
+            "companies list",
+        ),
+        updates: updates(&["1", "2", "3"]),
+        update_written: vec![Reply::json(200, &batch(&["1", "2", "3"], &[]))],
+        update_partial: vec![Reply::json(
+            207,
+            &batch(
+                &["1"],
+                &[
+                    error("VALIDATION_ERROR", "Property values were not valid", &["2"]),
+                    error(
+                        "OBJECT_NOT_FOUND",
+                        "Could not get some COMPANY objects, they may be deleted or not exist.",
+                        &["3"],
+                    ),
+                ],
+            ),
+        )],
+        partial_expected: vec![
+            Expected::Written,
+            Expected::Failed(ErrorKind::Validation),
+            Expected::Failed(ErrorKind::NotFound),
+        ],
+        update_malformed: MalformedCase::new(
+            vec![Reply::json(200, &json!({"results": 5}))],
+            "batch update response",
+        ),
+        auth: Reply::json(
+            401,
+            &json!({"status": "error", "category": "INVALID_AUTHENTICATION",
+                    "message": "Authentication credentials not found."}),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn hubspot_meets_the_crm_connector_contract() {
+    let report = check_crm(&contract(), build).await;
+    assert!(report.unsupported.is_empty(), "{report:?}");
+    assert!(report.checked.contains(&Mode::PartialWrite), "{report:?}");
+}
+
+async fn serve(replies: Vec<Reply>, fallback: Option<Reply>) -> (HubspotClient, ScriptedServer) {
+    let server = ScriptedServer::start(replies).await;
+    server.set_fallback(fallback);
+    let client = build(
+        &server.base_url(),
+        Secret::new(TOKEN),
+        contract_policy(Service::Hubspot),
+    )
+    .unwrap();
+    (client, server)
+}
+
+fn bodies(server: &ScriptedServer) -> Vec<Value> {
+    server
+        .requests()
+        .iter()
+        .map(firmo_connect::testing::Seen::json)
+        .collect()
+}
+
 #[tokio::test]
 async fn transient_and_unmentioned_records_are_resent_alone() {
     let rate_limited = json!({"status": "error", "category": "RATE_LIMITS",
         "message": "You have reached your ten_secondly_rolling limit.", "context": {"ids": ["3"]}, "errors": [], "links": {}});
-    let script = Script {
-        answers: VecDeque::from([
-            (207, batch(&["1", "2"], &[rate_limited])),
-            (200, batch(&["3", "4"], &[])),
-        ]),
-        ..Script::default()
-    };
-    let (client, shared) = serve(script).await;
+    let (client, server) = serve(
+        vec![
+            Reply::json(207, &batch(&["1", "2"], &[rate_limited])),
+            Reply::json(200, &batch(&["3", "4"], &[])),
+        ],
+        None,
+    )
+    .await;
     let outcomes = client
         .batch_update(&updates(&["1", "2", "3", "4"]))
         .await
@@ -110,7 +179,7 @@ async fn transient_and_unmentioned_records_are_resent_alone() {
         outcomes.iter().all(WriteOutcome::is_written),
         "{outcomes:?}"
     );
-    let bodies = shared.lock().unwrap().bodies.clone();
+    let bodies = bodies(&server);
     assert_eq!(bodies.len(), 2);
     assert_eq!(sent_ids(&bodies[0]), ["1", "2", "3", "4"]);
     assert_eq!(
@@ -122,11 +191,7 @@ async fn transient_and_unmentioned_records_are_resent_alone() {
 
 #[tokio::test]
 async fn an_answer_that_never_mentions_a_record_fails_it_after_the_retries() {
-    let script = Script {
-        fallback: Some((200, batch(&["1"], &[]))),
-        ..Script::default()
-    };
-    let (client, shared) = serve(script).await;
+    let (client, server) = serve(Vec::new(), Some(Reply::json(200, &batch(&["1"], &[])))).await;
     let outcomes = client.batch_update(&updates(&["1", "2"])).await.unwrap();
     assert!(outcomes[0].is_written());
     assert!(
@@ -141,7 +206,7 @@ async fn an_answer_that_never_mentions_a_record_fails_it_after_the_retries() {
         outcomes[1]
     );
     // The first call, then 3 rounds for record 2 alone.
-    let bodies = shared.lock().unwrap().bodies.clone();
+    let bodies = bodies(&server);
     assert_eq!(bodies.len(), 4);
     assert!(bodies[1..].iter().all(|b| sent_ids(b) == ["2"]));
 }
@@ -154,11 +219,11 @@ async fn errors_named_by_ids_only_map_to_their_records_with_the_value_sent() {
     let missing = json!({"status": "error", "category": "OBJECT_NOT_FOUND",
         "message": "Could not get some COMPANY objects, they may be deleted or not exist.",
         "context": {"ids": ["3"]}, "errors": [], "links": {}});
-    let script = Script {
-        answers: VecDeque::from([(207, batch(&["1"], &[invalid, missing]))]),
-        ..Script::default()
-    };
-    let (client, shared) = serve(script).await;
+    let (client, server) = serve(
+        vec![Reply::json(207, &batch(&["1"], &[invalid, missing]))],
+        None,
+    )
+    .await;
     let outcomes = client
         .batch_update(&updates(&["1", "2", "3"]))
         .await
@@ -189,23 +254,13 @@ async fn errors_named_by_ids_only_map_to_their_records_with_the_value_sent() {
             ..
         }
     ));
-    assert_eq!(
-        shared.lock().unwrap().bodies.len(),
-        1,
-        "final errors are not resent"
-    );
+    assert_eq!(server.request_count(), 1, "final errors are not resent");
 }
 
 #[tokio::test]
 async fn a_server_error_that_outlasts_the_retries_fails_the_batch_but_reports_every_record() {
-    let script = Script {
-        fallback: Some((
-            503,
-            json!({"status": "error", "category": "INTERNAL_ERROR", "message": "down"}),
-        )),
-        ..Script::default()
-    };
-    let (client, shared) = serve(script).await;
+    let down = json!({"status": "error", "category": "INTERNAL_ERROR", "message": "down"});
+    let (client, server) = serve(Vec::new(), Some(Reply::json(503, &down))).await;
     let outcomes = client.batch_update(&updates(&["1", "2"])).await.unwrap();
     assert_eq!(outcomes.len(), 2);
     for o in &outcomes {
@@ -222,7 +277,7 @@ async fn a_server_error_that_outlasts_the_retries_fails_the_batch_but_reports_ev
     }
     // 1 attempt + the configured retries, then reported.
     assert_eq!(
-        shared.lock().unwrap().bodies.len() as u32,
+        server.request_count() as u32,
         1 + client.config().max_retries
     );
 }

@@ -7,6 +7,8 @@ pub mod error;
 pub mod http;
 pub mod provider;
 pub mod secret;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use crm::Crm;
 pub use error::{ConnectorError, Service};

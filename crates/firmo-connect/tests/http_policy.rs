@@ -1,88 +1,38 @@
-//! The shared HTTP policy against a tiny in-process server on 127.0.0.1:0 that answers
-//! from a script: 429 with `Retry-After`, 5xx, slow answers, oversize bodies.
+//! The shared HTTP policy against the scripted server on 127.0.0.1:0: 429 with `Retry-After`, 5xx, slow answers, oversize bodies.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::HeaderMap;
 use firmo_connect::http::{HttpClient, HttpPolicy, RetryPolicy, StandardRetryPolicy};
 use firmo_connect::{ConnectorError, Service};
 use tokio::time::Instant;
 
-/// One scripted answer.
-#[derive(Clone)]
-struct Answer {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-    delay: Duration,
+// The shared scripted server, compiled into this test (the `test-support` feature that
+// exports it is for the connectors' dev-dependencies; a crate can't depend on itself).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/testing/scripted.rs"]
+mod scripted;
+
+use scripted::{Reply, ScriptedServer, closed_port_url};
+
+/// `status` with a body naming it.
+fn answer(status: u16) -> Reply {
+    Reply::new(status, format!("status {status}"))
 }
 
-impl Answer {
-    fn status(status: u16) -> Answer {
-        Answer {
-            status,
-            headers: Vec::new(),
-            body: format!("status {status}").into_bytes(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
-        self.headers.push((name, value.into()));
-        self
-    }
-}
-
+/// What the server answers: `answers` in order, then `fallback` (default: 200).
 #[derive(Default)]
 struct Script {
-    answers: VecDeque<Answer>,
-    // Answer given once the script runs out.
-    fallback: Option<Answer>,
-    arrivals: Vec<Instant>,
+    answers: VecDeque<Reply>,
+    fallback: Option<Reply>,
 }
 
-type Shared = Arc<Mutex<Script>>;
-
-async fn scripted(State(script): State<Shared>) -> Response {
-    let answer = {
-        let mut s = script.lock().unwrap();
-        s.arrivals.push(Instant::now());
-        s.answers
-            .pop_front()
-            .or_else(|| s.fallback.clone())
-            .unwrap_or_else(|| Answer::status(200))
-    };
-    if !answer.delay.is_zero() {
-        // The server being slow, not test synchronisation.
-        tokio::time::sleep(answer.delay).await;
-    }
-    let mut headers = HeaderMap::new();
-    for (name, value) in answer.headers {
-        headers.insert(name, HeaderValue::from_str(&value).unwrap());
-    }
-    (
-        StatusCode::from_u16(answer.status).unwrap(),
-        headers,
-        answer.body,
-    )
-        .into_response()
-}
-
-async fn serve(script: Script) -> (String, Shared) {
-    let shared = Arc::new(Mutex::new(script));
-    let app = Router::new()
-        .route("/", get(scripted))
-        .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), shared)
+async fn serve(script: Script) -> (String, ScriptedServer) {
+    let server = ScriptedServer::start(script.answers).await;
+    server.set_fallback(Some(script.fallback.unwrap_or_else(|| answer(200))));
+    (format!("{}/", server.base_url()), server)
 }
 
 /// A server that answers every connection with `len` bytes and no Content-Length
@@ -122,8 +72,8 @@ fn policy(requests: u32, interval: Duration) -> HttpPolicy {
     p
 }
 
-fn arrivals(shared: &Shared) -> Vec<Instant> {
-    let mut a = shared.lock().unwrap().arrivals.clone();
+fn arrivals(server: &ScriptedServer) -> Vec<Instant> {
+    let mut a: Vec<Instant> = server.requests().iter().map(|r| r.arrived).collect();
     a.sort();
     a
 }
@@ -140,7 +90,7 @@ fn tightest_span(arrivals: &[Instant], n: usize) -> Duration {
 
 #[tokio::test]
 async fn never_more_than_the_limit_in_any_window() {
-    let (url, shared) = serve(Script::default()).await;
+    let (url, server) = serve(Script::default()).await;
     let mut p = policy(5, Duration::from_millis(100));
     p.headroom = Duration::from_millis(10);
     let client = HttpClient::new(p).unwrap();
@@ -166,7 +116,7 @@ async fn never_more_than_the_limit_in_any_window() {
     while let Some(done) = tasks.join_next().await {
         assert_eq!(done.unwrap(), Ok(200));
     }
-    assert_eq!(arrivals(&shared).len(), 40);
+    assert_eq!(arrivals(&server).len(), 40);
     let mut sends = sends.lock().unwrap().clone();
     sends.sort();
     let span = tightest_span(&sends, 5);
@@ -186,7 +136,7 @@ async fn never_more_than_the_limit_in_any_window() {
 
 #[tokio::test]
 async fn an_additional_limit_applies_on_top_and_shares_counters() {
-    let (url, shared) = serve(Script::default()).await;
+    let (url, server) = serve(Script::default()).await;
     let client = HttpClient::new(policy(1000, Duration::from_secs(1))).unwrap();
     let search = client.with_additional_limit(4, Duration::from_millis(200));
     let retry = StandardRetryPolicy::new(Service::Hubspot);
@@ -201,7 +151,7 @@ async fn an_additional_limit_applies_on_top_and_shares_counters() {
         let r = search.execute(build, &retry).await.unwrap();
         assert_eq!(r.status, 200);
     }
-    assert_eq!(arrivals(&shared).len(), 12);
+    assert_eq!(arrivals(&server).len(), 12);
     let span = tightest_span(&sends.lock().unwrap(), 4);
     assert!(
         span >= Duration::from_millis(200),
@@ -213,10 +163,10 @@ async fn an_additional_limit_applies_on_top_and_shares_counters() {
 #[tokio::test]
 async fn retry_after_is_honoured_and_counted() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(429).header("retry-after", "0.3")]),
+        answers: VecDeque::from([answer(429).header("retry-after", "0.3")]),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let r = client
@@ -224,7 +174,7 @@ async fn retry_after_is_honoured_and_counted() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let a = arrivals(&shared);
+    let a = arrivals(&server);
     assert_eq!(a.len(), 2);
     assert!(
         a[1] - a[0] >= Duration::from_millis(300),
@@ -242,10 +192,10 @@ async fn retry_after_is_honoured_and_counted() {
 #[tokio::test]
 async fn server_errors_are_retried_until_one_succeeds() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(503), Answer::status(502)]),
+        answers: VecDeque::from([answer(503), answer(502)]),
         ..Script::default()
     };
-    let (url, _) = serve(script).await;
+    let (url, _server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let r = client
@@ -264,10 +214,10 @@ async fn server_errors_are_retried_until_one_succeeds() {
 #[tokio::test]
 async fn retries_stop_after_the_maximum() {
     let script = Script {
-        fallback: Some(Answer::status(503)),
+        fallback: Some(answer(503)),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let err = client
@@ -278,16 +228,16 @@ async fn retries_stop_after_the_maximum() {
         matches!(err, ConnectorError::Server { status: 503, .. }),
         "{err:?}"
     );
-    assert_eq!(arrivals(&shared).len(), 4, "1 attempt + max_retries 3");
+    assert_eq!(arrivals(&server).len(), 4, "1 attempt + max_retries 3");
 }
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_fails_now() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(429).header("retry-after", "30")]),
+        answers: VecDeque::from([answer(429).header("retry-after", "30")]),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.max_retry_time = Duration::from_secs(1);
     let client = HttpClient::new(p).unwrap();
@@ -306,16 +256,16 @@ async fn a_retry_after_beyond_the_budget_fails_now() {
         }
     );
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert_eq!(arrivals(&shared).len(), 1);
+    assert_eq!(arrivals(&server).len(), 1);
 }
 
 #[tokio::test]
 async fn final_errors_are_not_retried() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(401)]),
+        answers: VecDeque::from([answer(401)]),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let err = client
@@ -323,20 +273,20 @@ async fn final_errors_are_not_retried() {
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
-    assert_eq!(arrivals(&shared).len(), 1);
+    assert_eq!(arrivals(&server).len(), 1);
 }
 
 #[tokio::test]
 async fn timeouts_are_retried_then_reported() {
-    let slow = Answer {
+    let slow = Reply {
         delay: Duration::from_secs(3),
-        ..Answer::status(200)
+        ..answer(200)
     };
     let script = Script {
         fallback: Some(slow),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.timeout = Duration::from_millis(100);
     p.max_retries = 1;
@@ -353,25 +303,25 @@ async fn timeouts_are_retried_then_reported() {
             timeout: Duration::from_millis(100)
         }
     );
-    assert_eq!(arrivals(&shared).len(), 2);
+    assert_eq!(arrivals(&server).len(), 2);
     assert_eq!(client.stats().transport_errors, 2);
 }
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_refused() {
-    let big = Answer {
+    let big = Reply {
         body: vec![b'x'; 10_000],
-        ..Answer::status(200)
+        ..answer(200)
     };
-    let exact = Answer {
+    let exact = Reply {
         body: vec![b'y'; 1000],
-        ..Answer::status(200)
+        ..answer(200)
     };
     let script = Script {
         answers: VecDeque::from([big, exact]),
         ..Script::default()
     };
-    let (url, _) = serve(script).await;
+    let (url, _server) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.max_response_bytes = 1000;
     let client = HttpClient::new(p).unwrap();
@@ -420,10 +370,9 @@ async fn a_streamed_body_stops_at_the_limit() {
 
 #[tokio::test]
 async fn transport_errors_carry_no_url_or_key() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let url = format!("http://127.0.0.1:{port}/v2/find?api_key=sk_secret_123");
+    let closed = closed_port_url();
+    let port = closed.rsplit(':').next().unwrap().to_owned();
+    let url = format!("{closed}/v2/find?api_key=sk_secret_123");
     let mut p = policy(100, Duration::from_secs(1));
     p.max_retries = 1;
     let client = HttpClient::new(p).unwrap();
@@ -442,7 +391,7 @@ async fn transport_errors_carry_no_url_or_key() {
     );
     let text = err.to_string();
     assert!(
-        !text.contains("sk_secret") && !text.contains(&port.to_string()),
+        !text.contains("sk_secret") && !text.contains(&port),
         "{text}"
     );
     assert!(message.starts_with("connection failed"), "{message}");
@@ -470,10 +419,10 @@ impl RetryPolicy for Throttling {
 #[tokio::test]
 async fn a_throttle_pauses_the_next_request() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(200).header("x-remaining", "0")]),
+        answers: VecDeque::from([answer(200).header("x-remaining", "0")]),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = Throttling(StandardRetryPolicy::new(Service::Hubspot));
     // The pause runs from when the reporting request was sent.
@@ -485,7 +434,7 @@ async fn a_throttle_pauses_the_next_request() {
     for _ in 0..2 {
         client.execute(build, &retry).await.unwrap();
     }
-    assert_eq!(arrivals(&shared).len(), 2);
+    assert_eq!(arrivals(&server).len(), 2);
     let s = sends.lock().unwrap();
     assert!(
         s[1] - s[0] >= Duration::from_millis(200),
@@ -516,10 +465,10 @@ impl RetryPolicy for Signalling {
 #[tokio::test]
 async fn a_429_pauses_every_request_of_the_client() {
     let script = Script {
-        answers: VecDeque::from([Answer::status(429).header("retry-after", "0.4")]),
+        answers: VecDeque::from([answer(429).header("retry-after", "0.4")]),
         ..Script::default()
     };
-    let (url, shared) = serve(script).await;
+    let (url, server) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let hit = Arc::new(tokio::sync::Notify::new());
     let first = {
@@ -542,7 +491,7 @@ async fn a_429_pauses_every_request_of_the_client() {
         .unwrap();
     assert_eq!(second.status, 200);
     assert_eq!(first.await.unwrap(), Ok(200));
-    let a = arrivals(&shared);
+    let a = arrivals(&server);
     assert_eq!(a.len(), 3);
     assert!(
         a[1] - a[0] >= Duration::from_millis(400),

@@ -40,6 +40,7 @@ mod search;
 mod seed;
 mod server;
 mod state;
+pub mod testing;
 mod time;
 pub mod ui;
 

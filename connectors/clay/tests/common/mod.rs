@@ -11,8 +11,8 @@ use firmo_clay::receiver::CALLBACK_PATH;
 use firmo_clay::{ClayClient, ClayConfig, ClayRowSink, ReceiverConfig, router};
 use firmo_connect::Secret;
 use firmo_core::ProviderRecord;
+use firmo_sandbox::SandboxHandle;
 use firmo_sandbox::emulators::{ClayTable, EmulatorSettings};
-use firmo_sandbox::{SandboxConfig, SandboxHandle, start};
 use tokio::sync::mpsc;
 
 pub const TABLE: &str = "firmo-accounts";
@@ -58,12 +58,7 @@ pub async fn sandbox(callback_url: &str) -> SandboxHandle {
         clearbit_pending_after: Duration::ZERO,
         ..EmulatorSettings::default()
     };
-    let config = SandboxConfig {
-        companies: 5,
-        emulators,
-        ..SandboxConfig::default()
-    };
-    start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    firmo_sandbox::testing::sandbox(emulators).await
 }
 
 pub fn clay(sandbox: &SandboxHandle, token: &str) -> ClayClient {
