@@ -144,6 +144,11 @@ impl Provider for ClayClient {
         self.config.cost_per_lookup
     }
 
+    // Clay's HTTP API column posts each enriched row back to firmo's receiver.
+    fn answers_by_push(&self) -> bool {
+        true
+    }
+
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
         if let Some(left) = self.wait_left(domain) {
             // Still waiting for the row pushed earlier: nothing new is billed.

@@ -189,7 +189,8 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let env = ProviderEnv {
         sandbox_url: Some(base_url.clone()),
     };
-    let (mut providers, unavailable) = build_all(&config, &env);
+    let (mut providers, unavailable) =
+        build_all(&config, &firmo_engine::providers::Registry::builtin(), &env);
     if let Some((name, error)) = unavailable.first() {
         return Err(anyhow!("provider {name} did not start: {error}"));
     }

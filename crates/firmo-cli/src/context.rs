@@ -189,13 +189,14 @@ pub(crate) async fn target(
     let env = ProviderEnv {
         sandbox_url: sandbox_url.clone(),
     };
-    let (mut providers, mut unavailable) = build_all(config, &env);
+    let (mut providers, mut unavailable) =
+        build_all(config, &firmo_engine::providers::Registry::builtin(), &env);
 
     // Clay answers through a callback: without a receiver there is no point pushing rows.
     let clock = system_clock();
     let arrivals = Arc::new(Arrivals::default());
     let mut clay_receiver = None;
-    if let Some(i) = providers.iter().position(|p| p.name == "clay") {
+    if let Some(i) = providers.iter().position(|p| p.provider.answers_by_push()) {
         match start_clay_receiver(
             config,
             sandbox_url.as_deref(),
@@ -210,8 +211,8 @@ pub(crate) async fn target(
                 clay_receiver = Some(receiver);
             }
             Err(error) => {
-                providers.remove(i);
-                unavailable.push(("clay".to_owned(), error));
+                let name = providers.remove(i).name;
+                unavailable.push((name.to_owned(), error));
             }
         }
     }

@@ -38,6 +38,12 @@ pub trait Provider: Send + Sync {
     /// Credits one lookup costs (the engine budgets with it).
     fn cost_per_lookup(&self) -> f64;
 
+    /// Whether answers to pending lookups are pushed back to firmo (a callback receiver
+    /// should run during a run, and a page may wait for them).
+    fn answers_by_push(&self) -> bool {
+        false
+    }
+
     /// Looks up one company by its normalized domain.
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError>;
 }

@@ -11,6 +11,8 @@ use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
 
+use crate::providers::Registry;
+
 /// A config problem, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -28,9 +30,6 @@ pub enum ConfigError {
         message: String,
     },
 }
-
-/// The providers firmo knows, in the order they're reported.
-pub const PROVIDER_NAMES: [&str; 4] = ["clay", "clearbit", "builtwith", "crunchbase"];
 
 /// `[crm]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,13 +78,8 @@ pub struct SourceConfig {
 }
 
 impl SourceConfig {
-    /// `name`'s defaults: refresh by how fast its data moves.
-    pub fn defaults(name: &str) -> SourceConfig {
-        let refresh = match name {
-            "clearbit" => Refresh::Monthly,
-            "builtwith" => Refresh::Quarterly,
-            _ => Refresh::Weekly,
-        };
+    /// A provider's defaults: its factory says how fast its data moves.
+    pub fn defaults(refresh: Refresh) -> SourceConfig {
         SourceConfig {
             enabled: true,
             refresh,
@@ -264,7 +258,7 @@ fn default_mapping() -> BTreeMap<String, MappingConfig> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub crm: CrmConfig,
-    /// Every known provider, defaults filled in, in [`PROVIDER_NAMES`] order.
+    /// Every registered provider, defaults filled in, in registry order.
     pub sources: Vec<(String, SourceConfig)>,
     pub clay: ClayConfig,
     /// Segment name → its filters (all must hold).
@@ -289,33 +283,48 @@ impl Config {
 
     /// Parses and validates config text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_with(text, origin, &Registry::builtin())
+    }
+
+    /// [`Config::from_toml`] with the providers of `registry` (tests add their own).
+    pub fn from_toml_with(
+        text: &str,
+        origin: &str,
+        registry: &Registry,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        Config::from_raw(raw, origin)
+        Config::from_raw(raw, origin, registry)
     }
 
     /// Validates a parsed config.
-    pub fn from_raw(raw: RawConfig, origin: &str) -> Result<Config, ConfigError> {
+    pub fn from_raw(
+        raw: RawConfig,
+        origin: &str,
+        registry: &Registry,
+    ) -> Result<Config, ConfigError> {
         let invalid = |key: String, message: String| ConfigError::Invalid {
             path: origin.to_owned(),
             key,
             message,
         };
         for name in raw.sources.keys() {
-            if !PROVIDER_NAMES.contains(&name.as_str()) {
+            if registry.get(name).is_none() {
                 return Err(invalid(
                     format!("sources.{name}"),
-                    format!("unknown source; known: {}", PROVIDER_NAMES.join(", ")),
+                    format!("unknown source; known: {}", registry.names().join(", ")),
                 ));
             }
         }
         let mut sources = Vec::new();
-        for name in PROVIDER_NAMES {
-            let config = SourceConfig::defaults(name)
+        for factory in registry.factories() {
+            let name = factory.name();
+            let config = SourceConfig::defaults(factory.default_refresh())
                 .apply(raw.sources.get(name).unwrap_or(&RawSourceConfig::default()));
-            crate::providers::check_settings(name, &config.settings)
+            factory
+                .check(&config.settings)
                 .map_err(|(key, message)| invalid(format!("sources.{name}{key}"), message))?;
             sources.push((name.to_owned(), config));
         }

@@ -29,6 +29,10 @@ const SANDBOX_REQUESTS_PER_MINUTE: u32 = 6_000_000;
 /// Builds one kind of provider from its `[sources.<name>]` settings.
 pub trait ProviderFactory: Sync {
     fn name(&self) -> &'static str;
+    /// How long its answers stay fresh unless the config says otherwise.
+    fn default_refresh(&self) -> firmo_core::Refresh {
+        firmo_core::Refresh::Weekly
+    }
     /// Checks the settings table; `Err((".key", message))`.
     fn check(&self, settings: &toml::Table) -> Result<(), (String, String)>;
     /// Builds the provider. A missing key is an `Err` the caller reports and goes on.
@@ -39,14 +43,40 @@ pub trait ProviderFactory: Sync {
     ) -> Result<Arc<dyn Provider>, ConnectorError>;
 }
 
-/// Every provider firmo knows.
+/// Every provider firmo ships, in the order they are reported.
 pub const PROVIDERS: &[&dyn ProviderFactory] = &[&Clay, &Clearbit, &BuiltWith, &Crunchbase];
 
-/// Checks `settings` for provider `name` (used while validating the config).
-pub fn check_settings(name: &str, settings: &toml::Table) -> Result<(), (String, String)> {
-    match PROVIDERS.iter().find(|p| p.name() == name) {
-        Some(p) => p.check(settings),
-        None => Err((String::new(), "unknown provider".into())),
+/// The providers a command can use: the shipped ones, plus any a test registers.
+#[derive(Clone)]
+pub struct Registry {
+    factories: Vec<&'static dyn ProviderFactory>,
+}
+
+impl Registry {
+    /// The providers firmo ships ([`PROVIDERS`]).
+    pub fn builtin() -> Registry {
+        Registry {
+            factories: PROVIDERS.to_vec(),
+        }
+    }
+
+    /// Adds a provider: the one place a new provider is registered.
+    #[must_use]
+    pub fn with(mut self, factory: &'static dyn ProviderFactory) -> Registry {
+        self.factories.push(factory);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static dyn ProviderFactory> {
+        self.factories.iter().copied().find(|f| f.name() == name)
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.factories.iter().map(|f| f.name()).collect()
+    }
+
+    pub fn factories(&self) -> impl Iterator<Item = &'static dyn ProviderFactory> + '_ {
+        self.factories.iter().copied()
     }
 }
 
@@ -84,6 +114,7 @@ fn parse<T: DeserializeOwned + Serialize + Default>(
 /// their error: the run reports them and goes on with the others.
 pub fn build_all(
     config: &Config,
+    registry: &Registry,
     env: &ProviderEnv,
 ) -> (Vec<ProviderHandle>, Vec<(String, ConnectorError)>) {
     let mut handles = Vec::new();
@@ -92,7 +123,7 @@ pub fn build_all(
         if !source.enabled {
             continue;
         }
-        let Some(factory) = PROVIDERS.iter().find(|p| p.name() == name) else {
+        let Some(factory) = registry.get(name) else {
             continue;
         };
         match factory.build(&source.settings, env) {
@@ -132,6 +163,9 @@ impl ProviderFactory for Clearbit {
     fn name(&self) -> &'static str {
         "clearbit"
     }
+    fn default_refresh(&self) -> firmo_core::Refresh {
+        firmo_core::Refresh::Monthly
+    }
     fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
         parse::<firmo_clearbit::ClearbitConfig>(settings).map(drop)
     }
@@ -156,6 +190,9 @@ struct BuiltWith;
 impl ProviderFactory for BuiltWith {
     fn name(&self) -> &'static str {
         "builtwith"
+    }
+    fn default_refresh(&self) -> firmo_core::Refresh {
+        firmo_core::Refresh::Quarterly
     }
     fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
         parse::<firmo_builtwith::BuiltWithConfig>(settings).map(drop)
