@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::{Context, StoreError, from_json, to_json};
+use crate::runs::RunId;
 use crate::status::LookupStatus;
 use crate::{Store, Writer};
 
@@ -217,6 +218,19 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Records one answer and charges it to run `run_id` in the same transaction: the
+    /// entry's `credits` and, for an answer (`hit`, `miss`, `pending`; not an `error`),
+    /// one lookup go on the run's ledger the moment the cache holds them. So a run killed
+    /// halfway reports what it spent, and the cache's and the ledger's totals stay equal.
+    pub fn put_lookup_charged(&self, entry: &LookupEntry, run_id: RunId) -> Result<(), StoreError> {
+        self.put_lookup(entry)?;
+        let lookups = u64::from(entry.status != LookupStatus::Error);
+        if lookups > 0 || entry.credits > 0.0 {
+            self.add_credits(run_id, &entry.provider, entry.credits, lookups)?;
+        }
+        Ok(())
+    }
+
     /// Records many answers (see [`Writer::put_lookup`]).
     pub fn put_lookups(&self, entries: &[LookupEntry]) -> Result<(), StoreError> {
         entries.iter().try_for_each(|entry| self.put_lookup(entry))
@@ -296,6 +310,16 @@ impl Store {
     /// Records one provider answer in its own transaction (see [`Writer::put_lookup`]).
     pub fn put_lookup(&mut self, entry: &LookupEntry) -> Result<(), StoreError> {
         self.write(|w| w.put_lookup(entry))
+    }
+
+    /// Records one answer and its charge to `run_id` in one transaction (see
+    /// [`Writer::put_lookup_charged`]).
+    pub fn put_lookup_charged(
+        &mut self,
+        entry: &LookupEntry,
+        run_id: RunId,
+    ) -> Result<(), StoreError> {
+        self.write(|w| w.put_lookup_charged(entry, run_id))
     }
 
     /// Records many provider answers in one transaction.
@@ -498,6 +522,40 @@ mod tests {
             err.to_string().contains("clay/b.com: credits must be"),
             "{err}"
         );
+        assert_eq!(store.get_lookup("clay", "a.com").unwrap(), None);
+    }
+
+    #[test]
+    fn a_charged_answer_lands_on_the_run_ledger_with_the_cache_entry() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&crate::RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let miss =
+            LookupEntry::new("clearbit", "a.com", UnixMillis(2), LookupStatus::Miss).charged(1.5);
+        store.put_lookup_charged(&miss, run).unwrap();
+        let pending = LookupEntry::new("clearbit", "b.com", UnixMillis(3), LookupStatus::Pending)
+            .charged(0.5);
+        store.put_lookup_charged(&pending, run).unwrap();
+        // A failed call is not a lookup and costs nothing.
+        let error = LookupEntry::new("clearbit", "c.com", UnixMillis(4), LookupStatus::Error);
+        store.put_lookup_charged(&error, run).unwrap();
+
+        // The run never finished: it reads as interrupted and still shows its spend.
+        let got = store.get_run(run).unwrap().unwrap();
+        assert_eq!(got.outcome, crate::RunOutcome::Interrupted);
+        assert_eq!(got.lookups, 2);
+        assert!((got.credits - 2.0).abs() < f64::EPSILON, "{}", got.credits);
+        assert!(store.get_lookup("clearbit", "c.com").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_charge_to_an_unknown_run_stores_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let miss =
+            LookupEntry::new("clay", "a.com", UnixMillis(2), LookupStatus::Miss).charged(1.0);
+        let err = store.put_lookup_charged(&miss, RunId(42)).unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
         assert_eq!(store.get_lookup("clay", "a.com").unwrap(), None);
     }
 
