@@ -119,6 +119,14 @@ pub trait RetryPolicy: Send + Sync {
         None
     }
 
+    /// The rate-limit window a 429's headers state, which a pause must outlast for the
+    /// retry to have a chance. Default: [`stated_window`] (HubSpot's
+    /// `X-HubSpot-RateLimit-Interval-Milliseconds`, the one such header firmo's services
+    /// send).
+    fn rate_limit_window(&self, headers: &HeaderMap) -> Option<Duration> {
+        stated_window(headers)
+    }
+
     /// Whether a timeout or a connection failure is retried. Default: yes (every
     /// firmo request is idempotent: reads, searches and updates that set values).
     fn retry_transport(&self) -> bool {
@@ -218,6 +226,45 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The window of the limit an answer reports: HubSpot's
+/// `X-HubSpot-RateLimit-Interval-Milliseconds` ("10000" for its 10-second limit).
+pub fn stated_window(headers: &HeaderMap) -> Option<Duration> {
+    let ms: u64 = headers
+        .get("x-hubspot-ratelimit-interval-milliseconds")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    // Bounded so a garbage header cannot park the client for days.
+    (ms > 0).then(|| Duration::from_millis(ms.min(3_600_000)))
+}
+
+/// How long the whole client pauses after the `in_a_row`-th consecutive 429 of one
+/// request (1-based), at retry `attempt`. A 429 means the account's window is full, and
+/// only the window passing empties it: a short `Retry-After` (HubSpot's edge sends 1 s)
+/// retried five times in a row spends the whole retry budget inside one 10-second window
+/// and aborts the run. So:
+///
+/// - the service's wait (`Retry-After`, else the jittered backoff) is a floor;
+/// - when the 429's headers state the window, the pause is the longer of the two;
+/// - when they don't and that wait was not enough (a second 429 in a row), the pause is
+///   at least the configured window ([`HttpPolicy::interval`]).
+///
+/// A storm as long as the window therefore costs two retries, not five, and the run goes
+/// on; [`HttpPolicy::max_retry_time`] still bounds the total wait.
+pub fn rate_limit_pause(
+    policy: &HttpPolicy,
+    after: Option<Duration>,
+    stated_window: Option<Duration>,
+    in_a_row: u32,
+    attempt: u32,
+) -> Duration {
+    let asked = after.unwrap_or_else(|| backoff(policy, attempt));
+    let window = stated_window.or((in_a_row > 1).then_some(policy.interval));
+    window.map_or(asked, |window| asked.max(window))
 }
 
 /// An answer read in full (up to the size limit).
@@ -418,10 +465,13 @@ impl HttpClient {
         let counters = &self.inner.counters;
         let started = Instant::now();
         let mut attempt: u32 = 0;
+        // Consecutive 429s of this request: each one past the first waits out a window.
+        let mut in_a_row: u32 = 0;
         loop {
             self.wait_turn().await;
             counters.requests.fetch_add(1, Ordering::Relaxed);
             let sent_at = Instant::now();
+            let mut window = None;
             let (after, error) = match self.send_once(request()).await {
                 Ok(response) => {
                     if response.status == 429 {
@@ -437,7 +487,12 @@ impl HttpClient {
                     match retry.classify(response.status, &response.headers, &response.body) {
                         RetryAction::Done => return Ok(response),
                         RetryAction::DontRetry(error) => return Err(error),
-                        RetryAction::Retry { after, error } => (after, error),
+                        RetryAction::Retry { after, error } => {
+                            if matches!(error, ConnectorError::RateLimited { .. }) {
+                                window = retry.rate_limit_window(&response.headers);
+                            }
+                            (after, error)
+                        }
                     }
                 }
                 Err(
@@ -455,14 +510,20 @@ impl HttpClient {
                 return Err(error);
             }
             attempt += 1;
-            let delay = after.unwrap_or_else(|| backoff(policy, attempt));
+            let rate_limited = matches!(error, ConnectorError::RateLimited { .. });
+            in_a_row = if rate_limited { in_a_row + 1 } else { 0 };
+            let delay = if rate_limited {
+                rate_limit_pause(policy, after, window, in_a_row, attempt)
+            } else {
+                after.unwrap_or_else(|| backoff(policy, attempt))
+            };
             if started.elapsed() + delay > policy.max_retry_time {
                 tracing::debug!(service = %policy.service, delay_ms = delay.as_millis(), "retry budget exhausted");
                 return Err(error);
             }
             tracing::debug!(service = %policy.service, attempt, delay_ms = delay.as_millis(), error = %error, "retrying");
             counters.retries.fetch_add(1, Ordering::Relaxed);
-            if matches!(error, ConnectorError::RateLimited { .. }) {
+            if rate_limited {
                 // The whole account is over its limit: every request of this client waits.
                 self.pause_for(delay);
             } else {
@@ -646,6 +707,54 @@ mod tests {
             let capped = backoff(&policy, 30);
             assert!(capped >= Duration::from_millis(500) && capped <= Duration::from_secs(1));
         }
+    }
+
+    #[test]
+    fn a_429_pause_outlasts_the_window_when_a_short_wait_was_not_enough() {
+        let policy = HttpPolicy::new(Service::Hubspot, 100, Duration::from_secs(10));
+        let one = Some(Duration::from_secs(1));
+        let ten = Duration::from_secs(10);
+        // The first 429 trusts the service's Retry-After...
+        assert_eq!(
+            rate_limit_pause(&policy, one, None, 1, 1),
+            Duration::from_secs(1)
+        );
+        // ...a second in a row waits out the configured window...
+        assert_eq!(rate_limit_pause(&policy, one, None, 2, 2), ten);
+        // ...and a stated window is outlasted from the first one.
+        assert_eq!(rate_limit_pause(&policy, one, Some(ten), 1, 1), ten);
+        // A Retry-After longer than the window wins.
+        let long = Some(Duration::from_secs(30));
+        assert_eq!(
+            rate_limit_pause(&policy, long, Some(ten), 1, 1),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn the_stated_window_is_read_from_hubspots_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(stated_window(&h), None);
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "10000".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), Some(Duration::from_secs(10)));
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "0".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), None);
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "999999999999".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), Some(Duration::from_hours(1)));
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "ten".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), None);
     }
 
     #[test]

@@ -44,6 +44,8 @@ struct Script {
     answers: VecDeque<Answer>,
     // Answer given once the script runs out.
     fallback: Option<Answer>,
+    // Answer given to every request arriving within this long of the first one (a storm).
+    storm: Option<(Duration, Answer)>,
     arrivals: Vec<Instant>,
 }
 
@@ -52,9 +54,16 @@ type Shared = Arc<Mutex<Script>>;
 async fn scripted(State(script): State<Shared>) -> Response {
     let answer = {
         let mut s = script.lock().unwrap();
-        s.arrivals.push(Instant::now());
-        s.answers
-            .pop_front()
+        let now = Instant::now();
+        s.arrivals.push(now);
+        let first = s.arrivals[0];
+        let storming = s
+            .storm
+            .as_ref()
+            .filter(|(length, _)| now - first < *length)
+            .map(|(_, answer)| answer.clone());
+        storming
+            .or_else(|| s.answers.pop_front())
             .or_else(|| s.fallback.clone())
             .unwrap_or_else(|| Answer::status(200))
     };
@@ -547,6 +556,115 @@ async fn a_429_pauses_every_request_of_the_client() {
     assert!(
         a[1] - a[0] >= Duration::from_millis(400),
         "the second request waited {:?}",
+        a[1] - a[0]
+    );
+}
+
+/// A policy shaped like HubSpot's, on a 1-second window instead of 10 so the storms
+/// below run in real time in about a second each: 100 requests per window, the default
+/// 5 retries. (Paused time would need tokio's `test-util` feature, which this crate's
+/// dev-dependencies don't enable.)
+fn hubspot_like() -> HttpPolicy {
+    let mut p = HttpPolicy::new(Service::Hubspot, 100, Duration::from_secs(1));
+    p.timeout = Duration::from_secs(5);
+    p.max_retry_time = Duration::from_secs(10);
+    p
+}
+
+/// Finding 14: 429s with a short `Retry-After` for a whole window used to spend all five
+/// retries inside it and fail the request; the client now waits the window out.
+#[tokio::test]
+async fn a_429_storm_as_long_as_the_window_is_survived() {
+    let storm = Answer::status(429).header("retry-after", "0.1");
+    let script = Script {
+        storm: Some((Duration::from_secs(1), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let policy = hubspot_like();
+    assert_eq!(policy.max_retries, 5);
+    let client = HttpClient::new(policy).unwrap();
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let response = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let a = arrivals(&shared);
+    let in_storm = a
+        .iter()
+        .filter(|t| **t - a[0] < Duration::from_secs(1))
+        .count();
+    assert_eq!(in_storm, 2, "one quick retry, then the window: {a:?}");
+    assert_eq!(a.len(), 3);
+    let stats = client.stats();
+    assert_eq!((stats.retries, stats.rate_limited), (2, 2));
+}
+
+/// A storm longer than the retry budget still fails, with the rate-limit error, and no
+/// sooner than the windows it waited out.
+#[tokio::test]
+async fn a_storm_past_the_budget_fails_with_the_rate_limit_error() {
+    let storm = Answer::status(429).header("retry-after", "0.1");
+    let script = Script {
+        storm: Some((Duration::from_hours(1), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let mut policy = hubspot_like();
+    policy.max_retry_time = Duration::from_millis(2_500);
+    let client = HttpClient::new(policy).unwrap();
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let started = Instant::now();
+    let err = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err:?}");
+    // 0.1 s, then 1 s windows while they fit in 2.5 s: t = 0, 0.1, 1.1, 2.1.
+    assert_eq!(arrivals(&shared).len(), 4);
+    assert!(started.elapsed() >= Duration::from_millis(2_100));
+}
+
+/// When the 429 states HubSpot's window, even the first pause outlasts it, whatever a
+/// shorter `Retry-After` says; and every request of the client waits with it.
+#[tokio::test]
+async fn a_stated_window_outlasts_a_shorter_retry_after_for_the_whole_client() {
+    let storm = Answer::status(429)
+        .header("retry-after", "0.1")
+        .header("x-hubspot-ratelimit-interval-milliseconds", "1000")
+        .header("x-hubspot-ratelimit-remaining", "0");
+    let script = Script {
+        storm: Some((Duration::from_millis(950), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let client = HttpClient::new(hubspot_like()).unwrap();
+    let hit = Arc::new(tokio::sync::Notify::new());
+    let first = {
+        let client = client.clone();
+        let url = url.clone();
+        let retry = Signalling(StandardRetryPolicy::new(Service::Hubspot), Arc::clone(&hit));
+        tokio::spawn(async move {
+            client
+                .execute(|| client.reqwest().get(&url), &retry)
+                .await
+                .map(|r| r.status)
+        })
+    };
+    hit.notified().await;
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let second = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap();
+    assert_eq!(second.status, 200);
+    assert_eq!(first.await.unwrap(), Ok(200));
+    let a = arrivals(&shared);
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert!(
+        a[1] - a[0] >= Duration::from_secs(1),
+        "the next request came after {:?}",
         a[1] - a[0]
     );
 }
