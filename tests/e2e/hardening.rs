@@ -109,7 +109,7 @@ async fn an_interrupted_run_reports_the_credits_it_spent() {
     let args = sync_args(&ws, &sb, Some(&config), &[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = command(&ws, &args).spawn().expect("firmo starts");
-    wait_until("paid lookups", Duration::from_secs(60), || {
+    wait_until("paid lookups", Duration::from_mins(1), || {
         sb.provider_requests().values().sum::<u64>() >= 20
     })
     .await;
