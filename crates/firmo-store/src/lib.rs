@@ -53,6 +53,22 @@
 //! (an answer and its charge, a page of outcomes) use one [`Store::write`]. Timestamps
 //! are passed in by the caller ([`UnixMillis`]); the store reads no clock.
 //!
+//! # One run at a time, and readers beside it
+//!
+//! A command that writes (`sync`, `enrich`, an import) takes the file's run lock for its
+//! whole duration with [`Store::lock_for_run`]: an OS lock on the sidecar
+//! `<state>.lock`, which names the holder (pid, host, command, start) so that a second
+//! run fails with [`StoreError::Locked`] saying who is in the way. The kernel drops the
+//! lock with the process, SIGKILL included. See [`RunLock`] for why not SQLite's locks.
+//!
+//! `firmo report` and `sync --dry-run` open the file with [`Store::open_read_only`]
+//! instead: no lock, no migration, no file created, and it works while a run holds the
+//! lock and on a file or directory the user may not write. Writes through it are
+//! [`StoreError::ReadOnly`].
+//!
+//! A paid answer and its charge to the run commit together
+//! ([`Store::put_lookup_charged`]), so a run killed halfway still shows what it spent.
+//!
 //! # Tables
 //!
 //! **`provider_cache`**: one row per (`provider`, `company_key`), the company key being the
