@@ -244,17 +244,20 @@ pub fn stated_window(headers: &HeaderMap) -> Option<Duration> {
 
 /// How long the whole client pauses after the `in_a_row`-th consecutive 429 of one
 /// request (1-based), at retry `attempt`. A 429 means the account's window is full, and
-/// only the window passing empties it: a short `Retry-After` (HubSpot's edge sends 1 s)
-/// retried five times in a row spends the whole retry budget inside one 10-second window
-/// and aborts the run. So:
+/// only the window passing empties it: a short `Retry-After` (1 s) honoured five times
+/// in a row spends the whole retry budget inside one 10-second window and aborts the
+/// run. So:
 ///
-/// - the service's wait (`Retry-After`, else the jittered backoff) is a floor;
-/// - when the 429's headers state the window, the pause is the longer of the two;
-/// - when they don't and that wait was not enough (a second 429 in a row), the pause is
-///   at least the configured window ([`HttpPolicy::interval`]).
+/// - when the 429's headers state the window (HubSpot's do), the pause is the longer of
+///   that window and `Retry-After`;
+/// - otherwise a `Retry-After` that proved too short (another 429 right after it) is
+///   doubled for each 429 in a row, up to the configured window
+///   ([`HttpPolicy::interval`]): 1, 2, 4, 8, 10 s for HubSpot, past a 10-second storm
+///   within the five retries, while a provider with a one-minute window and an honest
+///   `Retry-After` is not parked for a minute after two injected 429s;
+/// - with neither, the jittered exponential backoff.
 ///
-/// A storm as long as the window therefore costs two retries, not five, and the run goes
-/// on; [`HttpPolicy::max_retry_time`] still bounds the total wait.
+/// [`HttpPolicy::max_retry_time`] still bounds the total wait.
 pub fn rate_limit_pause(
     policy: &HttpPolicy,
     after: Option<Duration>,
@@ -262,9 +265,14 @@ pub fn rate_limit_pause(
     in_a_row: u32,
     attempt: u32,
 ) -> Duration {
-    let asked = after.unwrap_or_else(|| backoff(policy, attempt));
-    let window = stated_window.or((in_a_row > 1).then_some(policy.interval));
-    window.map_or(asked, |window| asked.max(window))
+    let asked = match after {
+        Some(after) => {
+            let doubled = after.saturating_mul(1u32 << in_a_row.saturating_sub(1).min(20));
+            doubled.min(policy.interval.max(after))
+        }
+        None => backoff(policy, attempt),
+    };
+    stated_window.map_or(asked, |window| asked.max(window))
 }
 
 /// An answer read in full (up to the size limit).
@@ -710,25 +718,34 @@ mod tests {
     }
 
     #[test]
-    fn a_429_pause_outlasts_the_window_when_a_short_wait_was_not_enough() {
+    fn a_429_pause_grows_while_the_storm_lasts_and_outlasts_a_stated_window() {
         let policy = HttpPolicy::new(Service::Hubspot, 100, Duration::from_secs(10));
         let one = Some(Duration::from_secs(1));
         let ten = Duration::from_secs(10);
-        // The first 429 trusts the service's Retry-After...
-        assert_eq!(
-            rate_limit_pause(&policy, one, None, 1, 1),
-            Duration::from_secs(1)
+        let pauses: Vec<u64> = (1..=6)
+            .map(|n| rate_limit_pause(&policy, one, None, n, n).as_secs())
+            .collect();
+        // A Retry-After that proved too short doubles, up to the window.
+        assert_eq!(pauses, [1, 2, 4, 8, 10, 10]);
+        assert!(
+            pauses[..5].iter().sum::<u64>() > 10,
+            "five retries outlast the window"
         );
-        // ...a second in a row waits out the configured window...
-        assert_eq!(rate_limit_pause(&policy, one, None, 2, 2), ten);
-        // ...and a stated window is outlasted from the first one.
+        // A stated window is outlasted from the first 429.
         assert_eq!(rate_limit_pause(&policy, one, Some(ten), 1, 1), ten);
-        // A Retry-After longer than the window wins.
+        // A Retry-After longer than the window wins, stated or not.
         let long = Some(Duration::from_secs(30));
         assert_eq!(
             rate_limit_pause(&policy, long, Some(ten), 1, 1),
             Duration::from_secs(30)
         );
+        assert_eq!(
+            rate_limit_pause(&policy, long, None, 3, 3),
+            Duration::from_secs(30)
+        );
+        // No Retry-After: the usual jittered backoff.
+        let backoff = rate_limit_pause(&policy, None, None, 1, 1);
+        assert!(backoff >= Duration::from_millis(250) && backoff <= Duration::from_millis(500));
     }
 
     #[test]
