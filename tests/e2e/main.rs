@@ -5,6 +5,7 @@ mod dry_run;
 mod enrich_csv;
 mod errors;
 mod failures;
+mod hardening;
 mod readme;
 mod support;
 mod sync;

@@ -40,6 +40,15 @@ pub fn parse_domain(
             "expected an object with `Results` and `Errors`",
         ));
     };
+    // Every Domain API answer has `Results` or `Errors` (null when empty); an object with
+    // neither is something else (a proxy's JSON, another API) and must not be cached as
+    // "BuiltWith has nothing on this domain".
+    if !root.contains_key("Results") && !root.contains_key("Errors") {
+        return Err(malformed(
+            "$",
+            "expected an object with `Results` or `Errors`, got neither",
+        ));
+    }
     let errors = array(root, "Errors", "Errors")?;
     let results = array(root, "Results", "Results")?;
 
@@ -361,7 +370,6 @@ mod tests {
         for empty in [
             json!({"Results": [], "Errors": []}),
             json!({"Results": null, "Errors": null}),
-            json!({}),
             json!({"Results": [{"Result": null, "Lookup": "x.example"}]}),
             body(&json!([])),
             body(&json!(null)),
@@ -459,6 +467,9 @@ mod tests {
         };
         assert_eq!(path(parse_domain(b"Invalid request", NOW, WINDOW)), "$");
         assert_eq!(path(parse(&json!([1, 2]))), "$");
+        // Finding 4: an object of another shape is not "nothing on this domain".
+        assert_eq!(path(parse(&json!({}))), "$");
+        assert_eq!(path(parse(&json!({"results": "not-a-list"}))), "$");
         assert_eq!(path(parse(&json!({"Results": {"Result": {}}}))), "Results");
         assert_eq!(
             path(parse(&json!({"Results": [], "Errors": "none"}))),

@@ -171,6 +171,31 @@ pub const KNOWN_COLUMNS: &[&[&str]] = &[
     EXEC_CHANGES,
 ];
 
+/// The columns that carry enrichment (every known column but the domain and account
+/// id), one list per field: a table without any of them has nothing to import.
+pub const ENRICHMENT_COLUMNS: &[&[&str]] = &[
+    INDUSTRY,
+    HEADCOUNT,
+    TECH,
+    STAGE,
+    FUNDING_DATE,
+    FUNDING_AMOUNT,
+    LINKEDIN_HEADCOUNT,
+    GROWTH,
+    JOB_POSTINGS,
+    ENGINEERING_ROLES,
+    EXEC_CHANGES,
+];
+
+/// Whether `name` (matched loosely) is a column that carries enrichment.
+pub fn is_enrichment_column(name: &str) -> bool {
+    let key = column_key(name);
+    ENRICHMENT_COLUMNS
+        .iter()
+        .flat_map(|aliases| aliases.iter())
+        .any(|alias| column_key(alias) == key)
+}
+
 /// A column name reduced to lowercase letters and digits.
 pub fn column_key(name: &str) -> String {
     name.chars()
@@ -530,5 +555,20 @@ fn column_list(row: &Map<String, Json>) -> String {
         "none".to_owned()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrichment_columns_match_loosely_and_exclude_the_keys() {
+        assert!(is_enrichment_column("Employee Count"));
+        assert!(is_enrichment_column("LINKEDIN-HEADCOUNT"));
+        assert!(is_enrichment_column("employee_growth_6mo_pct"));
+        assert!(!is_enrichment_column("domain"));
+        assert!(!is_enrichment_column("Account ID"));
+        assert!(!is_enrichment_column("notes"));
     }
 }

@@ -28,6 +28,19 @@ pub fn parse_company(
     let Json::Object(root) = &json else {
         return Err(malformed("$", "expected a company object"));
     };
+    // Clearbit's company object always carries these keys (null when unknown); an object
+    // with none of them (`{"results": …}`, an error envelope, `{}`) is not a company, and
+    // caching it as a hit with no fields would hide the company for a refresh window.
+    if !READ_KEYS.iter().any(|key| root.contains_key(*key)) {
+        return Err(malformed(
+            "$",
+            &format!(
+                "expected a company object with any of {}, got an object with keys {}",
+                READ_KEYS.join(", "),
+                keys_of(root)
+            ),
+        ));
+    }
     let category = object(root, "category", "category")?;
     let metrics = object(root, "metrics", "metrics")?;
 
@@ -44,6 +57,25 @@ pub fn parse_company(
             revenue.map(|r| Value::Text(r.to_owned())),
         )
         .with(Field::TechStack, tech.map(Value::TextList)))
+}
+
+/// The top-level keys of a company object that firmo reads.
+const READ_KEYS: [&str; 3] = ["category", "metrics", "tech"];
+
+/// At most ten of an object's keys, for messages (a garbage body can have thousands).
+fn keys_of(map: &Map<String, Json>) -> String {
+    if map.is_empty() {
+        return "(none)".to_owned();
+    }
+    let mut keys: Vec<String> = map
+        .keys()
+        .take(10)
+        .map(|k| format!("`{}`", k.chars().take(40).collect::<String>()))
+        .collect();
+    if map.len() > 10 {
+        keys.push(format!("and {} more", map.len() - 10));
+    }
+    keys.join(", ")
 }
 
 /// `category.industry`, else `category.industryGroup`, else `category.sector`: the most
@@ -286,7 +318,35 @@ mod tests {
             "tech": []
         });
         assert!(parse(&inner_nulls).unwrap().fields.is_empty());
-        assert!(parse(&json!({})).unwrap().fields.is_empty());
+    }
+
+    /// Finding 4: an object with none of the keys firmo reads is not an empty company.
+    #[test]
+    fn an_object_without_any_key_firmo_reads_is_malformed_not_an_empty_hit() {
+        for body in [
+            json!({"results": "not-a-list"}),
+            json!({}),
+            json!({"name": "Acme", "domain": "acme.com"}),
+        ] {
+            let err = parse(&body).unwrap_err();
+            let ConnectorError::Malformed {
+                service,
+                path,
+                message,
+            } = &err
+            else {
+                panic!("expected Malformed for {body}, got {err:?}");
+            };
+            assert_eq!((*service, path.as_str()), (Service::Clearbit, "$"));
+            assert!(message.contains("category, metrics, tech"), "{message}");
+        }
+        let err = parse(&json!({"results": "not-a-list"})).unwrap_err();
+        assert!(err.to_string().contains("`results`"), "{err}");
+        // Thousands of keys are not all echoed.
+        let many: Map<String, Json> = (0..5000).map(|i| (format!("k{i}"), Json::Null)).collect();
+        let err = parse(&Json::Object(many)).unwrap_err();
+        assert!(err.to_string().contains("and 4990 more"), "{err}");
+        assert!(err.to_string().len() < 600, "{err}");
     }
 
     #[test]

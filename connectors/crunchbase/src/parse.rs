@@ -24,6 +24,7 @@ const SERVICE: Service = Service::Crunchbase;
 /// `domain` wins; else the first (the search is ordered by Crunchbase rank).
 pub fn parse_search(body: &[u8], domain: &str) -> Result<Option<String>, ConnectorError> {
     let root = root_object(body)?;
+    require_any(&root, &["entities", "count"], "a search answer")?;
     let entities = match root.get("entities") {
         None | Some(Json::Null) => return Ok(None),
         Some(Json::Array(items)) => items,
@@ -70,6 +71,7 @@ pub fn parse_organization(
     fetched_at: UnixMillis,
 ) -> Result<ProviderRecord, ConnectorError> {
     let root = root_object(body)?;
+    require_any(&root, &["properties", "cards"], "an organization entity")?;
     let properties = match root.get("properties") {
         None | Some(Json::Null) => None,
         Some(Json::Object(p)) => Some(p),
@@ -223,6 +225,32 @@ fn root_object(body: &[u8]) -> Result<Map<String, Json>, ConnectorError> {
     }
 }
 
+/// An answer of the right shape has at least one of `keys` (null when empty); an object
+/// with none of them (`{"results": …}`, another API's JSON) is malformed, never "nothing
+/// found" or an empty hit cached for a refresh window.
+fn require_any(root: &Map<String, Json>, keys: &[&str], what: &str) -> Result<(), ConnectorError> {
+    if keys.iter().any(|key| root.contains_key(*key)) {
+        return Ok(());
+    }
+    let found: Vec<String> = root
+        .keys()
+        .take(10)
+        .map(|k| format!("`{}`", k.chars().take(40).collect::<String>()))
+        .collect();
+    let found = if found.is_empty() {
+        "none".to_owned()
+    } else {
+        found.join(", ")
+    };
+    Err(malformed(
+        "$",
+        &format!(
+            "expected {what} with any of `{}`, got keys: {found}",
+            keys.join("`, `")
+        ),
+    ))
+}
+
 fn string<'a>(parent: &'a Map<String, Json>, key: &str, path: &str) -> Option<&'a str> {
     match parent.get(key) {
         None | Some(Json::Null) => None,
@@ -344,6 +372,8 @@ mod tests {
         };
         assert_eq!(path(json!({"entities": {"0": {}}})), "entities");
         assert_eq!(path(json!([])), "$");
+        assert_eq!(path(json!({})), "$");
+        assert_eq!(path(json!({"results": "not-a-list"})), "$");
         assert_eq!(
             path(json!({"entities": [{"properties": {"identifier": {"value": "Acme"}}}]})),
             "entities[0].properties.identifier"
@@ -421,7 +451,6 @@ mod tests {
 
     #[test]
     fn nulls_missing_keys_and_wrong_leaf_types_give_what_is_readable() {
-        assert!(org(&json!({})).unwrap().fields.is_empty());
         assert!(
             org(&json!({"properties": null, "cards": null}))
                 .unwrap()
@@ -460,6 +489,14 @@ mod tests {
             other => panic!("expected Malformed, got {other:?}"),
         };
         assert_eq!(path(parse_organization(b"{", AT)), "$");
+        // Finding 4: none of the keys firmo reads is not an organization without rounds.
+        assert_eq!(path(org(&json!({}))), "$");
+        let err = org(&json!({"results": "not-a-list"})).unwrap_err();
+        assert!(
+            err.to_string().contains("`properties`, `cards`")
+                && err.to_string().contains("`results`"),
+            "{err}"
+        );
         assert_eq!(path(org(&json!("organization"))), "$");
         assert_eq!(path(org(&json!({"properties": []}))), "properties");
         assert_eq!(path(org(&json!({"cards": []}))), "cards");

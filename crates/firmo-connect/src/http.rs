@@ -119,6 +119,14 @@ pub trait RetryPolicy: Send + Sync {
         None
     }
 
+    /// The rate-limit window a 429's headers state, which a pause must outlast for the
+    /// retry to have a chance. Default: [`stated_window`] (HubSpot's
+    /// `X-HubSpot-RateLimit-Interval-Milliseconds`, the one such header firmo's services
+    /// send).
+    fn rate_limit_window(&self, headers: &HeaderMap) -> Option<Duration> {
+        stated_window(headers)
+    }
+
     /// Whether a timeout or a connection failure is retried. Default: yes (every
     /// firmo request is idempotent: reads, searches and updates that set values).
     fn retry_transport(&self) -> bool {
@@ -218,6 +226,53 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The window of the limit an answer reports: HubSpot's
+/// `X-HubSpot-RateLimit-Interval-Milliseconds` ("10000" for its 10-second limit).
+pub fn stated_window(headers: &HeaderMap) -> Option<Duration> {
+    let ms: u64 = headers
+        .get("x-hubspot-ratelimit-interval-milliseconds")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    // Bounded so a garbage header cannot park the client for days.
+    (ms > 0).then(|| Duration::from_millis(ms.min(3_600_000)))
+}
+
+/// How long the whole client pauses after the `in_a_row`-th consecutive 429 of one
+/// request (1-based), at retry `attempt`. A 429 means the account's window is full, and
+/// only the window passing empties it: a short `Retry-After` (1 s) honoured five times
+/// in a row spends the whole retry budget inside one 10-second window and aborts the
+/// run. So:
+///
+/// - when the 429's headers state the window (HubSpot's do), the pause is the longer of
+///   that window and `Retry-After`;
+/// - otherwise a `Retry-After` that proved too short (another 429 right after it) is
+///   doubled for each 429 in a row, up to the configured window
+///   ([`HttpPolicy::interval`]): 1, 2, 4, 8, 10 s for HubSpot, past a 10-second storm
+///   within the five retries, while a provider with a one-minute window and an honest
+///   `Retry-After` is not parked for a minute after two injected 429s;
+/// - with neither, the jittered exponential backoff.
+///
+/// [`HttpPolicy::max_retry_time`] still bounds the total wait.
+pub fn rate_limit_pause(
+    policy: &HttpPolicy,
+    after: Option<Duration>,
+    stated_window: Option<Duration>,
+    in_a_row: u32,
+    attempt: u32,
+) -> Duration {
+    let asked = match after {
+        Some(after) => {
+            let doubled = after.saturating_mul(1u32 << in_a_row.saturating_sub(1).min(20));
+            doubled.min(policy.interval.max(after))
+        }
+        None => backoff(policy, attempt),
+    };
+    stated_window.map_or(asked, |window| asked.max(window))
 }
 
 /// An answer read in full (up to the size limit).
@@ -418,10 +473,13 @@ impl HttpClient {
         let counters = &self.inner.counters;
         let started = Instant::now();
         let mut attempt: u32 = 0;
+        // Consecutive 429s of this request: each one past the first waits out a window.
+        let mut in_a_row: u32 = 0;
         loop {
             self.wait_turn().await;
             counters.requests.fetch_add(1, Ordering::Relaxed);
             let sent_at = Instant::now();
+            let mut window = None;
             let (after, error) = match self.send_once(request()).await {
                 Ok(response) => {
                     if response.status == 429 {
@@ -437,7 +495,12 @@ impl HttpClient {
                     match retry.classify(response.status, &response.headers, &response.body) {
                         RetryAction::Done => return Ok(response),
                         RetryAction::DontRetry(error) => return Err(error),
-                        RetryAction::Retry { after, error } => (after, error),
+                        RetryAction::Retry { after, error } => {
+                            if matches!(error, ConnectorError::RateLimited { .. }) {
+                                window = retry.rate_limit_window(&response.headers);
+                            }
+                            (after, error)
+                        }
                     }
                 }
                 Err(
@@ -455,14 +518,20 @@ impl HttpClient {
                 return Err(error);
             }
             attempt += 1;
-            let delay = after.unwrap_or_else(|| backoff(policy, attempt));
+            let rate_limited = matches!(error, ConnectorError::RateLimited { .. });
+            in_a_row = if rate_limited { in_a_row + 1 } else { 0 };
+            let delay = if rate_limited {
+                rate_limit_pause(policy, after, window, in_a_row, attempt)
+            } else {
+                after.unwrap_or_else(|| backoff(policy, attempt))
+            };
             if started.elapsed() + delay > policy.max_retry_time {
                 tracing::debug!(service = %policy.service, delay_ms = delay.as_millis(), "retry budget exhausted");
                 return Err(error);
             }
             tracing::debug!(service = %policy.service, attempt, delay_ms = delay.as_millis(), error = %error, "retrying");
             counters.retries.fetch_add(1, Ordering::Relaxed);
-            if matches!(error, ConnectorError::RateLimited { .. }) {
+            if rate_limited {
                 // The whole account is over its limit: every request of this client waits.
                 self.pause_for(delay);
             } else {
@@ -646,6 +715,63 @@ mod tests {
             let capped = backoff(&policy, 30);
             assert!(capped >= Duration::from_millis(500) && capped <= Duration::from_secs(1));
         }
+    }
+
+    #[test]
+    fn a_429_pause_grows_while_the_storm_lasts_and_outlasts_a_stated_window() {
+        let policy = HttpPolicy::new(Service::Hubspot, 100, Duration::from_secs(10));
+        let one = Some(Duration::from_secs(1));
+        let ten = Duration::from_secs(10);
+        let pauses: Vec<u64> = (1..=6)
+            .map(|n| rate_limit_pause(&policy, one, None, n, n).as_secs())
+            .collect();
+        // A Retry-After that proved too short doubles, up to the window.
+        assert_eq!(pauses, [1, 2, 4, 8, 10, 10]);
+        assert!(
+            pauses[..5].iter().sum::<u64>() > 10,
+            "five retries outlast the window"
+        );
+        // A stated window is outlasted from the first 429.
+        assert_eq!(rate_limit_pause(&policy, one, Some(ten), 1, 1), ten);
+        // A Retry-After longer than the window wins, stated or not.
+        let long = Some(Duration::from_secs(30));
+        assert_eq!(
+            rate_limit_pause(&policy, long, Some(ten), 1, 1),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            rate_limit_pause(&policy, long, None, 3, 3),
+            Duration::from_secs(30)
+        );
+        // No Retry-After: the usual jittered backoff.
+        let backoff = rate_limit_pause(&policy, None, None, 1, 1);
+        assert!(backoff >= Duration::from_millis(250) && backoff <= Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_stated_window_is_read_from_hubspots_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(stated_window(&h), None);
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "10000".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), Some(Duration::from_secs(10)));
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "0".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), None);
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "999999999999".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), Some(Duration::from_hours(1)));
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "ten".parse().unwrap(),
+        );
+        assert_eq!(stated_window(&h), None);
     }
 
     #[test]

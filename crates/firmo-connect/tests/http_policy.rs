@@ -1,38 +1,97 @@
-//! The shared HTTP policy against the scripted server on 127.0.0.1:0: 429 with `Retry-After`, 5xx, slow answers, oversize bodies.
+//! The shared HTTP policy against a tiny in-process server on 127.0.0.1:0 that answers
+//! from a script: 429 with `Retry-After`, 5xx, slow answers, oversize bodies.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use firmo_connect::http::{HttpClient, HttpPolicy, RetryPolicy, StandardRetryPolicy};
 use firmo_connect::{ConnectorError, Service};
 use tokio::time::Instant;
 
-// The shared scripted server, compiled into this test (the `test-support` feature that
-// exports it is for the connectors' dev-dependencies; a crate can't depend on itself).
-#[allow(dead_code, unreachable_pub)]
-#[path = "../src/testing/scripted.rs"]
-mod scripted;
-
-use scripted::{Reply, ScriptedServer, closed_port_url};
-
-/// `status` with a body naming it.
-fn answer(status: u16) -> Reply {
-    Reply::new(status, format!("status {status}"))
+/// One scripted answer.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    delay: Duration,
 }
 
-/// What the server answers: `answers` in order, then `fallback` (default: 200).
+impl Answer {
+    fn status(status: u16) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: format!("status {status}").into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
 #[derive(Default)]
 struct Script {
-    answers: VecDeque<Reply>,
-    fallback: Option<Reply>,
+    answers: VecDeque<Answer>,
+    // Answer given once the script runs out.
+    fallback: Option<Answer>,
+    // Answer given to every request arriving within this long of the first one (a storm).
+    storm: Option<(Duration, Answer)>,
+    arrivals: Vec<Instant>,
 }
 
-async fn serve(script: Script) -> (String, ScriptedServer) {
-    let server = ScriptedServer::start(script.answers).await;
-    server.set_fallback(Some(script.fallback.unwrap_or_else(|| answer(200))));
-    (format!("{}/", server.base_url()), server)
+type Shared = Arc<Mutex<Script>>;
+
+async fn scripted(State(script): State<Shared>) -> Response {
+    let answer = {
+        let mut s = script.lock().unwrap();
+        let now = Instant::now();
+        s.arrivals.push(now);
+        let first = s.arrivals[0];
+        let storming = s
+            .storm
+            .as_ref()
+            .filter(|(length, _)| now - first < *length)
+            .map(|(_, answer)| answer.clone());
+        storming
+            .or_else(|| s.answers.pop_front())
+            .or_else(|| s.fallback.clone())
+            .unwrap_or_else(|| Answer::status(200))
+    };
+    if !answer.delay.is_zero() {
+        // The server being slow, not test synchronisation.
+        tokio::time::sleep(answer.delay).await;
+    }
+    let mut headers = HeaderMap::new();
+    for (name, value) in answer.headers {
+        headers.insert(name, HeaderValue::from_str(&value).unwrap());
+    }
+    (
+        StatusCode::from_u16(answer.status).unwrap(),
+        headers,
+        answer.body,
+    )
+        .into_response()
+}
+
+async fn serve(script: Script) -> (String, Shared) {
+    let shared = Arc::new(Mutex::new(script));
+    let app = Router::new()
+        .route("/", get(scripted))
+        .with_state(Arc::clone(&shared));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/"), shared)
 }
 
 /// A server that answers every connection with `len` bytes and no Content-Length
@@ -72,8 +131,8 @@ fn policy(requests: u32, interval: Duration) -> HttpPolicy {
     p
 }
 
-fn arrivals(server: &ScriptedServer) -> Vec<Instant> {
-    let mut a: Vec<Instant> = server.requests().iter().map(|r| r.arrived).collect();
+fn arrivals(shared: &Shared) -> Vec<Instant> {
+    let mut a = shared.lock().unwrap().arrivals.clone();
     a.sort();
     a
 }
@@ -90,7 +149,7 @@ fn tightest_span(arrivals: &[Instant], n: usize) -> Duration {
 
 #[tokio::test]
 async fn never_more_than_the_limit_in_any_window() {
-    let (url, server) = serve(Script::default()).await;
+    let (url, shared) = serve(Script::default()).await;
     let mut p = policy(5, Duration::from_millis(100));
     p.headroom = Duration::from_millis(10);
     let client = HttpClient::new(p).unwrap();
@@ -116,7 +175,7 @@ async fn never_more_than_the_limit_in_any_window() {
     while let Some(done) = tasks.join_next().await {
         assert_eq!(done.unwrap(), Ok(200));
     }
-    assert_eq!(arrivals(&server).len(), 40);
+    assert_eq!(arrivals(&shared).len(), 40);
     let mut sends = sends.lock().unwrap().clone();
     sends.sort();
     let span = tightest_span(&sends, 5);
@@ -136,7 +195,7 @@ async fn never_more_than_the_limit_in_any_window() {
 
 #[tokio::test]
 async fn an_additional_limit_applies_on_top_and_shares_counters() {
-    let (url, server) = serve(Script::default()).await;
+    let (url, shared) = serve(Script::default()).await;
     let client = HttpClient::new(policy(1000, Duration::from_secs(1))).unwrap();
     let search = client.with_additional_limit(4, Duration::from_millis(200));
     let retry = StandardRetryPolicy::new(Service::Hubspot);
@@ -151,7 +210,7 @@ async fn an_additional_limit_applies_on_top_and_shares_counters() {
         let r = search.execute(build, &retry).await.unwrap();
         assert_eq!(r.status, 200);
     }
-    assert_eq!(arrivals(&server).len(), 12);
+    assert_eq!(arrivals(&shared).len(), 12);
     let span = tightest_span(&sends.lock().unwrap(), 4);
     assert!(
         span >= Duration::from_millis(200),
@@ -163,10 +222,10 @@ async fn an_additional_limit_applies_on_top_and_shares_counters() {
 #[tokio::test]
 async fn retry_after_is_honoured_and_counted() {
     let script = Script {
-        answers: VecDeque::from([answer(429).header("retry-after", "0.3")]),
+        answers: VecDeque::from([Answer::status(429).header("retry-after", "0.3")]),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let r = client
@@ -174,7 +233,7 @@ async fn retry_after_is_honoured_and_counted() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let a = arrivals(&server);
+    let a = arrivals(&shared);
     assert_eq!(a.len(), 2);
     assert!(
         a[1] - a[0] >= Duration::from_millis(300),
@@ -192,10 +251,10 @@ async fn retry_after_is_honoured_and_counted() {
 #[tokio::test]
 async fn server_errors_are_retried_until_one_succeeds() {
     let script = Script {
-        answers: VecDeque::from([answer(503), answer(502)]),
+        answers: VecDeque::from([Answer::status(503), Answer::status(502)]),
         ..Script::default()
     };
-    let (url, _server) = serve(script).await;
+    let (url, _) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let r = client
@@ -214,10 +273,10 @@ async fn server_errors_are_retried_until_one_succeeds() {
 #[tokio::test]
 async fn retries_stop_after_the_maximum() {
     let script = Script {
-        fallback: Some(answer(503)),
+        fallback: Some(Answer::status(503)),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let err = client
@@ -228,16 +287,16 @@ async fn retries_stop_after_the_maximum() {
         matches!(err, ConnectorError::Server { status: 503, .. }),
         "{err:?}"
     );
-    assert_eq!(arrivals(&server).len(), 4, "1 attempt + max_retries 3");
+    assert_eq!(arrivals(&shared).len(), 4, "1 attempt + max_retries 3");
 }
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_fails_now() {
     let script = Script {
-        answers: VecDeque::from([answer(429).header("retry-after", "30")]),
+        answers: VecDeque::from([Answer::status(429).header("retry-after", "30")]),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.max_retry_time = Duration::from_secs(1);
     let client = HttpClient::new(p).unwrap();
@@ -256,16 +315,16 @@ async fn a_retry_after_beyond_the_budget_fails_now() {
         }
     );
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert_eq!(arrivals(&server).len(), 1);
+    assert_eq!(arrivals(&shared).len(), 1);
 }
 
 #[tokio::test]
 async fn final_errors_are_not_retried() {
     let script = Script {
-        answers: VecDeque::from([answer(401)]),
+        answers: VecDeque::from([Answer::status(401)]),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = StandardRetryPolicy::new(Service::Hubspot);
     let err = client
@@ -273,20 +332,20 @@ async fn final_errors_are_not_retried() {
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
-    assert_eq!(arrivals(&server).len(), 1);
+    assert_eq!(arrivals(&shared).len(), 1);
 }
 
 #[tokio::test]
 async fn timeouts_are_retried_then_reported() {
-    let slow = Reply {
+    let slow = Answer {
         delay: Duration::from_secs(3),
-        ..answer(200)
+        ..Answer::status(200)
     };
     let script = Script {
         fallback: Some(slow),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.timeout = Duration::from_millis(100);
     p.max_retries = 1;
@@ -303,25 +362,25 @@ async fn timeouts_are_retried_then_reported() {
             timeout: Duration::from_millis(100)
         }
     );
-    assert_eq!(arrivals(&server).len(), 2);
+    assert_eq!(arrivals(&shared).len(), 2);
     assert_eq!(client.stats().transport_errors, 2);
 }
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_refused() {
-    let big = Reply {
+    let big = Answer {
         body: vec![b'x'; 10_000],
-        ..answer(200)
+        ..Answer::status(200)
     };
-    let exact = Reply {
+    let exact = Answer {
         body: vec![b'y'; 1000],
-        ..answer(200)
+        ..Answer::status(200)
     };
     let script = Script {
         answers: VecDeque::from([big, exact]),
         ..Script::default()
     };
-    let (url, _server) = serve(script).await;
+    let (url, _) = serve(script).await;
     let mut p = policy(100, Duration::from_secs(1));
     p.max_response_bytes = 1000;
     let client = HttpClient::new(p).unwrap();
@@ -370,9 +429,10 @@ async fn a_streamed_body_stops_at_the_limit() {
 
 #[tokio::test]
 async fn transport_errors_carry_no_url_or_key() {
-    let closed = closed_port_url();
-    let port = closed.rsplit(':').next().unwrap().to_owned();
-    let url = format!("{closed}/v2/find?api_key=sk_secret_123");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://127.0.0.1:{port}/v2/find?api_key=sk_secret_123");
     let mut p = policy(100, Duration::from_secs(1));
     p.max_retries = 1;
     let client = HttpClient::new(p).unwrap();
@@ -391,7 +451,7 @@ async fn transport_errors_carry_no_url_or_key() {
     );
     let text = err.to_string();
     assert!(
-        !text.contains("sk_secret") && !text.contains(&port),
+        !text.contains("sk_secret") && !text.contains(&port.to_string()),
         "{text}"
     );
     assert!(message.starts_with("connection failed"), "{message}");
@@ -419,10 +479,10 @@ impl RetryPolicy for Throttling {
 #[tokio::test]
 async fn a_throttle_pauses_the_next_request() {
     let script = Script {
-        answers: VecDeque::from([answer(200).header("x-remaining", "0")]),
+        answers: VecDeque::from([Answer::status(200).header("x-remaining", "0")]),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let retry = Throttling(StandardRetryPolicy::new(Service::Hubspot));
     // The pause runs from when the reporting request was sent.
@@ -434,7 +494,7 @@ async fn a_throttle_pauses_the_next_request() {
     for _ in 0..2 {
         client.execute(build, &retry).await.unwrap();
     }
-    assert_eq!(arrivals(&server).len(), 2);
+    assert_eq!(arrivals(&shared).len(), 2);
     let s = sends.lock().unwrap();
     assert!(
         s[1] - s[0] >= Duration::from_millis(200),
@@ -465,10 +525,10 @@ impl RetryPolicy for Signalling {
 #[tokio::test]
 async fn a_429_pauses_every_request_of_the_client() {
     let script = Script {
-        answers: VecDeque::from([answer(429).header("retry-after", "0.4")]),
+        answers: VecDeque::from([Answer::status(429).header("retry-after", "0.4")]),
         ..Script::default()
     };
-    let (url, server) = serve(script).await;
+    let (url, shared) = serve(script).await;
     let client = HttpClient::new(policy(100, Duration::from_secs(1))).unwrap();
     let hit = Arc::new(tokio::sync::Notify::new());
     let first = {
@@ -491,11 +551,121 @@ async fn a_429_pauses_every_request_of_the_client() {
         .unwrap();
     assert_eq!(second.status, 200);
     assert_eq!(first.await.unwrap(), Ok(200));
-    let a = arrivals(&server);
+    let a = arrivals(&shared);
     assert_eq!(a.len(), 3);
     assert!(
         a[1] - a[0] >= Duration::from_millis(400),
         "the second request waited {:?}",
+        a[1] - a[0]
+    );
+}
+
+/// A policy shaped like HubSpot's, on a 1-second window instead of 10 so the storms
+/// below run in real time in about a second each: 100 requests per window, the default
+/// 5 retries. (Paused time would need tokio's `test-util` feature, which this crate's
+/// dev-dependencies don't enable.)
+fn hubspot_like() -> HttpPolicy {
+    let mut p = HttpPolicy::new(Service::Hubspot, 100, Duration::from_secs(1));
+    p.timeout = Duration::from_secs(5);
+    p.max_retry_time = Duration::from_secs(10);
+    p
+}
+
+/// Finding 14: 429s with a short `Retry-After` for a whole window used to spend all five
+/// retries inside it, 0.1 s apart, and fail the request; the client now doubles a wait
+/// that proved too short, up to the window, and gets through.
+#[tokio::test]
+async fn a_429_storm_as_long_as_the_window_is_survived() {
+    let storm = Answer::status(429).header("retry-after", "0.1");
+    let script = Script {
+        storm: Some((Duration::from_secs(1), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let policy = hubspot_like();
+    assert_eq!(policy.max_retries, 5);
+    let client = HttpClient::new(policy).unwrap();
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let response = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    // Sent at about 0, 0.1, 0.3, 0.7 (storm) and 1.5 s.
+    let a = arrivals(&shared);
+    assert_eq!(a.len(), 5, "{a:?}");
+    let gaps: Vec<Duration> = a.windows(2).map(|w| w[1] - w[0]).collect();
+    for (gap, at_least) in gaps.iter().zip([100, 200, 400, 800]) {
+        assert!(*gap >= Duration::from_millis(at_least), "gaps {gaps:?}");
+    }
+    let stats = client.stats();
+    assert_eq!((stats.retries, stats.rate_limited), (4, 4));
+}
+
+/// A storm longer than the retry budget still fails, with the rate-limit error, and no
+/// sooner than the waits it sat out.
+#[tokio::test]
+async fn a_storm_past_the_budget_fails_with_the_rate_limit_error() {
+    let storm = Answer::status(429).header("retry-after", "0.1");
+    let script = Script {
+        storm: Some((Duration::from_hours(1), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let mut policy = hubspot_like();
+    policy.max_retry_time = Duration::from_secs(2);
+    let client = HttpClient::new(policy).unwrap();
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let started = Instant::now();
+    let err = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err:?}");
+    // t = 0, 0.1, 0.3, 0.7, 1.5; the next wait (1 s) would pass the 2 s budget.
+    assert_eq!(arrivals(&shared).len(), 5);
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
+}
+
+/// When the 429 states HubSpot's window, even the first pause outlasts it, whatever a
+/// shorter `Retry-After` says; and every request of the client waits with it.
+#[tokio::test]
+async fn a_stated_window_outlasts_a_shorter_retry_after_for_the_whole_client() {
+    let storm = Answer::status(429)
+        .header("retry-after", "0.1")
+        .header("x-hubspot-ratelimit-interval-milliseconds", "1000")
+        .header("x-hubspot-ratelimit-remaining", "0");
+    let script = Script {
+        storm: Some((Duration::from_millis(950), storm)),
+        ..Script::default()
+    };
+    let (url, shared) = serve(script).await;
+    let client = HttpClient::new(hubspot_like()).unwrap();
+    let hit = Arc::new(tokio::sync::Notify::new());
+    let first = {
+        let client = client.clone();
+        let url = url.clone();
+        let retry = Signalling(StandardRetryPolicy::new(Service::Hubspot), Arc::clone(&hit));
+        tokio::spawn(async move {
+            client
+                .execute(|| client.reqwest().get(&url), &retry)
+                .await
+                .map(|r| r.status)
+        })
+    };
+    hit.notified().await;
+    let retry = StandardRetryPolicy::new(Service::Hubspot);
+    let second = client
+        .execute(|| client.reqwest().get(&url), &retry)
+        .await
+        .unwrap();
+    assert_eq!(second.status, 200);
+    assert_eq!(first.await.unwrap(), Ok(200));
+    let a = arrivals(&shared);
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert!(
+        a[1] - a[0] >= Duration::from_secs(1),
+        "the next request came after {:?}",
         a[1] - a[0]
     );
 }

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::{Context, StoreError, from_json, to_json};
+use crate::runs::RunId;
 use crate::status::LookupStatus;
 use crate::{Store, Writer};
 
@@ -217,6 +218,19 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Records one answer and charges it to run `run_id` in the same transaction: the
+    /// entry's `credits` and, for an answer (`hit`, `miss`, `pending`; not an `error`),
+    /// one lookup go on the run's ledger the moment the cache holds them. So a run killed
+    /// halfway reports what it spent, and the cache's and the ledger's totals stay equal.
+    pub fn put_lookup_charged(&self, entry: &LookupEntry, run_id: RunId) -> Result<(), StoreError> {
+        self.put_lookup(entry)?;
+        let lookups = u64::from(entry.status != LookupStatus::Error);
+        if lookups > 0 || entry.credits > 0.0 {
+            self.add_credits(run_id, &entry.provider, entry.credits, lookups)?;
+        }
+        Ok(())
+    }
+
     /// Records many answers (see [`Writer::put_lookup`]).
     pub fn put_lookups(&self, entries: &[LookupEntry]) -> Result<(), StoreError> {
         entries.iter().try_for_each(|entry| self.put_lookup(entry))
@@ -270,6 +284,36 @@ impl Store {
             .ctx(&self.path, OP)
     }
 
+    /// Company keys whose latest `provider` answer is `pending` and was recorded by a run
+    /// that never finished (killed or crashed), other than `current`: the push went out
+    /// but the receiver that would have taken the callback died with that run, so the
+    /// entry's `retry_after` is worth nothing and the key may be asked again now.
+    ///
+    /// The run an answer belongs to is the latest non-dry run started at or before its
+    /// `fetched_at`. Only meaningful while holding the run lock: without it an unfinished
+    /// run may still be alive.
+    pub fn orphaned_pending(
+        &self,
+        provider: &str,
+        current: RunId,
+    ) -> Result<Vec<String>, StoreError> {
+        const OP: &str = "reading the provider cache in";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.company_key FROM provider_cache c \
+                 WHERE c.provider = ?1 AND c.status = 'pending' \
+                   AND (SELECT r.finished_at IS NULL AND r.id <> ?2 FROM runs r \
+                        WHERE r.started_at <= c.fetched_at AND r.dry_run = 0 \
+                        ORDER BY r.started_at DESC, r.id DESC LIMIT 1) = 1 \
+                 ORDER BY c.company_key",
+            )
+            .ctx(&self.path, OP)?;
+        stmt.query_map(params![provider, current.0], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .ctx(&self.path, OP)
+    }
+
     /// How many cached keys each provider has per status, by provider then status (for
     /// reports: hit rate, misses never paid for twice, lookups still pending).
     pub fn cache_summary(&self) -> Result<Vec<CacheCount>, StoreError> {
@@ -296,6 +340,16 @@ impl Store {
     /// Records one provider answer in its own transaction (see [`Writer::put_lookup`]).
     pub fn put_lookup(&mut self, entry: &LookupEntry) -> Result<(), StoreError> {
         self.write(|w| w.put_lookup(entry))
+    }
+
+    /// Records one answer and its charge to `run_id` in one transaction (see
+    /// [`Writer::put_lookup_charged`]).
+    pub fn put_lookup_charged(
+        &mut self,
+        entry: &LookupEntry,
+        run_id: RunId,
+    ) -> Result<(), StoreError> {
+        self.write(|w| w.put_lookup_charged(entry, run_id))
     }
 
     /// Records many provider answers in one transaction.
@@ -498,6 +552,90 @@ mod tests {
             err.to_string().contains("clay/b.com: credits must be"),
             "{err}"
         );
+        assert_eq!(store.get_lookup("clay", "a.com").unwrap(), None);
+    }
+
+    #[test]
+    fn a_charged_answer_lands_on_the_run_ledger_with_the_cache_entry() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&crate::RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let miss =
+            LookupEntry::new("clearbit", "a.com", UnixMillis(2), LookupStatus::Miss).charged(1.5);
+        store.put_lookup_charged(&miss, run).unwrap();
+        let pending = LookupEntry::new("clearbit", "b.com", UnixMillis(3), LookupStatus::Pending)
+            .charged(0.5);
+        store.put_lookup_charged(&pending, run).unwrap();
+        // A failed call is not a lookup and costs nothing.
+        let error = LookupEntry::new("clearbit", "c.com", UnixMillis(4), LookupStatus::Error);
+        store.put_lookup_charged(&error, run).unwrap();
+
+        // The run never finished: it reads as interrupted and still shows its spend.
+        let got = store.get_run(run).unwrap().unwrap();
+        assert_eq!(got.outcome, crate::RunOutcome::Interrupted);
+        assert_eq!(got.lookups, 2);
+        assert!((got.credits - 2.0).abs() < f64::EPSILON, "{}", got.credits);
+        assert!(store.get_lookup("clearbit", "c.com").unwrap().is_some());
+    }
+
+    #[test]
+    fn pending_answers_of_runs_that_never_finished_are_orphaned() {
+        let mut store = Store::open_in_memory().unwrap();
+        let pending = |key: &str, at: i64| {
+            LookupEntry::new("clay", key, UnixMillis(at), LookupStatus::Pending)
+                .with_retry_after(UnixMillis(at + 3_600_000))
+        };
+        // Run 1 was killed after pushing a.com.
+        let killed = store
+            .start_run(&crate::RunStart::new("sync", UnixMillis(100)))
+            .unwrap();
+        store.put_lookup(&pending("a.com", 150)).unwrap();
+        store
+            .put_lookup(&LookupEntry::new(
+                "clay",
+                "hit.com",
+                UnixMillis(160),
+                LookupStatus::Hit,
+            ))
+            .unwrap();
+        // Run 2 finished with b.com still pending (its callback may still come).
+        let finished = store
+            .start_run(&crate::RunStart::new("sync", UnixMillis(200)))
+            .unwrap();
+        store.put_lookup(&pending("b.com", 250)).unwrap();
+        store
+            .finish_run(
+                finished,
+                UnixMillis(300),
+                crate::RunOutcome::Ok,
+                &serde_json::json!({}),
+            )
+            .unwrap();
+        // The current run pushes c.com.
+        let current = store
+            .start_run(&crate::RunStart::new("sync", UnixMillis(400)))
+            .unwrap();
+        store.put_lookup(&pending("c.com", 450)).unwrap();
+
+        assert_eq!(store.orphaned_pending("clay", current).unwrap(), ["a.com"]);
+        assert!(
+            store
+                .orphaned_pending("clearbit", current)
+                .unwrap()
+                .is_empty()
+        );
+        // Seen from the killed run itself, nothing of its own is orphaned; c.com is.
+        assert_eq!(store.orphaned_pending("clay", killed).unwrap(), ["c.com"]);
+    }
+
+    #[test]
+    fn a_charge_to_an_unknown_run_stores_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let miss =
+            LookupEntry::new("clay", "a.com", UnixMillis(2), LookupStatus::Miss).charged(1.0);
+        let err = store.put_lookup_charged(&miss, RunId(42)).unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
         assert_eq!(store.get_lookup("clay", "a.com").unwrap(), None);
     }
 

@@ -42,6 +42,48 @@ pub enum StoreError {
         path: PathBuf,
         what: String,
     },
+    /// Another run holds the state file's run lock (see [`crate::RunLock`]).
+    #[error(
+        "{} is in use by another firmo run{}; wait for it to finish (its lock goes away \
+         when that process exits, even if it is killed), or pass another --state",
+        state.display(),
+        match holder {
+            Some(h) => format!(": {h}"),
+            None => " (it has not recorded who it is yet)".to_owned(),
+        }
+    )]
+    Locked {
+        /// The state file.
+        state: PathBuf,
+        /// Who holds it, when the lock file says.
+        holder: Option<crate::LockHolder>,
+    },
+    /// The run lock's sidecar file could not be created, opened or locked.
+    #[error("taking the run lock {}: {source}", path.display())]
+    Lock {
+        /// The lock file (`<state>.lock`).
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A write through a store opened with [`crate::Store::open_read_only`].
+    #[error("{op} {}: the state file was opened read-only (by a read-only command)", path.display())]
+    ReadOnly { op: &'static str, path: PathBuf },
+    /// A read-only open found no state file.
+    #[error("opening {} read-only: there is no state file there (a first `firmo sync` creates it; or pass another --state)", path.display())]
+    Missing { path: PathBuf },
+    /// A read-only open found a file from an older firmo, which only a writing command
+    /// may migrate.
+    #[error(
+        "opening {} read-only: schema version {found} is older than this firmo ({supported}); \
+         run a command that writes (e.g. `firmo sync`) once to migrate it",
+        path.display()
+    )]
+    Outdated {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     /// A JSON column could not be written or read back.
     #[error("{op} {}: {what}: {source}", path.display())]
     Json {

@@ -53,6 +53,22 @@
 //! (an answer and its charge, a page of outcomes) use one [`Store::write`]. Timestamps
 //! are passed in by the caller ([`UnixMillis`]); the store reads no clock.
 //!
+//! # One run at a time, and readers beside it
+//!
+//! A command that writes (`sync`, `enrich`, an import) takes the file's run lock for its
+//! whole duration with [`Store::lock_for_run`]: an OS lock on the sidecar
+//! `<state>.lock`, which names the holder (pid, host, command, start) so that a second
+//! run fails with [`StoreError::Locked`] saying who is in the way. The kernel drops the
+//! lock with the process, SIGKILL included. See [`RunLock`] for why not SQLite's locks.
+//!
+//! `firmo report` and `sync --dry-run` open the file with [`Store::open_read_only`]
+//! instead: no lock, no migration, no file created, and it works while a run holds the
+//! lock and on a file or directory the user may not write. Writes through it are
+//! [`StoreError::ReadOnly`].
+//!
+//! A paid answer and its charge to the run commit together
+//! ([`Store::put_lookup_charged`]), so a run killed halfway still shows what it spent.
+//!
 //! # Tables
 //!
 //! **`provider_cache`**: one row per (`provider`, `company_key`), the company key being the
@@ -98,6 +114,7 @@ mod cache;
 mod cursor;
 mod error;
 mod journal;
+mod lock;
 mod runs;
 mod schema;
 mod status;
@@ -105,12 +122,13 @@ mod status;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 pub use cache::{CacheCount, CachedLookup, LookupEntry};
 pub use error::StoreError;
 pub use firmo_core::UnixMillis;
 pub use journal::JournalEntry;
+pub use lock::{LockHolder, RunLock, lock_path};
 pub use runs::{
     AccountOutcome, MergedSnapshot, OutcomeCounts, ProviderSpend, RunId, RunRecord, RunStart,
 };
@@ -157,6 +175,8 @@ impl Default for StoreOptions {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Opened with [`Store::open_read_only`]: every write is refused up front.
+    read_only: bool,
 }
 
 impl Store {
@@ -208,7 +228,79 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .ctx(&path, "opening")?;
         schema::migrate(&mut conn, &path, migrations)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            read_only: false,
+        })
+    }
+
+    /// Opens the existing state file at `path` for reading only (`firmo report`, `sync
+    /// --dry-run`): it creates, migrates and locks nothing, works on a file or directory
+    /// this process may not write, and alongside a run that holds the run lock. Every
+    /// write through it is [`StoreError::ReadOnly`].
+    ///
+    /// SQLite opens it with `SQLITE_OPEN_READ_ONLY`. A WAL-mode file needs its `-shm`
+    /// index to be read safely beside a writer; when that index does not exist and
+    /// cannot be created (a cleanly closed file in a directory we may not write), no
+    /// writer with our rights can be running, so the file is reread as `immutable=1`
+    /// (a snapshot without locking) instead of failing.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+            _ => {}
+        }
+        match Store::open_ro_uri(path, false) {
+            Err(StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            }) if matches!(
+                e.code,
+                ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied
+            ) =>
+            {
+                tracing::debug!(
+                    path = %path.display(),
+                    error = %e,
+                    "the WAL index is unavailable; reading the state file as immutable"
+                );
+                Store::open_ro_uri(path, true)
+            }
+            result => result,
+        }
+    }
+
+    fn open_ro_uri(path: &Path, immutable: bool) -> Result<Store, StoreError> {
+        const OP: &str = "opening read-only";
+        let mut uri = file_uri(path);
+        uri.push_str(if immutable {
+            "?mode=ro&immutable=1"
+        } else {
+            "?mode=ro"
+        });
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).ctx(path, OP)?;
+        conn.busy_timeout(StoreOptions::default().busy_timeout)
+            .ctx(path, OP)?;
+        // The first read: a missing WAL index or a non-SQLite file fails here.
+        schema::check_current(&conn, path, schema::MIGRATIONS.len() as i64)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            read_only: true,
+        })
+    }
+
+    /// Whether this store was opened with [`Store::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The file this store reads and writes (`:memory:` for an in-memory store).
@@ -228,6 +320,12 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                op: "writing to",
+                path: self.path.clone(),
+            });
+        }
         // IMMEDIATE takes the write lock up front, so a second process waits on the busy
         // timeout instead of failing when it upgrades a read lock mid-transaction.
         let tx = self
@@ -241,6 +339,21 @@ impl Store {
         tx.commit().ctx(&self.path, "committing a write to")?;
         Ok(value)
     }
+}
+
+/// An SQLite URI (`file:` + the percent-encoded path) for `path`: `?`, `#` and `%` in a
+/// file name would otherwise be read as URI syntax.
+fn file_uri(path: &Path) -> String {
+    use std::fmt::Write;
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(byte) {
+            uri.push(char::from(*byte));
+        } else {
+            let _ = write!(uri, "%{byte:02X}");
+        }
+    }
+    uri
 }
 
 /// Switches the file to WAL mode. The switch needs the file to itself for a moment and

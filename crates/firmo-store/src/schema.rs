@@ -119,6 +119,38 @@ pub(crate) fn version(conn: &Connection, path: &Path) -> Result<i64, StoreError>
         .ctx(path, "reading the schema version of")
 }
 
+/// Checks, without writing, that the file is a firmo state file at exactly `supported`
+/// (for a read-only store, which must not migrate).
+pub(crate) fn check_current(
+    conn: &Connection,
+    path: &Path,
+    supported: i64,
+) -> Result<(), StoreError> {
+    let found = version(conn, path)?;
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |row| row.get(0))
+        .ctx(path, "opening read-only")?;
+    if app_id != APPLICATION_ID {
+        return Err(StoreError::NotFirmo {
+            path: path.to_path_buf(),
+            why: format!("its application id is {app_id:#x}"),
+        });
+    }
+    match found.cmp(&supported) {
+        std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        }),
+        std::cmp::Ordering::Less => Err(StoreError::Outdated {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        }),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
 /// Brings the file up to [`SCHEMA_VERSION`], or refuses a file it must not touch.
 /// Safe to race: the version is re-read inside each write transaction.
 pub(crate) fn migrate(
