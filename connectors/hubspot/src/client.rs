@@ -25,9 +25,8 @@ use crate::wire::{
 };
 
 const SERVICE: Service = Service::Hubspot;
-const COMPANIES: &str = "/crm/v3/objects/companies";
-const PROPERTIES: &str = "/crm/v3/properties/companies";
-const GROUPS: &str = "/crm/v3/properties/companies/groups";
+/// The object type every path here is about.
+const OBJECT_TYPE: &str = "companies";
 
 /// Most inputs one batch call takes.
 pub const BATCH_LIMIT: usize = 100;
@@ -129,6 +128,19 @@ impl HubspotClient {
         format!("{}{path}", self.config.base_url)
     }
 
+    // Every path comes from the configured API version (see `crate::api`).
+    fn companies_path(&self) -> String {
+        self.config.api_version.objects(OBJECT_TYPE)
+    }
+
+    fn properties_path(&self) -> String {
+        self.config.api_version.properties(OBJECT_TYPE)
+    }
+
+    fn groups_path(&self) -> String {
+        self.config.api_version.property_groups(OBJECT_TYPE)
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -195,7 +207,7 @@ impl HubspotClient {
         response.json(SERVICE, what)
     }
 
-    /// One page of `GET /crm/v3/objects/companies` (at most 100). A long property list
+    /// One page of `GET .../objects/companies` (path per API version) (at most 100). A long property list
     /// is fetched through a batch read instead of the query string (no 414).
     pub async fn list_companies(
         &self,
@@ -212,7 +224,9 @@ impl HubspotClient {
         if !long && !joined.is_empty() {
             query.push(("properties", joined));
         }
-        let page: Collection = self.get_json(COMPANIES, &query, "companies list").await?;
+        let page: Collection = self
+            .get_json(&self.companies_path(), &query, "companies list")
+            .await?;
         let after = page.next_after();
         let mut companies: Vec<CrmCompany> =
             page.results.into_iter().map(CrmCompany::from).collect();
@@ -230,7 +244,7 @@ impl HubspotClient {
         Ok(ListPage { companies, after })
     }
 
-    /// `GET /crm/v3/objects/companies/{id}`; a missing id is `NotFound`.
+    /// `GET .../objects/companies/{id}`; a missing id is `NotFound`.
     pub async fn get_company(
         &self,
         id: &str,
@@ -240,13 +254,13 @@ impl HubspotClient {
         if !properties.is_empty() {
             query.push(("properties", properties.join(",")));
         }
-        let path = format!("{COMPANIES}/{}", encode_component(id));
+        let path = format!("{}/{}", self.companies_path(), encode_component(id));
         let object: crate::wire::SimplePublicObject =
             self.get_json(&path, &query, "company").await?;
         Ok(object.into())
     }
 
-    /// One page of `POST /crm/v3/objects/companies/search`.
+    /// One page of `POST .../objects/companies/search`.
     pub async fn search_companies(
         &self,
         query: &SearchQuery,
@@ -265,7 +279,11 @@ impl HubspotClient {
             body["after"] = json!(after);
         }
         let page: Collection = self
-            .post_json(&format!("{COMPANIES}/search"), &body, "companies search")
+            .post_json(
+                &format!("{}/search", self.companies_path()),
+                &body,
+                "companies search",
+            )
             .await?;
         let after = page.next_after();
         let total = page.total.unwrap_or(page.results.len() as u64);
@@ -292,7 +310,7 @@ impl HubspotClient {
             });
             let response: BatchResponse = self
                 .post_json(
-                    &format!("{COMPANIES}/batch/read"),
+                    &format!("{}/batch/read", self.companies_path()),
                     &body,
                     "batch read response",
                 )
@@ -434,7 +452,7 @@ impl HubspotClient {
         let response = self
             .send(
                 Method::POST,
-                &format!("{COMPANIES}/batch/update"),
+                &format!("{}/batch/update", self.companies_path()),
                 &[],
                 Some(to_body(&body)?),
                 &HubspotRetryPolicy,
@@ -509,15 +527,17 @@ impl HubspotClient {
         Ok(result)
     }
 
-    /// `GET /crm/v3/properties/companies`.
+    /// `GET .../properties/companies`.
     pub async fn list_properties(&self) -> Result<Vec<PropertyDef>, ConnectorError> {
-        let list: Results<Property> = self.get_json(PROPERTIES, &[], "properties list").await?;
+        let list: Results<Property> = self
+            .get_json(&self.properties_path(), &[], "properties list")
+            .await?;
         Ok(list.results.into_iter().map(PropertyDef::from).collect())
     }
 
-    /// `GET /crm/v3/properties/companies/{name}`; `None` when it doesn't exist.
+    /// `GET .../properties/companies/{name}`; `None` when it doesn't exist.
     pub async fn get_property(&self, name: &str) -> Result<Option<PropertyDef>, ConnectorError> {
-        let path = format!("{PROPERTIES}/{}", encode_component(name));
+        let path = format!("{}/{}", self.properties_path(), encode_component(name));
         match self.get_json::<Property>(&path, &[], "property").await {
             Ok(p) => Ok(Some(p.into())),
             Err(ConnectorError::NotFound { .. }) => Ok(None),
@@ -525,11 +545,17 @@ impl HubspotClient {
         }
     }
 
-    /// `POST /crm/v3/properties/companies`; `Ok(false)` when it exists already (409).
+    /// `POST .../properties/companies`; `Ok(false)` when it exists already (409).
     pub async fn create_property(&self, def: &PropertyDef) -> Result<bool, ConnectorError> {
         let body = to_body(&PropertyCreate::from_def(def))?;
         let response = self
-            .send(Method::POST, PROPERTIES, &[], Some(body), &CONFLICT)
+            .send(
+                Method::POST,
+                &self.properties_path(),
+                &[],
+                Some(body),
+                &CONFLICT,
+            )
             .await
             .map_err(|e| name_property(e, &def.name))?;
         Ok(response.status != 409)
@@ -541,7 +567,7 @@ impl HubspotClient {
         name: &str,
         options: &[firmo_connect::crm::PropertyOption],
     ) -> Result<PropertyDef, ConnectorError> {
-        let path = format!("{PROPERTIES}/{}", encode_component(name));
+        let path = format!("{}/{}", self.properties_path(), encode_component(name));
         let body = to_body(&json!({ "options": options_wire(options) }))?;
         let response = self
             .send(Method::PATCH, &path, &[], Some(body), &HubspotRetryPolicy)
@@ -550,15 +576,17 @@ impl HubspotClient {
         Ok(response.json::<Property>(SERVICE, "property")?.into())
     }
 
-    /// `GET /crm/v3/properties/companies/groups`.
+    /// `GET .../properties/companies/groups`.
     pub async fn list_groups(&self) -> Result<Vec<PropertyGroup>, ConnectorError> {
-        let list: Results<Group> = self.get_json(GROUPS, &[], "property groups list").await?;
+        let list: Results<Group> = self
+            .get_json(&self.groups_path(), &[], "property groups list")
+            .await?;
         Ok(list.results.into_iter().map(PropertyGroup::from).collect())
     }
 
-    /// `GET /crm/v3/properties/companies/groups/{name}`; `None` when it doesn't exist.
+    /// `GET .../properties/companies/groups/{name}`; `None` when it doesn't exist.
     pub async fn get_group(&self, name: &str) -> Result<Option<PropertyGroup>, ConnectorError> {
-        let path = format!("{GROUPS}/{}", encode_component(name));
+        let path = format!("{}/{}", self.groups_path(), encode_component(name));
         match self.get_json::<Group>(&path, &[], "property group").await {
             Ok(g) => Ok(Some(g.into())),
             Err(ConnectorError::NotFound { .. }) => Ok(None),
@@ -566,7 +594,7 @@ impl HubspotClient {
         }
     }
 
-    /// `POST /crm/v3/properties/companies/groups`; `Ok(false)` when it exists (409).
+    /// `POST .../properties/companies/groups`; `Ok(false)` when it exists (409).
     pub async fn create_group(&self, group: &PropertyGroup) -> Result<bool, ConnectorError> {
         let body = to_body(&Group {
             name: group.name.clone(),
@@ -574,12 +602,18 @@ impl HubspotClient {
             display_order: group.display_order,
         })?;
         let response = self
-            .send(Method::POST, GROUPS, &[], Some(body), &CONFLICT)
+            .send(
+                Method::POST,
+                &self.groups_path(),
+                &[],
+                Some(body),
+                &CONFLICT,
+            )
             .await?;
         Ok(response.status != 409)
     }
 
-    /// The account's key: `hubspot:<portalId>` from `GET /account-info/v3/details`; where
+    /// The account's key: `hubspot:<portalId>` from `GET /account-info/{version}/details`; where
     /// that endpoint doesn't exist or the token may not read it (404/403: the sandbox, a
     /// proxy, a token without the `oauth` scope), `hubspot:<host>:<fingerprint>` with a
     /// 64-bit FNV-1a fingerprint of the token, stable for the same base URL and token.
@@ -591,7 +625,7 @@ impl HubspotClient {
                 let response = self
                     .send(
                         Method::GET,
-                        "/account-info/v3/details",
+                        &self.config.api_version.account_details(),
                         &[],
                         None,
                         &NOT_HERE,

@@ -247,7 +247,7 @@ pub(crate) struct Results<T> {
     pub(crate) results: Vec<T>,
 }
 
-/// `GET /account-info/v3/details`.
+/// `GET /account-info/{version}/details` (only the field firmo reads).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AccountDetails {

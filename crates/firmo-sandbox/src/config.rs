@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::emulators::EmulatorSettings;
+use crate::rules::PortalRule;
 
 /// Everything a sandbox needs to start. `Default` is a 250-company portal with no limits
 /// and no faults, token `sandbox-token`.
@@ -35,7 +36,35 @@ pub struct SandboxConfig {
     pub emulators: EmulatorSettings,
     /// Serve the demo company card from this `wasm/` directory under `/ui/`.
     pub ui_dir: Option<PathBuf>,
+    /// The portal (Hub) id `/account-info/.../details` and the token info answer.
+    pub portal_id: u64,
+    /// The scopes the token has, as `/oauth/v2/private-apps/get/access-token-info`
+    /// reports them; default [`DEFAULT_SCOPES`]. Take one out to test a missing scope.
+    pub token_scopes: Vec<String>,
+    /// Custom company properties the portal's tier allows (HubSpot reports its own at
+    /// `/crm/limits/.../custom-properties`); a create past it is refused.
+    pub custom_property_limit: u32,
+    /// The portal's validation rules, applied to writes through `2026-09` paths.
+    pub portal_rules: Vec<PortalRule>,
 }
+
+/// The scopes a firmo token needs (read and write companies, read and write their
+/// property definitions), plus `oauth`, which the account-info endpoint asks for.
+pub const DEFAULT_SCOPES: [&str; 5] = [
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "oauth",
+];
+
+/// The sandbox portal's id unless configured (a made-up Hub id).
+pub const DEFAULT_PORTAL_ID: u64 = 24_681_357;
+
+/// Custom properties per object unless configured: HubSpot's figure for most tiers is
+/// 1,000 (unconfirmed; the portal's own answer at `/crm/limits/.../custom-properties`
+/// is what counts).
+pub const DEFAULT_CUSTOM_PROPERTY_LIMIT: u32 = 1000;
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -50,6 +79,10 @@ impl Default for SandboxConfig {
             state_file: None,
             emulators: EmulatorSettings::default(),
             ui_dir: None,
+            portal_id: DEFAULT_PORTAL_ID,
+            token_scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            custom_property_limit: DEFAULT_CUSTOM_PROPERTY_LIMIT,
+            portal_rules: Vec::new(),
         }
     }
 }
