@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use async_trait::async_trait;
 use firmo_connect::crm::{
-    BatchRead, CompanyUpdate, Crm, CrmCompany, EnsureOutcome, FilterGroup, PropertyDef,
-    PropertyGroup, PullCursor, PullPage, PullRequest, SearchPage, SearchQuery, WriteOutcome,
+    AccessFacts, BatchRead, CompanyUpdate, Crm, CrmCompany, EnsureOutcome, FilterGroup,
+    PropertyCapacity, PropertyDef, PropertyGroup, PullCursor, PullPage, PullRequest, SearchPage,
+    SearchQuery, WriteOutcome,
 };
 use firmo_connect::http::{HttpClient, HttpResponse, HttpStats, RetryAction, RetryPolicy};
 use firmo_connect::{ConnectorError, Service};
@@ -24,7 +25,7 @@ use crate::wire::{
     options_wire,
 };
 
-const SERVICE: Service = Service::Hubspot;
+pub(crate) const SERVICE: Service = Service::Hubspot;
 /// The object type every path here is about.
 const OBJECT_TYPE: &str = "companies";
 
@@ -61,7 +62,7 @@ pub struct HubspotClient {
 
 /// Takes the given statuses as answers the caller reads (409 on create: it exists),
 /// everything else as HubSpot's policy says.
-struct Accept(&'static [u16]);
+pub(crate) struct Accept(pub(crate) &'static [u16]);
 
 impl RetryPolicy for Accept {
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> RetryAction {
@@ -79,7 +80,7 @@ impl RetryPolicy for Accept {
 
 const CONFLICT: Accept = Accept(&[409]);
 
-fn encode_component(s: &str) -> String {
+pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -105,8 +106,10 @@ impl HubspotClient {
     pub fn new(config: HubspotConfig) -> Result<HubspotClient, ConnectorError> {
         let config = config.clone().with_base_url(config.base_url);
         let http = HttpClient::new(config.http_policy())?;
-        let search_http =
-            http.with_additional_limit(config.search_per_second, std::time::Duration::from_secs(1));
+        let search_http = http.with_additional_limit(
+            config.search_per_second,
+            std::time::Duration::from_secs(1) + config.search_headroom,
+        );
         Ok(HubspotClient {
             config,
             http,
@@ -133,15 +136,15 @@ impl HubspotClient {
         self.config.api_version.objects(OBJECT_TYPE)
     }
 
-    fn properties_path(&self) -> String {
+    pub(crate) fn properties_path(&self) -> String {
         self.config.api_version.properties(OBJECT_TYPE)
     }
 
-    fn groups_path(&self) -> String {
+    pub(crate) fn groups_path(&self) -> String {
         self.config.api_version.property_groups(OBJECT_TYPE)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -177,7 +180,7 @@ impl HubspotClient {
         http.execute(build, policy).await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -189,7 +192,7 @@ impl HubspotClient {
         response.json(SERVICE, what)
     }
 
-    async fn post_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
@@ -402,7 +405,9 @@ impl HubspotClient {
                     fatal = Some(error);
                 }
                 Err(
-                    error @ (ConnectorError::Validation { .. } | ConnectorError::NotFound { .. }),
+                    error @ (ConnectorError::Validation { .. }
+                    | ConnectorError::PortalRule { .. }
+                    | ConnectorError::NotFound { .. }),
                 ) if batch.len() > 1 => {
                     // Rejected whole: find which records are at fault by halves.
                     tracing::debug!(size = batch.len(), error = %error, "batch rejected whole; splitting");
@@ -699,7 +704,7 @@ impl HubspotClient {
     }
 }
 
-async fn compare_and_extend(
+pub(crate) async fn compare_and_extend(
     client: &HubspotClient,
     wanted: &PropertyDef,
     existing: PropertyDef,
@@ -796,7 +801,7 @@ fn name_property(error: ConnectorError, name: &str) -> ConnectorError {
     }
 }
 
-fn to_body(body: &impl Serialize) -> Result<Vec<u8>, ConnectorError> {
+pub(crate) fn to_body(body: &impl Serialize) -> Result<Vec<u8>, ConnectorError> {
     serde_json::to_vec(body).map_err(|e| ConnectorError::Malformed {
         service: SERVICE,
         path: "request body".into(),
@@ -893,5 +898,21 @@ impl Crm for HubspotClient {
         property: &PropertyDef,
     ) -> Result<EnsureOutcome, ConnectorError> {
         HubspotClient::ensure_property(self, property).await
+    }
+
+    async fn ensure_properties(
+        &self,
+        group: &PropertyGroup,
+        wanted: &[PropertyDef],
+    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+        HubspotClient::ensure_properties(self, group, wanted).await
+    }
+
+    async fn access_facts(&self) -> Result<AccessFacts, ConnectorError> {
+        HubspotClient::access_facts(self).await
+    }
+
+    async fn property_capacity(&self) -> Result<Option<PropertyCapacity>, ConnectorError> {
+        HubspotClient::property_capacity(self).await
     }
 }

@@ -37,6 +37,10 @@ pub struct HubspotConfig {
     pub headroom: Duration,
     /// Search requests per second, on top of the general limit.
     pub search_per_second: u32,
+    /// Slack added to the search limit's one-second window, for the same reason as
+    /// `headroom`: at 4/s spaced by exactly 250 ms, a few milliseconds of jitter put 5
+    /// searches in one second at HubSpot (issue 12). Default 100 ms (10 %).
+    pub search_headroom: Duration,
     /// Whole-request timeout.
     pub timeout: Duration,
     /// Retries of one request after the first attempt.
@@ -61,6 +65,7 @@ impl HubspotConfig {
             interval: Duration::from_secs(10),
             headroom: Duration::from_millis(100),
             search_per_second: 4,
+            search_headroom: Duration::from_millis(100),
             timeout: Duration::from_secs(30),
             max_retries: 6,
             base_backoff: Duration::from_secs(1),

@@ -32,6 +32,7 @@ mod client;
 pub mod config;
 pub mod pull;
 pub mod retry;
+pub mod setup;
 pub mod values;
 mod wire;
 
