@@ -37,6 +37,7 @@ pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
             Method::DELETE => "companies.archive".into(),
             _ => "companies.get".into(),
         },
+        ["crm", "v3", "properties", _, "batch", op] => format!("properties.batch_{op}"),
         ["crm", "v3", "properties", _, "groups", ..] => {
             format!("property_groups.{}", verb(method, segments.len() == 5))
         }
