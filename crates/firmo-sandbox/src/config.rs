@@ -215,11 +215,65 @@ pub struct SandboxArgs {
     /// [default: the repository's `wasm/`, when this binary was built from one].
     #[arg(long, value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// The portal id account-info reports.
+    #[arg(long, default_value_t = DEFAULT_PORTAL_ID)]
+    pub portal_id: u64,
+    /// The token's scopes, comma-separated [default: what firmo needs, plus `oauth`].
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,...")]
+    pub token_scopes: Option<Vec<String>>,
+    /// Custom company properties the portal's tier allows.
+    #[arg(long, default_value_t = DEFAULT_CUSTOM_PROPERTY_LIMIT)]
+    pub custom_property_limit: u32,
+    /// Portal validation rules as JSON (applied to 2026-09 writes), e.g.
+    /// `[{"kind":"conditionally_required","property":"state","when_property":"country","equals":"US"}]`.
+    #[arg(long, value_name = "JSON", value_parser = parse_rules)]
+    pub portal_rules: Option<Vec<PortalRule>>,
+    /// Latency added before every answer, CRM and emulators alike (e.g. `250ms`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub latency: Option<Duration>,
+    /// Clearbit lookups billable before 402 [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub clearbit_credits: Option<u64>,
+    /// Clearbit's per-key limit per minute [default: its documented 600].
+    #[arg(long, value_name = "N")]
+    pub clearbit_rate_per_minute: Option<u32>,
+    /// BuiltWith lookups before "out of credits" [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub builtwith_credits: Option<u64>,
+    /// Crunchbase's per-key limit per minute [default: its documented 200].
+    #[arg(long, value_name = "N")]
+    pub crunchbase_rate_per_minute: Option<u32>,
+    /// Delay before Clay posts an enriched row back (e.g. `2s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub clay_callback_delay: Option<Duration>,
+}
+
+fn parse_rules(s: &str) -> Result<Vec<PortalRule>, String> {
+    serde_json::from_str(s).map_err(|e| format!("portal rules are not valid JSON rules: {e}"))
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s.trim()).ok_or_else(|| format!("{s:?} is not a duration like 250ms or 2s"))
 }
 
 impl SandboxArgs {
     /// The listening address and the configuration these flags describe.
     pub fn into_config(self) -> (SocketAddr, SandboxConfig) {
+        let mut emulators = EmulatorSettings {
+            clearbit_credits: self.clearbit_credits,
+            builtwith_credits: self.builtwith_credits,
+            ..EmulatorSettings::default()
+        };
+        if let Some(n) = self.clearbit_rate_per_minute {
+            emulators.clearbit_rate_per_minute = n;
+        }
+        if let Some(n) = self.crunchbase_rate_per_minute {
+            emulators.crunchbase_rate_per_minute = n;
+        }
+        if let Some(d) = self.clay_callback_delay {
+            emulators.clay_callback_delay = d;
+        }
+        let defaults = SandboxConfig::default();
         let config = SandboxConfig {
             token: self.token,
             companies: self.companies,
@@ -229,7 +283,15 @@ impl SandboxArgs {
             daily_limit: self.daily_limit,
             state_file: self.state_file,
             ui_dir: self.ui_dir.or_else(repository_ui_dir),
-            ..SandboxConfig::default()
+            portal_id: self.portal_id,
+            token_scopes: self.token_scopes.unwrap_or(defaults.token_scopes),
+            custom_property_limit: self.custom_property_limit,
+            portal_rules: self.portal_rules.unwrap_or_default(),
+            faults: Faults {
+                latency: self.latency.unwrap_or_default(),
+                ..Faults::default()
+            },
+            emulators,
         };
         (self.addr, config)
     }
@@ -292,6 +354,20 @@ mod tests {
             "100/10s",
             "--state-file",
             "portal.json",
+            "--portal-id",
+            "99",
+            "--token-scopes",
+            "crm.objects.companies.read,oauth",
+            "--custom-property-limit",
+            "10",
+            "--portal-rules",
+            r#"[{"kind":"required_on_create","property":"name"}]"#,
+            "--latency",
+            "250ms",
+            "--clearbit-credits",
+            "5",
+            "--crunchbase-rate-per-minute",
+            "7",
         ])
         .unwrap();
         let (addr, config) = cli.args.into_config();
@@ -303,6 +379,18 @@ mod tests {
         );
         assert_eq!(config.rate_limit, Some(RateLimit::HUBSPOT_FREE));
         assert_eq!(config.state_file, Some(PathBuf::from("portal.json")));
+        assert_eq!((config.portal_id, config.custom_property_limit), (99, 10));
+        assert_eq!(config.token_scopes, ["crm.objects.companies.read", "oauth"]);
+        assert_eq!(
+            config.portal_rules,
+            [PortalRule::RequiredOnCreate {
+                property: "name".into()
+            }]
+        );
+        assert_eq!(config.faults.latency, Duration::from_millis(250));
+        assert_eq!(config.emulators.clearbit_credits, Some(5));
+        assert_eq!(config.emulators.crunchbase_rate_per_minute, 7);
+        assert!(Cli::try_parse_from(["firmo-sandbox", "--portal-rules", "[{}]"]).is_err());
         assert!(Cli::try_parse_from(["firmo-sandbox", "--rate-limit", "fast"]).is_err());
         let (default_addr, _) = Cli::try_parse_from(["firmo-sandbox"])
             .unwrap()
