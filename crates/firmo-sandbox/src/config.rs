@@ -227,7 +227,7 @@ pub struct SandboxArgs {
     /// Portal validation rules as JSON (applied to 2026-09 writes), e.g.
     /// `[{"kind":"conditionally_required","property":"state","when_property":"country","equals":"US"}]`.
     #[arg(long, value_name = "JSON", value_parser = parse_rules)]
-    pub portal_rules: Option<Vec<PortalRule>>,
+    pub portal_rules: Option<PortalRules>,
     /// Latency added before every answer, CRM and emulators alike (e.g. `250ms`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub latency: Option<Duration>,
@@ -248,8 +248,14 @@ pub struct SandboxArgs {
     pub clay_callback_delay: Option<Duration>,
 }
 
-fn parse_rules(s: &str) -> Result<Vec<PortalRule>, String> {
-    serde_json::from_str(s).map_err(|e| format!("portal rules are not valid JSON rules: {e}"))
+/// `--portal-rules`' value: one JSON list (a newtype so clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalRules(pub Vec<PortalRule>);
+
+fn parse_rules(s: &str) -> Result<PortalRules, String> {
+    serde_json::from_str(s)
+        .map(PortalRules)
+        .map_err(|e| format!("portal rules are not valid JSON rules: {e}"))
 }
 
 fn parse_duration_arg(s: &str) -> Result<Duration, String> {
@@ -286,7 +292,7 @@ impl SandboxArgs {
             portal_id: self.portal_id,
             token_scopes: self.token_scopes.unwrap_or(defaults.token_scopes),
             custom_property_limit: self.custom_property_limit,
-            portal_rules: self.portal_rules.unwrap_or_default(),
+            portal_rules: self.portal_rules.map(|r| r.0).unwrap_or_default(),
             faults: Faults {
                 latency: self.latency.unwrap_or_default(),
                 ..Faults::default()
