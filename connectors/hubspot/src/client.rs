@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use async_trait::async_trait;
 use firmo_connect::crm::{
-    BatchRead, CompanyUpdate, Crm, CrmCompany, EnsureOutcome, FilterGroup, PropertyDef,
-    PropertyGroup, PullCursor, PullPage, PullRequest, SearchPage, SearchQuery, WriteOutcome,
+    AccessFacts, BatchRead, CompanyUpdate, Crm, CrmCompany, EnsureOutcome, FilterGroup,
+    PropertyCapacity, PropertyDef, PropertyGroup, PullCursor, PullPage, PullRequest, SearchPage,
+    SearchQuery, WriteOutcome,
 };
 use firmo_connect::http::{HttpClient, HttpResponse, HttpStats, RetryAction, RetryPolicy};
 use firmo_connect::{ConnectorError, Service};
@@ -24,10 +25,9 @@ use crate::wire::{
     options_wire,
 };
 
-const SERVICE: Service = Service::Hubspot;
-const COMPANIES: &str = "/crm/v3/objects/companies";
-const PROPERTIES: &str = "/crm/v3/properties/companies";
-const GROUPS: &str = "/crm/v3/properties/companies/groups";
+pub(crate) const SERVICE: Service = Service::Hubspot;
+/// The object type every path here is about.
+const OBJECT_TYPE: &str = "companies";
 
 /// Most inputs one batch call takes.
 pub const BATCH_LIMIT: usize = 100;
@@ -62,7 +62,7 @@ pub struct HubspotClient {
 
 /// Takes the given statuses as answers the caller reads (409 on create: it exists),
 /// everything else as HubSpot's policy says.
-struct Accept(&'static [u16]);
+pub(crate) struct Accept(pub(crate) &'static [u16]);
 
 impl RetryPolicy for Accept {
     fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> RetryAction {
@@ -80,7 +80,7 @@ impl RetryPolicy for Accept {
 
 const CONFLICT: Accept = Accept(&[409]);
 
-fn encode_component(s: &str) -> String {
+pub(crate) fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -106,8 +106,10 @@ impl HubspotClient {
     pub fn new(config: HubspotConfig) -> Result<HubspotClient, ConnectorError> {
         let config = config.clone().with_base_url(config.base_url);
         let http = HttpClient::new(config.http_policy())?;
-        let search_http =
-            http.with_additional_limit(config.search_per_second, std::time::Duration::from_secs(1));
+        let search_http = http.with_additional_limit(
+            config.search_per_second,
+            std::time::Duration::from_secs(1) + config.search_headroom,
+        );
         Ok(HubspotClient {
             config,
             http,
@@ -129,7 +131,20 @@ impl HubspotClient {
         format!("{}{path}", self.config.base_url)
     }
 
-    async fn send(
+    // Every path comes from the configured API version (see `crate::api`).
+    fn companies_path(&self) -> String {
+        self.config.api_version.objects(OBJECT_TYPE)
+    }
+
+    pub(crate) fn properties_path(&self) -> String {
+        self.config.api_version.properties(OBJECT_TYPE)
+    }
+
+    pub(crate) fn groups_path(&self) -> String {
+        self.config.api_version.property_groups(OBJECT_TYPE)
+    }
+
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -165,7 +180,7 @@ impl HubspotClient {
         http.execute(build, policy).await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -177,7 +192,7 @@ impl HubspotClient {
         response.json(SERVICE, what)
     }
 
-    async fn post_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
@@ -195,7 +210,7 @@ impl HubspotClient {
         response.json(SERVICE, what)
     }
 
-    /// One page of `GET /crm/v3/objects/companies` (at most 100). A long property list
+    /// One page of `GET .../objects/companies` (path per API version) (at most 100). A long property list
     /// is fetched through a batch read instead of the query string (no 414).
     pub async fn list_companies(
         &self,
@@ -212,7 +227,9 @@ impl HubspotClient {
         if !long && !joined.is_empty() {
             query.push(("properties", joined));
         }
-        let page: Collection = self.get_json(COMPANIES, &query, "companies list").await?;
+        let page: Collection = self
+            .get_json(&self.companies_path(), &query, "companies list")
+            .await?;
         let after = page.next_after();
         let mut companies: Vec<CrmCompany> =
             page.results.into_iter().map(CrmCompany::from).collect();
@@ -230,7 +247,7 @@ impl HubspotClient {
         Ok(ListPage { companies, after })
     }
 
-    /// `GET /crm/v3/objects/companies/{id}`; a missing id is `NotFound`.
+    /// `GET .../objects/companies/{id}`; a missing id is `NotFound`.
     pub async fn get_company(
         &self,
         id: &str,
@@ -240,13 +257,13 @@ impl HubspotClient {
         if !properties.is_empty() {
             query.push(("properties", properties.join(",")));
         }
-        let path = format!("{COMPANIES}/{}", encode_component(id));
+        let path = format!("{}/{}", self.companies_path(), encode_component(id));
         let object: crate::wire::SimplePublicObject =
             self.get_json(&path, &query, "company").await?;
         Ok(object.into())
     }
 
-    /// One page of `POST /crm/v3/objects/companies/search`.
+    /// One page of `POST .../objects/companies/search`.
     pub async fn search_companies(
         &self,
         query: &SearchQuery,
@@ -265,7 +282,11 @@ impl HubspotClient {
             body["after"] = json!(after);
         }
         let page: Collection = self
-            .post_json(&format!("{COMPANIES}/search"), &body, "companies search")
+            .post_json(
+                &format!("{}/search", self.companies_path()),
+                &body,
+                "companies search",
+            )
             .await?;
         let after = page.next_after();
         let total = page.total.unwrap_or(page.results.len() as u64);
@@ -292,7 +313,7 @@ impl HubspotClient {
             });
             let response: BatchResponse = self
                 .post_json(
-                    &format!("{COMPANIES}/batch/read"),
+                    &format!("{}/batch/read", self.companies_path()),
                     &body,
                     "batch read response",
                 )
@@ -384,7 +405,9 @@ impl HubspotClient {
                     fatal = Some(error);
                 }
                 Err(
-                    error @ (ConnectorError::Validation { .. } | ConnectorError::NotFound { .. }),
+                    error @ (ConnectorError::Validation { .. }
+                    | ConnectorError::PortalRule { .. }
+                    | ConnectorError::NotFound { .. }),
                 ) if batch.len() > 1 => {
                     // Rejected whole: find which records are at fault by halves.
                     tracing::debug!(size = batch.len(), error = %error, "batch rejected whole; splitting");
@@ -434,7 +457,7 @@ impl HubspotClient {
         let response = self
             .send(
                 Method::POST,
-                &format!("{COMPANIES}/batch/update"),
+                &format!("{}/batch/update", self.companies_path()),
                 &[],
                 Some(to_body(&body)?),
                 &HubspotRetryPolicy,
@@ -509,15 +532,17 @@ impl HubspotClient {
         Ok(result)
     }
 
-    /// `GET /crm/v3/properties/companies`.
+    /// `GET .../properties/companies`.
     pub async fn list_properties(&self) -> Result<Vec<PropertyDef>, ConnectorError> {
-        let list: Results<Property> = self.get_json(PROPERTIES, &[], "properties list").await?;
+        let list: Results<Property> = self
+            .get_json(&self.properties_path(), &[], "properties list")
+            .await?;
         Ok(list.results.into_iter().map(PropertyDef::from).collect())
     }
 
-    /// `GET /crm/v3/properties/companies/{name}`; `None` when it doesn't exist.
+    /// `GET .../properties/companies/{name}`; `None` when it doesn't exist.
     pub async fn get_property(&self, name: &str) -> Result<Option<PropertyDef>, ConnectorError> {
-        let path = format!("{PROPERTIES}/{}", encode_component(name));
+        let path = format!("{}/{}", self.properties_path(), encode_component(name));
         match self.get_json::<Property>(&path, &[], "property").await {
             Ok(p) => Ok(Some(p.into())),
             Err(ConnectorError::NotFound { .. }) => Ok(None),
@@ -525,11 +550,17 @@ impl HubspotClient {
         }
     }
 
-    /// `POST /crm/v3/properties/companies`; `Ok(false)` when it exists already (409).
+    /// `POST .../properties/companies`; `Ok(false)` when it exists already (409).
     pub async fn create_property(&self, def: &PropertyDef) -> Result<bool, ConnectorError> {
         let body = to_body(&PropertyCreate::from_def(def))?;
         let response = self
-            .send(Method::POST, PROPERTIES, &[], Some(body), &CONFLICT)
+            .send(
+                Method::POST,
+                &self.properties_path(),
+                &[],
+                Some(body),
+                &CONFLICT,
+            )
             .await
             .map_err(|e| name_property(e, &def.name))?;
         Ok(response.status != 409)
@@ -541,7 +572,7 @@ impl HubspotClient {
         name: &str,
         options: &[firmo_connect::crm::PropertyOption],
     ) -> Result<PropertyDef, ConnectorError> {
-        let path = format!("{PROPERTIES}/{}", encode_component(name));
+        let path = format!("{}/{}", self.properties_path(), encode_component(name));
         let body = to_body(&json!({ "options": options_wire(options) }))?;
         let response = self
             .send(Method::PATCH, &path, &[], Some(body), &HubspotRetryPolicy)
@@ -550,15 +581,17 @@ impl HubspotClient {
         Ok(response.json::<Property>(SERVICE, "property")?.into())
     }
 
-    /// `GET /crm/v3/properties/companies/groups`.
+    /// `GET .../properties/companies/groups`.
     pub async fn list_groups(&self) -> Result<Vec<PropertyGroup>, ConnectorError> {
-        let list: Results<Group> = self.get_json(GROUPS, &[], "property groups list").await?;
+        let list: Results<Group> = self
+            .get_json(&self.groups_path(), &[], "property groups list")
+            .await?;
         Ok(list.results.into_iter().map(PropertyGroup::from).collect())
     }
 
-    /// `GET /crm/v3/properties/companies/groups/{name}`; `None` when it doesn't exist.
+    /// `GET .../properties/companies/groups/{name}`; `None` when it doesn't exist.
     pub async fn get_group(&self, name: &str) -> Result<Option<PropertyGroup>, ConnectorError> {
-        let path = format!("{GROUPS}/{}", encode_component(name));
+        let path = format!("{}/{}", self.groups_path(), encode_component(name));
         match self.get_json::<Group>(&path, &[], "property group").await {
             Ok(g) => Ok(Some(g.into())),
             Err(ConnectorError::NotFound { .. }) => Ok(None),
@@ -566,7 +599,7 @@ impl HubspotClient {
         }
     }
 
-    /// `POST /crm/v3/properties/companies/groups`; `Ok(false)` when it exists (409).
+    /// `POST .../properties/companies/groups`; `Ok(false)` when it exists (409).
     pub async fn create_group(&self, group: &PropertyGroup) -> Result<bool, ConnectorError> {
         let body = to_body(&Group {
             name: group.name.clone(),
@@ -574,12 +607,18 @@ impl HubspotClient {
             display_order: group.display_order,
         })?;
         let response = self
-            .send(Method::POST, GROUPS, &[], Some(body), &CONFLICT)
+            .send(
+                Method::POST,
+                &self.groups_path(),
+                &[],
+                Some(body),
+                &CONFLICT,
+            )
             .await?;
         Ok(response.status != 409)
     }
 
-    /// The account's key: `hubspot:<portalId>` from `GET /account-info/v3/details`; where
+    /// The account's key: `hubspot:<portalId>` from `GET /account-info/{version}/details`; where
     /// that endpoint doesn't exist or the token may not read it (404/403: the sandbox, a
     /// proxy, a token without the `oauth` scope), `hubspot:<host>:<fingerprint>` with a
     /// 64-bit FNV-1a fingerprint of the token, stable for the same base URL and token.
@@ -591,7 +630,7 @@ impl HubspotClient {
                 let response = self
                     .send(
                         Method::GET,
-                        "/account-info/v3/details",
+                        &self.config.api_version.account_details(),
                         &[],
                         None,
                         &NOT_HERE,
@@ -665,7 +704,7 @@ impl HubspotClient {
     }
 }
 
-async fn compare_and_extend(
+pub(crate) async fn compare_and_extend(
     client: &HubspotClient,
     wanted: &PropertyDef,
     existing: PropertyDef,
@@ -762,7 +801,7 @@ fn name_property(error: ConnectorError, name: &str) -> ConnectorError {
     }
 }
 
-fn to_body(body: &impl Serialize) -> Result<Vec<u8>, ConnectorError> {
+pub(crate) fn to_body(body: &impl Serialize) -> Result<Vec<u8>, ConnectorError> {
     serde_json::to_vec(body).map_err(|e| ConnectorError::Malformed {
         service: SERVICE,
         path: "request body".into(),
@@ -859,5 +898,21 @@ impl Crm for HubspotClient {
         property: &PropertyDef,
     ) -> Result<EnsureOutcome, ConnectorError> {
         HubspotClient::ensure_property(self, property).await
+    }
+
+    async fn ensure_properties(
+        &self,
+        group: &PropertyGroup,
+        wanted: &[PropertyDef],
+    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+        HubspotClient::ensure_properties(self, group, wanted).await
+    }
+
+    async fn access_facts(&self) -> Result<AccessFacts, ConnectorError> {
+        HubspotClient::access_facts(self).await
+    }
+
+    async fn property_capacity(&self) -> Result<Option<PropertyCapacity>, ConnectorError> {
+        HubspotClient::property_capacity(self).await
     }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 use firmo_connect::http::HttpPolicy;
 use firmo_connect::{Secret, Service};
 
+use crate::api::ApiVersion;
+
 /// HubSpot's production API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
@@ -22,8 +24,10 @@ pub struct HubspotConfig {
     /// API root, without a trailing slash. The CLI points it elsewhere (the sandbox) from
     /// `HUBSPOT_API_BASE`; this crate reads no environment besides the token.
     pub base_url: String,
-    /// A private app's (or OAuth) access token, sent as `Authorization: Bearer`.
+    /// A service key, private-app or OAuth access token, sent as `Authorization: Bearer`.
     pub token: Secret,
+    /// Which of HubSpot's API versions every path uses (default `2026-09`).
+    pub api_version: ApiVersion,
     /// Requests per `interval`, all endpoints together.
     pub requests_per_interval: u32,
     pub interval: Duration,
@@ -33,6 +37,10 @@ pub struct HubspotConfig {
     pub headroom: Duration,
     /// Search requests per second, on top of the general limit.
     pub search_per_second: u32,
+    /// Slack added to the search limit's one-second window, for the same reason as
+    /// `headroom`: at 4/s spaced by exactly 250 ms, a few milliseconds of jitter put 5
+    /// searches in one second at HubSpot (issue 12). Default 100 ms (10 %).
+    pub search_headroom: Duration,
     /// Whole-request timeout.
     pub timeout: Duration,
     /// Retries of one request after the first attempt.
@@ -52,10 +60,12 @@ impl HubspotConfig {
         HubspotConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             token,
+            api_version: ApiVersion::default(),
             requests_per_interval: 100,
             interval: Duration::from_secs(10),
             headroom: Duration::from_millis(100),
             search_per_second: 4,
+            search_headroom: Duration::from_millis(100),
             timeout: Duration::from_secs(30),
             max_retries: 6,
             base_backoff: Duration::from_secs(1),
@@ -78,6 +88,13 @@ impl HubspotConfig {
         base_url
             .trim_end_matches('/')
             .clone_into(&mut self.base_url);
+        self
+    }
+
+    /// The same config speaking another API version.
+    #[must_use]
+    pub fn with_api_version(mut self, api_version: ApiVersion) -> HubspotConfig {
+        self.api_version = api_version;
         self
     }
 

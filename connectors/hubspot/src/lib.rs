@@ -1,5 +1,6 @@
-//! firmo's HubSpot connector: a typed client for HubSpot's CRM v3 companies and
-//! properties APIs, implementing [`firmo_connect::Crm`] over the shared HTTP policy.
+//! firmo's HubSpot connector: a typed client for HubSpot's CRM companies and properties
+//! APIs in a dated version (`2026-09` by default, `2026-03`, or the legacy `v3`; see
+//! [`api`]), implementing [`firmo_connect::Crm`] over the shared HTTP policy.
 //!
 //! What it guards against (the failures users of other HubSpot connectors report):
 //! 429 storms (the account's burst limit and the search limit are paced client-side,
@@ -26,13 +27,16 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 mod client;
 pub mod config;
 pub mod pull;
 pub mod retry;
+pub mod setup;
 pub mod values;
 mod wire;
 
+pub use api::{ApiVersion, UnknownApiVersion};
 pub use client::{
     BATCH_LIMIT, HubspotClient, LIST_LIMIT, ListPage, MAX_QUERY_PROPERTIES_BYTES, SEARCH_LIMIT,
 };

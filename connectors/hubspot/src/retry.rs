@@ -169,6 +169,7 @@ pub(crate) fn error_from_standard(e: &StandardError, status: u16) -> ConnectorEr
             status,
             message,
         },
+        (400 | 422, _) | (_, "VALIDATION_ERROR") if let Some(rule) = portal_rule(e) => rule,
         (400 | 422, _) | (_, "VALIDATION_ERROR") => {
             let (property, detail) = validation_detail(e);
             ConnectorError::Validation {
@@ -184,6 +185,39 @@ pub(crate) fn error_from_standard(e: &StandardError, status: u16) -> ConnectorEr
             message,
         },
     }
+}
+
+/// The codes HubSpot's 2026-09 write validation gives a portal's own rules (changelog
+/// "CRM API write validation enforcement"): a conditionally required property, and a
+/// property the Create Record form requires.
+const PORTAL_RULE_CODES: [&str; 2] = [
+    "MISSING_CONDITIONAL_REQUIRED_PROPERTY",
+    "MISSING_REQUIRED_PROPERTY",
+];
+
+/// A validation error caused by a portal rule rather than by a value, as its own error
+/// so the report can say so.
+fn portal_rule(e: &StandardError) -> Option<ConnectorError> {
+    let detail = e.errors.iter().find(|d| {
+        d.code
+            .as_deref()
+            .is_some_and(|c| PORTAL_RULE_CODES.contains(&c))
+    })?;
+    let property = strings(detail.context.get("propertyName"))
+        .into_iter()
+        .next()
+        .or_else(|| e.context_strings("propertyName").into_iter().next());
+    let message = detail
+        .message
+        .clone()
+        .or_else(|| e.message.clone())
+        .unwrap_or_default();
+    Some(ConnectorError::PortalRule {
+        service: SERVICE,
+        rule: detail.code.clone().unwrap_or_default(),
+        property,
+        message,
+    })
 }
 
 fn strings(v: Option<&serde_json::Value>) -> Vec<String> {

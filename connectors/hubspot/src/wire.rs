@@ -247,9 +247,48 @@ pub(crate) struct Results<T> {
     pub(crate) results: Vec<T>,
 }
 
-/// `GET /account-info/v3/details`.
+/// `GET /account-info/{version}/details` (only the field firmo reads).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AccountDetails {
     pub(crate) portal_id: u64,
+}
+
+/// `BatchResponseProperty` / `BatchResponsePropertyWithErrors` (batch property create).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PropertyBatch {
+    #[serde(default)]
+    pub(crate) results: Vec<Property>,
+    #[serde(default)]
+    pub(crate) errors: Vec<StandardError>,
+}
+
+/// `GET /crm/limits/{version}/custom-properties`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PropertyLimits {
+    #[serde(default)]
+    pub(crate) overall_limit: Option<u64>,
+    #[serde(default)]
+    pub(crate) overall_usage: Option<u64>,
+    #[serde(default)]
+    pub(crate) by_object_type: Vec<ObjectTypeLimit>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectTypeLimit {
+    pub(crate) object_type_id: String,
+    pub(crate) limit: u64,
+    pub(crate) usage: u64,
+}
+
+/// `POST /oauth/v2/private-apps/get/access-token-info`: the fields firmo reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenInfo {
+    #[serde(default)]
+    pub(crate) hub_id: Option<u64>,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
 }

@@ -475,6 +475,47 @@ pub enum EnsureOutcome {
     Mismatch { expected: String, found: String },
 }
 
+/// Room left for custom properties on the company object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyCapacity {
+    /// Custom company properties the account's tier allows.
+    pub limit: u64,
+    /// Custom company properties that exist.
+    pub used: u64,
+}
+
+impl PropertyCapacity {
+    pub fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// The rate limits the CRM announced in its last response headers (HubSpot's
+/// `X-HubSpot-RateLimit-*`); `None` where it sent none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RateLimitFacts {
+    /// Requests per interval (`X-HubSpot-RateLimit-Max`: 100 Free/Starter, 190 Pro and
+    /// Enterprise, 250 with the capacity pack).
+    pub max_per_interval: Option<u64>,
+    pub interval_ms: Option<u64>,
+    pub remaining_in_interval: Option<u64>,
+    pub daily: Option<u64>,
+    pub daily_remaining: Option<u64>,
+}
+
+/// What the CRM says about the credentials firmo uses, for `firmo doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AccessFacts {
+    /// The account (portal) id, when the CRM tells it.
+    pub account_id: Option<String>,
+    /// The token's scopes, where the CRM lets a token inspect itself; `None` where it
+    /// doesn't (then `missing_scopes` is empty: unknown, not fine).
+    pub scopes: Option<Vec<String>>,
+    /// Scopes firmo needs that the token lacks (known only when `scopes` is).
+    pub missing_scopes: Vec<String>,
+    pub rate_limit: RateLimitFacts,
+}
+
 /// A CRM firmo can pull companies from and write properties back to.
 #[async_trait]
 pub trait Crm: Send + Sync {
@@ -528,6 +569,41 @@ pub trait Crm: Send + Sync {
         &self,
         property: &PropertyDef,
     ) -> Result<EnsureOutcome, ConnectorError>;
+
+    /// Ensures the group and every property of `wanted` in as few calls as the CRM
+    /// allows (HubSpot: list, then, only when something is missing, a capacity check, a
+    /// group create and one batch create whose answer is checked against `wanted`), with
+    /// [`Crm::ensure_property`]'s rules: a mismatch is reported, never changed. Every
+    /// limit is checked before anything is created (`ConnectorError::Capacity`), so a
+    /// refusal leaves no half-created set. One outcome per wanted property, in order.
+    /// The default calls `ensure_group` and `ensure_property` per property.
+    async fn ensure_properties(
+        &self,
+        group: &PropertyGroup,
+        wanted: &[PropertyDef],
+    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+        self.ensure_group(group).await?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for property in wanted {
+            out.push((property.name.clone(), self.ensure_property(property).await?));
+        }
+        Ok(out)
+    }
+
+    /// Whether the credentials are accepted, and what the CRM tells about them (account
+    /// id, scopes, rate limits). `Err(Auth)` when refused. The default knows only the
+    /// account key.
+    async fn access_facts(&self) -> Result<AccessFacts, ConnectorError> {
+        Ok(AccessFacts {
+            account_id: Some(self.account_key().await?),
+            ..AccessFacts::default()
+        })
+    }
+
+    /// Room left for custom company properties; `None` when the CRM doesn't say.
+    async fn property_capacity(&self) -> Result<Option<PropertyCapacity>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// Parses a CRM timestamp into epoch milliseconds: ISO 8601 (`2024-05-01T12:30:00Z`,

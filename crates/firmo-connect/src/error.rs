@@ -49,6 +49,25 @@ pub enum ConnectorError {
         message: String,
     },
 
+    /// A write the account's own validation rules refused (HubSpot from API version
+    /// 2026-09: a conditionally required property, a property required on create): the
+    /// value firmo sent is not at fault; the portal's settings are. `rule` is the
+    /// service's code for the rule (`MISSING_CONDITIONAL_REQUIRED_PROPERTY`), `message`
+    /// its own words.
+    #[error("{service}: rejected by a portal rule{}: {message}", property.as_deref().map(|p| format!(" (property `{p}`)")).unwrap_or_default())]
+    PortalRule {
+        service: Service,
+        rule: String,
+        property: Option<String>,
+        message: String,
+    },
+
+    /// Creating what was asked would exceed a limit of the account (custom properties
+    /// left for its tier, options per property, characters per option); nothing was
+    /// created.
+    #[error("{service}: {message}")]
+    Capacity { service: Service, message: String },
+
     /// The object asked for does not exist (for CRM objects; a provider's "no company
     /// for this domain" is a [`crate::LookupOutcome::NotFound`], not an error).
     #[error("{service}: not found: {what}")]
@@ -117,6 +136,8 @@ impl ConnectorError {
         match self {
             ConnectorError::Auth { service, .. }
             | ConnectorError::Validation { service, .. }
+            | ConnectorError::PortalRule { service, .. }
+            | ConnectorError::Capacity { service, .. }
             | ConnectorError::NotFound { service, .. }
             | ConnectorError::RateLimited { service, .. }
             | ConnectorError::QuotaExhausted { service, .. }
@@ -175,5 +196,17 @@ mod tests {
             "Clearbit rate limit hit (per-minute), retry after 1500 ms"
         );
         assert!(e.is_transient() && !e.stops_service());
+        let e = ConnectorError::PortalRule {
+            service: Service::Hubspot,
+            rule: "MISSING_CONDITIONAL_REQUIRED_PROPERTY".into(),
+            property: Some("state".into()),
+            message: "state is required because of a conditional property rule based on [country]"
+                .into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "HubSpot: rejected by a portal rule (property `state`): state is required because of a conditional property rule based on [country]"
+        );
+        assert!(!e.is_transient() && !e.stops_service());
     }
 }

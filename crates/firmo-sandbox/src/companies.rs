@@ -13,6 +13,7 @@ use crate::error::{ApiError, error_detail, values_message};
 use crate::properties::{self, ValueError};
 use crate::state::{Company, Db, SandboxState};
 use crate::time;
+use crate::versions;
 
 /// Most inputs a batch call takes.
 pub(crate) const BATCH_LIMIT: usize = 100;
@@ -383,6 +384,7 @@ pub(crate) async fn update_one(
     State(state): State<SandboxState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
+    uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let pairs = query_pairs(raw.as_deref());
@@ -394,6 +396,18 @@ pub(crate) async fn update_one(
         .filter(|c| !c.archived)
         .map(|c| c.id.clone())
         .ok_or_else(|| not_found(&id))?;
+    if versions::enforces_portal_rules(uri.path())
+        && let Some(v) = crate::rules::first_violation(
+            &state.config().portal_rules,
+            db.company(&company_id),
+            &props,
+        )
+    {
+        let failure = Failure::portal_rule(v);
+        let mut err = ApiError::new(failure.status_code, failure.category, failure.message);
+        err.0.errors = failure.errors;
+        return Err(err.with_context("propertyName", &failure.context["propertyName"]));
+    }
     let changes = check_all(&db, &props).map_err(|p| ApiError::invalid_values(&p))?;
     if let Some(taken) = unique_conflict(&db, &changes, Some(&company_id)) {
         return Err(taken.api_error());
@@ -523,6 +537,21 @@ impl Failure {
                     .into_iter()
                     .collect(),
             )]),
+        }
+    }
+
+    /// HubSpot's 2026-09 answer to a write a portal rule refuses.
+    fn portal_rule(v: crate::rules::Violation) -> Failure {
+        Failure {
+            status_code: StatusCode::BAD_REQUEST,
+            category: "VALIDATION_ERROR",
+            message: v.message.clone(),
+            errors: vec![json!({
+                "code": v.code,
+                "message": v.message,
+                "context": {"propertyName": [v.property.clone()]},
+            })],
+            context: BTreeMap::from([("propertyName".to_string(), vec![v.property])]),
         }
     }
 
@@ -681,8 +710,14 @@ pub(crate) async fn batch_read(
 /// `POST /crm/v3/objects/companies/batch/update`.
 pub(crate) async fn batch_update(
     State(state): State<SandboxState>,
+    uri: axum::http::Uri,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let rules: &[crate::rules::PortalRule] = if versions::enforces_portal_rules(uri.path()) {
+        &state.config().portal_rules
+    } else {
+        &[]
+    };
     let started = state.now_ms();
     let body = body_object(&body, "Batch update")?;
     let inputs = inputs(&body, "Batch update")?;
@@ -747,6 +782,10 @@ pub(crate) async fn batch_update(
                 }
                 .tag(Some(&company_id), trace.as_deref()),
             );
+            continue;
+        }
+        if let Some(v) = crate::rules::first_violation(rules, db.company(&company_id), &props) {
+            failures.push(Failure::portal_rule(v).tag(Some(&id), trace.as_deref()));
             continue;
         }
         match check_all(&db, &props) {

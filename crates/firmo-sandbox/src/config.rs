@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::emulators::EmulatorSettings;
+use crate::rules::PortalRule;
 
 /// Everything a sandbox needs to start. `Default` is a 250-company portal with no limits
 /// and no faults, token `sandbox-token`.
@@ -35,7 +36,35 @@ pub struct SandboxConfig {
     pub emulators: EmulatorSettings,
     /// Serve the demo company card from this `wasm/` directory under `/ui/`.
     pub ui_dir: Option<PathBuf>,
+    /// The portal (Hub) id `/account-info/.../details` and the token info answer.
+    pub portal_id: u64,
+    /// The scopes the token has, as `/oauth/v2/private-apps/get/access-token-info`
+    /// reports them; default [`DEFAULT_SCOPES`]. Take one out to test a missing scope.
+    pub token_scopes: Vec<String>,
+    /// Custom company properties the portal's tier allows (HubSpot reports its own at
+    /// `/crm/limits/.../custom-properties`); a create past it is refused.
+    pub custom_property_limit: u32,
+    /// The portal's validation rules, applied to writes through `2026-09` paths.
+    pub portal_rules: Vec<PortalRule>,
 }
+
+/// The scopes a firmo token needs (read and write companies, read and write their
+/// property definitions), plus `oauth`, which the account-info endpoint asks for.
+pub const DEFAULT_SCOPES: [&str; 5] = [
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "oauth",
+];
+
+/// The sandbox portal's id unless configured (a made-up Hub id).
+pub const DEFAULT_PORTAL_ID: u64 = 24_681_357;
+
+/// Custom properties per object unless configured: HubSpot's figure for most tiers is
+/// 1,000 (unconfirmed; the portal's own answer at `/crm/limits/.../custom-properties`
+/// is what counts).
+pub const DEFAULT_CUSTOM_PROPERTY_LIMIT: u32 = 1000;
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -50,6 +79,10 @@ impl Default for SandboxConfig {
             state_file: None,
             emulators: EmulatorSettings::default(),
             ui_dir: None,
+            portal_id: DEFAULT_PORTAL_ID,
+            token_scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            custom_property_limit: DEFAULT_CUSTOM_PROPERTY_LIMIT,
+            portal_rules: Vec::new(),
         }
     }
 }
@@ -182,11 +215,71 @@ pub struct SandboxArgs {
     /// [default: the repository's `wasm/`, when this binary was built from one].
     #[arg(long, value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// The portal id account-info reports.
+    #[arg(long, default_value_t = DEFAULT_PORTAL_ID)]
+    pub portal_id: u64,
+    /// The token's scopes, comma-separated [default: what firmo needs, plus `oauth`].
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE,...")]
+    pub token_scopes: Option<Vec<String>>,
+    /// Custom company properties the portal's tier allows.
+    #[arg(long, default_value_t = DEFAULT_CUSTOM_PROPERTY_LIMIT)]
+    pub custom_property_limit: u32,
+    /// Portal validation rules as JSON (applied to 2026-09 writes), e.g.
+    /// `[{"kind":"conditionally_required","property":"state","when_property":"country","equals":"US"}]`.
+    #[arg(long, value_name = "JSON", value_parser = parse_rules)]
+    pub portal_rules: Option<PortalRules>,
+    /// Latency added before every answer, CRM and emulators alike (e.g. `250ms`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub latency: Option<Duration>,
+    /// Clearbit lookups billable before 402 [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub clearbit_credits: Option<u64>,
+    /// Clearbit's per-key limit per minute [default: its documented 600].
+    #[arg(long, value_name = "N")]
+    pub clearbit_rate_per_minute: Option<u32>,
+    /// BuiltWith lookups before "out of credits" [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub builtwith_credits: Option<u64>,
+    /// Crunchbase's per-key limit per minute [default: its documented 200].
+    #[arg(long, value_name = "N")]
+    pub crunchbase_rate_per_minute: Option<u32>,
+    /// Delay before Clay posts an enriched row back (e.g. `2s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub clay_callback_delay: Option<Duration>,
+}
+
+/// `--portal-rules`' value: one JSON list (a newtype so clap takes it as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalRules(pub Vec<PortalRule>);
+
+fn parse_rules(s: &str) -> Result<PortalRules, String> {
+    serde_json::from_str(s)
+        .map(PortalRules)
+        .map_err(|e| format!("portal rules are not valid JSON rules: {e}"))
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s.trim()).ok_or_else(|| format!("{s:?} is not a duration like 250ms or 2s"))
 }
 
 impl SandboxArgs {
     /// The listening address and the configuration these flags describe.
     pub fn into_config(self) -> (SocketAddr, SandboxConfig) {
+        let mut emulators = EmulatorSettings {
+            clearbit_credits: self.clearbit_credits,
+            builtwith_credits: self.builtwith_credits,
+            ..EmulatorSettings::default()
+        };
+        if let Some(n) = self.clearbit_rate_per_minute {
+            emulators.clearbit_rate_per_minute = n;
+        }
+        if let Some(n) = self.crunchbase_rate_per_minute {
+            emulators.crunchbase_rate_per_minute = n;
+        }
+        if let Some(d) = self.clay_callback_delay {
+            emulators.clay_callback_delay = d;
+        }
+        let defaults = SandboxConfig::default();
         let config = SandboxConfig {
             token: self.token,
             companies: self.companies,
@@ -196,7 +289,15 @@ impl SandboxArgs {
             daily_limit: self.daily_limit,
             state_file: self.state_file,
             ui_dir: self.ui_dir.or_else(repository_ui_dir),
-            ..SandboxConfig::default()
+            portal_id: self.portal_id,
+            token_scopes: self.token_scopes.unwrap_or(defaults.token_scopes),
+            custom_property_limit: self.custom_property_limit,
+            portal_rules: self.portal_rules.map(|r| r.0).unwrap_or_default(),
+            faults: Faults {
+                latency: self.latency.unwrap_or_default(),
+                ..Faults::default()
+            },
+            emulators,
         };
         (self.addr, config)
     }
@@ -259,6 +360,20 @@ mod tests {
             "100/10s",
             "--state-file",
             "portal.json",
+            "--portal-id",
+            "99",
+            "--token-scopes",
+            "crm.objects.companies.read,oauth",
+            "--custom-property-limit",
+            "10",
+            "--portal-rules",
+            r#"[{"kind":"required_on_create","property":"name"}]"#,
+            "--latency",
+            "250ms",
+            "--clearbit-credits",
+            "5",
+            "--crunchbase-rate-per-minute",
+            "7",
         ])
         .unwrap();
         let (addr, config) = cli.args.into_config();
@@ -270,6 +385,18 @@ mod tests {
         );
         assert_eq!(config.rate_limit, Some(RateLimit::HUBSPOT_FREE));
         assert_eq!(config.state_file, Some(PathBuf::from("portal.json")));
+        assert_eq!((config.portal_id, config.custom_property_limit), (99, 10));
+        assert_eq!(config.token_scopes, ["crm.objects.companies.read", "oauth"]);
+        assert_eq!(
+            config.portal_rules,
+            [PortalRule::RequiredOnCreate {
+                property: "name".into()
+            }]
+        );
+        assert_eq!(config.faults.latency, Duration::from_millis(250));
+        assert_eq!(config.emulators.clearbit_credits, Some(5));
+        assert_eq!(config.emulators.crunchbase_rate_per_minute, 7);
+        assert!(Cli::try_parse_from(["firmo-sandbox", "--portal-rules", "[{}]"]).is_err());
         assert!(Cli::try_parse_from(["firmo-sandbox", "--rate-limit", "fast"]).is_err());
         let (default_addr, _) = Cli::try_parse_from(["firmo-sandbox"])
             .unwrap()

@@ -9,7 +9,7 @@ use crate::properties::ValueError;
 
 /// An error answer in HubSpot's shape (boxed: handlers return it in every `Err`).
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError(Box<ErrorParts>);
+pub(crate) struct ApiError(pub(crate) Box<ErrorParts>);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorParts {

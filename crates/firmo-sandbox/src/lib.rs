@@ -34,8 +34,10 @@ mod config;
 pub mod emulators;
 mod error;
 mod middleware;
+mod portal;
 mod properties;
 mod props_api;
+mod rules;
 mod search;
 mod seed;
 mod server;
@@ -43,9 +45,14 @@ mod state;
 pub mod testing;
 mod time;
 pub mod ui;
+mod versions;
 
-pub use config::{Faults, RateLimit, SandboxArgs, SandboxConfig};
+pub use config::{
+    DEFAULT_CUSTOM_PROPERTY_LIMIT, DEFAULT_PORTAL_ID, DEFAULT_SCOPES, Faults, RateLimit,
+    SandboxArgs, SandboxConfig,
+};
 pub use properties::{ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption};
+pub use rules::PortalRule;
 pub use server::{SandboxHandle, router, start};
 pub use state::{Company, SandboxState, Stats};
 

@@ -21,6 +21,7 @@ pub(crate) struct DropSwitch(pub(crate) Arc<Notify>);
 
 /// The endpoint kind a request counts under in [`crate::Stats::requests`].
 pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
+    let path = crate::versions::canonical(path);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["crm", "v3", "objects", "companies"] => if method == Method::POST {
@@ -36,12 +37,17 @@ pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
             Method::DELETE => "companies.archive".into(),
             _ => "companies.get".into(),
         },
+        ["crm", "v3", "properties", _, "batch", op] => format!("properties.batch_{op}"),
         ["crm", "v3", "properties", _, "groups", ..] => {
             format!("property_groups.{}", verb(method, segments.len() == 5))
         }
         ["crm", "v3", "properties", _, ..] => {
             format!("properties.{}", verb(method, segments.len() == 4))
         }
+        ["crm", "v3", "limits", ..] => "limits.get".into(),
+        ["account-info", _, "details"] => "account_info.details".into(),
+        ["crm-object-schemas", ..] => "schemas.get".into(),
+        ["oauth", ..] => "oauth.token_info".into(),
         ["crm", ..] => "crm.other".into(),
         [first, ..] if !first.is_empty() => (*first).to_string(),
         _ => "other".into(),
@@ -61,6 +67,13 @@ fn verb(method: &Method, collection: bool) -> &'static str {
 
 fn is_search(path: &str) -> bool {
     path.starts_with("/crm/") && path.ends_with("/search")
+}
+
+/// Paths HubSpot answers (its error shapes and limits), as opposed to the emulators'.
+pub(crate) fn is_hubspot(path: &str) -> bool {
+    ["/crm/", "/crm-object-schemas/", "/account-info/", "/oauth/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// Faults and counting, on every route but `/_sandbox/`.
@@ -93,7 +106,7 @@ pub(crate) async fn faults(
         // Embedded without our accept loop: the closest we can do is a gateway error.
         return (StatusCode::BAD_GATEWAY, "connection dropped by the sandbox").into_response();
     }
-    let crm = path.starts_with("/crm/");
+    let crm = is_hubspot(&path);
     let take_429 = {
         let mut f = state.faults_mut();
         if f.burst_429 > 0 {

@@ -13,7 +13,7 @@ use crate::properties::{
     KINDS, ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption, field_type_fits,
     name_problem,
 };
-use crate::state::SandboxState;
+use crate::state::{Db, SandboxState};
 use crate::time;
 
 fn check_object_type(object_type: &str) -> Result<(), ApiError> {
@@ -113,7 +113,27 @@ struct PropertyCreate {
     form_field: Option<bool>,
 }
 
+/// HubSpot's documented caps: at most 5,000 options per property, 3,000 characters per
+/// option (knowledge base "Property field types"; developer docs "Limits tracking").
+pub(crate) const MAX_OPTIONS: usize = 5000;
+pub(crate) const MAX_OPTION_CHARS: usize = 3000;
+
 fn to_options(inputs: Vec<OptionInput>, property: &str) -> Result<Vec<PropertyOption>, ApiError> {
+    if inputs.len() > MAX_OPTIONS {
+        return Err(ApiError::bad_request(format!(
+            "Property \"{property}\" has {} options; at most {MAX_OPTIONS} are allowed",
+            inputs.len()
+        )));
+    }
+    if let Some(long) = inputs
+        .iter()
+        .find(|o| o.value.chars().count().max(o.label.chars().count()) > MAX_OPTION_CHARS)
+    {
+        return Err(ApiError::bad_request(format!(
+            "Property \"{property}\": option {:?} is longer than {MAX_OPTION_CHARS} characters",
+            long.value.chars().take(40).collect::<String>()
+        )));
+    }
     let mut seen = std::collections::BTreeSet::new();
     inputs
         .into_iter()
@@ -179,6 +199,86 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
     let input: PropertyCreate = parse(&body, "Create property")?;
+    let mut db = state.db();
+    let def = new_property(&state, &db, input)?;
+    db.properties.insert(def.name.clone(), def.clone());
+    state.mark_dirty();
+    Ok((StatusCode::CREATED, Json(def)).into_response())
+}
+
+/// `POST /crm/v3/properties/companies/batch/create`: each input under the rules of a
+/// single create; 201 when all were created, 207 with one `errors[]` entry (its
+/// `context.name` the property) per failed input, a plain 400 when none was.
+pub(crate) async fn batch_create(
+    State(state): State<SandboxState>,
+    Path(object_type): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    struct Inputs {
+        inputs: Vec<PropertyCreate>,
+    }
+    check_object_type(&object_type)?;
+    let started = state.now_ms();
+    let Inputs { inputs } = parse(&body, "Create a batch of properties")?;
+    if inputs.is_empty() {
+        return Err(ApiError::bad_request(
+            "Create a batch of properties: \"inputs\" is empty",
+        ));
+    }
+    let mut db = state.db();
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        let name = input.name.clone().unwrap_or_default();
+        match new_property(&state, &db, input) {
+            Ok(def) => {
+                db.properties.insert(def.name.clone(), def.clone());
+                results.push(serde_json::to_value(&def).unwrap_or_default());
+            }
+            Err(e) => errors.push(json!({
+                "status": "error",
+                "category": e.0.category,
+                "message": e.0.message,
+                "context": {"name": [name]},
+            })),
+        }
+    }
+    if !results.is_empty() {
+        state.mark_dirty();
+    }
+    drop(db);
+    let now = time::iso_millis(state.now_ms());
+    if results.is_empty() {
+        let mut err = ApiError::bad_request(format!(
+            "None of the {} properties could be created; the first: {}",
+            errors.len(),
+            errors[0]["message"].as_str().unwrap_or_default()
+        ));
+        err.0.errors = errors;
+        return Err(err);
+    }
+    let mut body = json!({
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": time::iso_millis(started),
+        "completedAt": now,
+    });
+    if errors.is_empty() {
+        return Ok((StatusCode::CREATED, Json(body)).into_response());
+    }
+    body["numErrors"] = json!(errors.len());
+    body["errors"] = Value::Array(errors);
+    Ok((StatusCode::MULTI_STATUS, Json(body)).into_response())
+}
+
+/// A property as `input` describes it, checked against what exists in `db` and the
+/// portal's custom-property capacity; not yet stored.
+fn new_property(
+    state: &SandboxState,
+    db: &Db,
+    input: PropertyCreate,
+) -> Result<PropertyDef, ApiError> {
     let required = |v: Option<String>, field: &str| {
         v.filter(|s| !s.is_empty()).ok_or_else(|| {
             ApiError::bad_request(format!("Create property: \"{field}\" is required"))
@@ -190,7 +290,6 @@ pub(crate) async fn create(
     let kind = required(input.kind, "type")?;
     let field_type = required(input.field_type, "fieldType")?;
     let group_name = required(input.group_name, "groupName")?;
-    let mut db = state.db();
     if db.properties.contains_key(&name) {
         return Err(
             ApiError::conflict(format!("Property named '{name}' already exists."))
@@ -199,6 +298,14 @@ pub(crate) async fn create(
     }
     if let Some(problem) = name_problem(&name) {
         return Err(ApiError::bad_request(problem));
+    }
+    let limit = state.config().custom_property_limit;
+    let used = custom_property_count(db);
+    if used >= limit {
+        return Err(ApiError::bad_request(format!(
+            "The portal has {used} of its {limit} custom company properties; \"{name}\" would exceed the limit"
+        ))
+        .with_context("name", &[name]));
     }
     check_kind(&kind, &field_type)?;
     if !db.groups.contains_key(&group_name) {
@@ -222,7 +329,7 @@ pub(crate) async fn create(
     }
     let now = time::iso_millis(state.now_ms());
     let def = PropertyDef {
-        name: name.clone(),
+        name,
         label,
         kind,
         field_type,
@@ -246,9 +353,18 @@ pub(crate) async fn create(
             read_only_options: false,
         },
     };
-    db.properties.insert(name, def.clone());
-    state.mark_dirty();
-    Ok((StatusCode::CREATED, Json(def)).into_response())
+    Ok(def)
+}
+
+/// Custom (not HubSpot-defined) company properties, archived ones excluded: what the
+/// portal's tier limits.
+pub(crate) fn custom_property_count(db: &Db) -> u32 {
+    let n = db
+        .properties
+        .values()
+        .filter(|p| !p.hubspot_defined && !p.archived)
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Deserialize)]

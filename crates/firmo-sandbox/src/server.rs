@@ -26,51 +26,12 @@ use tower::ServiceExt;
 use crate::config::{Faults, SandboxConfig};
 use crate::middleware::{self, DropSwitch};
 use crate::state::{Company, SandboxState, Stats};
-use crate::{companies, emulators, props_api, search, ui};
+use crate::{companies, emulators, portal, props_api, search, ui, versions};
 
 /// The whole sandbox app: the CRM under `/crm`, the provider emulators, the admin
 /// endpoints under `/_sandbox/`, with the fault middleware around all of it.
 pub fn router(state: SandboxState) -> Router {
-    let crm = Router::new()
-        .route(
-            "/crm/v3/objects/companies",
-            get(companies::list).post(companies::create_one),
-        )
-        .route("/crm/v3/objects/companies/search", post(search::search))
-        .route(
-            "/crm/v3/objects/companies/batch/read",
-            post(companies::batch_read),
-        )
-        .route(
-            "/crm/v3/objects/companies/batch/update",
-            post(companies::batch_update),
-        )
-        .route(
-            "/crm/v3/objects/companies/batch/create",
-            post(companies::batch_create),
-        )
-        .route(
-            "/crm/v3/objects/companies/{id}",
-            get(companies::get_one)
-                .patch(companies::update_one)
-                .delete(companies::archive_one),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}",
-            get(props_api::list).post(props_api::create),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/groups",
-            get(props_api::list_groups).post(props_api::create_group),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/groups/{name}",
-            get(props_api::get_group).patch(props_api::update_group),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/{name}",
-            get(props_api::get_one).patch(props_api::update),
-        )
+    let crm = crm_routes(Router::new())
         .fallback(crm_not_found)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -97,6 +58,72 @@ pub fn router(state: SandboxState) -> Router {
         state,
         middleware::faults,
     ))
+}
+
+/// Every HubSpot route, once per API version served (see [`versions`]) and, for object
+/// paths, per name of the company object type.
+fn crm_routes(mut crm: Router<SandboxState>) -> Router<SandboxState> {
+    for version in versions::VERSIONS {
+        for object in versions::COMPANY_NAMES {
+            let objects = |rest: &str| {
+                versions::route(version, Some("objects"), "", &format!("{object}{rest}"))
+            };
+            crm = crm
+                .route(
+                    &objects(""),
+                    get(companies::list).post(companies::create_one),
+                )
+                .route(&objects("/search"), post(search::search))
+                .route(&objects("/batch/read"), post(companies::batch_read))
+                .route(&objects("/batch/update"), post(companies::batch_update))
+                .route(&objects("/batch/create"), post(companies::batch_create))
+                .route(
+                    &objects("/{id}"),
+                    get(companies::get_one)
+                        .patch(companies::update_one)
+                        .delete(companies::archive_one),
+                );
+        }
+        let properties = |rest: &str| versions::route(version, Some("properties"), "", rest);
+        crm = crm
+            .route(
+                &properties("{object_type}"),
+                get(props_api::list).post(props_api::create),
+            )
+            .route(
+                &properties("{object_type}/batch/create"),
+                post(props_api::batch_create),
+            )
+            .route(
+                &properties("{object_type}/groups"),
+                get(props_api::list_groups).post(props_api::create_group),
+            )
+            .route(
+                &properties("{object_type}/groups/{name}"),
+                get(props_api::get_group).patch(props_api::update_group),
+            )
+            .route(
+                &properties("{object_type}/{name}"),
+                get(props_api::get_one).patch(props_api::update),
+            )
+            .route(
+                &versions::route(version, Some("limits"), "", "custom-properties"),
+                get(portal::custom_property_limits),
+            )
+            .route(
+                &versions::route(version, None, "account-info", "details"),
+                get(portal::account_details),
+            )
+            .route(
+                &versions::route(version, None, "crm-object-schemas", "schemas"),
+                get(portal::list_schemas),
+            )
+            .route(
+                &versions::route(version, None, "crm-object-schemas", "schemas/{object_type}"),
+                get(portal::get_schema),
+            );
+    }
+    crm.route(portal::TOKEN_INFO_PATH, post(portal::token_info))
 }
 
 async fn crm_not_found() -> Response {
