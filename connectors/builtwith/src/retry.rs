@@ -168,6 +168,21 @@ pub fn scrub(error: ConnectorError, key: &Secret) -> ConnectorError {
             service,
             message: s(message),
         },
+        ConnectorError::Capacity { service, message } => ConnectorError::Capacity {
+            service,
+            message: s(message),
+        },
+        ConnectorError::PortalRule {
+            service,
+            rule,
+            property,
+            message,
+        } => ConnectorError::PortalRule {
+            service,
+            rule: s(rule),
+            property: property.map(s),
+            message: s(message),
+        },
         ConnectorError::Malformed {
             service,
             path,

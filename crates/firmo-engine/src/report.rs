@@ -110,6 +110,9 @@ fn error_kind(e: &ConnectorError) -> String {
             "bad response".to_owned()
         }
         ConnectorError::Unexpected { status, .. } => format!("HTTP {status}"),
+        // The portal's own validation rule, not firmo's value: said apart in the summary.
+        ConnectorError::PortalRule { .. } => "rejected by a portal rule".to_owned(),
+        ConnectorError::Capacity { .. } => "property capacity".to_owned(),
     }
 }
 

@@ -35,6 +35,8 @@ pub enum ErrorKind {
     Malformed,
     TooLarge,
     Unexpected,
+    PortalRule,
+    Capacity,
 }
 
 impl ErrorKind {
@@ -51,6 +53,8 @@ impl ErrorKind {
             ConnectorError::Malformed { .. } => ErrorKind::Malformed,
             ConnectorError::TooLarge { .. } => ErrorKind::TooLarge,
             ConnectorError::Unexpected { .. } => ErrorKind::Unexpected,
+            ConnectorError::PortalRule { .. } => ErrorKind::PortalRule,
+            ConnectorError::Capacity { .. } => ErrorKind::Capacity,
         }
     }
 }
