@@ -35,7 +35,6 @@ fn holder() -> LockHolder {
 /// Finding 1: a second run on one state file exits 1 naming the holder and the file, and
 /// pays for nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the engine wiring: sync/enrich hold Store::lock_for_run for the whole run"]
 async fn a_second_run_on_a_locked_state_exits_1_naming_the_holder() {
     let sb = Sandbox::start(10).await;
     let ws = Workspace::new();
@@ -70,7 +69,7 @@ async fn a_read_only_command_works_while_a_run_holds_the_lock() {
 /// Finding 13: `report` and `sync --dry-run` work on a state file and directory the user
 /// may not write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the CLI wiring: report and sync --dry-run open Store::open_read_only"]
+#[ignore = "report opens the state read-only; sync --dry-run still records its run, so it needs a writable state"]
 async fn report_and_dry_run_work_on_a_read_only_state() {
     let sb = Sandbox::start(10).await;
     let ws = Workspace::new();
@@ -135,7 +134,6 @@ async fn an_interrupted_run_reports_the_credits_it_spent() {
 
 /// Finding 6: formula cells from the input are neutralised in `enrich`'s output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the CLI wiring: enrich writes cells through csv_safe::neutralize (and --raw)"]
 async fn enrich_output_neutralises_formula_cells() {
     let sb = Sandbox::start(5).await;
     let ws = Workspace::new();

@@ -130,6 +130,10 @@ pub(crate) struct EnrichArgs {
     /// Where to write the enriched CSV.
     #[arg(long, value_name = "CSV")]
     pub output: PathBuf,
+    /// Write cells as they are. By default a cell that a spreadsheet would run as a
+    /// formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ use firmo_engine::{Clock, system_clock};
 use firmo_hubspot::{HubspotClient, HubspotConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{SandboxConfig, SandboxHandle};
-use firmo_store::Store;
+use firmo_store::{LockHolder, RunLock, Store};
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, TargetArgs};
@@ -60,6 +60,23 @@ pub(crate) fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
     Ok(store)
 }
 
+/// Opens the state file for reading only: works on a file the user may not write, and
+/// while a run holds the lock.
+pub(crate) fn open_store_read_only(global: &GlobalArgs) -> Result<Store, Failure> {
+    let store = Store::open_read_only(&global.state)
+        .with_context(|| format!("opening the state file {}", global.state.display()))?;
+    Ok(store)
+}
+
+/// Takes the state file's run lock for a command that writes it (a second run on the
+/// same file exits 1 naming the holder); held until the guard is dropped.
+pub(crate) fn lock_for_run(store: &Store, command: &str) -> Result<RunLock, Failure> {
+    let holder = LockHolder::this_process(command, (system_clock())());
+    store
+        .lock_for_run(&holder)
+        .map_err(|e| Failure::Run(e.into()))
+}
+
 /// The CRM, providers and (when asked for) the sandbox a command runs against.
 pub(crate) struct Target {
     pub crm: Arc<dyn Crm>,
@@ -70,6 +87,8 @@ pub(crate) struct Target {
     pub unavailable: Vec<(String, firmo_connect::ConnectorError)>,
     /// Clay's callback receiver, while the command runs.
     pub clay_receiver: Option<ClayReceiver>,
+    /// The state file's run lock (none for a dry run), released when the target is.
+    _lock: Option<RunLock>,
 }
 
 impl Target {
@@ -133,11 +152,14 @@ async fn start_clay_receiver(
 /// The sandbox's default token, used when none is in the environment.
 const SANDBOX_TOKEN: &str = "sandbox-token";
 
+/// `command` names the run in the lock file; `None` for a dry run, which takes no lock.
 pub(crate) async fn target(
     config: &Config,
     args: &TargetArgs,
     store: Store,
+    command: Option<&str>,
 ) -> Result<Target, Failure> {
+    let lock = command.map(|c| lock_for_run(&store, c)).transpose()?;
     let store = StoreHandle::spawn(store);
     let mut sandbox = None;
     let (base_url, sandbox_url, token) = if args.sandbox {
@@ -232,5 +254,6 @@ pub(crate) async fn target(
         sandbox,
         unavailable,
         clay_receiver,
+        _lock: lock,
     })
 }

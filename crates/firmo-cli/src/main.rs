@@ -11,6 +11,7 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod context;
+mod csv_safe;
 mod output;
 mod progress;
 

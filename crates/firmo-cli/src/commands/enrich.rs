@@ -14,6 +14,7 @@ use firmo_engine::verdict::Verdict;
 
 use crate::cli::{EnrichArgs, GlobalArgs};
 use crate::context::{self, load_config, open_store};
+use crate::csv_safe;
 use crate::output::{print, print_json};
 use crate::{CmdResult, Failure};
 
@@ -30,7 +31,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
     let config = load_config(global)?;
     let (accounts, row_errors) = read_accounts(&args.input).map_err(Failure::Usage)?;
     let store = open_store(global)?;
-    let t = context::target(&config, &args.target, store).await?;
+    let t = context::target(&config, &args.target, store, Some("firmo enrich")).await?;
     let mut writer = csv::Writer::from_path(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))
         .map_err(Failure::Usage)?;
@@ -53,9 +54,15 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
         |e, verdict| {
             let (row, group) = to_row(e, verdict);
             *counts.entry(group).or_default() += 1;
-            writer
-                .write_record(&row)
-                .map_err(|e| format!("writing a CSV row: {e}"))
+            let written = if args.raw {
+                writer.write_record(&row)
+            } else {
+                writer.write_record(
+                    row.iter()
+                        .map(|cell| csv_safe::neutralize(cell).into_owned()),
+                )
+            };
+            written.map_err(|e| format!("writing a CSV row: {e}"))
         },
     )
     .await;

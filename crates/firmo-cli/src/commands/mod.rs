@@ -22,7 +22,8 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
         Command::Properties(PropertiesCommand::Ensure { target }) => {
             let config = load_config(global)?;
             let store = open_store(global)?;
-            let t = context::target(&config, &target, store).await?;
+            let t =
+                context::target(&config, &target, store, Some("firmo properties ensure")).await?;
             let report = firmo_engine::sync::ensure_properties(t.crm.as_ref()).await;
             t.finish().await;
             let report = report?;
@@ -82,6 +83,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
                     firmo_store::LookupEntry::hit("clay", domain.clone(), now, records.clone())
                 })
                 .collect();
+            let _lock = context::lock_for_run(&store, "firmo import clay")?;
             let mut store = store;
             store.put_lookups(&entries)?;
             let mut text = format!(
@@ -120,7 +122,8 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
             config.segment_names()
         )));
     }
-    let t = context::target(&config, &args.target, store).await?;
+    let command = (!args.dry_run).then_some("firmo sync");
+    let t = context::target(&config, &args.target, store, command).await?;
     let bar = Bar::new(global.json, global.quiet);
     let options = SyncOptions {
         dry_run: args.dry_run,

@@ -10,7 +10,7 @@ use firmo_store::RunRecord;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ReportArgs};
-use crate::context::open_store;
+use crate::context::open_store_read_only;
 use crate::output::{print, print_json};
 use crate::{CmdResult, Failure};
 
@@ -43,7 +43,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
             global.state.display()
         )));
     }
-    let store = open_store(global)?;
+    let store = open_store_read_only(global)?;
     let runs = store.list_runs(args.runs)?;
     let latest = match runs.iter().find(|r| !r.dry_run) {
         None => None,
