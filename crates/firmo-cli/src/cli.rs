@@ -83,7 +83,7 @@ pub(crate) enum Command {
     /// Coverage and quality of the last runs, as a table or an HTML page.
     Report(ReportArgs),
     /// Serve a local HubSpot-compatible CRM and provider emulators with demo data.
-    Sandbox(SandboxCmdArgs),
+    Sandbox(Box<SandboxCmdArgs>),
     /// Write a commented firmo.toml.
     Init(InitArgs),
     /// Print the JSON Schema of an enriched record.

@@ -77,7 +77,7 @@ fn account(id: &str, domain: &str) -> Account {
         id: id.into(),
         name: None,
         domain: Some(domain.into()),
-        properties: Default::default(),
+        properties: std::collections::BTreeMap::default(),
         refresh_factor: 1.0,
     }
 }

@@ -160,7 +160,7 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
     Ok(())
 }
 
-async fn run_sandbox(args: crate::cli::SandboxCmdArgs) -> CmdResult {
+async fn run_sandbox(args: Box<crate::cli::SandboxCmdArgs>) -> CmdResult {
     let (addr, config) = args.sandbox.into_config();
     let sandbox = firmo_sandbox::start(config, addr)
         .await
