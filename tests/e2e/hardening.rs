@@ -100,7 +100,6 @@ async fn report_and_dry_run_work_on_a_read_only_state() {
 
 /// Finding 12: a run killed halfway shows the credits it spent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the engine wiring: each paid answer stored with Store::put_lookup_charged"]
 async fn an_interrupted_run_reports_the_credits_it_spent() {
     let sb = Sandbox::start(400).await;
     let ws = Workspace::new();

@@ -71,7 +71,8 @@ where
         std::sync::Arc::clone(&enricher.clock),
         config.push_wait(),
         false,
-    );
+    )
+    .recording(record.id);
     let total = accounts.len() as u64;
     let mut chunks = Vec::new();
     let mut rest = accounts;
@@ -114,9 +115,7 @@ where
     };
     let run_id = record.id.0;
     let summary = serde_json::json!({ "accounts": total, "credits": credits });
-    record
-        .finish((enricher.clock)(), outcome, &providers, summary)
-        .await?;
+    record.finish((enricher.clock)(), outcome, summary).await?;
     Ok(BatchSummary {
         run_id,
         accounts: total,

@@ -270,7 +270,10 @@ async fn record(
     }
     let asked_at = asked.sent_at;
     let stored = store
-        .call(move |s| store_unless_answered(s, entry, asked_at))
+        .call({
+            let run_id = run.id;
+            move |s| store_unless_answered(s, entry, asked_at, run_id)
+        })
         .await?;
     // A pushed answer that beat our own pending entry into the store is the answer.
     let (state, wait_until) = match stored.status {
@@ -298,15 +301,25 @@ fn store_unless_answered(
     s: &mut firmo_store::Store,
     entry: LookupEntry,
     asked_at: UnixMillis,
+    run: Option<firmo_store::RunId>,
 ) -> Result<CachedLookup, firmo_store::StoreError> {
-    if entry.status == LookupStatus::Pending
-        && let Some(current) = s.get_lookup(&entry.provider, &entry.key)?
-        && matches!(current.status, LookupStatus::Hit | LookupStatus::Miss)
-        && current.fetched_at >= asked_at
-    {
-        return Ok(current);
+    let current = s.get_lookup(&entry.provider, &entry.key)?;
+    let answered = entry.status == LookupStatus::Pending
+        && current.as_ref().is_some_and(|c| {
+            matches!(c.status, LookupStatus::Hit | LookupStatus::Miss) && c.fetched_at >= asked_at
+        });
+    s.write(|w| match (answered, run) {
+        // The push was still paid for: only the ledger learns of it.
+        (true, Some(run)) => w.add_credits(run, &entry.provider, entry.credits, 1),
+        (true, None) => Ok(()),
+        // Charged to the run in the same transaction as the cache write, so a run killed
+        // right after still shows what it spent.
+        (false, Some(run)) => w.put_lookup_charged(&entry, run),
+        (false, None) => w.put_lookup(&entry),
+    })?;
+    if answered {
+        return Ok(current.expect("an answered entry exists"));
     }
-    s.put_lookup(&entry)?;
     Ok(s.get_lookup(&entry.provider, &entry.key)?
         .unwrap_or_else(|| to_cached(entry)))
 }

@@ -38,7 +38,7 @@ impl PassContext<'_> {
     pub(crate) async fn evaluate_page(
         &self,
         companies: Vec<CrmCompany>,
-    ) -> Result<Vec<Evaluated>, String> {
+    ) -> Result<Vec<Evaluated>, StateError> {
         let accounts: Vec<Account> = companies
             .into_iter()
             .map(|c| self.config.account(c))
@@ -52,17 +52,12 @@ impl PassContext<'_> {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 s.last_writes(crm, &portal, &ids)
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let mut ours: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for ((id, property), entry) in journal {
             ours.entry(id).or_default().insert(property, entry.value);
         }
-        let enriched = self
-            .enricher
-            .enrich_page(accounts, self.run)
-            .await
-            .map_err(|e| e.to_string())?;
+        let enriched = self.enricher.enrich_page(accounts, self.run).await?;
         let now = (self.enricher.clock)();
         let empty = BTreeMap::new();
         Ok(enriched

@@ -43,6 +43,8 @@ pub struct RunState {
     joins: std::sync::atomic::AtomicU64,
     joined: tokio::sync::Notify,
     pub(crate) clock: Clock,
+    /// The run each paid answer is charged to as it is stored (none: nothing is recorded).
+    pub(crate) id: Option<RunId>,
     /// How long a page waits for an answer pushed to it (Clay's callback).
     pub(crate) push_wait: Duration,
     pub dry_run: bool,
@@ -72,9 +74,17 @@ impl RunState {
             joins: std::sync::atomic::AtomicU64::new(0),
             joined: tokio::sync::Notify::new(),
             clock,
+            id: None,
             push_wait,
             dry_run,
         }
+    }
+
+    /// Charges every paid answer to run `id` the moment it is stored.
+    #[must_use]
+    pub fn recording(mut self, id: RunId) -> RunState {
+        self.id = Some(id);
+        self
     }
 
     pub(crate) fn is_stopped(&self, provider: &str) -> bool {
@@ -201,28 +211,17 @@ impl RunRecord {
             .await
     }
 
-    /// Records the credits spent, the outcome and the summary, and prunes old snapshots.
+    /// Records the outcome and the summary, and prunes old snapshots. (Credits are on the
+    /// run's ledger already: each was charged as its answer was stored.)
     pub async fn finish(
         self,
         finished: UnixMillis,
         outcome: RunOutcome,
-        providers: &BTreeMap<String, ProviderStats>,
         summary: serde_json::Value,
     ) -> Result<(), StateError> {
         let id = self.id;
-        let spend: Vec<(String, f64, u64)> = providers
-            .iter()
-            .filter(|(_, p)| p.lookups > 0 || p.credits > 0.0)
-            .map(|(name, p)| (name.clone(), p.credits, p.lookups))
-            .collect();
         self.store
             .call(move |s| {
-                s.write(|w| {
-                    for (name, credits, lookups) in &spend {
-                        w.add_credits(id, name, *credits, *lookups)?;
-                    }
-                    Ok(())
-                })?;
                 s.finish_run(id, finished, outcome, &summary)?;
                 // Snapshots are the store's bulk (one document per account per run):
                 // keep the recent runs `firmo report` reads.

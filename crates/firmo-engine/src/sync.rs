@@ -118,7 +118,8 @@ pub async fn sync(
         Arc::clone(&enricher.clock),
         config.push_wait(),
         options.dry_run,
-    );
+    )
+    .recording(record.id);
     let ctx = PassContext {
         config,
         crm: crm.name(),
@@ -138,10 +139,13 @@ pub async fn sync(
     };
     let pulled = puller.await.unwrap_or_default();
     let finished = (enricher.clock)();
-    let error = stopped.err().or_else(|| match &written {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    });
+    let error = stopped
+        .err()
+        .map(|e| e.to_string())
+        .or_else(|| match &written {
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        });
     let mut crm_calls = 1 + setup.calls + pulled.calls;
     if let Some(Ok(w)) = &written {
         crm_calls += w.calls;
@@ -180,29 +184,36 @@ pub async fn sync(
         properties: setup.report,
         error,
     });
-    let providers = summary.providers.clone();
     let json = serde_json::to_value(&summary).unwrap_or_default();
-    record.finish(finished, outcome, &providers, json).await?;
+    record.finish(finished, outcome, json).await?;
     Ok(summary)
 }
 
+/// Why a pass stopped before its last page.
+#[derive(Debug, thiserror::Error)]
+enum Stopped {
+    #[error("pulling from the CRM: {0}")]
+    Pull(ConnectorError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
 /// Enriches the pulled pages, several at once, and hands each evaluated page to the pass.
-/// `Err` carries why the run stopped early (the pull failed, or the store did).
 async fn consume(
     ctx: &PassContext<'_>,
     pages: tokio::sync::mpsc::Receiver<pull::Page>,
     jobs: Option<tokio::sync::mpsc::Sender<write::WriteJob>>,
     pass: &mut Pass,
     progress: &dyn Progress,
-) -> Result<(), String> {
+) -> Result<(), Stopped> {
     let pages = futures_util::stream::unfold(pages, |mut rx| async move {
         rx.recv().await.map(|page| (page, rx))
     });
     let evaluated = pages
         .map(|page| async move {
             match page {
-                Ok(companies) => ctx.evaluate_page(companies).await,
-                Err(e) => Err(e.to_string()),
+                Ok(companies) => Ok(ctx.evaluate_page(companies).await?),
+                Err(e) => Err(Stopped::Pull(e)),
             }
         })
         .buffer_unordered(PAGES_IN_FLIGHT);
@@ -211,9 +222,7 @@ async fn consume(
         let page = page?;
         pass.scanned += page.len() as u64;
         progress.pulled(pass.scanned);
-        pass.absorb_page(ctx, page, jobs.as_ref())
-            .await
-            .map_err(|e| e.to_string())?;
+        pass.absorb_page(ctx, page, jobs.as_ref()).await?;
         progress.processed(pass.scanned);
     }
     Ok(())
