@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
+use firmo_clay::receiver::ClayReceiver;
 use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::Secret;
 use firmo_connect::crm::Crm;
 use firmo_connect::http::HttpStats;
-use firmo_engine::clay::{ClayReceiver, register_with_sandbox};
+use firmo_engine::clay::{register_with_sandbox, start_receiver};
 use firmo_engine::config::Config;
 use firmo_engine::enrich::Enricher;
 use firmo_engine::fetch::Arrivals;
@@ -279,12 +280,13 @@ async fn start_clay_receiver(
     let mut receiver_config = ReceiverConfig::new(Secret::new(secret.clone()));
     receiver_config.header.clone_from(&clay.callback_header);
     let header = receiver_config.header.clone();
-    let receiver = ClayReceiver::start(
+    let receiver = start_receiver(
         "127.0.0.1:0".parse().expect("a valid socket address"),
         receiver_config,
         store,
         arrivals,
         system_clock(),
+        "clay",
     )
     .await
     .context("starting the Clay callback receiver")?;

@@ -5,11 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
+use firmo_clay::receiver::ClayReceiver;
 use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::Secret;
 use firmo_connect::crm::Crm;
 use firmo_connect::{ConnectorError, Service};
-use firmo_engine::clay::{ClayReceiver, register_with_sandbox};
+use firmo_engine::clay::{register_with_sandbox, start_receiver};
 use firmo_engine::config::Config;
 use firmo_engine::enrich::Enricher;
 use firmo_engine::fetch::Arrivals;
@@ -108,6 +109,7 @@ async fn start_clay_receiver(
     store: StoreHandle,
     arrivals: Arc<Arrivals>,
     clock: Clock,
+    provider: &'static str,
 ) -> Result<ClayReceiver, ConnectorError> {
     let clay = clay_config(config).unwrap_or_default();
     let transport = |e: String| ConnectorError::Transport {
@@ -132,7 +134,7 @@ async fn start_clay_receiver(
     })?;
     let header = receiver_config.header.clone();
     let secret = receiver_config.secret.clone();
-    let receiver = ClayReceiver::start(addr, receiver_config, store, arrivals, clock)
+    let receiver = start_receiver(addr, receiver_config, store, arrivals, clock, provider)
         .await
         .map_err(|e| transport(format!("cannot listen for Clay callbacks on {addr}: {e}")))?;
     if let Some(url) = sandbox_url {
@@ -225,6 +227,7 @@ pub(crate) async fn target(
             store.clone(),
             arrivals.clone(),
             clock.clone(),
+            providers[i].name,
         )
         .await
         {

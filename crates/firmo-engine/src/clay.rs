@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use firmo_clay::receiver::{ClayRowSink, ReceiverConfig};
+use firmo_clay::receiver::{Accept, ClayReceiver, ClayRowSink, ReceiverConfig};
 use firmo_core::ProviderRecord;
 use firmo_store::{LookupEntry, LookupStatus};
 
@@ -20,18 +20,25 @@ struct CacheSink {
     store: StoreHandle,
     arrivals: Arc<Arrivals>,
     clock: Clock,
+    provider: &'static str,
+}
+
+impl CacheSink {
+    fn entry(&self, domain: String, records: Vec<ProviderRecord>) -> LookupEntry {
+        let at = (self.clock)();
+        // A row with no records is Clay's "nothing found": cached as a miss.
+        if records.is_empty() {
+            LookupEntry::new(self.provider, domain, at, LookupStatus::Miss)
+        } else {
+            LookupEntry::hit(self.provider, domain, at, records)
+        }
+    }
 }
 
 #[async_trait]
 impl ClayRowSink for CacheSink {
     async fn accept(&self, domain: String, records: Vec<ProviderRecord>) -> Result<(), String> {
-        let at = (self.clock)();
-        // A row with no records is Clay's "nothing found": cached as a miss.
-        let entry = if records.is_empty() {
-            LookupEntry::new("clay", domain, at, LookupStatus::Miss)
-        } else {
-            LookupEntry::hit("clay", domain, at, records)
-        };
+        let entry = self.entry(domain, records);
         self.store
             .call(move |s| s.put_lookup(&entry))
             .await
@@ -39,59 +46,53 @@ impl ClayRowSink for CacheSink {
         self.arrivals.arrived();
         Ok(())
     }
+
+    /// Stores a row only when a push for its domain is outstanding: being pushed right now
+    /// (its pending entry may not be stored yet), or pending in the cache (pushed by this
+    /// run or an earlier one). Every moment of a push is covered by one or the other: the
+    /// in-flight mark is cleared only after the pending entry is stored.
+    async fn offer(&self, domain: String, records: Vec<ProviderRecord>) -> Result<Accept, String> {
+        let pushing = self.arrivals.is_pushing(self.provider, &domain);
+        let entry = self.entry(domain, records);
+        let stored = self
+            .store
+            .call(move |s| {
+                let pending = s
+                    .get_lookup(&entry.provider, &entry.key)?
+                    .is_some_and(|e| e.status == LookupStatus::Pending);
+                if !(pushing || pending) {
+                    return Ok(false);
+                }
+                s.put_lookup(&entry)?;
+                Ok(true)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if !stored {
+            return Ok(Accept::Unsolicited);
+        }
+        self.arrivals.arrived();
+        Ok(Accept::Stored)
+    }
 }
 
-/// A running callback receiver.
-pub struct ClayReceiver {
-    pub addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ClayReceiver {
-    /// Starts the receiver on `addr` (port 0: any free port).
-    pub async fn start(
-        addr: SocketAddr,
-        config: ReceiverConfig,
-        store: StoreHandle,
-        arrivals: Arc<Arrivals>,
-        clock: Clock,
-    ) -> std::io::Result<ClayReceiver> {
-        let sink = Arc::new(CacheSink {
-            store,
-            arrivals,
-            clock,
-        });
-        let app = firmo_clay::receiver::router(config, sink);
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!(error = %e, "Clay callback receiver stopped with an error");
-            }
-        });
-        tracing::info!(%addr, path = firmo_clay::receiver::CALLBACK_PATH, "Clay callback receiver listening");
-        Ok(ClayReceiver { addr, stop, task })
-    }
-
-    /// The URL to configure on Clay's HTTP API column (when reachable at `addr`).
-    pub fn url(&self) -> String {
-        format!(
-            "http://{}{}",
-            self.addr,
-            firmo_clay::receiver::CALLBACK_PATH
-        )
-    }
-
-    /// Stops accepting rows and waits for rows in flight.
-    pub async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
-    }
+/// Starts Clay's callback receiver (the Clay crate's server) on `addr`, storing rows for
+/// provider `provider` through the store thread.
+pub async fn start_receiver(
+    addr: SocketAddr,
+    config: ReceiverConfig,
+    store: StoreHandle,
+    arrivals: Arc<Arrivals>,
+    clock: Clock,
+    provider: &'static str,
+) -> std::io::Result<ClayReceiver> {
+    let sink = Arc::new(CacheSink {
+        store,
+        arrivals,
+        clock,
+        provider,
+    });
+    ClayReceiver::start(addr, config, sink).await
 }
 
 /// Points the sandbox's Clay table at this receiver, as a user would configure the HTTP

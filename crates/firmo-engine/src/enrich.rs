@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::Clock;
 use crate::evaluate::{Evaluation, evaluate_records};
-use crate::fetch::{Answer, Arrivals, LookupState, ProviderHandle, await_pushed, resolve};
+use crate::fetch::{Answer, Arrivals, Fetcher, LookupState, ProviderHandle, await_pushed};
 use crate::plan::{Decision, claim_page, decide_claims};
 use crate::run::RunState;
 use crate::state::{StateError, StoreHandle};
@@ -107,7 +107,13 @@ impl Enricher {
             .filter(|(_, d)| matches!(d, Decision::Fetch { .. }))
             .map(|(c, d)| ((c.provider, c.domain.clone()), d.credits()))
             .collect();
-        let resolved = resolve(decided, &self.providers, cached, &self.store, run).await?;
+        let fetcher = Fetcher {
+            providers: &self.providers,
+            store: &self.store,
+            run,
+            arrivals: &self.arrivals,
+        };
+        let resolved = fetcher.resolve(decided, cached).await?;
 
         let owned: HashSet<(usize, String)> =
             resolved.iter().map(|(pi, d, _)| (*pi, d.clone())).collect();

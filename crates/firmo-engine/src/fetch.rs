@@ -76,34 +76,126 @@ pub struct Answer {
     pub wait_until: Option<tokio::time::Instant>,
 }
 
-/// Wakes runs waiting on pushed answers when one is stored.
+/// Pushed answers: which pushes are on their way out, and a wake-up for the pages waiting
+/// when an answer is stored.
 #[derive(Debug, Default)]
 pub struct Arrivals {
     notify: Notify,
+    pushing: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
 }
 
 impl Arrivals {
     pub fn arrived(&self) {
         self.notify.notify_waiters();
     }
+
+    /// Whether a push for `domain` is being sent (its pending entry not stored yet).
+    pub fn is_pushing(&self, provider: &str, domain: &str) -> bool {
+        crate::run::lock(&self.pushing)
+            .iter()
+            .any(|(p, d)| *p == provider && d == domain)
+    }
+
+    fn set_pushing(&self, provider: &'static str, domain: &str, on: bool) {
+        let mut pushing = crate::run::lock(&self.pushing);
+        if on {
+            pushing.insert((provider, domain.to_owned()));
+        } else {
+            pushing.remove(&(provider, domain.to_owned()));
+        }
+    }
 }
 
-/// Settles the page's claims: answers that need no call at once, the rest after their
-/// lookup's answer is stored. Returns every claim's answer.
-pub(crate) async fn resolve(
-    claims: Vec<(Claim, Decision)>,
-    providers: &[ProviderHandle],
-    mut cached: Vec<HashMap<String, CachedLookup>>,
-    store: &StoreHandle,
-    run: &RunState,
-) -> Result<Vec<(usize, String, Answer)>, StateError> {
-    let mut resolved = Vec::with_capacity(claims.len());
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut asked: HashMap<(usize, String), (Claim, Option<CachedLookup>)> = HashMap::new();
-    for (claim, decision) in claims {
-        let p = &providers[claim.provider];
-        let entry = cached[claim.provider].remove(&claim.domain);
-        let state = match decision {
+/// What the fetch stage works with, for one page.
+pub(crate) struct Fetcher<'a> {
+    pub providers: &'a [ProviderHandle],
+    pub store: &'a StoreHandle,
+    pub run: &'a RunState,
+    pub arrivals: &'a Arrivals,
+}
+
+/// A lookup in flight: its claim and the answer the cache held before it.
+type Asked = HashMap<(usize, String), (Claim, Option<CachedLookup>)>;
+/// What a lookup task returns: which claim, the credits reserved, when it was sent and the
+/// provider's answer (`None`: never sent).
+type Sent = (
+    usize,
+    String,
+    f64,
+    Option<(UnixMillis, Result<LookupOutcome, ConnectorError>)>,
+);
+
+impl Fetcher<'_> {
+    /// Settles the page's claims: answers that need no call at once, the rest after their
+    /// lookup's answer is stored. Returns every claim's answer.
+    pub(crate) async fn resolve(
+        &self,
+        claims: Vec<(Claim, Decision)>,
+        mut cached: Vec<HashMap<String, CachedLookup>>,
+    ) -> Result<Vec<(usize, String, Answer)>, StateError> {
+        let mut resolved = Vec::with_capacity(claims.len());
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut asked = Asked::new();
+        for (claim, decision) in claims {
+            let entry = cached[claim.provider].remove(&claim.domain);
+            match self.without_asking(&claim, decision) {
+                Some(state) => {
+                    let answer = Answer {
+                        entry: entry.map(Arc::new),
+                        state,
+                        wait_until: None,
+                    };
+                    resolved.push(claim.settle(answer, self.run));
+                }
+                None => {
+                    self.ask(&mut tasks, &claim, decision.credits());
+                    asked.insert((claim.provider, claim.domain.clone()), (claim, entry));
+                }
+            }
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((pi, domain, credits, sent)) = joined else {
+                continue;
+            };
+            let Some((claim, old)) = asked.remove(&(pi, domain)) else {
+                continue;
+            };
+            let answer = match sent {
+                None => {
+                    self.run.refund(credits);
+                    Ok(failed_answer(old, "not asked"))
+                }
+                Some((sent_at, outcome)) => {
+                    let lookup = Lookup {
+                        domain: &claim.domain,
+                        credits,
+                        sent_at,
+                    };
+                    self.record(&self.providers[pi], &lookup, outcome, old)
+                        .await
+                }
+            };
+            match answer {
+                Ok(answer) => resolved.push(claim.settle(answer, self.run)),
+                // The claim closes unanswered: pages waiting on it see a failure, and the
+                // run stops with the store's error.
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(resolved),
+        }
+    }
+
+    /// The state of a claim that needs no call (`None`: ask the provider).
+    fn without_asking(&self, claim: &Claim, decision: Decision) -> Option<LookupState> {
+        let p = &self.providers[claim.provider];
+        let run = self.run;
+        Some(match decision {
             Decision::Reuse => {
                 run.stat(p.name, |s| s.cache_hits += 1);
                 LookupState::Cached
@@ -119,60 +211,147 @@ pub(crate) async fn resolve(
             }
             Decision::Off => LookupState::Off,
             Decision::Fetch { .. } if run.dry_run => LookupState::WouldFetch,
-            Decision::Fetch { credits } => {
-                let (pi, domain) = (claim.provider, claim.domain.clone());
-                let provider = Arc::clone(&p.provider);
-                let permits = Arc::clone(&p.permits);
-                asked.insert((pi, domain.clone()), (claim, entry));
-                let clock = Arc::clone(&run.clock);
-                tasks.spawn(async move {
-                    let Ok(_permit) = permits.acquire_owned().await else {
-                        return (pi, domain, credits, None);
-                    };
-                    let asked_at = clock();
-                    let answer = provider.lookup(&domain).await;
-                    (pi, domain, credits, Some((asked_at, answer)))
-                });
-                continue;
-            }
-        };
-        let answer = Answer {
-            entry: entry.map(Arc::new),
-            state,
-            wait_until: None,
-        };
-        resolved.push(claim.settle(answer, run));
+            Decision::Fetch { .. } => return None,
+        })
     }
-    let mut first_error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((pi, domain, credits, outcome)) = joined else {
-            continue;
+
+    /// Sends one lookup, within the provider's concurrency.
+    fn ask(&self, tasks: &mut tokio::task::JoinSet<Sent>, claim: &Claim, credits: f64) {
+        let p = &self.providers[claim.provider];
+        let (pi, domain) = (claim.provider, claim.domain.clone());
+        let provider = Arc::clone(&p.provider);
+        let permits = Arc::clone(&p.permits);
+        let clock = Arc::clone(&self.run.clock);
+        if p.pushed {
+            // Marked before the push is sent: its answer may arrive before its reply.
+            self.arrivals.set_pushing(p.name, &domain, true);
+        }
+        tasks.spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return (pi, domain, credits, None);
+            };
+            let sent_at = clock();
+            let answer = provider.lookup(&domain).await;
+            (pi, domain, credits, Some((sent_at, answer)))
+        });
+    }
+
+    /// Stores one provider answer and counts it.
+    async fn record(
+        &self,
+        p: &ProviderHandle,
+        lookup: &Lookup<'_>,
+        outcome: Result<LookupOutcome, ConnectorError>,
+        old: Option<CachedLookup>,
+    ) -> Result<Answer, StateError> {
+        let (mut entry, state, wait_until) = self.entry_for(p, lookup, outcome);
+        if matches!(entry.status, LookupStatus::Pending | LookupStatus::Error)
+            && let Some(old) = &old
+        {
+            // A pending refresh or a failed one doesn't erase the answer we had.
+            entry.records.clone_from(&old.records);
+        }
+        let (sent_at, run_id) = (lookup.sent_at, self.run.id);
+        let stored = self
+            .store
+            .call(move |s| store_unless_answered(s, entry, sent_at, run_id))
+            .await;
+        if p.pushed {
+            self.arrivals.set_pushing(p.name, lookup.domain, false);
+        }
+        let stored = stored?;
+        // A pushed answer that beat our own pending entry into the store is the answer.
+        if state == LookupState::Pending
+            && matches!(stored.status, LookupStatus::Hit | LookupStatus::Miss)
+        {
+            self.run.stat(p.name, |s| {
+                s.pending = s.pending.saturating_sub(1);
+                s.found += 1;
+            });
+            return Ok(Answer {
+                entry: Some(Arc::new(stored)),
+                state: LookupState::Fetched,
+                wait_until: None,
+            });
+        }
+        Ok(Answer {
+            entry: Some(Arc::new(stored)),
+            state,
+            wait_until,
+        })
+    }
+
+    /// The cache entry, state and wait for one answer, counted in the run's stats.
+    fn entry_for(
+        &self,
+        p: &ProviderHandle,
+        lookup: &Lookup<'_>,
+        outcome: Result<LookupOutcome, ConnectorError>,
+    ) -> (LookupEntry, LookupState, Option<tokio::time::Instant>) {
+        let (run, name) = (self.run, p.name);
+        let (domain, credits, now) = (lookup.domain, lookup.credits, (run.clock)());
+        let paid = |found: bool| {
+            run.stat(name, |s| {
+                s.lookups += 1;
+                s.credits += credits;
+                if found {
+                    s.found += 1;
+                } else {
+                    s.not_found += 1;
+                }
+            });
+            events::credit_spent(name, domain, credits);
         };
-        let Some((claim, old)) = asked.remove(&(pi, domain)) else {
-            continue;
-        };
-        let Some((asked_at, outcome)) = outcome else {
-            run.refund(credits);
-            resolved.push(claim.settle(failed_answer(old, "not asked"), run));
-            continue;
-        };
-        let asked = Asked {
-            domain: &claim.domain,
-            credits,
-            sent_at: asked_at,
-        };
-        match record(&providers[pi], &asked, outcome, old, store, run).await {
-            Ok(answer) => resolved.push(claim.settle(answer, run)),
-            Err(e) => {
-                // The claim's channel closes unanswered: pages waiting on it see a
-                // failure, and the run stops with the store's error.
-                first_error.get_or_insert(e);
+        match outcome {
+            Ok(LookupOutcome::Found(records)) => {
+                paid(true);
+                let entry = LookupEntry::hit(name, domain, now, records).charged(credits);
+                (entry, LookupState::Fetched, None)
+            }
+            Ok(LookupOutcome::NotFound) => {
+                paid(false);
+                let entry =
+                    LookupEntry::new(name, domain, now, LookupStatus::Miss).charged(credits);
+                (entry, LookupState::Fetched, None)
+            }
+            Ok(LookupOutcome::Pending {
+                retry_after,
+                charged,
+            }) => {
+                let charged = if charged { credits } else { 0.0 };
+                run.refund(credits - charged);
+                run.stat(name, |s| {
+                    s.lookups += 1;
+                    s.pending += 1;
+                    s.credits += charged;
+                });
+                if charged > 0.0 {
+                    events::credit_spent(name, domain, charged);
+                }
+                // The shorter of the provider's window and the configured one.
+                let window = p.policy.pending_retry;
+                let retry = retry_after.map_or(window, |r| r.min(window));
+                let until = UnixMillis(now.0.saturating_add(retry.as_millis() as i64));
+                let entry = LookupEntry::new(name, domain, now, LookupStatus::Pending)
+                    .with_retry_after(until)
+                    .charged(charged);
+                let wait = p
+                    .pushed
+                    .then(|| tokio::time::Instant::now() + run.push_wait);
+                (entry, LookupState::Pending, wait)
+            }
+            Err(error) => {
+                run.refund(credits);
+                run.stat(name, |s| s.errors += 1);
+                if error.stops_service() {
+                    run.stop(name, &error);
+                }
+                events::lookup_failed(name, domain, &error);
+                let entry = LookupEntry::new(name, domain, now, LookupStatus::Error)
+                    .with_error(error.to_string());
+                (entry, LookupState::Failed(error.to_string()), None)
             }
         }
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(resolved),
     }
 }
 
@@ -185,112 +364,11 @@ fn failed_answer(old: Option<CachedLookup>, why: &str) -> Answer {
 }
 
 /// One lookup that was made.
-struct Asked<'a> {
+struct Lookup<'a> {
     domain: &'a str,
     credits: f64,
     /// When the request was sent: an answer stored since then is newer than it.
     sent_at: UnixMillis,
-}
-
-/// Turns one provider answer into a cache entry, stores it, and counts it.
-async fn record(
-    p: &ProviderHandle,
-    asked: &Asked<'_>,
-    outcome: Result<LookupOutcome, ConnectorError>,
-    old: Option<CachedLookup>,
-    store: &StoreHandle,
-    run: &RunState,
-) -> Result<Answer, StateError> {
-    let now = (run.clock)();
-    let name = p.name;
-    let (domain, credits) = (asked.domain, asked.credits);
-    let (mut entry, state, wait_until) = match outcome {
-        Ok(LookupOutcome::Found(records)) => {
-            run.stat(name, |s| {
-                s.lookups += 1;
-                s.found += 1;
-                s.credits += credits;
-            });
-            events::credit_spent(name, domain, credits);
-            let entry = LookupEntry::hit(name, domain, now, records).charged(credits);
-            (entry, LookupState::Fetched, None)
-        }
-        Ok(LookupOutcome::NotFound) => {
-            run.stat(name, |s| {
-                s.lookups += 1;
-                s.not_found += 1;
-                s.credits += credits;
-            });
-            events::credit_spent(name, domain, credits);
-            let entry = LookupEntry::new(name, domain, now, LookupStatus::Miss).charged(credits);
-            (entry, LookupState::Fetched, None)
-        }
-        Ok(LookupOutcome::Pending {
-            retry_after,
-            charged,
-        }) => {
-            let charged = if charged { credits } else { 0.0 };
-            run.refund(credits - charged);
-            run.stat(name, |s| {
-                s.lookups += 1;
-                s.pending += 1;
-                s.credits += charged;
-            });
-            if charged > 0.0 {
-                events::credit_spent(name, domain, charged);
-            }
-            let retry =
-                retry_after.map_or(p.policy.pending_retry, |r| r.min(p.policy.pending_retry));
-            let until = UnixMillis(now.0.saturating_add(retry.as_millis() as i64));
-            let entry = LookupEntry::new(name, domain, now, LookupStatus::Pending)
-                .with_retry_after(until)
-                .charged(charged);
-            let wait = p
-                .pushed
-                .then(|| tokio::time::Instant::now() + run.push_wait);
-            (entry, LookupState::Pending, wait)
-        }
-        Err(error) => {
-            run.refund(credits);
-            run.stat(name, |s| s.errors += 1);
-            if error.stops_service() {
-                run.stop(name, &error);
-            }
-            events::lookup_failed(name, domain, &error);
-            let entry = LookupEntry::new(name, domain, now, LookupStatus::Error)
-                .with_error(error.to_string());
-            (entry, LookupState::Failed(error.to_string()), None)
-        }
-    };
-    if matches!(entry.status, LookupStatus::Pending | LookupStatus::Error)
-        && let Some(old) = &old
-    {
-        // A pending refresh or a failed one doesn't erase the answer we had.
-        entry.records.clone_from(&old.records);
-    }
-    let asked_at = asked.sent_at;
-    let stored = store
-        .call({
-            let run_id = run.id;
-            move |s| store_unless_answered(s, entry, asked_at, run_id)
-        })
-        .await?;
-    // A pushed answer that beat our own pending entry into the store is the answer.
-    let (state, wait_until) = match stored.status {
-        LookupStatus::Hit | LookupStatus::Miss if state == LookupState::Pending => {
-            run.stat(name, |s| {
-                s.pending = s.pending.saturating_sub(1);
-                s.found += 1;
-            });
-            (LookupState::Fetched, None)
-        }
-        _ => (state, wait_until),
-    };
-    Ok(Answer {
-        entry: Some(Arc::new(stored)),
-        state,
-        wait_until,
-    })
 }
 
 /// Stores `entry`, except that a pending entry never replaces an answer that arrived

@@ -228,3 +228,54 @@ async fn a_row_pushed_before_the_push_returns_is_never_overwritten_by_pending() 
         Some(Value::Integer(7))
     );
 }
+
+/// Finding 11 of the hardening issue: the receiver stores a row only for a domain with an
+/// outstanding push, and refuses (422) a row nobody asked for.
+#[tokio::test]
+async fn the_receiver_refuses_rows_nobody_asked_for() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = StoreHandle::spawn(Store::open_in_memory().unwrap());
+    let arrivals = Arc::new(Arrivals::default());
+    let secret = "a-callback-secret";
+    let receiver = firmo_engine::clay::start_receiver(
+        "127.0.0.1:0".parse().unwrap(),
+        firmo_clay::receiver::ReceiverConfig::new(firmo_connect::Secret::new(secret)),
+        store.clone(),
+        arrivals,
+        Arc::new(|| NOW),
+        "clay",
+    )
+    .await
+    .unwrap();
+    let post = |domain: &str| {
+        let body =
+            serde_json::json!({ "domain": domain, "industry": "Software", "employee_count": 12 });
+        reqwest::Client::new()
+            .post(receiver.url())
+            .header(firmo_clay::receiver::DEFAULT_SECRET_HEADER, secret)
+            .json(&body)
+            .send()
+    };
+    let refused = post("nobody-asked.example").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(
+        store
+            .call(|s| s.get_lookup("clay", "nobody-asked.example"))
+            .await
+            .unwrap()
+            .is_none(),
+        "an unsolicited row is not cached"
+    );
+
+    let pending = LookupEntry::new("clay", "asked.example", NOW, LookupStatus::Pending);
+    store.call(move |s| s.put_lookup(&pending)).await.unwrap();
+    let stored = post("asked.example").await.unwrap();
+    assert!(stored.status().is_success(), "{}", stored.status());
+    let cached = store
+        .call(|s| s.get_lookup("clay", "asked.example"))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(cached.status, LookupStatus::Hit);
+    receiver.stop().await;
+}
