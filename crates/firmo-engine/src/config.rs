@@ -328,11 +328,17 @@ impl Config {
                 .map_err(|(key, message)| invalid(format!("sources.{name}{key}"), message))?;
             sources.push((name.to_owned(), config));
         }
-        if raw.crm.requests_per_10s == 0 || raw.crm.search_per_second == 0 {
-            return Err(invalid(
-                "crm".into(),
-                "rate limits must be at least 1".into(),
-            ));
+        check_ranges(&raw).map_err(|(key, message)| invalid(key, message))?;
+        for (name, source) in &raw.sources {
+            if let Some(m) = source.pending_retry_minutes {
+                in_range(
+                    &format!("sources.{name}.pending_retry_minutes"),
+                    f64::from(m),
+                    1.0,
+                    10_080.0,
+                )
+                .map_err(|(key, message)| invalid(key, message))?;
+            }
         }
         let check_filters =
             |key: &str, filters: &[FilterConfig]| -> Result<Vec<Filter>, ConfigError> {
@@ -478,6 +484,99 @@ impl Config {
     }
 }
 
+/// A number outside its range is refused at load, never discovered halfway through a paid
+/// run: `Err((key, message))`.
+pub(crate) fn in_range(key: &str, value: f64, min: f64, max: f64) -> Result<(), (String, String)> {
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err((
+            key.to_owned(),
+            format!("{value} is out of range: must be {min} to {max}"),
+        ))
+    }
+}
+
+/// Every engine-level number's range.
+fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
+    let s = &raw.signals;
+    let checks: [(&str, f64, f64, f64); 9] = [
+        (
+            "crm.requests_per_10s",
+            f64::from(raw.crm.requests_per_10s),
+            1.0,
+            1_000.0,
+        ),
+        (
+            "crm.search_per_second",
+            f64::from(raw.crm.search_per_second),
+            1.0,
+            100.0,
+        ),
+        (
+            "clay.callback_wait_seconds",
+            raw.clay.callback_wait_seconds as f64,
+            0.0,
+            3_600.0,
+        ),
+        (
+            "budget.max_credits_per_run",
+            raw.budget.max_credits_per_run,
+            0.0,
+            1e12,
+        ),
+        (
+            "quality.headcount_disagreement_pct",
+            raw.quality.headcount_disagreement_pct,
+            0.0,
+            10_000.0,
+        ),
+        (
+            "signals.post_funding_days",
+            f64::from(s.post_funding_days),
+            1.0,
+            3_650.0,
+        ),
+        (
+            "signals.hiring_growth_pct",
+            s.hiring_growth_pct,
+            -100.0,
+            1_000.0,
+        ),
+        (
+            "signals.hiring_job_postings",
+            s.hiring_job_postings as f64,
+            0.0,
+            100_000.0,
+        ),
+        (
+            "signals.exec_change_days",
+            f64::from(s.exec_change_days),
+            1.0,
+            3_650.0,
+        ),
+    ];
+    for (key, value, min, max) in checks {
+        in_range(key, value, min, max)?;
+    }
+    // Bound again when the receiver starts; checked here so a typo stops before any call.
+    if raw
+        .clay
+        .callback_addr
+        .parse::<std::net::SocketAddr>()
+        .is_err()
+    {
+        return Err((
+            "clay.callback_addr".to_owned(),
+            format!(
+                "`{}` is not an address like 127.0.0.1:8787",
+                raw.clay.callback_addr
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a company's properties satisfy a filter, the way HubSpot's search reads it
 /// (case-insensitive equality, numeric comparison where both sides are numbers).
 pub fn filter_matches(f: &Filter, props: &BTreeMap<String, Option<String>>) -> bool {
@@ -594,6 +693,41 @@ mod tests {
             err.to_string().contains("mapping.revenue: unknown field"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_naming_the_key() {
+        for (text, key) in [
+            (
+                "[sources.clearbit]\ncost_per_lookup = -1.0\n",
+                "sources.clearbit.cost_per_lookup",
+            ),
+            (
+                "[sources.crunchbase]\nrequests_per_minute = 0\n",
+                "sources.crunchbase.requests_per_minute",
+            ),
+            (
+                "[quality]\nheadcount_disagreement_pct = -5.0\n",
+                "quality.headcount_disagreement_pct",
+            ),
+            (
+                "[clay]\ncallback_addr = \"localhost\"\n",
+                "clay.callback_addr",
+            ),
+            (
+                "[sources.clay]\npending_retry_minutes = 0\n",
+                "sources.clay.pending_retry_minutes",
+            ),
+        ] {
+            let err = Config::from_toml(text, "firmo.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("firmo.toml: {key}: ")),
+                "{text}: {err}"
+            );
+        }
+        assert!(Config::from_toml("[sources.clearbit]\ncost_per_lookup = 0.0\n", "f").is_ok());
     }
 
     #[test]

@@ -105,9 +105,31 @@ fn parse<T: DeserializeOwned + Serialize + Default>(
             ));
         }
     }
-    toml::Value::Table(settings.clone())
+    let parsed: T = toml::Value::Table(settings.clone())
         .try_into::<T>()
-        .map_err(|e| (String::new(), e.to_string().trim_end().to_owned()))
+        .map_err(|e| (String::new(), e.to_string().trim_end().to_owned()))?;
+    check_numbers(&toml::Table::try_from(&parsed).map_err(|e| (String::new(), e.to_string()))?)?;
+    Ok(parsed)
+}
+
+/// The ranges of the numbers every connector's settings share (a negative cost would
+/// abort a paid run halfway; a rate of 0 would mean "unlimited").
+fn check_numbers(settings: &toml::Table) -> Result<(), (String, String)> {
+    const RANGES: [(&str, f64, f64); 4] = [
+        ("cost_per_lookup", 0.0, 1_000_000.0),
+        ("requests_per_minute", 1.0, 1e9),
+        ("timeout_secs", 1.0, 3_600.0),
+        ("pending_retry_after_secs", 1.0, 604_800.0),
+    ];
+    for (key, min, max) in RANGES {
+        let value = match settings.get(key) {
+            Some(toml::Value::Integer(n)) => *n as f64,
+            Some(toml::Value::Float(x)) => *x,
+            _ => continue,
+        };
+        crate::config::in_range(key, value, min, max).map_err(|(k, m)| (format!(".{k}"), m))?;
+    }
+    Ok(())
 }
 
 /// Builds every enabled provider. Providers that can't start (no key) are returned with
