@@ -204,3 +204,31 @@ async fn a_clay_import_without_enrichment_columns_is_refused() {
         assert_eq!(store.get_lookup("clay", "acme.example").unwrap(), None);
     }
 }
+
+/// Finding 8: providers that refuse their credentials stop the run's exit code at 1,
+/// naming them, while the provider that works still enriches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_provider_credentials_exit_1_naming_them() {
+    let emulators = firmo_sandbox::emulators::EmulatorSettings {
+        clearbit_key: "another-clearbit-key".into(),
+        builtwith_key: "another-builtwith-key".into(),
+        crunchbase_key: "another-crunchbase-key".into(),
+        ..Sandbox::emulators()
+    };
+    let sb = Sandbox::start_with(10, emulators).await;
+    let ws = Workspace::new();
+    let out = sync(&ws, &sb, &[]).await;
+    out.expect_code(1);
+    for name in ["clearbit", "builtwith", "crunchbase"] {
+        assert!(
+            out.stderr.contains(name),
+            "{name} not named:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("clay,") && !out.stderr.ends_with("clay\n"),
+        "{}",
+        out.stderr
+    );
+}

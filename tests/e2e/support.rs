@@ -32,13 +32,22 @@ pub(crate) struct Sandbox {
 impl Sandbox {
     /// `companies` demo companies (seed 0), no faults, no rate limits.
     pub(crate) async fn start(companies: usize) -> Sandbox {
-        let emulators = EmulatorSettings {
-            // The providers' per-minute limits are the emulators' own tests' business; here
-            // they would only add retries the request counts must not see.
+        Sandbox::start_with(companies, Sandbox::emulators()).await
+    }
+
+    /// The emulators the scenarios use: no per-minute limits (the providers' limits are
+    /// the emulators' own tests' business; here they would only add retries the request
+    /// counts must not see).
+    pub(crate) fn emulators() -> EmulatorSettings {
+        EmulatorSettings {
             clearbit_rate_per_minute: 1_000_000,
             crunchbase_rate_per_minute: 1_000_000,
             ..EmulatorSettings::default()
-        };
+        }
+    }
+
+    /// A sandbox with these emulator settings.
+    pub(crate) async fn start_with(companies: usize, emulators: EmulatorSettings) -> Sandbox {
         let clay = emulators.clay_stats.clone();
         let config = SandboxConfig {
             token: TOKEN.into(),

@@ -505,13 +505,13 @@ fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
             "crm.requests_per_10s",
             f64::from(raw.crm.requests_per_10s),
             1.0,
-            1_000.0,
+            1_000_000.0,
         ),
         (
             "crm.search_per_second",
             f64::from(raw.crm.search_per_second),
             1.0,
-            100.0,
+            100_000.0,
         ),
         (
             "clay.callback_wait_seconds",

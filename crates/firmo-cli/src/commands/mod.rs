@@ -157,6 +157,25 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
     if summary.outcomes.failed > 0 {
         return Err(Failure::SomeFailed);
     }
+    // A provider that could not start or was stopped (credentials refused, out of credits)
+    // left fields unenriched: the run did not do its whole job.
+    let stopped: Vec<String> = unavailable
+        .iter()
+        .map(|(name, _)| name.clone())
+        .chain(
+            summary
+                .providers
+                .iter()
+                .filter(|(_, p)| p.stopped.is_some())
+                .map(|(name, _)| name.clone()),
+        )
+        .collect();
+    if !stopped.is_empty() {
+        return Err(Failure::Run(anyhow!(
+            "providers stopped or unavailable this run: {}",
+            stopped.join(", ")
+        )));
+    }
     Ok(())
 }
 
