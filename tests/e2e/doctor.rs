@@ -103,6 +103,7 @@ async fn every_check_is_ok_against_the_sandbox() {
         assert!(c["fix"].is_null(), "{c:#}");
     }
     let names: Vec<&str> = all.iter().filter_map(|c| c["check"].as_str()).collect();
+    // The config's source order (the waterfall's), not the alphabet's.
     assert_eq!(
         names,
         [
@@ -110,9 +111,9 @@ async fn every_check_is_ok_against_the_sandbox() {
             "scopes",
             "rate_limit",
             "property_capacity",
-            "provider.builtwith",
             "provider.clay",
             "provider.clearbit",
+            "provider.builtwith",
             "provider.crunchbase",
             "state_file",
         ]
@@ -122,7 +123,10 @@ async fn every_check_is_ok_against_the_sandbox() {
         "{checks:#}"
     );
     let rate = text(&checks, "rate_limit", "detail");
-    assert!(rate.contains("190") && rate.contains("Professional"), "{rate}");
+    assert!(
+        rate.contains("190") && rate.contains("Professional"),
+        "{rate}"
+    );
     let room = text(&checks, "property_capacity", "detail");
     assert!(room.contains("of 1000"), "{room}");
     // Doctor looks and touches nothing: no property created, no state file made.
@@ -138,12 +142,42 @@ async fn every_check_is_ok_against_the_sandbox() {
         .filter(|l| l.starts_with("  "))
         .collect();
     assert_eq!(lines.len(), names.len(), "{}", screen.stdout);
-    assert!(lines.iter().all(|l| l.contains(" ok ")), "{}", screen.stdout);
     assert!(
-        screen.stdout.contains(&format!("all {} checks ok", names.len())),
+        lines.iter().all(|l| l.contains(" ok ")),
         "{}",
         screen.stdout
     );
+    assert!(
+        screen
+            .stdout
+            .contains(&format!("all {} checks ok", names.len())),
+        "{}",
+        screen.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_sandbox_passes_too() {
+    // `--sandbox` announces no rate limit and has its own token: still every check ok.
+    let ws = Workspace::new();
+    let out = doctor(
+        &ws,
+        true,
+        &["--sandbox", "--sandbox-companies", "5"],
+        &[("HUBSPOT_ACCESS_TOKEN", None)],
+    )
+    .await;
+    out.expect_code(0);
+    let checks = out.json();
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{checks:#}"
+    );
+    assert!(text(&checks, "rate_limit", "detail").contains("announced none"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +259,8 @@ async fn a_full_property_capacity_is_named_and_nothing_is_created() {
     assert_eq!(status(&checks, "property_capacity"), "fail", "{checks:#}");
     let detail = text(&checks, "property_capacity", "detail");
     assert!(
-        detail.contains("of 2 custom company properties left") && detail.contains("firmo_headcount"),
+        detail.contains("of 2 custom company properties left")
+            && detail.contains("firmo_headcount"),
         "{detail}"
     );
     assert!(text(&checks, "property_capacity", "fix").contains("delete at least"));
@@ -239,8 +274,15 @@ async fn a_full_property_capacity_is_named_and_nothing_is_created() {
         .lines()
         .find(|l| l.contains("property_capacity"))
         .unwrap_or_else(|| panic!("no capacity line in:\n{}", screen.stdout));
-    assert!(line.contains("fail") && line.contains("delete at least"), "{line}");
-    assert!(screen.stdout.contains("1 of 9 checks need attention"), "{}", screen.stdout);
+    assert!(
+        line.contains("fail") && line.contains("delete at least"),
+        "{line}"
+    );
+    assert!(
+        screen.stdout.contains("1 of 9 checks need attention"),
+        "{}",
+        screen.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,5 +353,8 @@ async fn a_state_file_that_cannot_be_written_is_named() {
     out.expect_code(1);
     let checks = out.json();
     assert_eq!(status(&checks, "state_file"), "fail", "{checks:#}");
-    assert!(text(&checks, "state_file", "detail").contains(&state), "{checks:#}");
+    assert!(
+        text(&checks, "state_file", "detail").contains(&state),
+        "{checks:#}"
+    );
 }
