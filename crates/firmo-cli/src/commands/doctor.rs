@@ -50,7 +50,7 @@ impl Status {
 
 /// One line of the screen, one element of `--json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-struct Check {
+struct Verdict {
     check: String,
     status: Status,
     detail: String,
@@ -58,9 +58,9 @@ struct Check {
     fix: Option<String>,
 }
 
-impl Check {
-    fn ok(check: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
+impl Verdict {
+    fn ok(check: impl Into<String>, detail: impl Into<String>) -> Verdict {
+        Verdict {
             check: check.into(),
             status: Status::Ok,
             detail: detail.into(),
@@ -68,8 +68,12 @@ impl Check {
         }
     }
 
-    fn fail(check: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
+    fn fail(
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Verdict {
+        Verdict {
             check: check.into(),
             status: Status::Fail,
             detail: detail.into(),
@@ -77,8 +81,12 @@ impl Check {
         }
     }
 
-    fn warn(check: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check {
+    fn warn(
+        check: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Verdict {
+        Verdict {
             check: check.into(),
             status: Status::Warn,
             detail: detail.into(),
@@ -114,7 +122,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &DoctorArgs) -> CmdResult {
         ));
         target.finish().await;
     } else {
-        checks.push(Check::fail(
+        checks.push(Verdict::fail(
             TOKEN,
             format!("{} is not set (or empty)", config.crm.token_env),
             format!(
@@ -142,8 +150,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: &DoctorArgs) -> CmdResult {
 }
 
 /// A check that could not run because an earlier one failed.
-fn not_checked(check: &str, why: &str) -> Check {
-    Check::warn(
+fn not_checked(check: &str, why: &str) -> Verdict {
+    Verdict::warn(
         check,
         format!("not checked: {why}"),
         "fix the token first, then run `firmo doctor` again",
@@ -152,7 +160,7 @@ fn not_checked(check: &str, why: &str) -> Check {
 
 /// The token, its scopes, the rate limits and the property room, in that order; when the
 /// token is refused the others say so instead of repeating the refusal.
-async fn crm_checks(crm: &dyn Crm, config: &Config) -> Vec<Check> {
+async fn crm_checks(crm: &dyn Crm, config: &Config) -> Vec<Verdict> {
     let facts = match crm.access_facts().await {
         Ok(facts) => facts,
         Err(error) => {
@@ -171,29 +179,29 @@ async fn crm_checks(crm: &dyn Crm, config: &Config) -> Vec<Check> {
     ]
 }
 
-fn token_check(facts: &AccessFacts) -> Check {
+fn token_check(facts: &AccessFacts) -> Verdict {
     match &facts.account_id {
-        Some(id) => Check::ok(TOKEN, format!("accepted by HubSpot portal {id}")),
+        Some(id) => Verdict::ok(TOKEN, format!("accepted by HubSpot portal {id}")),
         // Accepted (no 401), but the portal id is not readable with this token.
-        None => Check::ok(TOKEN, "accepted (HubSpot did not tell the portal id)"),
+        None => Verdict::ok(TOKEN, "accepted (HubSpot did not tell the portal id)"),
     }
 }
 
-fn token_failure(error: &ConnectorError, token_env: &str) -> Check {
+fn token_failure(error: &ConnectorError, token_env: &str) -> Verdict {
     match error {
-        ConnectorError::Auth { .. } => Check::fail(
+        ConnectorError::Auth { .. } => Verdict::fail(
             TOKEN,
             error.to_string(),
             format!(
                 "put the whole key in {token_env} as HubSpot shows it; if it was rotated or deleted, create a service key ({SERVICE_KEY_PLACE} → Create service key); private-app and OAuth access tokens work too"
             ),
         ),
-        ConnectorError::Transport { .. } | ConnectorError::Timeout { .. } => Check::fail(
+        ConnectorError::Transport { .. } | ConnectorError::Timeout { .. } => Verdict::fail(
             TOKEN,
             error.to_string(),
             "check the network, and HUBSPOT_API_BASE or --sandbox-url when set",
         ),
-        _ => Check::fail(
+        _ => Verdict::fail(
             TOKEN,
             error.to_string(),
             "run `firmo doctor -v` for details; HubSpot's status page says whether it is down",
@@ -201,25 +209,25 @@ fn token_failure(error: &ConnectorError, token_env: &str) -> Check {
     }
 }
 
-fn scopes_check(facts: &AccessFacts) -> Check {
+fn scopes_check(facts: &AccessFacts) -> Verdict {
     let needed = REQUIRED_SCOPES.join(", ");
     match &facts.scopes {
         // HubSpot lets private-app tokens read their own scopes; other tokens get no
         // answer, which says nothing about what they may do.
-        None => Check::warn(
+        None => Verdict::warn(
             SCOPES,
             "could not be read: HubSpot doesn't let this token inspect itself",
             format!(
                 "make sure the key has {needed} ({SERVICE_KEY_PLACE} → the key → Scopes); the first sync reports a missing one"
             ),
         ),
-        Some(_) if facts.missing_scopes.is_empty() => Check::ok(
+        Some(_) if facts.missing_scopes.is_empty() => Verdict::ok(
             SCOPES,
             format!("all {} that firmo needs are granted", REQUIRED_SCOPES.len()),
         ),
         Some(_) => {
             let missing = facts.missing_scopes.join(", ");
-            Check::fail(
+            Verdict::fail(
                 SCOPES,
                 format!("the token lacks {missing}"),
                 format!(
@@ -240,10 +248,10 @@ fn tier(per_10s: u64) -> Option<&'static str> {
     }
 }
 
-fn rate_limit_check(facts: &RateLimitFacts, configured_per_10s: u32) -> Check {
+fn rate_limit_check(facts: &RateLimitFacts, configured_per_10s: u32) -> Verdict {
     let Some(max) = facts.max_per_interval else {
         // Nothing to do: firmo paces itself anyway, and backs off on a 429.
-        return Check::ok(
+        return Verdict::ok(
             RATE_LIMIT,
             format!(
                 "HubSpot announced none; firmo paces itself at {configured_per_10s} requests per 10 s"
@@ -260,7 +268,7 @@ fn rate_limit_check(facts: &RateLimitFacts, configured_per_10s: u32) -> Check {
     if let (Some(daily), Some(left)) = (facts.daily, facts.daily_remaining) {
         let _ = write!(detail, ", {left} of {daily} left today");
         if left == 0 {
-            return Check::fail(
+            return Verdict::fail(
                 RATE_LIMIT,
                 detail,
                 "the portal's daily limit is used up: run again after midnight (the portal's time zone)",
@@ -268,27 +276,32 @@ fn rate_limit_check(facts: &RateLimitFacts, configured_per_10s: u32) -> Check {
         }
     }
     if u64::from(configured_per_10s) > per_10s {
-        return Check::warn(
+        return Verdict::warn(
             RATE_LIMIT,
             format!("{detail}; firmo is set to {configured_per_10s} per 10 s"),
             format!("set [crm] requests_per_10s = {per_10s} in firmo.toml"),
         );
     }
-    Check::ok(RATE_LIMIT, detail)
+    Verdict::ok(RATE_LIMIT, detail)
 }
 
 /// Room for the custom properties firmo would create (the ones it owns and the portal
 /// lacks).
-async fn capacity_check(crm: &dyn Crm) -> Check {
+async fn capacity_check(crm: &dyn Crm) -> Verdict {
     let existing = match crm.list_properties().await {
         Ok(existing) => existing,
         Err(error) => {
-            return Check::fail(
+            let fix = if matches!(error, ConnectorError::Auth { .. }) {
+                format!(
+                    "add crm.schemas.companies.read to the key ({SERVICE_KEY_PLACE} → the key → Scopes)"
+                )
+            } else {
+                "run `firmo doctor -v` for details".to_owned()
+            };
+            return Verdict::fail(
                 CAPACITY,
                 format!("the company properties could not be listed: {error}"),
-                format!(
-                    "the key needs crm.schemas.companies.read ({SERVICE_KEY_PLACE} → the key → Scopes)"
-                ),
+                fix,
             );
         }
     };
@@ -302,7 +315,7 @@ async fn capacity_check(crm: &dyn Crm) -> Check {
     let capacity = match crm.property_capacity().await {
         Ok(Some(capacity)) => capacity,
         Ok(None) => {
-            return Check::warn(
+            return Verdict::warn(
                 CAPACITY,
                 format!(
                     "HubSpot did not say how many custom properties are left; firmo would create {needs}"
@@ -313,7 +326,7 @@ async fn capacity_check(crm: &dyn Crm) -> Check {
             );
         }
         Err(error) => {
-            return Check::fail(
+            return Verdict::fail(
                 CAPACITY,
                 format!("the custom-property limits could not be read: {error}"),
                 "run `firmo doctor -v` for details",
@@ -326,13 +339,13 @@ async fn capacity_check(crm: &dyn Crm) -> Check {
         capacity.limit
     );
     if needs == 0 {
-        return Check::ok(
+        return Verdict::ok(
             CAPACITY,
             format!("{room}; firmo's {} properties exist", wanted.len()),
         );
     }
     if left < needs {
-        return Check::fail(
+        return Verdict::fail(
             CAPACITY,
             format!(
                 "{room}; firmo would create {needs} ({})",
@@ -344,7 +357,7 @@ async fn capacity_check(crm: &dyn Crm) -> Check {
             ),
         );
     }
-    Check::ok(CAPACITY, format!("{room}; firmo would create {needs}"))
+    Verdict::ok(CAPACITY, format!("{room}; firmo would create {needs}"))
 }
 
 /// One line per enabled provider, in the config's order: built with its key, or why not.
@@ -353,7 +366,7 @@ fn provider_checks(
     built: &[&str],
     unavailable: &[(String, ConnectorError)],
     sandbox: bool,
-) -> Vec<Check> {
+) -> Vec<Verdict> {
     let mut checks = Vec::new();
     for (name, _) in config.sources.iter().filter(|(_, s)| s.enabled) {
         let check = format!("provider.{name}");
@@ -363,9 +376,9 @@ fn provider_checks(
             } else {
                 "ready, with its key"
             };
-            checks.push(Check::ok(check, detail));
+            checks.push(Verdict::ok(check, detail));
         } else if let Some((_, error)) = unavailable.iter().find(|(n, _)| n == name) {
-            checks.push(Check::fail(
+            checks.push(Verdict::fail(
                 check,
                 format!("{error}; syncs run without it"),
                 format!(
@@ -377,10 +390,10 @@ fn provider_checks(
     checks
 }
 
-fn state_check(path: &Path) -> Check {
+fn state_check(path: &Path) -> Verdict {
     match state_writable(path) {
-        Ok(detail) => Check::ok(STATE, detail),
-        Err(detail) => Check::fail(
+        Ok(detail) => Verdict::ok(STATE, detail),
+        Err(detail) => Verdict::fail(
             STATE,
             detail,
             "make the file and its directory writable by this user, or pass --state PATH (FIRMO_STATE) somewhere they are",
@@ -451,7 +464,7 @@ fn probe_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// The screen: one line per check, then what the exit code means.
-fn render(checks: &[Check]) -> String {
+fn render(checks: &[Verdict]) -> String {
     let mut text = String::from("firmo doctor\n");
     for c in checks {
         let _ = write!(
