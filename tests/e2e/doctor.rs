@@ -129,7 +129,35 @@ async fn every_check_is_ok_against_the_sandbox() {
     );
     let room = text(&checks, "property_capacity", "detail");
     assert!(room.contains("of 1000"), "{room}");
-    // Doctor looks and touches nothing: no property created, no state file made.
+    // Doctor looks and touches nothing: four reads of the CRM (account details, token
+    // info, property list, limits), no property created, no state file made.
+    let crm_calls: std::collections::BTreeMap<String, u64> = sb
+        .stats()
+        .requests
+        .into_iter()
+        .filter(|(kind, _)| {
+            [
+                "account_info",
+                "oauth",
+                "properties",
+                "property_groups",
+                "limits",
+                "companies",
+            ]
+            .iter()
+            .any(|p| kind.starts_with(p))
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("account_info.details", 1),
+        ("limits.get", 1),
+        ("oauth.token_info", 1),
+        ("properties.list", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(crm_calls, expected);
     assert!(sb.state().property("firmo_industry").is_none());
     assert!(!ws.state().exists(), "doctor created the state file");
 
