@@ -91,6 +91,14 @@ pub(crate) enum Command {
     /// Import provider data into the cache.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Check the token, scopes, rate limits, property room, provider keys and state file.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

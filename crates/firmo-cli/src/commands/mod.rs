@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod doctor;
 mod enrich;
 mod report;
 mod validate;
@@ -49,6 +50,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
             Ok(())
         }
         Command::Enrich(args) => enrich::run(global, &args).await,
+        Command::Doctor(args) => doctor::run(global, &args).await,
         Command::Validate(args) => validate::run(global, &args),
         Command::Report(args) => report::run(global, &args),
         Command::Sandbox(args) => run_sandbox(args).await,
