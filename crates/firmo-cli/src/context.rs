@@ -198,13 +198,15 @@ pub(crate) async fn target(
             .unwrap_or_else(|_| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
         let token = Secret::from_env(&config.crm.token_env).ok_or_else(|| {
             Failure::Usage(anyhow!(
-                "no HubSpot access token: set {} to a private app token (or try --sandbox)",
+                "no HubSpot access token: set {} to a HubSpot service key (or a private-app or OAuth access token); run `firmo doctor` to check it, or try --sandbox",
                 config.crm.token_env
             ))
         })?;
         (base, None, token)
     };
-    let mut hubspot = HubspotConfig::new(token).with_base_url(base_url);
+    let mut hubspot = HubspotConfig::new(token)
+        .with_base_url(base_url)
+        .with_api_version(config.crm.api_version);
     hubspot.requests_per_interval = config.crm.requests_per_10s;
     hubspot.search_per_second = config.crm.search_per_second;
     let crm: Arc<dyn Crm> =

@@ -41,6 +41,8 @@ pub struct CrmConfig {
     pub requests_per_10s: u32,
     /// Search requests per second (HubSpot: about 4).
     pub search_per_second: u32,
+    /// HubSpot's dated API version (`2026-09`, `2026-03`) or `v3` for the legacy paths.
+    pub api_version: firmo_hubspot::ApiVersion,
 }
 
 impl Default for CrmConfig {
@@ -49,6 +51,7 @@ impl Default for CrmConfig {
             token_env: "HUBSPOT_ACCESS_TOKEN".into(),
             requests_per_10s: 100,
             search_per_second: 4,
+            api_version: firmo_hubspot::ApiVersion::default(),
         }
     }
 }
