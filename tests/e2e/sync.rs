@@ -351,3 +351,50 @@ async fn a_credit_budget_caps_each_run_and_later_runs_finish_the_job() {
 async fn accounts_left_waiting_are_finished_by_plain_incremental_syncs() {
     budget_runs_converge(false).await;
 }
+
+/// HubSpot's dated API version is the default; the legacy `v3` paths give the same sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dated_and_the_legacy_api_versions_sync_alike() {
+    let mut written = Vec::new();
+    for version in ["2026-09", "v3"] {
+        let sb = Sandbox::start(30).await;
+        let ws = Workspace::new();
+        let config = ws.write(
+            "versioned.toml",
+            &format!(
+                "[crm]\nrequests_per_10s = 10000\nsearch_per_second = 100\napi_version = \"{version}\"\n"
+            ),
+        );
+        let args = sync_args(&ws, &sb, Some(&config), &[]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = firmo(&ws, &args).await;
+        out.expect_code(0);
+        let summary = out.summary();
+        written.push((
+            count(&summary, "/outcomes/written"),
+            count(&summary, "/crm_calls"),
+        ));
+        assert!(
+            sb.has_property("firmo_headcount"),
+            "{version}: properties created"
+        );
+    }
+    assert!(written[0].0 > 0, "{written:?}");
+    assert_eq!(
+        written[0], written[1],
+        "same writes, same CRM calls on both versions"
+    );
+    let ws = Workspace::new();
+    let bad = ws.write("bad.toml", "[crm]\napi_version = \"v4\"\n");
+    let out = firmo(
+        &ws,
+        &["--config", &bad.display().to_string(), "sync", "--sandbox"],
+    )
+    .await;
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("2026-09"),
+        "the error lists the versions: {}",
+        out.stderr
+    );
+}
