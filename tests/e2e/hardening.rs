@@ -69,7 +69,6 @@ async fn a_read_only_command_works_while_a_run_holds_the_lock() {
 /// Finding 13: `report` and `sync --dry-run` work on a state file and directory the user
 /// may not write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "report opens the state read-only; sync --dry-run still records its run, so it needs a writable state"]
 async fn report_and_dry_run_work_on_a_read_only_state() {
     let sb = Sandbox::start(10).await;
     let ws = Workspace::new();

@@ -13,6 +13,7 @@
 //! cargo run --release -p firmo-bench                  # both, full size
 //! cargo run --release -p firmo-bench -- --quick       # 1,000 at 20/1s and 5,000 lifted
 //! cargo run --release -p firmo-bench -- --only lifted --sandbox-process
+//! cargo run --release -p firmo-bench -- --only limited --companies 300 --provider-limits
 //! ```
 //!
 //! The engine is built as `firmo sync --sandbox` builds it: the default config (but for
@@ -64,6 +65,10 @@ struct Args {
     /// Run only this scenario, in this process.
     #[arg(long, value_enum)]
     only: Option<Which>,
+    /// Keep the emulators' providers' own per-minute limits (Clearbit 600, Crunchbase
+    /// 200) and pace firmo's clients to them; the report adds each provider's bound.
+    #[arg(long)]
+    provider_limits: bool,
     /// Run the sandbox in a child process, so the reported peak RSS is the engine's
     /// alone (the sandbox's is reported apart).
     #[arg(long)]
@@ -151,6 +156,9 @@ fn run_each_in_a_child(args: &Args) -> anyhow::Result<()> {
         if args.sandbox_process {
             command.arg("--sandbox-process");
         }
+        if args.provider_limits {
+            command.arg("--provider-limits");
+        }
         if let Some(config) = &args.config {
             command.arg("--config").arg(config);
         }
@@ -179,6 +187,7 @@ async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
             budget: args.budget,
             sandbox_process: args.sandbox_process,
             config_text: config_text.clone(),
+            provider_limits: args.provider_limits,
         },
         Which::Lifted => Scenario {
             name: "lifted",
@@ -187,6 +196,7 @@ async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
             budget: args.budget,
             sandbox_process: args.sandbox_process,
             config_text,
+            provider_limits: args.provider_limits,
         },
     };
     let measured = scenario::run(scenario).await?;

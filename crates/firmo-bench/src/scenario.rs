@@ -42,7 +42,14 @@ pub(crate) struct Scenario {
     pub(crate) sandbox_process: bool,
     /// firmo.toml text to run with instead of the defaults (`--config`).
     pub(crate) config_text: String,
+    /// The emulators keep their providers' own per-minute limits (Clearbit 600,
+    /// Crunchbase 200) and firmo's clients pace to the same rates.
+    pub(crate) provider_limits: bool,
 }
+
+/// The per-minute limits the emulators enforce by default, which the clients are told
+/// under `provider_limits` (provider name, requests per minute).
+pub(crate) const EMULATOR_LIMITS: [(&str, u32); 2] = [("clearbit", 600), ("crunchbase", 200)];
 
 /// What one run measured.
 #[derive(Debug)]
@@ -137,6 +144,15 @@ pub(crate) fn sandbox_config(companies: usize, rate_limit: Option<RateLimit>) ->
     }
 }
 
+/// The sandbox of a scenario: its providers' limits kept when the scenario asks.
+fn scenario_sandbox(scenario: &Scenario) -> SandboxConfig {
+    let mut config = sandbox_config(scenario.companies, scenario.rate_limit);
+    if scenario.provider_limits {
+        config.emulators = EmulatorSettings::default();
+    }
+    config
+}
+
 pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let rss_start = mem::own();
     let seeding = Instant::now();
@@ -149,7 +165,7 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     } else {
         SandboxLink::InProcess(
             firmo_sandbox::start(
-                sandbox_config(scenario.companies, scenario.rate_limit),
+                scenario_sandbox(&scenario),
                 "127.0.0.1:0".parse().expect("a valid socket address"),
             )
             .await
@@ -254,6 +270,11 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
 /// would defer most of them.
 fn bench_config(scenario: &Scenario) -> String {
     let mut text = scenario.config_text.clone();
+    if scenario.provider_limits {
+        for (name, rate) in EMULATOR_LIMITS {
+            let _ = write!(text, "\n[sources.{name}]\nrequests_per_minute = {rate}\n");
+        }
+    }
     let sets_budget = text.lines().any(|l| l.trim() == "[budget]");
     if !sets_budget {
         let _ = write!(

@@ -72,7 +72,7 @@ where
         config.push_wait(),
         false,
     )
-    .recording(record.id);
+    .recording(&record);
     let total = accounts.len() as u64;
     let mut chunks = Vec::new();
     let mut rest = accounts;

@@ -82,8 +82,8 @@ impl RunState {
 
     /// Charges every paid answer to run `id` the moment it is stored.
     #[must_use]
-    pub fn recording(mut self, id: RunId) -> RunState {
-        self.id = Some(id);
+    pub fn recording(mut self, record: &RunRecord) -> RunState {
+        self.id = record.recorded.then_some(record.id);
         self
     }
 
@@ -171,6 +171,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct RunRecord {
     pub id: RunId,
     store: StoreHandle,
+    /// False on a read-only state (a dry run on a file the user may not write): the run
+    /// is planned and shown, not recorded.
+    recorded: bool,
 }
 
 /// What one page of a run leaves in the store.
@@ -187,15 +190,26 @@ const KEEP_SNAPSHOT_RUNS: usize = 10;
 
 impl RunRecord {
     pub async fn start(store: &StoreHandle, start: RunStart) -> Result<RunRecord, StateError> {
-        let id = store.call(move |s| s.start_run(&start)).await?;
+        let id = store
+            .call(move |s| {
+                if s.is_read_only() {
+                    return Ok(None);
+                }
+                s.start_run(&start).map(Some)
+            })
+            .await?;
         Ok(RunRecord {
-            id,
+            id: id.unwrap_or(RunId(0)),
             store: store.clone(),
+            recorded: id.is_some(),
         })
     }
 
     /// Records a page's outcomes, snapshots and journal entries in one transaction.
     pub async fn page(&self, page: PageRecord) -> Result<(), StateError> {
+        if !self.recorded {
+            return Ok(());
+        }
         let id = self.id;
         self.store
             .call(move |s| {
@@ -219,6 +233,9 @@ impl RunRecord {
         outcome: RunOutcome,
         summary: serde_json::Value,
     ) -> Result<(), StateError> {
+        if !self.recorded {
+            return Ok(());
+        }
         let id = self.id;
         self.store
             .call(move |s| {

@@ -119,7 +119,7 @@ pub async fn sync(
         config.push_wait(),
         options.dry_run,
     )
-    .recording(record.id);
+    .recording(&record);
     let ctx = PassContext {
         config,
         crm: crm.name(),

@@ -115,7 +115,13 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
 
 async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult {
     let config = load_config(global)?;
-    let store = open_store(global)?;
+    // A dry run writes nothing: it plans from a read-only view of the state (so it works
+    // on a file the user may not write, and beside a running sync) and records no run.
+    let store = if args.dry_run && global.state.exists() {
+        context::open_store_read_only(global)?
+    } else {
+        open_store(global)?
+    };
     if let Some(name) = &args.segment
         && !config.segments.contains_key(name)
     {
