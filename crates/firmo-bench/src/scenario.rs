@@ -336,12 +336,40 @@ mod tests {
             budget: 1e12,
             sandbox_process: false,
             config_text: String::new(),
+            provider_limits: false,
         };
         let config = Config::from_toml(&bench_config(&scenario), "t").unwrap();
         assert!((config.budget.max_credits_per_run - 1e12).abs() < 1.0);
         scenario.config_text = "[budget]\nmax_credits_per_run = 7.0\n".to_owned();
         let config = Config::from_toml(&bench_config(&scenario), "t").unwrap();
         assert!((config.budget.max_credits_per_run - 7.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn provider_limits_pace_the_clients_to_the_emulators() {
+        let scenario = Scenario {
+            name: "t",
+            companies: 1,
+            rate_limit: None,
+            budget: 1.0,
+            sandbox_process: false,
+            config_text: String::new(),
+            provider_limits: true,
+        };
+        let config = Config::from_toml(&bench_config(&scenario), "t").unwrap();
+        for (name, rate) in EMULATOR_LIMITS {
+            let settings = &config.source(name).unwrap().settings;
+            assert_eq!(
+                settings["requests_per_minute"].as_integer(),
+                Some(i64::from(rate))
+            );
+        }
+        assert_eq!(
+            scenario_sandbox(&scenario)
+                .emulators
+                .crunchbase_rate_per_minute,
+            200
+        );
     }
 
     #[test]
