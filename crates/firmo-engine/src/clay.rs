@@ -38,12 +38,12 @@ impl CacheSink {
 #[async_trait]
 impl ClayRowSink for CacheSink {
     async fn accept(&self, domain: String, records: Vec<ProviderRecord>) -> Result<(), String> {
-        let entry = self.entry(domain, records);
+        let entry = self.entry(domain.clone(), records);
         self.store
             .call(move |s| s.put_lookup(&entry))
             .await
             .map_err(|e| e.to_string())?;
-        self.arrivals.arrived();
+        self.arrivals.arrived(self.provider, &domain);
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl ClayRowSink for CacheSink {
     /// in-flight mark is cleared only after the pending entry is stored.
     async fn offer(&self, domain: String, records: Vec<ProviderRecord>) -> Result<Accept, String> {
         let pushing = self.arrivals.is_pushing(self.provider, &domain);
-        let entry = self.entry(domain, records);
+        let entry = self.entry(domain.clone(), records);
         let stored = self
             .store
             .call(move |s| {
@@ -71,7 +71,7 @@ impl ClayRowSink for CacheSink {
         if !stored {
             return Ok(Accept::Unsolicited);
         }
-        self.arrivals.arrived();
+        self.arrivals.arrived(self.provider, &domain);
         Ok(Accept::Stored)
     }
 }

@@ -76,17 +76,34 @@ pub struct Answer {
     pub wait_until: Option<tokio::time::Instant>,
 }
 
-/// Pushed answers: which pushes are on their way out, and a wake-up for the pages waiting
-/// when an answer is stored.
+/// Pushed answers: which pushes are on their way out, and who waits for which answer.
+/// An arrival wakes only the page waiting on that domain, and hands it the key, so a page
+/// reads only what arrived (with many pages in flight, waking every page to re-read all
+/// it waits on cost more than the rest of the run).
 #[derive(Debug, Default)]
 pub struct Arrivals {
-    notify: Notify,
     pushing: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
+    waiting: std::sync::Mutex<HashMap<(String, String), Arc<Waiter>>>,
+}
+
+/// One page waiting for pushed answers.
+#[derive(Debug, Default)]
+struct Waiter {
+    notify: Notify,
+    /// (provider, domain) of answers stored since the page last looked.
+    arrived: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Arrivals {
-    pub fn arrived(&self) {
-        self.notify.notify_waiters();
+    /// An answer for `domain` is in the store: wakes the page waiting for it, if any.
+    pub fn arrived(&self, provider: &str, domain: &str) {
+        let key = (provider.to_owned(), domain.to_owned());
+        let waiter = crate::run::lock(&self.waiting).remove(&key);
+        if let Some(waiter) = waiter {
+            crate::run::lock(&waiter.arrived).push(key);
+            // A stored permit: the page wakes even if it is not waiting yet.
+            waiter.notify.notify_one();
+        }
     }
 
     /// Whether a push for `domain` is being sent (its pending entry not stored yet).
@@ -103,6 +120,19 @@ impl Arrivals {
         } else {
             pushing.remove(&(provider, domain.to_owned()));
         }
+    }
+
+    fn register(&self, keys: &[(String, String)]) -> Arc<Waiter> {
+        let waiter = Arc::new(Waiter::default());
+        let mut waiting = crate::run::lock(&self.waiting);
+        for key in keys {
+            waiting.insert(key.clone(), Arc::clone(&waiter));
+        }
+        waiter
+    }
+
+    fn unregister(&self, waiter: &Arc<Waiter>) {
+        crate::run::lock(&self.waiting).retain(|_, w| !Arc::ptr_eq(w, waiter));
     }
 }
 
@@ -381,25 +411,25 @@ fn store_unless_answered(
     asked_at: UnixMillis,
     run: Option<firmo_store::RunId>,
 ) -> Result<CachedLookup, firmo_store::StoreError> {
-    let current = s.get_lookup(&entry.provider, &entry.key)?;
-    let answered = entry.status == LookupStatus::Pending
-        && current.as_ref().is_some_and(|c| {
-            matches!(c.status, LookupStatus::Hit | LookupStatus::Miss) && c.fetched_at >= asked_at
-        });
-    s.write(|w| match (answered, run) {
+    if entry.status == LookupStatus::Pending
+        && let Some(current) = s.get_lookup(&entry.provider, &entry.key)?
+        && matches!(current.status, LookupStatus::Hit | LookupStatus::Miss)
+        && current.fetched_at >= asked_at
+    {
         // The push was still paid for: only the ledger learns of it.
-        (true, Some(run)) => w.add_credits(run, &entry.provider, entry.credits, 1),
-        (true, None) => Ok(()),
+        if let Some(run) = run {
+            s.write(|w| w.add_credits(run, &entry.provider, entry.credits, 1))?;
+        }
+        return Ok(current);
+    }
+    s.write(|w| match run {
         // Charged to the run in the same transaction as the cache write, so a run killed
         // right after still shows what it spent.
-        (false, Some(run)) => w.put_lookup_charged(&entry, run),
-        (false, None) => w.put_lookup(&entry),
+        Some(run) => w.put_lookup_charged(&entry, run),
+        None => w.put_lookup(&entry),
     })?;
-    if answered {
-        return Ok(current.expect("an answered entry exists"));
-    }
-    Ok(s.get_lookup(&entry.provider, &entry.key)?
-        .unwrap_or_else(|| to_cached(entry)))
+    // What the page needs of the stored entry is its records, which are the entry's.
+    Ok(to_cached(entry))
 }
 
 fn to_cached(entry: LookupEntry) -> CachedLookup {
@@ -426,61 +456,85 @@ pub(crate) async fn await_pushed(
     arrivals: &Arrivals,
     store: &StoreHandle,
 ) -> Result<(), StateError> {
-    loop {
-        let waiting: Vec<(usize, String, tokio::time::Instant)> = answers
-            .iter()
-            .filter(|(_, a)| a.state == LookupState::Pending)
-            .filter_map(|((pi, d), a)| a.wait_until.map(|t| (*pi, d.clone(), t)))
-            .filter(|(_, _, t)| *t > tokio::time::Instant::now())
-            .collect();
-        let Some(deadline) = waiting.iter().map(|(_, _, t)| *t).max() else {
-            return Ok(());
-        };
-        // Register interest before reading, so a row stored between the read and the
-        // wait still wakes us.
-        let notified = arrivals.notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let keys: Vec<(&'static str, String)> = waiting
-            .iter()
-            .map(|(pi, d, _)| (providers[*pi].name, d.clone()))
-            .collect();
-        let fresh = store
-            .call(move |s| {
-                let mut out = Vec::new();
-                for (provider, key) in keys {
-                    if let Some(e) = s.get_lookup(provider, &key)?
-                        && matches!(e.status, LookupStatus::Hit | LookupStatus::Miss)
-                    {
-                        out.push(e);
-                    }
-                }
-                Ok(out)
-            })
-            .await?;
-        let arrived = !fresh.is_empty();
-        for entry in fresh {
-            let Some(pi) = providers.iter().position(|p| p.name == entry.provider) else {
-                continue;
-            };
-            let key = (pi, entry.key.clone());
-            if owned.contains(&key) {
-                run.stat(providers[pi].name, |s| {
-                    s.pending = s.pending.saturating_sub(1);
-                    s.found += 1;
-                });
+    let mut waiting: Vec<(String, String)> = answers
+        .iter()
+        .filter(|(_, a)| a.state == LookupState::Pending && a.wait_until.is_some())
+        .map(|((pi, d), _)| (providers[*pi].name.to_owned(), d.clone()))
+        .collect();
+    let Some(deadline) = answers.values().filter_map(|a| a.wait_until).max() else {
+        return Ok(());
+    };
+    // Registered before the first read, so a row stored in between still reaches us.
+    let waiter = arrivals.register(&waiting);
+    let result = async {
+        let mut to_read = waiting.clone();
+        loop {
+            let fresh = read_answered(store, to_read).await?;
+            for entry in fresh {
+                waiting.retain(|(p, d)| !(*p == entry.provider && *d == entry.key));
+                take_pushed(answers, owned, providers, run, entry);
             }
-            if let Some(answer) = answers.get_mut(&key) {
-                answer.state = LookupState::Fetched;
-                answer.wait_until = None;
-                answer.entry = Some(Arc::new(entry));
+            if waiting.is_empty()
+                || tokio::time::timeout_at(deadline, waiter.notify.notified())
+                    .await
+                    .is_err()
+            {
+                return Ok(());
             }
-        }
-        if arrived {
-            continue;
-        }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return Ok(());
+            to_read = std::mem::take(&mut *crate::run::lock(&waiter.arrived));
         }
     }
+    .await;
+    arrivals.unregister(&waiter);
+    result
+}
+
+/// The answered (hit or miss) entries among `keys`, in one store call.
+async fn read_answered(
+    store: &StoreHandle,
+    keys: Vec<(String, String)>,
+) -> Result<Vec<CachedLookup>, StateError> {
+    store
+        .call(move |s| {
+            let mut out = Vec::new();
+            for (provider, key) in keys {
+                if let Some(e) = s.get_lookup(&provider, &key)?
+                    && matches!(e.status, LookupStatus::Hit | LookupStatus::Miss)
+                {
+                    out.push(e);
+                }
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Puts an arrived row in place of the page's pending answer.
+fn take_pushed(
+    answers: &mut BTreeMap<(usize, String), Answer>,
+    owned: &std::collections::HashSet<(usize, String)>,
+    providers: &[ProviderHandle],
+    run: &RunState,
+    entry: CachedLookup,
+) {
+    let Some(pi) = providers.iter().position(|p| p.name == entry.provider) else {
+        return;
+    };
+    let key = (pi, entry.key.clone());
+    // A row read twice (stored while the first read ran) counts once.
+    let Some(answer) = answers
+        .get_mut(&key)
+        .filter(|a| a.state == LookupState::Pending)
+    else {
+        return;
+    };
+    if owned.contains(&key) {
+        run.stat(providers[pi].name, |s| {
+            s.pending = s.pending.saturating_sub(1);
+            s.found += 1;
+        });
+    }
+    answer.state = LookupState::Fetched;
+    answer.wait_until = None;
+    answer.entry = Some(Arc::new(entry));
 }

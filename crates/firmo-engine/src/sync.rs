@@ -55,10 +55,10 @@ pub enum SyncError {
 }
 
 /// Pages pulled ahead of enrichment.
-const PULL_AHEAD: usize = 4;
+const PULL_AHEAD: usize = 8;
 /// Pages enriched at once. Enough to hide one page's provider round trips and Clay's
 /// callback behind the others; each holds at most 100 accounts.
-const PAGES_IN_FLIGHT: usize = 6;
+const PAGES_IN_FLIGHT: usize = 24;
 
 /// Runs the pipeline.
 pub async fn sync(

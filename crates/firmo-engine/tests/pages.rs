@@ -178,7 +178,7 @@ impl Provider for FastPush {
             .call(move |s| s.put_lookup(&entry))
             .await
             .unwrap();
-        self.arrivals.arrived();
+        self.arrivals.arrived("fastpush", domain);
         Ok(LookupOutcome::Pending {
             retry_after: Some(Duration::from_hours(1)),
             charged: true,
