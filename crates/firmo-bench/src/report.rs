@@ -114,6 +114,16 @@ pub(crate) fn render(m: &Measured) -> String {
         .map(|b| vec![("CRM".to_owned(), b)])
         .unwrap_or_default();
     if m.scenario.provider_limits {
+        if let (Some(b), Some(l)) = (crm_bound, m.scenario.rate_limit) {
+            let _ = writeln!(
+                o,
+                "  bound of the CRM: {} ({} calls under /crm at {}/{} ms)",
+                secs(b),
+                calls.rate_limited_kinds,
+                l.max_requests,
+                l.interval.as_millis()
+            );
+        }
         for (name, rate) in crate::scenario::EMULATOR_LIMITS {
             let requests: u64 = calls
                 .providers
@@ -144,6 +154,8 @@ pub(crate) fn render(m: &Measured) -> String {
         );
     }
     match m.scenario.rate_limit {
+        // Under the providers' limits the largest bound, printed above, is the measure.
+        Some(_) if m.scenario.provider_limits => {}
         Some(l) => {
             let b = bound(calls.rate_limited_kinds, l.max_requests, l.interval);
             let r = ratio(wall, b);

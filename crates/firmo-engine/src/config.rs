@@ -308,123 +308,21 @@ impl Config {
         origin: &str,
         registry: &Registry,
     ) -> Result<Config, ConfigError> {
-        let invalid = |key: String, message: String| ConfigError::Invalid {
+        let invalid = |(key, message): Problem| ConfigError::Invalid {
             path: origin.to_owned(),
             key,
             message,
         };
-        for name in raw.sources.keys() {
-            if registry.get(name).is_none() {
-                return Err(invalid(
-                    format!("sources.{name}"),
-                    format!("unknown source; known: {}", registry.names().join(", ")),
-                ));
-            }
-        }
-        let mut sources = Vec::new();
-        for factory in registry.factories() {
-            let name = factory.name();
-            let config = SourceConfig::defaults(factory.default_refresh())
-                .apply(raw.sources.get(name).unwrap_or(&RawSourceConfig::default()));
-            factory
-                .check(&config.settings)
-                .map_err(|(key, message)| invalid(format!("sources.{name}{key}"), message))?;
-            sources.push((name.to_owned(), config));
-        }
-        check_ranges(&raw).map_err(|(key, message)| invalid(key, message))?;
-        for (name, source) in &raw.sources {
-            if let Some(m) = source.pending_retry_minutes {
-                in_range(
-                    &format!("sources.{name}.pending_retry_minutes"),
-                    f64::from(m),
-                    1.0,
-                    10_080.0,
-                )
-                .map_err(|(key, message)| invalid(key, message))?;
-            }
-        }
-        let check_filters =
-            |key: &str, filters: &[FilterConfig]| -> Result<Vec<Filter>, ConfigError> {
-                if filters.is_empty() {
-                    return Err(invalid(
-                        format!("{key}.filters"),
-                        "needs at least one filter".into(),
-                    ));
-                }
-                let mut checked = Vec::with_capacity(filters.len());
-                for (i, f) in filters.iter().enumerate() {
-                    let key = format!("{key}.filters[{i}]");
-                    let operator: FilterOperator = f
-                        .operator
-                        .parse()
-                        .map_err(|message| invalid(format!("{key}.operator"), message))?;
-                    let missing = match operator.operand() {
-                        Operand::One => f.value.is_none().then_some("a `value`"),
-                        Operand::Range => (f.value.is_none() || f.high_value.is_none())
-                            .then_some("a `value` and a `high_value`"),
-                        Operand::List => f.values.is_empty().then_some("`values`"),
-                        Operand::None => None,
-                    };
-                    if let Some(what) = missing {
-                        return Err(invalid(key, format!("operator {operator} needs {what}")));
-                    }
-                    checked.push(Filter {
-                        property_name: f.property.clone(),
-                        operator,
-                        value: f.value.clone(),
-                        high_value: f.high_value.clone(),
-                        values: f.values.clone(),
-                    });
-                }
-                Ok(checked)
-            };
+        let sources = check_sources(&raw, registry).map_err(invalid)?;
+        check_ranges(&raw).map_err(invalid)?;
         let mut segments = BTreeMap::new();
         for (name, segment) in &raw.segments {
-            let filters = check_filters(&format!("segments.{name}"), &segment.filters)?;
+            let filters =
+                check_filters(&format!("segments.{name}"), &segment.filters).map_err(invalid)?;
             segments.insert(name.clone(), filters);
         }
-        let mut tiers = Vec::new();
-        for (name, tier) in &raw.tiers {
-            let filters = check_filters(&format!("tiers.{name}"), &tier.filters)?;
-            if !(tier.refresh_factor > 0.0 && tier.refresh_factor <= 10.0) {
-                return Err(invalid(
-                    format!("tiers.{name}.refresh_factor"),
-                    "must be > 0 and ≤ 10".into(),
-                ));
-            }
-            tiers.push((
-                name.clone(),
-                Tier {
-                    filters,
-                    refresh_factor: tier.refresh_factor,
-                },
-            ));
-        }
-        if raw.budget.max_credits_per_run < 0.0 || !raw.budget.max_credits_per_run.is_finite() {
-            return Err(invalid(
-                "budget.max_credits_per_run".into(),
-                "must be a finite number ≥ 0".into(),
-            ));
-        }
-        let mut mapping = Vec::new();
-        for (name, m) in raw.mapping {
-            let field = Field::from_name(&name).ok_or_else(|| {
-                invalid(
-                    format!("mapping.{name}"),
-                    format!(
-                        "unknown field; known: {}",
-                        Field::ALL.map(Field::name).join(", ")
-                    ),
-                )
-            })?;
-            if m.property.starts_with(firmo_core::field::PROPERTY_PREFIX) {
-                return Err(invalid(
-                    format!("mapping.{name}.property"),
-                    "firmo_* properties are firmo's own; map to a built-in property".into(),
-                ));
-            }
-            mapping.push((field, m));
-        }
+        let tiers = check_tiers(&raw.tiers).map_err(invalid)?;
+        let mapping = check_mapping(raw.mapping).map_err(invalid)?;
         Ok(Config {
             crm: raw.crm,
             sources,
@@ -485,6 +383,116 @@ impl Config {
         let days = self.source(provider).map_or(7, |s| s.refresh.days());
         Duration::from_secs_f64(f64::from(days) * 86_400.0 * refresh_factor)
     }
+}
+
+/// A config problem before it is given its file: (key, message).
+type Problem = (String, String);
+
+/// Every registered provider's settings, defaults filled in, checked by its factory.
+fn check_sources(
+    raw: &RawConfig,
+    registry: &Registry,
+) -> Result<Vec<(String, SourceConfig)>, Problem> {
+    if let Some(name) = raw.sources.keys().find(|n| registry.get(n).is_none()) {
+        return Err((
+            format!("sources.{name}"),
+            format!("unknown source; known: {}", registry.names().join(", ")),
+        ));
+    }
+    let mut sources = Vec::new();
+    for factory in registry.factories() {
+        let name = factory.name();
+        let raw_source = raw.sources.get(name).cloned().unwrap_or_default();
+        if let Some(m) = raw_source.pending_retry_minutes {
+            let key = format!("sources.{name}.pending_retry_minutes");
+            in_range(&key, f64::from(m), 1.0, 10_080.0)?;
+        }
+        let config = SourceConfig::defaults(factory.default_refresh()).apply(&raw_source);
+        factory
+            .check(&config.settings)
+            .map_err(|(key, message)| (format!("sources.{name}{key}"), message))?;
+        sources.push((name.to_owned(), config));
+    }
+    Ok(sources)
+}
+
+/// A segment's or tier's filters, each operator parsed once and its operand checked.
+fn check_filters(key: &str, filters: &[FilterConfig]) -> Result<Vec<Filter>, Problem> {
+    if filters.is_empty() {
+        return Err((format!("{key}.filters"), "needs at least one filter".into()));
+    }
+    let mut checked = Vec::with_capacity(filters.len());
+    for (i, f) in filters.iter().enumerate() {
+        let key = format!("{key}.filters[{i}]");
+        let operator: FilterOperator = f
+            .operator
+            .parse()
+            .map_err(|message| (format!("{key}.operator"), message))?;
+        let missing = match operator.operand() {
+            Operand::One => f.value.is_none().then_some("a `value`"),
+            Operand::Range => (f.value.is_none() || f.high_value.is_none())
+                .then_some("a `value` and a `high_value`"),
+            Operand::List => f.values.is_empty().then_some("`values`"),
+            Operand::None => None,
+        };
+        if let Some(what) = missing {
+            return Err((key, format!("operator {operator} needs {what}")));
+        }
+        checked.push(Filter {
+            property_name: f.property.clone(),
+            operator,
+            value: f.value.clone(),
+            high_value: f.high_value.clone(),
+            values: f.values.clone(),
+        });
+    }
+    Ok(checked)
+}
+
+fn check_tiers(raw: &BTreeMap<String, TierConfig>) -> Result<Vec<(String, Tier)>, Problem> {
+    let mut tiers = Vec::new();
+    for (name, tier) in raw {
+        let filters = check_filters(&format!("tiers.{name}"), &tier.filters)?;
+        if !(tier.refresh_factor > 0.0 && tier.refresh_factor <= 10.0) {
+            return Err((
+                format!("tiers.{name}.refresh_factor"),
+                "must be > 0 and ≤ 10".into(),
+            ));
+        }
+        tiers.push((
+            name.clone(),
+            Tier {
+                filters,
+                refresh_factor: tier.refresh_factor,
+            },
+        ));
+    }
+    Ok(tiers)
+}
+
+fn check_mapping(
+    raw: BTreeMap<String, MappingConfig>,
+) -> Result<Vec<(Field, MappingConfig)>, Problem> {
+    let mut mapping = Vec::new();
+    for (name, m) in raw {
+        let field = Field::from_name(&name).ok_or_else(|| {
+            (
+                format!("mapping.{name}"),
+                format!(
+                    "unknown field; known: {}",
+                    Field::ALL.map(Field::name).join(", ")
+                ),
+            )
+        })?;
+        if m.property.starts_with(firmo_core::field::PROPERTY_PREFIX) {
+            return Err((
+                format!("mapping.{name}.property"),
+                "firmo_* properties are firmo's own; map to a built-in property".into(),
+            ));
+        }
+        mapping.push((field, m));
+    }
+    Ok(mapping)
 }
 
 /// A number outside its range is refused at load, never discovered halfway through a paid

@@ -141,6 +141,19 @@ impl Enricher {
             .await?;
         }
 
+        Ok(self.evaluate_accounts(accounts, domains, &answers, &planned, run, now))
+    }
+
+    /// Each account's records from the page's answers, through core's evaluation.
+    fn evaluate_accounts(
+        &self,
+        accounts: Vec<Account>,
+        domains: Vec<Result<String, DomainProblem>>,
+        answers: &BTreeMap<(usize, String), Answer>,
+        planned: &HashMap<(usize, String), f64>,
+        run: &RunState,
+        now: firmo_core::UnixMillis,
+    ) -> Vec<Enriched> {
         let today = now
             .date()
             .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"));
@@ -170,7 +183,7 @@ impl Enricher {
                 planned_credits: if run.dry_run { planned_credits } else { 0.0 },
             });
         }
-        Ok(out)
+        out
     }
 
     /// What the cache holds for each claim, one map per provider, read in one store call.

@@ -112,6 +112,14 @@ pub fn desired_properties(
         }
     }
     desired.retain(|d| !d.value.is_empty() || !live.contains_key(&d.property));
+    desired.extend(signals_and_sources(e, live));
+    (desired, rejected)
+}
+
+/// The signals the CRM has a property for, and `firmo_sources` (which source supplied
+/// which field): firmo's own, written whenever they change.
+fn signals_and_sources(e: &Enriched, live: &BTreeMap<String, PropertyDef>) -> Vec<Desired> {
+    let mut desired = Vec::new();
     for (name, value) in &e.evaluation.signals {
         let property = format!("{}{name}", firmo_core::field::PROPERTY_PREFIX);
         if live.get(&property).is_some_and(|d| {
@@ -127,6 +135,7 @@ pub fn desired_properties(
             });
         }
     }
+    let merged = &e.evaluation.merged;
     if !merged.fields.is_empty() && live.contains_key(SOURCES) {
         let sources = merged
             .fields
@@ -140,5 +149,5 @@ pub fn desired_properties(
             policy: OverwritePolicy::Owned,
         });
     }
-    (desired, rejected)
+    desired
 }

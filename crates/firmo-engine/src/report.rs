@@ -316,6 +316,21 @@ impl RunSummary {
     /// The human table.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        self.render_outcomes(&mut out);
+        self.render_spend(&mut out);
+        self.render_providers(&mut out);
+        self.render_quality(&mut out);
+        self.render_properties(&mut out);
+        self.render_samples(&mut out);
+        self.render_plan(&mut out);
+        if let Some(e) = &self.error {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "error: {e}");
+        }
+        out
+    }
+
+    fn render_outcomes(&self, out: &mut String) {
         let title = if self.dry_run {
             "firmo sync (dry run: nothing written)"
         } else {
@@ -355,6 +370,9 @@ impl RunSummary {
             o.failed,
             reasons(&self.failed)
         );
+    }
+
+    fn render_spend(&self, out: &mut String) {
         let _ = writeln!(out);
         match self.estimated_crm_calls {
             Some(est) => {
@@ -378,6 +396,9 @@ impl RunSummary {
                 );
             }
         }
+    }
+
+    fn render_providers(&self, out: &mut String) {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
@@ -402,6 +423,9 @@ impl RunSummary {
                     .unwrap_or_default()
             );
         }
+    }
+
+    fn render_quality(&self, out: &mut String) {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
@@ -424,6 +448,9 @@ impl RunSummary {
                 );
             }
         }
+    }
+
+    fn render_properties(&self, out: &mut String) {
         let created: Vec<&str> = self
             .properties
             .iter()
@@ -448,6 +475,9 @@ impl RunSummary {
                     .join(", ")
             );
         }
+    }
+
+    fn render_samples(&self, out: &mut String) {
         if !self.samples.is_empty() {
             let _ = writeln!(out);
             let _ = writeln!(out, "enriched, for example:");
@@ -468,6 +498,9 @@ impl RunSummary {
                 }
             }
         }
+    }
+
+    fn render_plan(&self, out: &mut String) {
         if self.dry_run && !self.plan.is_empty() {
             let _ = writeln!(out);
             let _ = writeln!(out, "plan (first 20 accounts):");
@@ -495,11 +528,6 @@ impl RunSummary {
                 );
             }
         }
-        if let Some(e) = &self.error {
-            let _ = writeln!(out);
-            let _ = writeln!(out, "error: {e}");
-        }
-        out
     }
 }
 

@@ -73,15 +73,7 @@ pub async fn sync(
     progress.phase("checking CRM properties");
     let portal = crm.account_key().await?;
     let setup = setup::prepare(crm.as_ref(), options.dry_run).await?;
-    let start = RunStart::new("sync", started)
-        .on(crm.name(), portal.clone())
-        .dry_run(options.dry_run)
-        .config(serde_json::json!({
-            "segment": options.segment,
-            "full": options.full,
-            "limit": options.limit,
-            "budget": config.budget.max_credits_per_run,
-        }));
+    let start = run_start(config, crm.name(), &portal, options, started);
     let record = RunRecord::start(&enricher.store, start).await?;
     let cursor = cursor::plan(
         &enricher.store,
@@ -104,12 +96,13 @@ pub async fn sync(
     let (jobs, writer) = if options.dry_run {
         (None, None)
     } else {
-        let (jobs, task) = write::spawn(WriteTarget {
+        let target = WriteTarget {
             crm: Arc::clone(&crm),
             run: record.clone(),
             portal: portal.clone(),
             clock: Arc::clone(&enricher.clock),
-        });
+        };
+        let (jobs, task) = write::spawn(target);
         (Some(jobs), Some(task))
     };
     let state = RunState::new(
@@ -232,6 +225,25 @@ async fn consume(
 /// checks the rest, and reports each.
 pub async fn ensure_properties(crm: &dyn Crm) -> Result<Vec<PropertyReport>, ConnectorError> {
     setup::prepare(crm, false).await.map(|s| s.report)
+}
+
+/// How the run is recorded: what was asked of it.
+fn run_start(
+    config: &Config,
+    crm: &'static str,
+    portal: &str,
+    options: &SyncOptions,
+    started: firmo_core::UnixMillis,
+) -> RunStart {
+    RunStart::new("sync", started)
+        .on(crm, portal.to_owned())
+        .dry_run(options.dry_run)
+        .config(serde_json::json!({
+            "segment": options.segment,
+            "full": options.full,
+            "limit": options.limit,
+            "budget": config.budget.max_credits_per_run,
+        }))
 }
 
 fn segment_filters(config: &Config, name: Option<&str>) -> Result<Vec<FilterGroup>, SyncError> {
