@@ -194,6 +194,10 @@ impl Fetcher<'_> {
             let answer = match sent {
                 None => {
                     self.run.refund(credits);
+                    let p = &self.providers[pi];
+                    if p.pushed {
+                        self.arrivals.set_pushing(p.name, &claim.domain, false);
+                    }
                     Ok(failed_answer(old, "not asked"))
                 }
                 Some((sent_at, outcome)) => {
