@@ -226,13 +226,14 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
             }
         }
     }
-    let enricher = Enricher {
-        core: config.core.clone(),
+    let enricher = Enricher::new(
+        config.core.clone(),
+        &config.waterfall,
         providers,
         store,
         clock,
         arrivals,
-    };
+    );
 
     let recorder = Recorder(Mutex::new(Timeline::default()));
     let started = Instant::now();

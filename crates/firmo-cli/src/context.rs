@@ -246,13 +246,14 @@ pub(crate) async fn target(
     for (name, error) in &unavailable {
         tracing::warn!(provider = %name, error = %error, "provider unavailable for this run; the others go on");
     }
-    let enricher = Enricher {
-        core: config.core.clone(),
+    let enricher = Enricher::new(
+        config.core.clone(),
+        &config.waterfall,
         providers,
         store,
         clock,
         arrivals,
-    };
+    );
     Ok(Target {
         crm,
         enricher,

@@ -265,7 +265,7 @@ pub const FIELDS: &[FieldSpec] = &[
         },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
-        sources: &[Source::Crunchbase, Source::Clay],
+        sources: &[Source::Clay, Source::Crunchbase],
     },
     FieldSpec {
         field: Field::LastFundingDate,
@@ -275,7 +275,7 @@ pub const FIELDS: &[FieldSpec] = &[
         kind: FieldKind::Date { min_year: 1900 },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
-        sources: &[Source::Crunchbase, Source::Clay],
+        sources: &[Source::Clay, Source::Crunchbase],
     },
     FieldSpec {
         field: Field::LastFundingAmount,
@@ -288,7 +288,7 @@ pub const FIELDS: &[FieldSpec] = &[
         },
         refresh: Refresh::Weekly,
         strategy: Strategy::Precedence,
-        sources: &[Source::Crunchbase, Source::Clay],
+        sources: &[Source::Clay, Source::Crunchbase],
     },
     FieldSpec {
         field: Field::EmployeeGrowth6mo,

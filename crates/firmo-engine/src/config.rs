@@ -12,6 +12,7 @@ use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
 
 use crate::providers::Registry;
+use crate::waterfall::WaterfallPlan;
 
 /// A config problem, naming the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,8 @@ pub struct RawSourceConfig {
     pub refresh: Option<Refresh>,
     /// How long to wait before asking again about a pending lookup.
     pub pending_retry_minutes: Option<u32>,
+    /// Ask this provider about every account, whatever the waterfall says.
+    pub always: Option<bool>,
     #[serde(flatten)]
     pub settings: toml::Table,
 }
@@ -76,6 +79,7 @@ pub struct SourceConfig {
     pub enabled: bool,
     pub refresh: Refresh,
     pub pending_retry_minutes: u32,
+    pub always: bool,
     /// The connector's own settings, checked against its config type.
     pub settings: toml::Table,
 }
@@ -87,6 +91,7 @@ impl SourceConfig {
             enabled: true,
             refresh,
             pending_retry_minutes: 10,
+            always: false,
             settings: toml::Table::new(),
         }
     }
@@ -100,6 +105,9 @@ impl SourceConfig {
         }
         if let Some(v) = raw.pending_retry_minutes {
             self.pending_retry_minutes = v;
+        }
+        if let Some(v) = raw.always {
+            self.always = v;
         }
         self.settings = raw.settings.clone();
         self
@@ -186,6 +194,26 @@ impl Default for BudgetConfig {
     }
 }
 
+/// `[waterfall]`: which providers are asked about an account (see `waterfall.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WaterfallConfig {
+    /// Off: every enabled provider is asked about every account.
+    pub enabled: bool,
+    /// Fields that never make a provider be asked on their own: they keep what providers
+    /// asked for other fields return.
+    pub passive_fields: Vec<String>,
+}
+
+impl Default for WaterfallConfig {
+    fn default() -> Self {
+        WaterfallConfig {
+            enabled: true,
+            passive_fields: vec!["revenue_range".to_owned()],
+        }
+    }
+}
+
 /// How a built-in CRM property may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,6 +247,7 @@ pub struct RawConfig {
     pub segments: BTreeMap<String, SegmentConfig>,
     pub tiers: BTreeMap<String, TierConfig>,
     pub budget: BudgetConfig,
+    pub waterfall: WaterfallConfig,
     pub mapping: BTreeMap<String, MappingConfig>,
     pub merge: MergeConfig,
     pub signals: SignalConfig,
@@ -234,6 +263,7 @@ impl Default for RawConfig {
             segments: BTreeMap::new(),
             tiers: BTreeMap::new(),
             budget: BudgetConfig::default(),
+            waterfall: WaterfallConfig::default(),
             mapping: default_mapping(),
             merge: MergeConfig::default(),
             signals: SignalConfig::default(),
@@ -269,6 +299,7 @@ pub struct Config {
     /// Tiers in name order; the first matching tier wins.
     pub tiers: Vec<(String, Tier)>,
     pub budget: BudgetConfig,
+    pub waterfall: WaterfallPlan,
     /// Field → built-in property mappings.
     pub mapping: Vec<(Field, MappingConfig)>,
     pub core: CoreConfig,
@@ -323,6 +354,7 @@ impl Config {
         }
         let tiers = check_tiers(&raw.tiers).map_err(invalid)?;
         let mapping = check_mapping(raw.mapping).map_err(invalid)?;
+        let waterfall = check_waterfall(&raw.waterfall).map_err(invalid)?;
         Ok(Config {
             crm: raw.crm,
             sources,
@@ -330,6 +362,7 @@ impl Config {
             segments,
             tiers,
             budget: raw.budget,
+            waterfall,
             mapping,
             core: CoreConfig {
                 merge: raw.merge,
@@ -414,6 +447,25 @@ fn check_sources(
         sources.push((name.to_owned(), config));
     }
     Ok(sources)
+}
+
+/// The waterfall's passive fields, each a known field.
+fn check_waterfall(raw: &WaterfallConfig) -> Result<WaterfallPlan, Problem> {
+    let mut passive = Vec::new();
+    for name in &raw.passive_fields {
+        let field = Field::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+            (
+                "waterfall.passive_fields".to_owned(),
+                format!("unknown field {name:?}; known: {}", known.join(", ")),
+            )
+        })?;
+        passive.push(field);
+    }
+    Ok(WaterfallPlan {
+        enabled: raw.enabled,
+        passive,
+    })
 }
 
 /// A segment's or tier's filters, each operator parsed once and its operand checked.

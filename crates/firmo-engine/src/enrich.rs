@@ -17,6 +17,7 @@ use crate::plan::{Decision, claim_page, decide_claims};
 use crate::run::RunState;
 use crate::state::{StateError, StoreHandle};
 use crate::verdict::DomainProblem;
+use crate::waterfall::{self, Known, Waterfall, WaterfallPlan};
 
 /// An account to enrich: a CRM company or a CSV row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,8 +58,10 @@ pub struct Enriched {
     pub evaluation: Evaluation,
     /// What each provider did for this account.
     pub lookups: BTreeMap<&'static str, LookupState>,
-    /// Credits a dry run would spend on this account.
+    /// Credits a dry run would spend on this account, at most.
     pub planned_credits: f64,
+    /// Dry run: the part of `planned_credits` spent only if earlier sources miss.
+    pub planned_if_missed: f64,
 }
 
 impl Enriched {
@@ -78,10 +81,51 @@ pub struct Enricher {
     pub clock: Clock,
     /// Woken when a pushed answer is stored.
     pub arrivals: Arc<Arrivals>,
+    /// Which providers an account still needs (built from `providers`).
+    pub waterfall: Waterfall,
+}
+
+/// What a page has learnt so far, per (provider index, domain).
+#[derive(Default)]
+struct PageState {
+    answers: BTreeMap<(usize, String), Answer>,
+    /// Credits each planned fetch reserves.
+    planned: HashMap<(usize, String), f64>,
+    /// Dry run: planned only if an earlier source in some field's order misses.
+    conditional: HashSet<(usize, String)>,
+    /// What the cache holds for keys not asked (yet): stale data still counts, and a key
+    /// never asked whose cached answer isn't fresh is a credit the waterfall saved.
+    unasked: HashMap<(usize, String), CachedLookup>,
+    /// Keys this page claimed (its stats count their pushed answers).
+    owned: HashSet<(usize, String)>,
 }
 
 impl Enricher {
-    /// Plans, fetches and evaluates one page of accounts.
+    /// The machinery for `providers`, asked in the waterfall's order (`plan`).
+    pub fn new(
+        core: CoreConfig,
+        plan: &WaterfallPlan,
+        providers: Vec<ProviderHandle>,
+        store: StoreHandle,
+        clock: Clock,
+        arrivals: Arc<Arrivals>,
+    ) -> Enricher {
+        let sources: Vec<&[firmo_core::Source]> =
+            providers.iter().map(|p| p.provider.sources()).collect();
+        let always = providers.iter().map(|p| p.always).collect();
+        let waterfall = Waterfall::new(plan.enabled, &core.merge, &plan.passive, &sources, always);
+        Enricher {
+            core,
+            providers,
+            store,
+            clock,
+            arrivals,
+            waterfall,
+        }
+    }
+
+    /// Plans, fetches and evaluates one page of accounts: round after round, each asking
+    /// only the providers the waterfall still wants, until no account needs more.
     pub async fn enrich_page(
         &self,
         accounts: Vec<Account>,
@@ -98,50 +142,200 @@ impl Enricher {
                 *f = f.min(account.refresh_factor);
             }
         }
+        let today = today(now);
+        let mut page = PageState::default();
+        let mut peek = true;
+        loop {
+            let wanted = self.next_wanted(&factors, &mut page, today);
+            if wanted.is_empty() {
+                break;
+            }
+            self.round(wanted, &factors, peek, &mut page, run, now)
+                .await?;
+            peek = false;
+        }
+        self.count_savings(&factors, &page, run, now);
+        Ok(self.evaluate_accounts(accounts, domains, &page, run, today))
+    }
 
-        let needs = claim_page(run, &self.providers, &factors);
-        let cached = self.read_cache(&needs.claims).await?;
-        let decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
-        let planned: HashMap<(usize, String), f64> = decided
+    /// The (provider, domain, tier factor) keys the waterfall wants asked next.
+    fn next_wanted(
+        &self,
+        factors: &BTreeMap<String, f64>,
+        page: &mut PageState,
+        today: Date,
+    ) -> Vec<(usize, String, f64)> {
+        let mut keys = Vec::new();
+        let mut known = vec![Known::Unasked; self.providers.len()];
+        for (domain, &factor) in factors {
+            for (pi, k) in known.iter_mut().enumerate() {
+                *k = match page.answers.get(&(pi, domain.clone())).map(|a| &a.state) {
+                    None => Known::Unasked,
+                    Some(LookupState::Pending) => Known::Pending,
+                    Some(LookupState::WouldFetch) => Known::Assumed,
+                    Some(_) => Known::Answered,
+                };
+            }
+            if !known.contains(&Known::Unasked) {
+                continue;
+            }
+            let records: Vec<ProviderRecord> = (0..self.providers.len())
+                .filter_map(|pi| page.answers.get(&(pi, domain.clone())))
+                .filter_map(|a| a.entry.as_ref())
+                .flat_map(|e| e.records.iter().cloned())
+                .collect();
+            let evaluation = evaluate_records(&records, &self.core, today);
+            for want in self
+                .waterfall
+                .wanted(&known, |f| waterfall::is_filled(&evaluation, f))
+            {
+                if want.conditional {
+                    page.conditional.insert((want.provider, domain.clone()));
+                }
+                keys.push((want.provider, domain.clone(), factor));
+            }
+        }
+        keys
+    }
+
+    /// Claims, plans and fetches one round of keys, and waits for what is pushed back.
+    /// The first round also reads every other provider's cache for the page: a fresh
+    /// answer there costs nothing and may fill a field before anyone is asked.
+    async fn round(
+        &self,
+        keys: Vec<(usize, String, f64)>,
+        factors: &BTreeMap<String, f64>,
+        peek: bool,
+        page: &mut PageState,
+        run: &RunState,
+        now: firmo_core::UnixMillis,
+    ) -> Result<(), StateError> {
+        let needs = claim_page(run, keys);
+        let peek_keys: Vec<(usize, String)> = if peek {
+            let claimed: HashSet<(usize, &str)> = needs
+                .claims
+                .iter()
+                .map(|c| (c.provider, c.domain.as_str()))
+                .chain(needs.joins.iter().map(|(pi, d, _)| (*pi, d.as_str())))
+                .collect();
+            (0..self.providers.len())
+                .flat_map(|pi| factors.keys().map(move |d| (pi, d)))
+                .filter(|(pi, d)| !claimed.contains(&(*pi, d.as_str())))
+                .map(|(pi, d)| (pi, d.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut wanted: Vec<(usize, String)> = needs
+            .claims
             .iter()
-            .filter(|(_, d)| matches!(d, Decision::Fetch { .. }))
-            .map(|(c, d)| ((c.provider, c.domain.clone()), d.credits()))
+            .map(|c| (c.provider, c.domain.clone()))
             .collect();
+        let first_peeked = wanted.len();
+        wanted.extend(peek_keys);
+        let mut cached = self.read_cache(&wanted).await?;
+        for (pi, domain) in wanted.drain(first_peeked..) {
+            let Some(entry) = cached[pi].remove(&domain) else {
+                continue;
+            };
+            let p = &self.providers[pi];
+            let factor = factors.get(&domain).copied().unwrap_or(1.0);
+            if crate::plan::is_fresh(&entry, now, p.policy.freshness, factor) {
+                run.stat(p.name, |s| s.cache_hits += 1);
+                let answer = Answer {
+                    entry: Some(Arc::new(entry)),
+                    state: LookupState::Cached,
+                    wait_until: None,
+                };
+                page.answers.insert((pi, domain), answer);
+            } else {
+                page.unasked.insert((pi, domain), entry);
+            }
+        }
+        let decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
+        for (c, d) in &decided {
+            if matches!(d, Decision::Fetch { .. }) {
+                let key = (c.provider, c.domain.clone());
+                if page.conditional.contains(&key) {
+                    let name = self.providers[c.provider].name;
+                    run.stat(name, |s| s.planned_if_missed += d.credits());
+                }
+                page.planned.insert(key, d.credits());
+            }
+        }
         let fetcher = Fetcher {
             providers: &self.providers,
             store: &self.store,
             run,
             arrivals: &self.arrivals,
         };
-        let resolved = fetcher.resolve(decided, cached).await?;
-
-        let owned: HashSet<(usize, String)> =
-            resolved.iter().map(|(pi, d, _)| (*pi, d.clone())).collect();
-        let mut answers: BTreeMap<(usize, String), Answer> = resolved
-            .into_iter()
-            .map(|(pi, d, a)| ((pi, d), a))
-            .collect();
+        for (pi, domain, answer) in fetcher.resolve(decided, cached).await? {
+            page.unasked.remove(&(pi, domain.clone()));
+            page.owned.insert((pi, domain.clone()));
+            page.answers.insert((pi, domain), answer);
+        }
         for (pi, domain, mut rx) in needs.joins {
             run.count_join();
             let answer = match rx.wait_for(Option::is_some).await {
                 Ok(answer) => answer.clone().unwrap_or_else(unanswered),
                 Err(_) => unanswered(),
             };
-            answers.insert((pi, domain), answer);
+            page.unasked.remove(&(pi, domain.clone()));
+            page.answers.insert((pi, domain), answer);
         }
-        if answers.values().any(|a| a.wait_until.is_some()) {
+        if page.answers.values().any(|a| a.wait_until.is_some()) {
             await_pushed(
-                &mut answers,
-                &owned,
+                &mut page.answers,
+                &page.owned,
                 &self.providers,
                 run,
                 &self.arrivals,
                 &self.store,
             )
             .await?;
+            // Waited once: a row still out is pending, and holds back what follows it.
+            for answer in page.answers.values_mut() {
+                answer.wait_until = None;
+            }
         }
+        Ok(())
+    }
 
-        Ok(self.evaluate_accounts(accounts, domains, &answers, &planned, run, now))
+    /// Counts, per provider, the lookups the waterfall did not need and what asking
+    /// everyone would have paid for them (nothing where the cache was fresh anyway).
+    fn count_savings(
+        &self,
+        factors: &BTreeMap<String, f64>,
+        page: &PageState,
+        run: &RunState,
+        now: firmo_core::UnixMillis,
+    ) {
+        for (pi, p) in self.providers.iter().enumerate() {
+            if run.is_stopped(p.name) {
+                continue;
+            }
+            let (mut skipped, mut saved) = (0u64, 0.0);
+            for (domain, &factor) in factors {
+                let key = (pi, domain.clone());
+                if page.answers.contains_key(&key) {
+                    continue;
+                }
+                skipped += 1;
+                let fresh = page
+                    .unasked
+                    .get(&key)
+                    .is_some_and(|e| crate::plan::is_fresh(e, now, p.policy.freshness, factor));
+                if !fresh {
+                    saved += p.policy.cost;
+                }
+            }
+            if skipped > 0 {
+                run.stat(p.name, |s| {
+                    s.not_needed += skipped;
+                    s.credits_saved += saved;
+                });
+            }
+        }
     }
 
     /// Each account's records from the page's answers, through core's evaluation.
@@ -149,61 +343,72 @@ impl Enricher {
         &self,
         accounts: Vec<Account>,
         domains: Vec<Result<String, DomainProblem>>,
-        answers: &BTreeMap<(usize, String), Answer>,
-        planned: &HashMap<(usize, String), f64>,
+        page: &PageState,
         run: &RunState,
-        now: firmo_core::UnixMillis,
+        today: Date,
     ) -> Vec<Enriched> {
-        let today = now
-            .date()
-            .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"));
         let mut out = Vec::with_capacity(accounts.len());
         for (account, domain) in accounts.into_iter().zip(domains) {
             let mut records: Vec<ProviderRecord> = Vec::new();
             let mut lookups = BTreeMap::new();
-            let mut planned_credits = 0.0;
+            let (mut planned_credits, mut conditional_credits) = (0.0, 0.0);
             if let Ok(d) = &domain {
                 for (pi, p) in self.providers.iter().enumerate() {
                     let key = (pi, d.clone());
-                    if let Some(answer) = answers.get(&key) {
+                    if let Some(answer) = page.answers.get(&key) {
                         if let Some(entry) = &answer.entry {
                             // Stale, and pending-but-answered-before, data still counts.
                             records.extend(entry.records.iter().cloned());
                         }
                         lookups.insert(p.name, answer.state.clone());
+                    } else {
+                        // Not needed: what the cache holds (stale or not) still counts.
+                        if let Some(entry) = page.unasked.get(&key) {
+                            records.extend(entry.records.iter().cloned());
+                        }
+                        lookups.insert(p.name, LookupState::NotNeeded);
                     }
-                    planned_credits += planned.get(&key).copied().unwrap_or(0.0);
+                    let credits = page.planned.get(&key).copied().unwrap_or(0.0);
+                    planned_credits += credits;
+                    if page.conditional.contains(&key) {
+                        conditional_credits += credits;
+                    }
                 }
             }
+            let dry = run.dry_run;
             out.push(Enriched {
                 evaluation: evaluate_records(&records, &self.core, today),
                 account,
                 domain,
                 lookups,
-                planned_credits: if run.dry_run { planned_credits } else { 0.0 },
+                planned_credits: if dry { planned_credits } else { 0.0 },
+                planned_if_missed: if dry { conditional_credits } else { 0.0 },
             });
         }
         out
     }
 
-    /// What the cache holds for each claim, one map per provider, read in one store call.
+    /// What the cache holds for `keys`, one map per provider, read in one store call.
     async fn read_cache(
         &self,
-        claims: &[crate::plan::Claim],
+        keys: &[(usize, String)],
     ) -> Result<Vec<HashMap<String, CachedLookup>>, StateError> {
         let mut wanted: Vec<(&'static str, Vec<String>)> = self
             .providers
             .iter()
             .map(|p| (p.name, Vec::new()))
             .collect();
-        for c in claims {
-            wanted[c.provider].1.push(c.domain.clone());
+        for (pi, domain) in keys {
+            wanted[*pi].1.push(domain.clone());
         }
         self.store
             .call(move |s| {
                 wanted
                     .iter()
                     .map(|(provider, keys)| {
+                        if keys.is_empty() {
+                            return Ok(HashMap::new());
+                        }
                         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                         s.get_lookups(provider, &keys)
                     })
@@ -211,6 +416,11 @@ impl Enricher {
             })
             .await
     }
+}
+
+fn today(now: firmo_core::UnixMillis) -> Date {
+    now.date()
+        .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"))
 }
 
 /// The answer a page gets when the page that claimed the lookup failed before answering.

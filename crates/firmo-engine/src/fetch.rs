@@ -26,6 +26,8 @@ pub struct ProviderHandle {
     /// A receiver for this provider's pushed answers runs during the run, so a pending
     /// lookup made now is worth waiting for.
     pub pushed: bool,
+    /// Asked about every account, whatever the waterfall says (`[sources.X] always`).
+    pub always: bool,
     pub(crate) permits: Arc<Semaphore>,
 }
 
@@ -41,6 +43,7 @@ impl ProviderHandle {
             policy,
             concurrency,
             pushed: false,
+            always: false,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
         }
     }
@@ -64,6 +67,9 @@ pub enum LookupState {
     Off,
     /// Dry run: would be fetched.
     WouldFetch,
+    /// The waterfall did not ask: every field this provider could fill was filled by the
+    /// providers before it (or is passive).
+    NotNeeded,
 }
 
 /// One (provider, domain) resolved for this run: what the cache now holds and how it got

@@ -26,6 +26,7 @@ pub mod setup;
 pub mod state;
 pub mod sync;
 pub mod verdict;
+pub mod waterfall;
 pub mod write;
 
 use std::sync::Arc;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use firmo_connect::crm::{CrmCompany, PropertyDef, format_timestamp};
-use firmo_core::UnixMillis;
 use firmo_core::coverage::Coverage;
+use firmo_core::{Field, UnixMillis};
 use firmo_store::{AccountOutcome, JournalEntry, MergedSnapshot, RunId, RunOutcome};
 use tokio::sync::mpsc;
 
@@ -14,7 +14,8 @@ use crate::diff::PropertySkip;
 use crate::enrich::{Account, Enricher};
 use crate::evaluate::{Evaluated, against_crm};
 use crate::events;
-use crate::report::{AccountPlan, RunSummary, Tally, verdict_reason};
+use crate::fetch::LookupState;
+use crate::report::{AccountPlan, LeftEmpty, RunSummary, Tally, verdict_reason};
 use crate::run::{PageRecord, ProviderStats, RunRecord, RunState};
 use crate::setup::{PropertyReport, Setup};
 use crate::state::StateError;
@@ -81,6 +82,9 @@ pub(crate) struct Pass {
     pub holds_cursor: bool,
     /// Dry run: accounts the real run would most likely write.
     expected_writes: u64,
+    /// Field → accounts it is empty on while a provider that might fill it was not asked,
+    /// and those providers' credits.
+    left_empty: BTreeMap<Field, (u64, BTreeMap<&'static str, f64>)>,
 }
 
 impl Pass {
@@ -100,6 +104,7 @@ impl Pass {
                 .add_validated(&enriched.evaluation.merged, &enriched.evaluation.findings);
             self.tally
                 .absorb_findings(&enriched.evaluation.findings, &e.preflight);
+            self.count_left_empty(ctx, enriched);
             for f in enriched.rejected() {
                 events::record_rejected(&enriched.account.id, &f.code, &f.message);
             }
@@ -150,6 +155,38 @@ impl Pass {
         ctx.record.page(record).await
     }
 
+    /// Counts the fields the waterfall left empty on this account that a provider it did
+    /// not ask might fill.
+    fn count_left_empty(&mut self, ctx: &PassContext<'_>, enriched: &crate::enrich::Enriched) {
+        if enriched.domain.is_err() {
+            return;
+        }
+        let providers = &ctx.enricher.providers;
+        for field in Field::ALL {
+            if crate::waterfall::is_filled(&enriched.evaluation, field) {
+                continue;
+            }
+            let unasked: Vec<usize> = ctx
+                .enricher
+                .waterfall
+                .sources_of(field)
+                .iter()
+                .copied()
+                .filter(|&pi| {
+                    enriched.lookups.get(providers[pi].name) == Some(&LookupState::NotNeeded)
+                })
+                .collect();
+            if unasked.is_empty() {
+                continue;
+            }
+            let (accounts, costs) = self.left_empty.entry(field).or_default();
+            *accounts += 1;
+            for pi in unasked {
+                *costs.entry(providers[pi].name).or_default() += providers[pi].policy.cost;
+            }
+        }
+    }
+
     /// Counts what the write stage decided.
     pub(crate) fn absorb_writes(&mut self, w: &WriteReport) {
         self.tally
@@ -196,6 +233,15 @@ impl Pass {
             failed: self.tally.failed,
             findings: self.tally.findings,
             coverage: self.coverage.summary(),
+            left_empty: self
+                .left_empty
+                .into_iter()
+                .map(|(field, (accounts, would_cost))| LeftEmpty {
+                    field: field.name(),
+                    accounts,
+                    would_cost,
+                })
+                .collect(),
             properties: i.properties,
             samples: self.tally.samples,
             plan: self.plans,

@@ -7,7 +7,7 @@
 //! needs it while the claim is open joins the claim and gets the same answer. Two pages
 //! sharing a domain therefore make one lookup and reserve its credits once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use firmo_core::UnixMillis;
@@ -92,29 +92,25 @@ pub fn decide(
     budget: &mut Budget,
 ) -> Decision {
     if let Some(entry) = cached {
-        let age = Duration::from_millis(now.0.saturating_sub(entry.fetched_at.0).max(0) as u64);
-        match entry.status {
-            LookupStatus::Hit | LookupStatus::Miss if age < policy.freshness => {
-                return Decision::Reuse;
+        if is_fresh(entry, now, policy.freshness, 1.0) {
+            return Decision::Reuse;
+        }
+        if entry.status == LookupStatus::Pending {
+            // The shorter of the provider's own window and the configured one: a
+            // provider asking for an hour must not outvote `pending_retry_minutes` (a
+            // row pushed to a receiver that died with its run never arrives).
+            let configured = UnixMillis(
+                entry
+                    .fetched_at
+                    .0
+                    .saturating_add(policy.pending_retry.as_millis() as i64),
+            );
+            let until = entry
+                .retry_after
+                .map_or(configured, |provider| provider.min(configured));
+            if until > now {
+                return Decision::Wait { until };
             }
-            LookupStatus::Pending => {
-                // The shorter of the provider's own window and the configured one: a
-                // provider asking for an hour must not outvote `pending_retry_minutes`
-                // (a row pushed to a receiver that died with its run never arrives).
-                let configured = UnixMillis(
-                    entry
-                        .fetched_at
-                        .0
-                        .saturating_add(policy.pending_retry.as_millis() as i64),
-                );
-                let until = entry
-                    .retry_after
-                    .map_or(configured, |provider| provider.min(configured));
-                if until > now {
-                    return Decision::Wait { until };
-                }
-            }
-            _ => {}
         }
     }
     if budget.try_spend(policy.cost) {
@@ -158,36 +154,40 @@ pub(crate) struct PageNeeds {
     pub joins: Vec<(usize, String, watch::Receiver<Option<Answer>>)>,
 }
 
-/// Claims, or joins, every (provider, domain) of a page. `domains` maps each normalized
-/// domain to the most urgent refresh factor among the page's accounts that have it.
-pub(crate) fn claim_page(
-    run: &RunState,
-    providers: &[ProviderHandle],
-    domains: &BTreeMap<String, f64>,
-) -> PageNeeds {
+/// Claims, or joins, each (provider index, domain, tier factor) a page wants asked; the
+/// factor is the most urgent refresh factor among the page's accounts with the domain.
+pub(crate) fn claim_page(run: &RunState, keys: Vec<(usize, String, f64)>) -> PageNeeds {
     let mut needs = PageNeeds::default();
     let mut open = run.claims();
-    for pi in 0..providers.len() {
-        for (domain, &factor) in domains {
-            let key = (pi, domain.clone());
-            // A claim whose page went away (its sender dropped) is no claim.
-            if let Some(rx) = open.get(&key)
-                && rx.has_changed().is_ok()
-            {
-                needs.joins.push((pi, domain.clone(), rx.clone()));
-                continue;
-            }
-            let (answer, rx) = watch::channel(None);
-            open.insert(key, rx);
-            needs.claims.push(Claim {
-                provider: pi,
-                domain: domain.clone(),
-                factor,
-                answer,
-            });
+    for (pi, domain, factor) in keys {
+        let key = (pi, domain);
+        // A claim whose page went away (its sender dropped) is no claim.
+        if let Some(rx) = open.get(&key)
+            && rx.has_changed().is_ok()
+        {
+            let rx = rx.clone();
+            needs.joins.push((key.0, key.1, rx));
+            continue;
         }
+        let (answer, rx) = watch::channel(None);
+        let claim = Claim {
+            provider: key.0,
+            domain: key.1.clone(),
+            factor,
+            answer,
+        };
+        open.insert(key, rx);
+        needs.claims.push(claim);
     }
     needs
+}
+
+/// Whether a cached answer (hit or miss) is fresh enough to reuse for free, with the
+/// provider's `freshness` scaled by the account's tier `factor`.
+pub fn is_fresh(entry: &CachedLookup, now: UnixMillis, freshness: Duration, factor: f64) -> bool {
+    let age = Duration::from_millis(now.0.saturating_sub(entry.fetched_at.0).max(0) as u64);
+    matches!(entry.status, LookupStatus::Hit | LookupStatus::Miss)
+        && age < freshness.mul_f64(factor.clamp(0.001, 10.0))
 }
 
 /// Decides each claim from what the cache held when the claim was made.

@@ -157,7 +157,9 @@ pub fn build_all(
                         u64::from(source.pending_retry_minutes) * 60,
                     ),
                 };
-                handles.push(ProviderHandle::new(provider, policy, 8));
+                let mut handle = ProviderHandle::new(provider, policy, 8);
+                handle.always = source.always;
+                handles.push(handle);
             }
             Err(e) => failed.push((name.clone(), e)),
         }

@@ -123,7 +123,10 @@ pub struct AccountPlan {
     pub name: Option<String>,
     pub domain: Option<String>,
     pub lookups: BTreeMap<String, LookupState>,
+    /// At most: every lookup it plans, as if each earlier source in the waterfall missed.
     pub credits: f64,
+    /// Of those, the credits planned only in case an earlier source misses.
+    pub credits_if_missed: f64,
     /// property → value it would get (known only where the providers' answers are cached).
     pub changes: BTreeMap<String, String>,
 }
@@ -141,9 +144,20 @@ impl AccountPlan {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
             credits: enriched.planned_credits,
+            credits_if_missed: enriched.planned_if_missed,
             changes: e.diff.changes.clone(),
         }
     }
+}
+
+/// A field left empty on some accounts, and what asking the providers the waterfall did
+/// not ask would cost (the coverage a config's savings give up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeftEmpty {
+    pub field: &'static str,
+    pub accounts: u64,
+    /// Provider → credits asking it about those accounts would cost.
+    pub would_cost: BTreeMap<&'static str, f64>,
 }
 
 /// An account whose enriched values the summary shows.
@@ -302,6 +316,8 @@ pub struct RunSummary {
     pub failed: BTreeMap<String, u64>,
     pub findings: BTreeMap<String, FindingCount>,
     pub coverage: CoverageSummary,
+    /// Fields the waterfall left empty where a provider it did not ask might fill them.
+    pub left_empty: Vec<LeftEmpty>,
     pub properties: Vec<PropertyReport>,
     pub samples: Vec<Sample>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -395,6 +411,34 @@ impl RunSummary {
                     self.credits, self.budget
                 );
             }
+        }
+        let if_missed: f64 = self.providers.values().map(|p| p.planned_if_missed).sum();
+        if self.dry_run && if_missed > 0.0 {
+            let _ = writeln!(
+                out,
+                "              {if_missed:>8.1}   of them only where an earlier source misses"
+            );
+        }
+        let saved: f64 = self.providers.values().map(|p| p.credits_saved).sum();
+        if saved > 0.0 {
+            let _ = writeln!(
+                out,
+                "saved         {saved:>8.1}   against asking every provider (waterfall)"
+            );
+        }
+        for gap in &self.left_empty {
+            let costs: Vec<String> = gap
+                .would_cost
+                .iter()
+                .map(|(p, c)| format!("{p} for them would cost {c:.0} credits"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: {} accounts left empty; asking {}",
+                gap.field,
+                gap.accounts,
+                costs.join(", asking ")
+            );
         }
     }
 
@@ -548,6 +592,7 @@ fn state_word(s: &LookupState) -> &'static str {
         LookupState::Failed(_) => "failed",
         LookupState::Off => "off",
         LookupState::WouldFetch => "fetch",
+        LookupState::NotNeeded => "not needed",
     }
 }
 

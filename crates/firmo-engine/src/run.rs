@@ -28,6 +28,13 @@ pub struct ProviderStats {
     pub pending: u64,
     pub deferred: u64,
     pub errors: u64,
+    /// Accounts the waterfall did not ask this provider about.
+    pub not_needed: u64,
+    /// What asking it about them anyway would have cost (nothing where its cached answer
+    /// was fresh).
+    pub credits_saved: f64,
+    /// Dry run: credits planned only in case an earlier source misses.
+    pub planned_if_missed: f64,
     /// Why the provider was stopped for the rest of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,

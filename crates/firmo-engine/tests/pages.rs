@@ -85,13 +85,14 @@ fn account(id: &str, domain: &str) -> Account {
 fn enricher(provider: Arc<dyn Provider>, pushed: bool) -> Enricher {
     let mut handle = ProviderHandle::new(provider, policy(), 8);
     handle.pushed = pushed;
-    Enricher {
-        core: firmo_core::config::CoreConfig::default(),
-        providers: vec![handle],
-        store: StoreHandle::spawn(Store::open_in_memory().unwrap()),
-        clock: Arc::new(|| NOW),
-        arrivals: Arc::new(Arrivals::default()),
-    }
+    Enricher::new(
+        firmo_core::config::CoreConfig::default(),
+        &firmo_engine::waterfall::WaterfallPlan::default(),
+        vec![handle],
+        StoreHandle::spawn(Store::open_in_memory().unwrap()),
+        Arc::new(|| NOW),
+        Arc::new(Arrivals::default()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

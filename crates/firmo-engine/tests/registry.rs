@@ -96,13 +96,14 @@ async fn a_provider_registered_in_one_place_enriches_a_whole_sync() {
         providers.iter().map(|p| p.name).collect::<Vec<_>>(),
         ["fake"]
     );
-    let enricher = Enricher {
-        core: config.core.clone(),
+    let enricher = Enricher::new(
+        config.core.clone(),
+        &config.waterfall,
         providers,
-        store: StoreHandle::spawn(Store::open_in_memory().unwrap()),
-        clock: firmo_engine::system_clock(),
-        arrivals: Arc::new(Arrivals::default()),
-    };
+        StoreHandle::spawn(Store::open_in_memory().unwrap()),
+        firmo_engine::system_clock(),
+        Arc::new(Arrivals::default()),
+    );
     let summary = sync(
         &config,
         Arc::clone(&crm),

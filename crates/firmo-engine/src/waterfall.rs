@@ -1,0 +1,291 @@
+//! The waterfall: which providers an account still needs. A field's source list is the
+//! order in which providers are asked; a provider is asked only when some field it
+//! supplies has no accepted value from the providers that already answered, and every
+//! provider before it in that field's order has answered. A value core's rules reject
+//! counts as not found, so the waterfall goes on past it.
+//!
+//! - `union` and `freshest` fields ask all their sources (neither can be decided from the
+//!   first answer);
+//! - a *passive* field never makes a provider be asked: it takes what providers asked for
+//!   other fields return (by default `revenue_range`, which only Clearbit has: asking
+//!   Clearbit about every account for it would undo the savings);
+//! - a provider marked `always` is asked about every account;
+//! - with the waterfall off, every enabled provider is asked (firmo's behaviour before).
+//!
+//! Everything here is pure: what is known about each provider for one domain goes in,
+//! the providers to ask next come out.
+
+use firmo_core::{Evaluation, Field, Severity, Source, Strategy};
+
+/// The `[waterfall]` settings a run plans with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaterfallPlan {
+    /// Off: every enabled provider is asked about every account.
+    pub enabled: bool,
+    /// Fields that never make a provider be asked on their own.
+    pub passive: Vec<Field>,
+}
+
+impl Default for WaterfallPlan {
+    fn default() -> Self {
+        WaterfallPlan {
+            enabled: true,
+            passive: vec![Field::RevenueRange],
+        }
+    }
+}
+
+/// What one provider has said about one domain so far this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Not asked yet (nor a fresh answer in the cache).
+    Unasked,
+    /// Its answer is in: hit, miss, failure, off or over budget. The waterfall goes on
+    /// past it.
+    Answered,
+    /// Asked, no answer yet (a pushed row, a queued lookup): fields it could fill wait
+    /// for it rather than pay the next provider.
+    Pending,
+    /// Dry run: would be asked, outcome unknown. The plan assumes a miss to bound the
+    /// cost, and marks what it asks beyond as conditional.
+    Assumed,
+}
+
+/// A provider the waterfall wants asked now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    pub provider: usize,
+    /// Only because an earlier provider's unknown answer (dry run) was assumed a miss.
+    pub conditional: bool,
+}
+
+/// One field's part in the waterfall.
+#[derive(Debug, Clone, PartialEq)]
+struct FieldPlan {
+    field: Field,
+    /// The providers of its sources, in source order, each once.
+    providers: Vec<usize>,
+    ask_all: bool,
+    passive: bool,
+}
+
+/// The waterfall of a run's config and providers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waterfall {
+    enabled: bool,
+    fields: Vec<FieldPlan>,
+    /// Providers asked about every account.
+    always: Vec<bool>,
+}
+
+impl Waterfall {
+    /// `provider_sources[i]`: the sources provider `i` supplies; `always[i]`: whether it is
+    /// asked about every account. A source no provider supplies is left out of a field's
+    /// order (its provider is disabled).
+    pub fn new(
+        enabled: bool,
+        merge: &firmo_core::config::MergeConfig,
+        passive: &[Field],
+        provider_sources: &[&[Source]],
+        always: Vec<bool>,
+    ) -> Waterfall {
+        let fields = Field::ALL
+            .iter()
+            .map(|&field| {
+                let rule = merge.rule(field);
+                let mut providers = Vec::new();
+                for source in &rule.sources {
+                    if let Some(p) = provider_sources.iter().position(|s| s.contains(source))
+                        && !providers.contains(&p)
+                    {
+                        providers.push(p);
+                    }
+                }
+                FieldPlan {
+                    field,
+                    providers,
+                    ask_all: rule.strategy != Strategy::Precedence,
+                    passive: passive.contains(&field),
+                }
+            })
+            .collect();
+        Waterfall {
+            enabled,
+            fields,
+            always,
+        }
+    }
+
+    /// The providers to ask now, given what each has said (`known`, by provider index) and
+    /// which fields already hold an accepted value (`filled`). Empty: the account needs
+    /// nothing more this run.
+    pub fn wanted(&self, known: &[Known], filled: impl Fn(Field) -> bool) -> Vec<Want> {
+        let mut out: Vec<Want> = Vec::new();
+        let mut want = |provider: usize, conditional: bool| {
+            if known[provider] != Known::Unasked {
+                return;
+            }
+            match out.iter_mut().find(|w| w.provider == provider) {
+                // Wanted for certain by one field and conditionally by another: certain.
+                Some(w) => w.conditional &= conditional,
+                None => out.push(Want {
+                    provider,
+                    conditional,
+                }),
+            }
+        };
+        for (p, &always) in self.always.iter().enumerate() {
+            if always || !self.enabled {
+                want(p, false);
+            }
+        }
+        if !self.enabled {
+            return out;
+        }
+        for plan in self.fields.iter().filter(|f| !f.passive) {
+            if plan.ask_all {
+                for &p in &plan.providers {
+                    want(p, false);
+                }
+                continue;
+            }
+            if filled(plan.field) {
+                continue;
+            }
+            let mut conditional = false;
+            for &p in &plan.providers {
+                match known[p] {
+                    Known::Answered => {}
+                    Known::Assumed => conditional = true,
+                    Known::Pending => break,
+                    Known::Unasked => {
+                        want(p, conditional);
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The providers a field's order could still ask (for the coverage-cost note).
+    pub fn sources_of(&self, field: Field) -> &[usize] {
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map_or(&[], |f| &f.providers)
+    }
+
+    pub fn is_passive(&self, field: Field) -> bool {
+        self.fields.iter().any(|f| f.field == field && f.passive)
+    }
+}
+
+/// Whether `field` holds a value the quality rules accept.
+pub fn is_filled(evaluation: &Evaluation, field: Field) -> bool {
+    evaluation.merged.get(field).is_some()
+        && !evaluation
+            .findings
+            .iter()
+            .any(|f| f.field == Some(field) && f.severity == Severity::Reject)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use firmo_core::config::MergeConfig;
+
+    // Provider indices as the built-in registry orders them.
+    const CLAY: usize = 0;
+    const CLEARBIT: usize = 1;
+    const BUILTWITH: usize = 2;
+    const CRUNCHBASE: usize = 3;
+
+    fn waterfall(enabled: bool, always: Vec<bool>) -> Waterfall {
+        let sources: [&[Source]; 4] = [
+            &[Source::Clay, Source::LinkedIn],
+            &[Source::Clearbit],
+            &[Source::BuiltWith],
+            &[Source::Crunchbase],
+        ];
+        Waterfall::new(
+            enabled,
+            &MergeConfig::default(),
+            &[Field::RevenueRange],
+            &sources,
+            always,
+        )
+    }
+
+    fn providers(wants: &[Want]) -> Vec<usize> {
+        let mut p: Vec<usize> = wants.iter().map(|w| w.provider).collect();
+        p.sort_unstable();
+        p
+    }
+
+    #[test]
+    fn first_ask_is_each_fields_first_source_and_every_union_source() {
+        let w = waterfall(true, vec![false; 4]);
+        let wants = w.wanted(&[Known::Unasked; 4], |_| false);
+        // Clay heads industry, headcount and funding; tech_stack (union) asks BuiltWith
+        // and Clay. Clearbit (only first for the passive revenue_range) and Crunchbase wait.
+        assert_eq!(providers(&wants), [CLAY, BUILTWITH]);
+    }
+
+    #[test]
+    fn a_field_clay_filled_asks_nobody_else() {
+        let w = waterfall(true, vec![false; 4]);
+        let known = [
+            Known::Answered,
+            Known::Unasked,
+            Known::Answered,
+            Known::Unasked,
+        ];
+        assert!(w.wanted(&known, |_| true).is_empty());
+        // Clay had no funding: Crunchbase is next for the three funding fields.
+        let wants = w.wanted(&known, |f| !f.name().contains("funding"));
+        assert_eq!(providers(&wants), [CRUNCHBASE]);
+        // Clay had no industry: Clearbit.
+        let wants = w.wanted(&known, |f| f != Field::Industry);
+        assert_eq!(providers(&wants), [CLEARBIT]);
+    }
+
+    #[test]
+    fn a_pending_answer_holds_back_the_providers_after_it() {
+        let w = waterfall(true, vec![false; 4]);
+        let known = [
+            Known::Pending,
+            Known::Unasked,
+            Known::Answered,
+            Known::Unasked,
+        ];
+        assert!(w.wanted(&known, |_| false).is_empty());
+    }
+
+    #[test]
+    fn a_dry_run_plans_the_next_source_as_conditional() {
+        let w = waterfall(true, vec![false; 4]);
+        let known = [
+            Known::Assumed,
+            Known::Unasked,
+            Known::Assumed,
+            Known::Unasked,
+        ];
+        let wants = w.wanted(&known, |_| false);
+        assert_eq!(providers(&wants), [CLEARBIT, CRUNCHBASE]);
+        assert!(wants.iter().all(|w| w.conditional));
+    }
+
+    #[test]
+    fn always_and_off_ask_regardless() {
+        let w = waterfall(true, vec![false, false, false, true]);
+        let wants = w.wanted(&[Known::Unasked; 4], |_| true);
+        // The union field still asks its sources; Crunchbase is asked because it is `always`.
+        assert_eq!(providers(&wants), [CLAY, BUILTWITH, CRUNCHBASE]);
+        let off = waterfall(false, vec![false; 4]);
+        assert_eq!(
+            providers(&off.wanted(&[Known::Unasked; 4], |_| true)),
+            [CLAY, CLEARBIT, BUILTWITH, CRUNCHBASE]
+        );
+    }
+}
