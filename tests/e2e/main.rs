@@ -10,3 +10,4 @@ mod hardening;
 mod readme;
 mod support;
 mod sync;
+mod waterfall;

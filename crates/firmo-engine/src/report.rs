@@ -432,9 +432,14 @@ impl RunSummary {
                 .iter()
                 .map(|(p, c)| format!("{p} for them would cost {c:.0} credits"))
                 .collect();
+            let accounts = if gap.accounts == 1 {
+                "account"
+            } else {
+                "accounts"
+            };
             let _ = writeln!(
                 out,
-                "  {}: {} accounts left empty; asking {}",
+                "  {}: {} {accounts} left empty; asking {}",
                 gap.field,
                 gap.accounts,
                 costs.join(", asking ")

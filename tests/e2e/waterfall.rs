@@ -1,0 +1,147 @@
+//! The waterfall against the demo data: a provider is asked only while a field it supplies
+//! is still empty, so the default config pays much less than asking everyone, for the
+//! same coverage.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use firmo_core::{Field, ProviderRecord, Source};
+use firmo_sandbox::emulators::EmulatorSettings;
+use serde_json::Value;
+
+use crate::support::{Sandbox, Workspace, credits, firmo, prop, sync_args};
+
+const DEMO_COMPANIES: usize = 250;
+const FAST_CRM: &str = "[crm]\nrequests_per_10s = 10000\nsearch_per_second = 100\n";
+
+async fn run_with(sb: &Sandbox, ws: &Workspace, extra_config: &str) -> Value {
+    let config = ws.write("firmo.toml", &format!("{FAST_CRM}{extra_config}"));
+    let args = sync_args(ws, sb, Some(&config), &[]);
+    let out = firmo(ws, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    out.expect_code(0);
+    out.summary()
+}
+
+fn coverage(summary: &Value, field: &str) -> f64 {
+    summary["coverage"]["fields"][field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no coverage for {field}: {summary:#}"))
+}
+
+/// A provider's stored records per domain, for the sandbox's domains.
+fn cached(sb: &Sandbox, state: &Path, provider: &str) -> BTreeMap<String, Vec<ProviderRecord>> {
+    let domains: Vec<String> = sb
+        .companies()
+        .iter()
+        .filter_map(|c| prop(c, "domain"))
+        .filter_map(|d| firmo_core::normalize::domain(d).ok())
+        .collect();
+    let keys: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let store = firmo_store::Store::open_read_only(state).expect("the state opens");
+    store
+        .get_lookups(provider, &keys)
+        .expect("the cache reads")
+        .into_iter()
+        .map(|(k, v)| (k, v.records))
+        .collect()
+}
+
+fn has(records: &[ProviderRecord], source: Source, field: Field) -> bool {
+    records
+        .iter()
+        .any(|r| r.source == source && r.get(field).is_some())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_waterfall_pays_a_third_less_for_the_same_coverage() {
+    let (everyone_sb, everyone_ws) = (Sandbox::start(DEMO_COMPANIES).await, Workspace::new());
+    let everyone = run_with(&everyone_sb, &everyone_ws, "[waterfall]\nenabled = false\n").await;
+    let (sb, ws) = (Sandbox::start(DEMO_COMPANIES).await, Workspace::new());
+    let waterfall = run_with(&sb, &ws, "").await;
+
+    let (paid, full) = (
+        credits(&waterfall, "/credits"),
+        credits(&everyone, "/credits"),
+    );
+    assert!(
+        paid <= 0.7 * full,
+        "the waterfall spent {paid} credits, asking everyone {full}: not 30 % less"
+    );
+    for field in ["industry", "headcount"] {
+        assert!(
+            coverage(&waterfall, field) >= coverage(&everyone, field),
+            "{field}: coverage {} with the waterfall, {} asking everyone",
+            coverage(&waterfall, field),
+            coverage(&everyone, field)
+        );
+    }
+    // What it saved is said, per provider.
+    let saved: f64 = waterfall["providers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p["credits_saved"].as_f64().unwrap())
+        .sum();
+    assert!(saved > 0.0, "{waterfall:#}");
+
+    // Clearbit was asked only where Clay's row lacked industry or headcount (LinkedIn's
+    // headcount arrives in the same row).
+    let clay = cached(&sb, &ws.state(), "clay");
+    let clearbit = cached(&sb, &ws.state(), "clearbit");
+    assert!(
+        !clearbit.is_empty(),
+        "Clearbit was never asked: no fallback shown"
+    );
+    for domain in clearbit.keys() {
+        let row = clay.get(domain).map_or(&[][..], Vec::as_slice);
+        let industry = has(row, Source::Clay, Field::Industry);
+        let headcount = has(row, Source::Clay, Field::Headcount)
+            || has(row, Source::LinkedIn, Field::Headcount);
+        assert!(
+            !(industry && headcount),
+            "Clearbit was asked about {domain} though Clay's row had industry and headcount"
+        );
+    }
+    // And Crunchbase only where Clay had no funding.
+    for domain in cached(&sb, &ws.state(), "crunchbase").keys() {
+        let row = clay.get(domain).map_or(&[][..], Vec::as_slice);
+        assert!(
+            !has(row, Source::Clay, Field::FundingStage)
+                || !has(row, Source::Clay, Field::LastFundingDate)
+                || !has(row, Source::Clay, Field::LastFundingAmount),
+            "Crunchbase was asked about {domain} though Clay's row had its funding"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_clay_row_does_not_pay_the_next_provider() {
+    // Clay's rows come back long after the run's wait for them ends.
+    let emulators = EmulatorSettings {
+        clay_callback_delay: Duration::from_secs(3_600),
+        ..Sandbox::emulators()
+    };
+    let sb = Sandbox::start_with(30, emulators).await;
+    let ws = Workspace::new();
+    let summary = run_with(&sb, &ws, "[clay]\ncallback_wait_seconds = 1\n").await;
+    let requests = sb.provider_requests();
+    assert!(requests["clay"] > 0, "{requests:?}");
+    for provider in ["clearbit", "crunchbase"] {
+        assert_eq!(
+            requests[provider], 0,
+            "{provider} was paid while Clay's rows were still out: {requests:?}"
+        );
+        assert!(
+            summary["providers"][provider]["not_needed"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+    // Clay's rows are still out when the run ends: pending, and asked again next run.
+    assert!(
+        summary["providers"]["clay"]["pending"].as_u64().unwrap() > 0,
+        "{summary:#}"
+    );
+}
