@@ -119,7 +119,7 @@ async fn the_default_waterfall_pays_a_third_less_for_the_same_coverage() {
 async fn a_pending_clay_row_does_not_pay_the_next_provider() {
     // Clay's rows come back long after the run's wait for them ends.
     let emulators = EmulatorSettings {
-        clay_callback_delay: Duration::from_secs(3_600),
+        clay_callback_delay: Duration::from_hours(1),
         ..Sandbox::emulators()
     };
     let sb = Sandbox::start_with(30, emulators).await;
