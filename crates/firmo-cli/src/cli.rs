@@ -93,6 +93,8 @@ pub(crate) enum Command {
     Import(ImportCommand),
     /// Check the token, scopes, rate limits, property room, provider keys and state file.
     Doctor(DoctorArgs),
+    /// This budget period's spend per provider, what is left, and what a run may spend.
+    Budget,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,11 @@ where
         false,
     )
     .recording(&record);
+    // Monthly limits hold for CSV runs too: they spend the same credits.
+    let run = match crate::budget::month_for_run(&enricher.store, &config.monthly, started).await? {
+        Some(month) => run.within_month(&month, &config.monthly),
+        None => run,
+    };
     let total = accounts.len() as u64;
     let mut chunks = Vec::new();
     let mut rest = accounts;

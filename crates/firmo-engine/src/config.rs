@@ -11,6 +11,7 @@ use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{MonthlyLimits, Price};
 use crate::providers::Registry;
 use crate::waterfall::WaterfallPlan;
 
@@ -69,6 +70,8 @@ pub struct RawSourceConfig {
     pub pending_retry_minutes: Option<u32>,
     /// Ask this provider about every account, whatever the waterfall says.
     pub always: Option<bool>,
+    /// Credits this provider may spend in a budget period.
+    pub monthly_credits: Option<f64>,
     #[serde(flatten)]
     pub settings: toml::Table,
 }
@@ -80,6 +83,7 @@ pub struct SourceConfig {
     pub refresh: Refresh,
     pub pending_retry_minutes: u32,
     pub always: bool,
+    pub monthly_credits: Option<f64>,
     /// The connector's own settings, checked against its config type.
     pub settings: toml::Table,
 }
@@ -92,6 +96,7 @@ impl SourceConfig {
             refresh,
             pending_retry_minutes: 10,
             always: false,
+            monthly_credits: None,
             settings: toml::Table::new(),
         }
     }
@@ -108,6 +113,9 @@ impl SourceConfig {
         }
         if let Some(v) = raw.always {
             self.always = v;
+        }
+        if raw.monthly_credits.is_some() {
+            self.monthly_credits = raw.monthly_credits;
         }
         self.settings = raw.settings.clone();
         self
@@ -184,12 +192,29 @@ pub struct Tier {
 pub struct BudgetConfig {
     /// Credits one run may spend across providers; lookups past it are deferred.
     pub max_credits_per_run: f64,
+    /// Credits all providers may spend in a budget period (a month); lookups past it are
+    /// deferred until the period resets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_credits: Option<f64>,
+    /// Share (0..=1) of a monthly limit past which runs warn.
+    pub warn_at: f64,
+    /// Day of the month (1..=28, UTC) a budget period starts on.
+    pub reset_day: u8,
+    /// Money per credit, so spend can be said in money too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_price: Option<f64>,
+    pub currency: String,
 }
 
 impl Default for BudgetConfig {
     fn default() -> Self {
         BudgetConfig {
             max_credits_per_run: 5000.0,
+            monthly_credits: None,
+            warn_at: 0.8,
+            reset_day: 1,
+            credit_price: None,
+            currency: "USD".to_owned(),
         }
     }
 }
@@ -299,6 +324,8 @@ pub struct Config {
     /// Tiers in name order; the first matching tier wins.
     pub tiers: Vec<(String, Tier)>,
     pub budget: BudgetConfig,
+    /// The monthly limits of `[budget]` and each source.
+    pub monthly: MonthlyLimits,
     pub waterfall: WaterfallPlan,
     /// Field → built-in property mappings.
     pub mapping: Vec<(Field, MappingConfig)>,
@@ -355,12 +382,14 @@ impl Config {
         let tiers = check_tiers(&raw.tiers).map_err(invalid)?;
         let mapping = check_mapping(raw.mapping).map_err(invalid)?;
         let waterfall = check_waterfall(&raw.waterfall).map_err(invalid)?;
+        let monthly = monthly_limits(&raw.budget, &sources);
         Ok(Config {
             crm: raw.crm,
             sources,
             clay: raw.clay,
             segments,
             tiers,
+            monthly,
             budget: raw.budget,
             waterfall,
             mapping,
@@ -436,6 +465,9 @@ fn check_sources(
     for factory in registry.factories() {
         let name = factory.name();
         let raw_source = raw.sources.get(name).cloned().unwrap_or_default();
+        if let Some(m) = raw_source.monthly_credits {
+            in_range(&format!("sources.{name}.monthly_credits"), m, 0.0, 1e12)?;
+        }
         if let Some(m) = raw_source.pending_retry_minutes {
             let key = format!("sources.{name}.pending_retry_minutes");
             in_range(&key, f64::from(m), 1.0, 10_080.0)?;
@@ -447,6 +479,23 @@ fn check_sources(
         sources.push((name.to_owned(), config));
     }
     Ok(sources)
+}
+
+/// The monthly limits of `[budget]` and `[sources.X] monthly_credits` (ranges checked).
+fn monthly_limits(budget: &BudgetConfig, sources: &[(String, SourceConfig)]) -> MonthlyLimits {
+    MonthlyLimits {
+        total: budget.monthly_credits,
+        providers: sources
+            .iter()
+            .filter_map(|(name, s)| s.monthly_credits.map(|m| (name.clone(), m)))
+            .collect(),
+        warn_share: budget.warn_at,
+        reset_day: budget.reset_day,
+        price: budget.credit_price.map(|per_credit| Price {
+            per_credit,
+            currency: budget.currency.clone(),
+        }),
+    }
 }
 
 /// The waterfall's passive fields, each a known field.
@@ -563,7 +612,22 @@ pub(crate) fn in_range(key: &str, value: f64, min: f64, max: f64) -> Result<(), 
 /// Every engine-level number's range.
 fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
     let s = &raw.signals;
-    let checks: [(&str, f64, f64, f64); 9] = [
+    let b = &raw.budget;
+    let checks: [(&str, f64, f64, f64); 13] = [
+        (
+            "budget.monthly_credits",
+            b.monthly_credits.unwrap_or(0.0),
+            0.0,
+            1e12,
+        ),
+        ("budget.warn_at", b.warn_at, 0.0, 1.0),
+        ("budget.reset_day", f64::from(b.reset_day), 1.0, 28.0),
+        (
+            "budget.credit_price",
+            b.credit_price.unwrap_or(0.0),
+            0.0,
+            1e6,
+        ),
         (
             "crm.requests_per_10s",
             f64::from(raw.crm.requests_per_10s),

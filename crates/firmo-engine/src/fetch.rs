@@ -61,6 +61,8 @@ pub enum LookupState {
     Pending,
     /// Due but over the run's budget.
     Deferred,
+    /// Due but over a monthly budget: asked once the period resets.
+    DeferredMonthly,
     /// The provider failed for this lookup (message).
     Failed(String),
     /// Disabled or stopped for this run.
@@ -199,7 +201,7 @@ impl Fetcher<'_> {
             };
             let answer = match sent {
                 None => {
-                    self.run.refund(credits);
+                    self.run.refund(self.providers[pi].name, credits);
                     let p = &self.providers[pi];
                     if p.pushed {
                         self.arrivals.set_pushing(p.name, &claim.domain, false);
@@ -244,10 +246,14 @@ impl Fetcher<'_> {
                 run.stat(p.name, |s| s.pending += 1);
                 LookupState::Pending
             }
-            Decision::Defer { .. } => {
+            Decision::Defer { monthly, .. } => {
                 run.stat(p.name, |s| s.deferred += 1);
                 events::lookup_deferred(p.name, &claim.domain);
-                LookupState::Deferred
+                if monthly {
+                    LookupState::DeferredMonthly
+                } else {
+                    LookupState::Deferred
+                }
             }
             Decision::Off => LookupState::Off,
             Decision::Fetch { .. } if run.dry_run => LookupState::WouldFetch,
@@ -359,7 +365,7 @@ impl Fetcher<'_> {
                 charged,
             }) => {
                 let charged = if charged { credits } else { 0.0 };
-                run.refund(credits - charged);
+                run.refund(name, credits - charged);
                 run.stat(name, |s| {
                     s.lookups += 1;
                     s.pending += 1;
@@ -381,7 +387,7 @@ impl Fetcher<'_> {
                 (entry, LookupState::Pending, wait)
             }
             Err(error) => {
-                run.refund(credits);
+                run.refund(name, credits);
                 run.stat(name, |s| s.errors += 1);
                 if error.stops_service() {
                     run.stop(name, &error);

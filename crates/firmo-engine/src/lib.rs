@@ -7,6 +7,7 @@
 //! a [`firmo_store::Store`] owned by one thread ([`state`]).
 
 pub mod batch;
+pub mod budget;
 pub mod clay;
 pub mod config;
 pub mod cursor;

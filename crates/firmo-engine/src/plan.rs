@@ -30,7 +30,8 @@ pub enum Decision {
     /// again no sooner than `until`.
     Wait { until: UnixMillis },
     /// Due, but the run's budget is spent: next run (stale cached data is still used).
-    Defer { credits: f64 },
+    /// `monthly`: the limit in the way is a monthly one (deferred until it resets).
+    Defer { credits: f64, monthly: bool },
     /// The provider is disabled, or stopped for this run (bad key, out of credits).
     Off,
 }
@@ -57,6 +58,8 @@ pub struct ProviderPolicy {
 pub struct Budget {
     pub limit: f64,
     pub planned: f64,
+    /// The limit is what the month has left (smaller than the run's own cap).
+    pub monthly: bool,
 }
 
 impl Budget {
@@ -64,6 +67,7 @@ impl Budget {
         Budget {
             limit,
             planned: 0.0,
+            monthly: false,
         }
     }
 
@@ -120,6 +124,7 @@ pub fn decide(
     } else {
         Decision::Defer {
             credits: policy.cost,
+            monthly: budget.monthly,
         }
     }
 }
@@ -215,6 +220,19 @@ pub(crate) fn decide_claims(
                 policy,
                 &mut budget,
             );
+            if let Decision::Fetch { credits } = decision
+                && !run.take_from_month(p.name, credits)
+            {
+                // The provider's own monthly limit is spent.
+                budget.refund(credits);
+                return (
+                    claim,
+                    Decision::Defer {
+                        credits,
+                        monthly: true,
+                    },
+                );
+            }
             (claim, decision)
         })
         .collect()
@@ -283,7 +301,10 @@ mod tests {
         );
         assert_eq!(
             decide(None, now, policy(), &mut budget),
-            Decision::Defer { credits: 1.0 }
+            Decision::Defer {
+                credits: 1.0,
+                monthly: false
+            }
         );
         assert!((budget.planned - 2.0).abs() < 1e-9);
     }

@@ -30,6 +30,9 @@ pub fn verdict_reason(verdict: &Verdict, dry_run: bool) -> Option<String> {
             SkipReason::WouldLookUp(p) => format!("dry run: would look up {}", p.join(", ")),
             SkipReason::Waiting(p) => format!("waiting for {}", p.join(", ")),
             SkipReason::OverBudget => "over budget: deferred to the next run".to_owned(),
+            SkipReason::OverMonthlyBudget => {
+                "monthly budget: deferred until the period resets".to_owned()
+            }
             SkipReason::ProvidersUnavailable => "every provider failed or is off".to_owned(),
             SkipReason::NoData => "no provider has data for this domain".to_owned(),
             SkipReason::HumanEdited => "human-edited values kept".to_owned(),
@@ -64,6 +67,10 @@ pub fn csv_status(verdict: &Verdict) -> (String, String) {
         Verdict::Skipped(SkipReason::OverBudget) => (
             "deferred: over budget".into(),
             group("deferred: over budget"),
+        ),
+        Verdict::Skipped(SkipReason::OverMonthlyBudget) => (
+            "deferred: monthly budget".into(),
+            group("deferred: monthly budget"),
         ),
         Verdict::Skipped(SkipReason::Waiting(_)) => (
             verdict_reason(verdict, false).unwrap_or_default(),
@@ -147,6 +154,42 @@ impl AccountPlan {
             credits_if_missed: enriched.planned_if_missed,
             changes: e.diff.changes.clone(),
         }
+    }
+}
+
+/// The budget period's standing: spent, limit, warnings. Also `firmo budget`'s body.
+pub fn render_month(out: &mut String, m: &crate::budget::MonthlyStatus) {
+    let money = m
+        .money_spent
+        .as_ref()
+        .map(|x| format!(" ({:.2} {})", x.amount, x.currency))
+        .unwrap_or_default();
+    let limit = m.limit.map(|l| format!(" of {l:.0}")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "month         {:>8.1}{limit} credits since {}{money} · resets {}",
+        m.spent, m.period_start, m.resets_on
+    );
+    for (provider, p) in &m.providers {
+        let _ = writeln!(
+            out,
+            "  {provider:<12}{:>8.1} of {:.0}, {:.1} left",
+            p.spent, p.limit, p.left
+        );
+    }
+    for warning in &m.warnings {
+        let _ = writeln!(
+            out,
+            "  warning: {warning} (warns at {:.0} %)",
+            m.warn_at * 100.0
+        );
+    }
+    for limit in &m.exhausted {
+        let _ = writeln!(
+            out,
+            "  {limit}: monthly budget spent; its lookups wait until {}",
+            m.resets_on
+        );
     }
 }
 
@@ -309,6 +352,9 @@ pub struct RunSummary {
     /// Credits planned (a dry run's estimate; for a real run, what was reserved).
     pub planned_credits: f64,
     pub budget: f64,
+    /// The budget period's standing, when monthly limits are set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<crate::budget::MonthlyStatus>,
     pub providers: BTreeMap<String, ProviderStats>,
     pub outcomes: OutcomeCounts,
     pub skipped: BTreeMap<String, u64>,
@@ -411,6 +457,9 @@ impl RunSummary {
                     self.credits, self.budget
                 );
             }
+        }
+        if let Some(m) = &self.monthly {
+            render_month(out, m);
         }
         let if_missed: f64 = self.providers.values().map(|p| p.planned_if_missed).sum();
         if self.dry_run && if_missed > 0.0 {
@@ -594,6 +643,7 @@ fn state_word(s: &LookupState) -> &'static str {
         LookupState::Fetched => "fetched",
         LookupState::Pending => "pending",
         LookupState::Deferred => "deferred",
+        LookupState::DeferredMonthly => "deferred (monthly budget)",
         LookupState::Failed(_) => "failed",
         LookupState::Off => "off",
         LookupState::WouldFetch => "fetch",

@@ -12,6 +12,7 @@ use firmo_store::{AccountOutcome, JournalEntry, MergedSnapshot, RunId, RunOutcom
 use serde::Serialize;
 
 use crate::Clock;
+use crate::budget::{MonthToDate, MonthlyLimits};
 use crate::events;
 use crate::fetch::ProviderHandle;
 use crate::plan::{Budget, Claims};
@@ -46,6 +47,8 @@ pub struct RunState {
     stopped: HashMap<&'static str, AtomicBool>,
     stats: Mutex<BTreeMap<&'static str, ProviderStats>>,
     claims: Mutex<Claims>,
+    /// Credits each provider with a monthly limit may still spend.
+    month_left: Mutex<HashMap<&'static str, f64>>,
     /// Pages that waited on another page's lookup instead of making their own.
     joins: std::sync::atomic::AtomicU64,
     joined: tokio::sync::Notify,
@@ -78,6 +81,7 @@ impl RunState {
                     .collect(),
             ),
             claims: Mutex::new(Claims::new()),
+            month_left: Mutex::new(HashMap::new()),
             joins: std::sync::atomic::AtomicU64::new(0),
             joined: tokio::sync::Notify::new(),
             clock,
@@ -120,8 +124,46 @@ impl RunState {
     }
 
     /// Returns credits reserved for a lookup that was not paid for.
-    pub(crate) fn refund(&self, credits: f64) {
+    pub(crate) fn refund(&self, provider: &str, credits: f64) {
         self.budget().refund(credits);
+        if let Some(left) = lock(&self.month_left).get_mut(provider) {
+            *left += credits;
+        }
+    }
+
+    /// Holds the run to what the budget period has left: overall (the run's cap shrinks
+    /// to it) and per provider.
+    #[must_use]
+    pub fn within_month(self, month: &MonthToDate, limits: &MonthlyLimits) -> RunState {
+        if let Some(left) = month.left_total(limits) {
+            let mut budget = self.budget();
+            if left < budget.limit {
+                budget.limit = left;
+                budget.monthly = true;
+            }
+        }
+        {
+            let mut caps = lock(&self.month_left);
+            for name in self.stopped.keys() {
+                if let Some(left) = month.left_for(limits, name) {
+                    caps.insert(name, left);
+                }
+            }
+        }
+        self
+    }
+
+    /// Reserves `credits` of `provider`'s monthly limit, if it has one; false when they
+    /// don't fit.
+    pub(crate) fn take_from_month(&self, provider: &str, credits: f64) -> bool {
+        match lock(&self.month_left).get_mut(provider) {
+            Some(left) if *left + 1e-9 >= credits => {
+                *left -= credits;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
     }
 
     pub(crate) fn claims(&self) -> MutexGuard<'_, Claims> {

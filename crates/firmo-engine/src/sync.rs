@@ -9,6 +9,7 @@ use firmo_connect::crm::{Crm, FilterGroup, PullRequest};
 use firmo_store::RunStart;
 use futures_util::StreamExt as _;
 
+use crate::budget;
 use crate::config::Config;
 use crate::cursor;
 use crate::enrich::Enricher;
@@ -113,6 +114,11 @@ pub async fn sync(
         options.dry_run,
     )
     .recording(&record);
+    let month = budget::month_for_run(&enricher.store, &config.monthly, started).await?;
+    let state = match &month {
+        Some(month) => state.within_month(month, &config.monthly),
+        None => state,
+    };
     let ctx = PassContext {
         config,
         crm: crm.name(),
@@ -171,6 +177,7 @@ pub async fn sync(
         finished,
         crm_calls,
         estimated_crm_calls: estimated,
+        monthly: budget::after_run(month, &config.monthly, &state.stats()),
         providers: state.stats(),
         planned_credits: state.planned_credits(),
         budget: config.budget.max_credits_per_run,

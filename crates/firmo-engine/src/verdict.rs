@@ -38,6 +38,8 @@ pub enum SkipReason {
     Waiting(Vec<&'static str>),
     /// A lookup it needs is over the run's credit budget.
     OverBudget,
+    /// A lookup it needs is over a monthly budget: it waits for the period to reset.
+    OverMonthlyBudget,
     /// Every provider that could answer failed or is off for this run.
     ProvidersUnavailable,
     /// The providers answered and none knows the company.
@@ -83,7 +85,10 @@ impl Verdict {
     pub fn holds_cursor(&self) -> bool {
         matches!(
             self,
-            Verdict::Failed(_) | Verdict::Skipped(SkipReason::Waiting(_) | SkipReason::OverBudget)
+            Verdict::Failed(_)
+                | Verdict::Skipped(
+                    SkipReason::Waiting(_) | SkipReason::OverBudget | SkipReason::OverMonthlyBudget
+                )
         )
     }
 
@@ -137,6 +142,11 @@ pub fn decide(enriched: &Enriched, diff: &Diff, preflight: &[PreflightRejection]
     let planned = providers_in(|s| *s == LookupState::WouldFetch);
     if !planned.is_empty() {
         return Verdict::Skipped(SkipReason::WouldLookUp(planned));
+    }
+    // A refresh the month can't pay for: the account waits for the period to reset (its
+    // stale values stand, and the cursor holds so it is pulled again).
+    if !providers_in(|s| *s == LookupState::DeferredMonthly).is_empty() {
+        return Verdict::Skipped(SkipReason::OverMonthlyBudget);
     }
     if enriched.evaluation.merged.fields.is_empty() {
         let waiting = providers_in(|s| *s == LookupState::Pending);

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod budget;
 mod doctor;
 mod enrich;
 mod report;
@@ -53,6 +54,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
         Command::Doctor(args) => doctor::run(global, &args).await,
         Command::Validate(args) => validate::run(global, &args),
         Command::Report(args) => report::run(global, &args),
+        Command::Budget => budget::run(global),
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::Init(args) => {
             if args.path.exists() && !args.force {
