@@ -160,6 +160,9 @@ pub(crate) struct ReportArgs {
     /// Write an HTML page with charts here.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
+    /// One account's latest outcome and attempt trace (its CRM record id).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Args)]

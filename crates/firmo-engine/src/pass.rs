@@ -126,7 +126,7 @@ impl Pass {
                 self.expected_writes += u64::from(verdict.expects_write());
             }
             self.holds_cursor |= verdict.holds_cursor();
-            let detail = detail_json(&e);
+            let detail = detail_json(ctx, &e);
             let enriched = &e.enriched;
             let domain = enriched.domain.as_ref().ok().cloned();
             if verdict == Verdict::ToWrite {
@@ -287,8 +287,23 @@ fn adopted(ctx: &PassContext<'_>, e: &mut Evaluated, now: UnixMillis) -> Vec<Jou
         .collect()
 }
 
-fn detail_json(e: &Evaluated) -> serde_json::Value {
+fn detail_json(ctx: &PassContext<'_>, e: &Evaluated) -> serde_json::Value {
     let enriched = &e.enriched;
+    let providers: Vec<(&'static str, &'static [firmo_core::Source])> = ctx
+        .enricher
+        .providers
+        .iter()
+        .map(|p| (p.name, p.provider.sources()))
+        .collect();
+    // What this account's lookups cost this run (a lookup shared by several accounts is
+    // listed under each).
+    let credits: BTreeMap<&str, f64> = ctx
+        .enricher
+        .providers
+        .iter()
+        .filter(|p| enriched.lookups.get(p.name) == Some(&LookupState::Fetched))
+        .map(|p| (p.name, p.policy.cost))
+        .collect();
     serde_json::json!({
         "name": enriched.account.name,
         "changes": e.diff.changes,
@@ -296,5 +311,7 @@ fn detail_json(e: &Evaluated) -> serde_json::Value {
         "findings": enriched.evaluation.findings,
         "preflight": e.preflight,
         "lookups": enriched.lookups,
+        "credits": credits,
+        "waterfall": ctx.enricher.waterfall.trace(&providers, &enriched.lookups, &enriched.evaluation),
     })
 }

@@ -16,6 +16,7 @@
 //! the providers to ask next come out.
 
 use firmo_core::{Evaluation, Field, Severity, Source, Strategy};
+use serde::Serialize;
 
 /// The `[waterfall]` settings a run plans with.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +179,52 @@ impl Waterfall {
 
     pub fn is_passive(&self, field: Field) -> bool {
         self.fields.iter().any(|f| f.field == field && f.passive)
+    }
+}
+
+/// One provider's part in a field's waterfall, for the attempt trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub provider: &'static str,
+    /// What happened with the provider for this account (`fetched`, `cached`,
+    /// `not_needed`, `pending`, ...).
+    pub outcome: crate::fetch::LookupState,
+    /// Its answer had a value for the field.
+    pub had_value: bool,
+}
+
+impl Waterfall {
+    /// Per field, the providers of its order and what each did: which were asked, in
+    /// which order, with what outcome. `providers[i]`: name and sources of provider `i`.
+    pub fn trace(
+        &self,
+        providers: &[(&'static str, &'static [Source])],
+        lookups: &std::collections::BTreeMap<&'static str, crate::fetch::LookupState>,
+        evaluation: &Evaluation,
+    ) -> std::collections::BTreeMap<&'static str, Vec<Step>> {
+        self.fields
+            .iter()
+            .map(|plan| {
+                let contributors = evaluation.merged.get(plan.field).map(|m| m.contributors);
+                let steps = plan
+                    .providers
+                    .iter()
+                    .map(|&pi| {
+                        let (name, sources) = providers[pi];
+                        Step {
+                            provider: name,
+                            outcome: lookups
+                                .get(name)
+                                .cloned()
+                                .unwrap_or(crate::fetch::LookupState::NotNeeded),
+                            had_value: contributors
+                                .is_some_and(|c| sources.iter().any(|s| c.contains(*s))),
+                        }
+                    })
+                    .collect();
+                (plan.field.name(), steps)
+            })
+            .collect()
     }
 }
 

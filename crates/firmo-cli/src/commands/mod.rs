@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod account;
 mod budget;
 mod doctor;
 mod enrich;

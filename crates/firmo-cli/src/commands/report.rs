@@ -44,6 +44,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
         )));
     }
     let store = open_store_read_only(global)?;
+    if let Some(id) = &args.account {
+        return super::account::run(&store, id, global.json);
+    }
     let runs = store.list_runs(args.runs)?;
     let latest = match runs.iter().find(|r| !r.dry_run) {
         None => None,
