@@ -145,3 +145,88 @@ async fn a_pending_clay_row_does_not_pay_the_next_provider() {
         "{summary:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budget_and_the_account_trace_read_what_the_run_spent() {
+    let (sb, ws) = (Sandbox::start(40).await, Workspace::new());
+    let summary = run_with(&sb, &ws, "").await;
+    let spent = credits(&summary, "/credits");
+    let state = ws.state().display().to_string();
+
+    // The month's spend is the run's, per provider, and a limit shows what is left.
+    let limits = ws.write(
+        "limits.toml",
+        &format!(
+            "[budget]\nmonthly_credits = {}\ncredit_price = 0.5\n",
+            spent + 10.0
+        ),
+    );
+    let limits = limits.display().to_string();
+    let out = firmo(
+        &ws,
+        &["--config", &limits, "--state", &state, "--json", "budget"],
+    )
+    .await;
+    out.expect_code(0);
+    let budget = out.json();
+    assert!(
+        (budget["month"]["spent"].as_f64().unwrap() - spent).abs() < 1e-9,
+        "{budget:#}"
+    );
+    assert!((budget["month"]["left"].as_f64().unwrap() - 10.0).abs() < 1e-9);
+    assert!((budget["next_run_at_most"].as_f64().unwrap() - 10.0).abs() < 1e-9);
+    assert!(
+        (budget["month"]["money_spent"]["amount"].as_f64().unwrap() - spent * 0.5).abs() < 1e-6
+    );
+    assert_eq!(
+        budget["month"]["warnings"].as_array().unwrap().len(),
+        1,
+        "{budget:#}"
+    );
+    for (provider, stats) in summary["providers"].as_object().unwrap() {
+        let run = stats["credits"].as_f64().unwrap();
+        let month = budget["spent"][provider].as_f64().unwrap_or(0.0);
+        assert!(
+            (run - month).abs() < 1e-9,
+            "{provider}: {run} in the run, {month} this month"
+        );
+    }
+
+    // An enriched account's trace: each field's sources in order, with what each did.
+    let written = sb
+        .companies()
+        .into_iter()
+        .find(|c| prop(c, "firmo_sources").is_some_and(|s| s.contains("industry=clay")))
+        .expect("a company whose industry came from Clay");
+    let out = firmo(
+        &ws,
+        &[
+            "--state",
+            &state,
+            "--json",
+            "report",
+            "--account",
+            &written.id,
+        ],
+    )
+    .await;
+    out.expect_code(0);
+    let trace = out.json();
+    assert_eq!(trace["outcome"]["outcome"], "written", "{trace:#}");
+    let industry = trace["outcome"]["detail"]["waterfall"]["industry"]
+        .as_array()
+        .expect("the industry waterfall");
+    assert_eq!(industry[0]["provider"], "clay");
+    assert_eq!(industry[0]["had_value"], true);
+    // Clay had it, so Clearbit was not asked.
+    assert_eq!(industry[1]["provider"], "clearbit");
+    assert_eq!(industry[1]["outcome"], "not_needed", "{industry:?}");
+
+    let out = firmo(
+        &ws,
+        &["--state", &state, "report", "--account", "no-such-id"],
+    )
+    .await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("no-such-id"), "{}", out.stderr);
+}
