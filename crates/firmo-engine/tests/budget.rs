@@ -4,69 +4,31 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use async_trait::async_trait;
 use firmo_connect::crm::Crm;
-use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret};
-use firmo_core::{Date, Field, ProviderRecord, Source, UnixMillis, Value};
+use firmo_core::{Date, UnixMillis};
 use firmo_engine::config::Config;
 use firmo_engine::enrich::Enricher;
 use firmo_engine::fetch::Arrivals;
-use firmo_engine::providers::{ProviderEnv, ProviderFactory, Registry, build_all};
+use firmo_engine::providers::{ProviderEnv, Registry, build_all};
 use firmo_engine::report::RunSummary;
 use firmo_engine::state::StoreHandle;
 use firmo_engine::sync::{NoProgress, SyncOptions, sync};
-use firmo_hubspot::{HubspotClient, HubspotConfig};
 use firmo_store::Store;
 
-static LOOKUPS: AtomicU64 = AtomicU64::new(0);
+mod support;
+
+use support::{Known, KnownFactory, only, sandbox_crm};
 
 /// Knows every company; one credit a lookup.
-struct Paid;
-
-#[async_trait]
-impl Provider for Paid {
-    fn name(&self) -> &'static str {
-        "paid"
-    }
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Clay]
-    }
-    fn cost_per_lookup(&self) -> f64 {
-        1.0
-    }
-    async fn lookup(&self, _domain: &str) -> Result<LookupOutcome, ConnectorError> {
-        LOOKUPS.fetch_add(1, Ordering::SeqCst);
-        let mut r = ProviderRecord::new(Source::Clay, UnixMillis(1_767_225_600_000));
-        r.fields.insert(Field::Headcount, Value::Integer(42));
-        Ok(LookupOutcome::Found(vec![r]))
-    }
-}
-
-struct PaidFactory;
-
-impl ProviderFactory for PaidFactory {
-    fn name(&self) -> &'static str {
-        "paid"
-    }
-    fn check(&self, _settings: &toml::Table) -> Result<(), (String, String)> {
-        Ok(())
-    }
-    fn build(
-        &self,
-        _settings: &toml::Table,
-        _env: &ProviderEnv,
-    ) -> Result<Arc<dyn Provider>, ConnectorError> {
-        Ok(Arc::new(Paid))
-    }
-}
+static PAID: Known = Known {
+    name: "paid",
+    cost: 1.0,
+    headcount: 42,
+    lookups: AtomicU64::new(0),
+};
 
 fn config(extra: &str, registry: &Registry) -> Config {
-    let text = format!(
-        "[sources.clay]\nenabled = false\n[sources.clearbit]\nenabled = false\n\
-         [sources.builtwith]\nenabled = false\n[sources.crunchbase]\nenabled = false\n\
-         [sources.paid]\nenabled = true\n{extra}"
-    );
-    Config::from_toml_with(&text, "test.toml", registry).unwrap()
+    Config::from_toml_with(&only("paid", extra), "test.toml", registry).unwrap()
 }
 
 fn day(y: i32, m: u8, d: u8) -> i64 {
@@ -86,7 +48,7 @@ impl World {
     /// One run, as a fresh process would make it: the state file opened anew.
     async fn run(&self, config: &Config, at: i64) -> (RunSummary, u64) {
         self.now.store(at, Ordering::SeqCst);
-        let before = LOOKUPS.load(Ordering::SeqCst);
+        let before = PAID.lookups();
         let (providers, _) = build_all(config, &self.registry, &ProviderEnv::default());
         let now = Arc::clone(&self.now);
         let enricher = Enricher::new(
@@ -110,7 +72,7 @@ impl World {
         )
         .await
         .unwrap();
-        (summary, LOOKUPS.load(Ordering::SeqCst) - before)
+        (summary, PAID.lookups() - before)
     }
 }
 
@@ -125,21 +87,12 @@ fn deferred_monthly(summary: &RunSummary) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monthly_budget_warns_defers_at_its_limit_and_resumes_next_period() {
-    let registry = Registry::builtin().with(&PaidFactory);
-    let sandbox = firmo_sandbox::start(
-        firmo_sandbox::SandboxConfig {
-            companies: 30,
-            ..firmo_sandbox::SandboxConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let hubspot =
-        HubspotConfig::new(Secret::new(sandbox.token())).with_base_url(sandbox.base_url());
+    static FACTORY: KnownFactory = KnownFactory(&PAID);
+    let registry = Registry::builtin().with(&FACTORY);
+    let (sandbox, crm) = sandbox_crm(30).await;
     let dir = tempfile::tempdir().unwrap();
     let world = World {
-        crm: Arc::new(HubspotClient::new(hubspot).unwrap()),
+        crm,
         state: dir.path().join("state.db"),
         now: Arc::new(AtomicI64::new(0)),
         registry,
