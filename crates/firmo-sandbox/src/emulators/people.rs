@@ -364,7 +364,7 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for p in personas() {
             assert!(seen.insert(p.local_part()), "{} twice", p.local_part());
-            assert!(firmo_core::normalize::contact::seniority(p.seniority).is_ok());
+            assert!(firmo_core::normalize::seniority(p.seniority).is_ok());
         }
         for p in RECENT_EXECS {
             let role = firmo_core::title::engineering_exec(p.title).expect(p.title);
@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(row["company_domain"], "acme.example");
         let url = row["linkedin_url"].as_str().unwrap();
         assert_eq!(
-            firmo_core::normalize::contact::linkedin_profile_url(url).unwrap(),
+            firmo_core::normalize::linkedin_profile_url(url).unwrap(),
             url
         );
         let by_url = json!({"linkedin_url": format!("{url}/")});
