@@ -443,7 +443,10 @@ mod tests {
     use super::*;
 
     fn row(json: Json) -> Map<String, Json> {
-        json.as_object().unwrap().clone()
+        let Json::Object(row) = json else {
+            panic!("a row is an object")
+        };
+        row
     }
 
     #[test]

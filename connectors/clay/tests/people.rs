@@ -69,7 +69,7 @@ async fn sandbox() -> SandboxHandle {
 /// installs the TLS provider reqwest insists on, even for http).
 fn http() -> reqwest::Client {
     let policy =
-        firmo_connect::HttpPolicy::new(firmo_connect::Service::Clay, 600, Duration::from_secs(60));
+        firmo_connect::HttpPolicy::new(firmo_connect::Service::Clay, 600, Duration::from_mins(1));
     firmo_connect::HttpClient::new(policy)
         .unwrap()
         .reqwest()

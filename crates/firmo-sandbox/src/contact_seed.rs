@@ -36,7 +36,7 @@ const BUYER: &[AssociationLabel] = &[
 
 /// Whether a domain's company has a recently started engineering executive.
 pub fn has_recent_exec(domain: &str) -> bool {
-    fnv1a(domain.as_bytes()) % 4 == 0
+    fnv1a(domain.as_bytes()).is_multiple_of(4)
 }
 
 /// The personas at a domain's company, executive first.

@@ -302,7 +302,7 @@ fn input_id(input: &Value, at: &str) -> Result<String, ApiError> {
 fn batch_answer(started: i64, results: Vec<Value>, errors: Vec<Value>, now: i64) -> Response {
     let mut body = json!({
         "status": "COMPLETE",
-        "results": results,
+        "results": Value::Array(results),
         "startedAt": time::iso_millis(started),
         "completedAt": time::iso_millis(now),
     });
