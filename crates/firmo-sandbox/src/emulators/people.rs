@@ -221,6 +221,8 @@ impl PeopleState {
 
 /// The people table routes, with full paths (merged beside the company table's).
 pub fn router(settings: &EmulatorSettings) -> Router {
+    // reqwest refuses to build a client without a rustls provider, even for http.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let tables = HashMap::from([(DEFAULT_TABLE.to_owned(), ClayTable::new(DEFAULT_TABLE))]);
     let state = Arc::new(PeopleState {
         today: settings.today,
@@ -230,7 +232,11 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         tables: Mutex::new(tables),
         counts: Mutex::default(),
         next_row: AtomicU64::new(1),
-        http: reqwest::Client::new(),
+        // A receiver that never answers must not hold a delivery forever.
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default(),
     });
     Router::new()
         .route("/clay/people/webhooks/{table_id}", post(webhook))
