@@ -6,7 +6,9 @@
 //!   table webhook and answers pending;
 //! - [`receiver::router`]: the authenticated callback endpoint that parses arriving rows
 //!   and hands them to a [`receiver::ClayRowSink`] (the engine's cache);
-//! - [`import::import_csv`]: a table's CSV export, for `firmo import clay FILE.csv`.
+//! - [`import::import_csv`]: a table's CSV export, for `firmo import clay FILE.csv`;
+//! - [`person`]: person enrichment through a Clay people table ([`ClayPeopleClient`], a
+//!   [`firmo_connect::PersonProvider`], and [`people_router`] for its rows).
 //!
 //! Clay rows carry LinkedIn data (six-month employee growth, job postings, executive
 //! changes): those values are filed under [`firmo_core::Source::LinkedIn`], Clay's own
@@ -17,12 +19,17 @@ pub mod client;
 pub mod config;
 pub mod import;
 pub mod parse;
+pub mod person;
 pub mod receiver;
 pub mod retry;
 
 pub use client::ClayClient;
 pub use config::ClayConfig;
 pub use import::{ClayImport, ImportError, RowError, import_csv};
+pub use person::{
+    ClayPeopleClient, ClayPersonSink, PEOPLE_CALLBACK_PATH, PersonRow, PersonRowError,
+    parse_person_row, people_router,
+};
 pub use receiver::{ClayRowSink, ReceiverConfig, router};
 
 #[cfg(test)]

@@ -346,6 +346,16 @@ impl HubspotClient {
         &self,
         updates: &[CompanyUpdate],
     ) -> Result<Vec<WriteOutcome>, ConnectorError> {
+        self.batch_update_at(&self.companies_path(), updates).await
+    }
+
+    /// [`batch_update`](Self::batch_update) for any object collection (`objects_path`
+    /// from [`crate::api`]): contacts are written exactly as companies are.
+    pub(crate) async fn batch_update_at(
+        &self,
+        objects_path: &str,
+        updates: &[CompanyUpdate],
+    ) -> Result<Vec<WriteOutcome>, ConnectorError> {
         let mut seen = BTreeSet::new();
         if let Some(dup) = updates.iter().find(|u| !seen.insert(u.id.as_str())) {
             return Err(ConnectorError::Validation {
@@ -353,7 +363,7 @@ impl HubspotClient {
                 property: None,
                 value: Some(dup.id.clone()),
                 message:
-                    "the same company id appears twice in one update; merge its properties first"
+                    "the same record id appears twice in one update; merge its properties first"
                         .into(),
             });
         }
@@ -371,7 +381,7 @@ impl HubspotClient {
                 }
                 continue;
             }
-            match self.update_batch(updates, &batch).await {
+            match self.update_batch(objects_path, updates, &batch).await {
                 Ok(BatchResult {
                     written,
                     failed: failures,
@@ -443,6 +453,7 @@ impl HubspotClient {
     /// Sends one batch (≤ 100 inputs) and sorts its records by outcome.
     async fn update_batch(
         &self,
+        objects_path: &str,
         updates: &[CompanyUpdate],
         batch: &[usize],
     ) -> Result<BatchResult, ConnectorError> {
@@ -457,7 +468,7 @@ impl HubspotClient {
         let response = self
             .send(
                 Method::POST,
-                &format!("{}/batch/update", self.companies_path()),
+                &format!("{objects_path}/batch/update"),
                 &[],
                 Some(to_body(&body)?),
                 &HubspotRetryPolicy,
@@ -522,7 +533,7 @@ impl HubspotClient {
                         service: SERVICE,
                         path: "batch update response".into(),
                         message: format!(
-                            "neither `results` nor `errors` mention company {}",
+                            "neither `results` nor `errors` mention record {}",
                             updates[i].id
                         ),
                     },

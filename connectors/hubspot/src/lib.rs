@@ -30,6 +30,7 @@
 pub mod api;
 mod client;
 pub mod config;
+pub mod contacts;
 pub mod pull;
 pub mod retry;
 pub mod setup;
@@ -41,4 +42,5 @@ pub use client::{
     BATCH_LIMIT, HubspotClient, LIST_LIMIT, ListPage, MAX_QUERY_PROPERTIES_BYTES, SEARCH_LIMIT,
 };
 pub use config::{DEFAULT_BASE_URL, HubspotConfig, TOKEN_ENV};
+pub use contacts::{ASSOCIATION_INPUT_LIMIT, contact_properties};
 pub use retry::HubspotRetryPolicy;

@@ -2,16 +2,20 @@
 //! type they all return, and the shared HTTP policy (rate limiting, retries that honour
 //! `Retry-After`, timeouts, response-size limits) so no connector hand-rolls its own.
 
+pub mod contacts;
 pub mod crm;
 pub mod error;
 pub mod http;
+pub mod person;
 pub mod provider;
 pub mod secret;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use contacts::ContactCrm;
 pub use crm::Crm;
 pub use error::{ConnectorError, Service};
 pub use http::{HttpClient, HttpPolicy, HttpResponse, HttpStats, RetryAction, RetryPolicy};
+pub use person::{PersonOutcome, PersonProvider, PersonQuery};
 pub use provider::{LookupOutcome, Provider};
 pub use secret::Secret;

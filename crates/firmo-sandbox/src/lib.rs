@@ -29,8 +29,11 @@
 //! `GET /_sandbox/stats`, `POST /_sandbox/stats/reset`, `GET /_sandbox/companies/{id}`,
 //! `GET /_sandbox/health`.
 
+mod associations;
 mod companies;
 mod config;
+mod contact_seed;
+mod contacts;
 pub mod emulators;
 mod error;
 mod middleware;
@@ -47,10 +50,13 @@ mod time;
 pub mod ui;
 mod versions;
 
+pub use associations::AssociationLabel;
 pub use config::{
     DEFAULT_CUSTOM_PROPERTY_LIMIT, DEFAULT_PORTAL_ID, DEFAULT_SCOPES, Faults, RateLimit,
     SandboxArgs, SandboxConfig,
 };
+pub use contact_seed::has_recent_exec;
+pub use contacts::Contact;
 pub use properties::{ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption};
 pub use rules::PortalRule;
 pub use server::{SandboxHandle, router, start};

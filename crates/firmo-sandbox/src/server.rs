@@ -26,7 +26,9 @@ use tower::ServiceExt;
 use crate::config::{Faults, SandboxConfig};
 use crate::middleware::{self, DropSwitch};
 use crate::state::{Company, SandboxState, Stats};
-use crate::{companies, emulators, portal, props_api, search, ui, versions};
+use crate::{
+    associations, companies, contacts, emulators, portal, props_api, search, ui, versions,
+};
 
 /// The whole sandbox app: the CRM under `/crm`, the provider emulators, the admin
 /// endpoints under `/_sandbox/`, with the fault middleware around all of it.
@@ -84,6 +86,31 @@ fn crm_routes(mut crm: Router<SandboxState>) -> Router<SandboxState> {
                         .delete(companies::archive_one),
                 );
         }
+        let contacts =
+            |rest: &str| versions::route(version, Some("objects"), "", &format!("contacts{rest}"));
+        crm = crm
+            .route(&contacts("/batch/read"), post(contacts::batch_read))
+            .route(&contacts("/batch/update"), post(contacts::batch_update));
+        let associations = if version == "v3" {
+            "/crm/v4/associations/{from}/{to}/batch/read".to_owned()
+        } else {
+            format!("/crm/associations/{version}/{{from}}/{{to}}/batch/read")
+        };
+        crm = crm.route(&associations, post(associations::batch_read));
+        let contact_props = |rest: &str| {
+            versions::route(version, Some("properties"), "", &format!("contacts{rest}"))
+        };
+        crm = crm
+            .route(
+                &contact_props(""),
+                get(contacts::list_properties).post(contacts::create_property),
+            )
+            .route(
+                &contact_props("/groups"),
+                get(contacts::list_groups).post(contacts::create_group),
+            )
+            .route(&contact_props("/groups/{name}"), get(contacts::get_group))
+            .route(&contact_props("/{name}"), get(contacts::get_property));
         let properties = |rest: &str| versions::route(version, Some("properties"), "", rest);
         crm = crm
             .route(

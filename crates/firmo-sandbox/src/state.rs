@@ -173,6 +173,7 @@ pub(crate) fn prune(window: &mut VecDeque<Instant>, now: Instant, interval: Dura
 pub(crate) struct Inner {
     pub(crate) config: SandboxConfig,
     pub(crate) db: Mutex<Db>,
+    pub(crate) contacts: Mutex<crate::contacts::ContactDb>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) windows: Mutex<Windows>,
@@ -225,6 +226,10 @@ impl SandboxState {
         let fault_rng = Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0x5eed_fa17));
         Ok(SandboxState {
             inner: Arc::new(Inner {
+                contacts: Mutex::new(crate::contacts::ContactDb::seeded(
+                    &db.companies,
+                    clock.now_ms(),
+                )),
                 config,
                 db: Mutex::new(db),
                 faults: Mutex::new(faults),

@@ -19,6 +19,7 @@ pub mod clay;
 pub mod clearbit;
 pub mod crunchbase;
 mod limit;
+pub mod people;
 pub mod synth;
 
 pub use clay::{ClayCallbackCounts, ClayStats, ClayTable};
@@ -115,6 +116,7 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         .nest("/builtwith", builtwith::router(settings))
         .nest("/crunchbase", crunchbase::router(settings))
         .nest("/clay", clay::router(settings))
+        .merge(people::router(settings))
 }
 
 /// The current UTC date.
