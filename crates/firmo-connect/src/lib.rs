@@ -13,5 +13,5 @@ pub mod testing;
 pub use crm::Crm;
 pub use error::{ConnectorError, Service};
 pub use http::{HttpClient, HttpPolicy, HttpResponse, HttpStats, RetryAction, RetryPolicy};
-pub use provider::{LookupOutcome, Provider};
+pub use provider::{BatchAnswer, Billing, LookupOutcome, Provider};
 pub use secret::Secret;
