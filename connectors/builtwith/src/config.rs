@@ -124,11 +124,13 @@ mod tests {
             BuiltWithConfig::default().live_window_millis(),
             90 * 86_400_000
         );
-        let batch = |n| BuiltWithConfig {
-            batch_size: n,
-            ..BuiltWithConfig::default()
-        }
-        .batch();
+        let batch = |n| {
+            BuiltWithConfig {
+                batch_size: n,
+                ..BuiltWithConfig::default()
+            }
+            .batch()
+        };
         assert_eq!((batch(0), batch(5), batch(40)), (1, 5, 16));
     }
 

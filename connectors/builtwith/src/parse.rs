@@ -42,7 +42,9 @@ pub fn parse_domain(
     live_window_millis: i64,
 ) -> Result<LookupOutcome, ConnectorError> {
     let mut answers = parse_lookups(body, &[String::new()], fetched_at, live_window_millis);
-    answers.pop().map_or(Ok(LookupOutcome::NotFound), |a| a.outcome)
+    answers
+        .pop()
+        .map_or(Ok(LookupOutcome::NotFound), |a| a.outcome)
 }
 
 /// Reads a 200 body of a multi-domain lookup (`LOOKUP=a,b,c`): one answer per domain in
@@ -579,17 +581,31 @@ mod tests {
             stack(answers[2].outcome.clone().unwrap()),
             Some(normalize::tech_stack(["React"]))
         );
-        assert_eq!(answers[3].outcome, Ok(LookupOutcome::NotFound), "not mentioned");
+        assert_eq!(
+            answers[3].outcome,
+            Ok(LookupOutcome::NotFound),
+            "not mentioned"
+        );
         let billed: Vec<bool> = answers.iter().map(|a| a.billed).collect();
-        assert_eq!(billed, [true, false, true, false], "a credit per result returned");
+        assert_eq!(
+            billed,
+            [true, false, true, false],
+            "a credit per result returned"
+        );
 
         // An error without a `Lookup` answers every domain.
         let bad_key = json!({"Results": null, "Errors": [{"Lookup": null, "Message": "Invalid API key.", "Code": -2}]});
         let answers = parse_lookups(bad_key.to_string().as_bytes(), &domains, NOW, WINDOW);
-        assert!(answers.iter().all(|a| matches!(a.outcome, Err(ConnectorError::Auth { .. })) && !a.billed));
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a.outcome, Err(ConnectorError::Auth { .. })) && !a.billed)
+        );
         // A body that isn't JSON fails every domain.
         let answers = parse_lookups(b"<html>", &domains, NOW, WINDOW);
-        assert!(answers.iter().all(|a| matches!(&a.outcome, Err(ConnectorError::Malformed { path, .. }) if path == "$")));
+        assert!(answers.iter().all(
+            |a| matches!(&a.outcome, Err(ConnectorError::Malformed { path, .. }) if path == "$")
+        ));
     }
 
     #[test]

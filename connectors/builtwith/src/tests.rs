@@ -167,11 +167,17 @@ async fn a_batch_sends_its_domains_comma_separated_in_one_lookup() {
     let answers = client.lookup_batch(&domains).await;
     assert_eq!(server.request_count(), 1);
     assert!(
-        server.requests()[0].query.contains("LOOKUP=a.example%2Cb.example"),
+        server.requests()[0]
+            .query
+            .contains("LOOKUP=a.example%2Cb.example"),
         "{}",
         server.requests()[0].query
     );
-    assert!(answers.iter().all(|a| matches!(a.outcome, Ok(LookupOutcome::Found(_)))));
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a.outcome, Ok(LookupOutcome::Found(_))))
+    );
     assert_eq!(answers.iter().map(|a| a.credits).sum::<f64>(), 2.0);
 }
 

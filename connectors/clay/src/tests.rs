@@ -7,9 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firmo_connect::http::HttpPolicy;
 use firmo_connect::testing::{
-    BatchCase, Case, ErrorKind, Expect, Mode, PendingCase, ProviderContract, Reply,
-    ScriptedServer, check_provider,
-    contract_policy,
+    BatchCase, Case, ErrorKind, Expect, Mode, PendingCase, ProviderContract, Reply, ScriptedServer,
+    check_provider, contract_policy,
 };
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Date, ExecChange, Field, ProviderRecord, Source, UnixMillis, Value, normalize};

@@ -106,11 +106,7 @@ impl ClearbitClient {
             .await
     }
 
-    fn read(
-        &self,
-        domain: &str,
-        response: &HttpResponse,
-    ) -> Result<LookupOutcome, ConnectorError> {
+    fn read(&self, domain: &str, response: &HttpResponse) -> Result<LookupOutcome, ConnectorError> {
         match response.status {
             200 | 201 => Ok(LookupOutcome::Found(vec![parse_company(
                 &response.body,

@@ -66,9 +66,15 @@ fn contract() -> ProviderContract {
             MalformedCase::new(vec![Reply::new(200, r#"{"metrics":"many"}"#)], "metrics"),
         ]),
         batch: BatchCase {
-            domains: ["a.example", "b.example", "c.example", "d.example", "e.example"]
-                .map(String::from)
-                .to_vec(),
+            domains: [
+                "a.example",
+                "b.example",
+                "c.example",
+                "d.example",
+                "e.example",
+            ]
+            .map(String::from)
+            .to_vec(),
             replies: vec![
                 Reply::new(200, COMPANY),
                 status(404, error("unknown_record", "Unknown domain")),

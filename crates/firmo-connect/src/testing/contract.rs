@@ -627,7 +627,9 @@ where
         );
         if let Ok(LookupOutcome::Found(records)) = &answer.outcome {
             assert!(
-                records.iter().all(|r| connector.sources().contains(&r.source)),
+                records
+                    .iter()
+                    .all(|r| connector.sources().contains(&r.source)),
                 "{service} contract, Batch: a record of a source the provider doesn't declare"
             );
         }
@@ -645,9 +647,14 @@ where
     for answer in &answers {
         match &answer.outcome {
             Err(e @ ConnectorError::Auth { .. }) => errors.check(Mode::Batch, e),
-            other => panic!("{service} contract, Batch: a refused key: expected Err(Auth), got {other:?}"),
+            other => panic!(
+                "{service} contract, Batch: a refused key: expected Err(Auth), got {other:?}"
+            ),
         }
-        assert!(answer.credits.abs() < 1e-12, "{service}: a refused request is billed");
+        assert!(
+            answer.credits.abs() < 1e-12,
+            "{service}: a refused request is billed"
+        );
     }
     assert_eq!(
         server.request_count(),
@@ -662,7 +669,9 @@ where
     for answer in &answers {
         match &answer.outcome {
             Err(e @ ConnectorError::Transport { .. }) => errors.check(Mode::Batch, e),
-            other => panic!("{service} contract, Batch: unreachable: expected Err(Transport), got {other:?}"),
+            other => panic!(
+                "{service} contract, Batch: unreachable: expected Err(Transport), got {other:?}"
+            ),
         }
         assert!(answer.credits.abs() < 1e-12);
     }
