@@ -518,15 +518,12 @@ fn contract() -> ProviderContract {
                 .to_vec(),
             replies: vec![
                 Reply::new(200, ACCEPTED),
-                Reply::new(500, "internal error"),
-                Reply::new(500, "internal error"),
-                Reply::new(500, "internal error"),
-                Reply::new(500, "internal error"),
+                Reply::new(400, r#"{"success":false,"error":"Payload too large"}"#),
                 Reply::new(200, ACCEPTED),
             ],
             expected: vec![
                 (Expect::Pending, 1.0),
-                (Expect::Failed(ErrorKind::Server), 0.0),
+                (Expect::Failed(ErrorKind::Validation), 0.0),
                 (Expect::Pending, 1.0),
             ],
             auth: Reply::new(

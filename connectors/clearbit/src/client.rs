@@ -174,9 +174,18 @@ impl Provider for ClearbitClient {
     }
 
     async fn lookup_batch(&self, domains: &[String]) -> Vec<BatchAnswer> {
-        let mut answers = Vec::with_capacity(domains.len());
+        let mut answers: Vec<BatchAnswer> = Vec::with_capacity(domains.len());
         let mut stopped: Option<ConnectorError> = None;
         for domain in domains {
+            if let Some(earlier) = answers.iter().find(|a| &a.domain == domain) {
+                // Asked once; Clearbit counts a domain once a period anyway.
+                let repeat = BatchAnswer {
+                    credits: 0.0,
+                    ..earlier.clone()
+                };
+                answers.push(repeat);
+                continue;
+            }
             let (outcome, billed) = match &stopped {
                 Some(error) => (Err(error.clone()), false),
                 None => self.find(domain).await,

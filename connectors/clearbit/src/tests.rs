@@ -70,6 +70,7 @@ fn contract() -> ProviderContract {
                 "a.example",
                 "b.example",
                 "c.example",
+                "a.example",
                 "d.example",
                 "e.example",
             ]
@@ -86,6 +87,7 @@ fn contract() -> ProviderContract {
                 (Expect::Found, 1.0),
                 (Expect::NotFound, 1.0),
                 (Expect::Pending, 0.0),
+                (Expect::Found, 0.0),
                 // A 200 firmo can't read is still a 200 Clearbit counted.
                 (Expect::Failed(ErrorKind::Malformed), 1.0),
                 (Expect::NotFound, 0.0),

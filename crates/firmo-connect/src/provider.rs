@@ -121,13 +121,23 @@ pub trait Provider: Send + Sync {
 
     /// Looks up several companies: one answer per domain given, in the order given, each
     /// domain's outcome its own (one unknown or unreadable domain never fails the
-    /// others). The default asks [`Provider::lookup`] per domain; once an answer
+    /// others); a domain given twice is asked once (the repeat costs nothing). The
+    /// default asks [`Provider::lookup`] per distinct domain; once an answer
     /// [`ConnectorError::stops_service`] (a refused key, no credits), the domains left
     /// get that error without being asked.
     async fn lookup_batch(&self, domains: &[String]) -> Vec<BatchAnswer> {
-        let mut answers = Vec::with_capacity(domains.len());
+        let mut answers: Vec<BatchAnswer> = Vec::with_capacity(domains.len());
         let mut stopped: Option<ConnectorError> = None;
         for domain in domains {
+            // A domain given twice is asked, and billed, once.
+            if let Some(earlier) = answers.iter().find(|a| &a.domain == domain) {
+                let repeat = BatchAnswer {
+                    credits: 0.0,
+                    ..earlier.clone()
+                };
+                answers.push(repeat);
+                continue;
+            }
             let outcome = match &stopped {
                 Some(error) => Err(error.clone()),
                 None => self.lookup(domain).await,

@@ -64,7 +64,9 @@ mod tests {
         assert_eq!(log.requests("clearbit"), 2);
 
         let served: serde_json::Value = http
-            .get(format!("{base}/_sandbox/requests?provider=clearbit&domain=notfound.example"))
+            .get(format!(
+                "{base}/_sandbox/requests?provider=clearbit&domain=notfound.example"
+            ))
             .send()
             .await
             .unwrap()
@@ -75,7 +77,10 @@ mod tests {
         assert_eq!(requests.len(), 1, "{served}");
         assert_eq!(requests[0]["endpoint"], "companies/find");
         assert_eq!(requests[0]["status"], 404);
-        assert_eq!(served["credits"]["clearbit"], 2.0, "a 200 and a 404: both billed");
+        assert_eq!(
+            served["credits"]["clearbit"], 2.0,
+            "a 200 and a 404: both billed"
+        );
         assert!(!served.to_string().contains(&settings.clearbit_key));
     }
 }

@@ -41,8 +41,8 @@ use axum::{Json, Router};
 use firmo_core::Date;
 use serde_json::{Map, Value, json};
 
-use super::{Asked, EmulatorSettings, RequestLog};
 use super::synth::{self, Profile, Provider, Technology};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 /// The documented maximum of domains in one lookup.
 const MAX_LOOKUPS: usize = 16;

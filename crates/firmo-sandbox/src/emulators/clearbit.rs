@@ -38,9 +38,9 @@ use firmo_core::Date;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Asked, EmulatorSettings, RequestLog};
 use super::limit::{RateLimiter, Verdict, retry_after_secs};
 use super::synth::{self, Profile, Provider};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 #[derive(Debug)]
 struct ClearbitState {
@@ -98,7 +98,11 @@ async fn find(
 }
 
 /// The answer, and the credits it bills.
-fn find_billed(state: &ClearbitState, headers: &HeaderMap, domain: Option<&str>) -> (Response, f64) {
+fn find_billed(
+    state: &ClearbitState,
+    headers: &HeaderMap,
+    domain: Option<&str>,
+) -> (Response, f64) {
     if presented_key(headers).as_deref() != Some(state.key.as_str()) {
         let resp = error(
             StatusCode::UNAUTHORIZED,
@@ -583,7 +587,12 @@ mod tests {
             (st, body["error"]["type"].as_str()),
             (StatusCode::PAYMENT_REQUIRED, Some("payment_required"))
         );
-        let billed: Vec<f64> = s.requests.of("clearbit").iter().map(|a| a.credits).collect();
+        let billed: Vec<f64> = s
+            .requests
+            .of("clearbit")
+            .iter()
+            .map(|a| a.credits)
+            .collect();
         assert_eq!(billed, [1.0, 1.0, 0.0, 0.0]);
         assert_eq!(s.requests.domains("clearbit")[0], "notfound.example");
         let s = settings();

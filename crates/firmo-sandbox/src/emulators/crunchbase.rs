@@ -47,9 +47,9 @@ use firmo_core::Date;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Asked, EmulatorSettings, RequestLog};
 use super::limit::{RateLimiter, Verdict, retry_after_secs};
 use super::synth::{self, FundingRound, Profile, Provider};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 /// Crunchbase's documented maximum page size for searches.
 const MAX_LIMIT: u64 = 1000;
@@ -121,7 +121,11 @@ async fn record(
         .unwrap_or_default();
     let (endpoint, domains) = if path.ends_with("/searches/organizations") {
         ("searches/organizations", search_domains(&bytes))
-    } else if let Some(id) = path.rsplit('/').next().filter(|_| path.contains("/entities/")) {
+    } else if let Some(id) = path
+        .rsplit('/')
+        .next()
+        .filter(|_| path.contains("/entities/"))
+    {
         let domain = state.resolve(id).unwrap_or_else(|| id.to_owned());
         ("entities/organizations", vec![domain])
     } else {
@@ -758,7 +762,10 @@ mod tests {
         // The funding summary rides with a search hit.
         let (_, body) = search_domain(&base, &s.crunchbase_key, "complete.example").await;
         let props = &body["entities"][0]["properties"];
-        assert!(props["last_funding_total"]["value_usd"].as_u64().unwrap() > 0, "{props}");
+        assert!(
+            props["last_funding_total"]["value_usd"].as_u64().unwrap() > 0,
+            "{props}"
+        );
     }
 
     #[tokio::test]

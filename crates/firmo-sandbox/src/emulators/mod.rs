@@ -136,7 +136,10 @@ impl RequestLog {
 
     /// How many requests `provider` answered.
     pub fn requests(&self, provider: &str) -> usize {
-        self.lock().iter().filter(|a| a.provider == provider).count()
+        self.lock()
+            .iter()
+            .filter(|a| a.provider == provider)
+            .count()
     }
 
     /// The credits `provider` billed so far.
@@ -177,10 +180,11 @@ pub async fn requests_route(
                 .is_none_or(|d| a.domains.iter().any(|x| x == d))
         })
         .collect();
-    let credits: serde_json::Map<String, serde_json::Value> = ["clearbit", "builtwith", "crunchbase"]
-        .iter()
-        .map(|p| ((*p).to_owned(), log.credits(p).into()))
-        .collect();
+    let credits: serde_json::Map<String, serde_json::Value> =
+        ["clearbit", "builtwith", "crunchbase"]
+            .iter()
+            .map(|p| ((*p).to_owned(), log.credits(p).into()))
+            .collect();
     Json(serde_json::json!({"requests": requests, "credits": credits}))
 }
 
