@@ -53,7 +53,7 @@ impl Billing {
         domains_in_request: usize,
     ) -> f64 {
         match (self, outcome) {
-            (_, Err(_)) => 0.0,
+            (_, Err(_)) | (Billing::PerFound, Ok(LookupOutcome::NotFound)) => 0.0,
             (Billing::PerRequest, Ok(_)) => cost / domains_in_request.max(1) as f64,
             (_, Ok(LookupOutcome::Pending { charged, .. })) => {
                 if *charged {
@@ -62,7 +62,6 @@ impl Billing {
                     0.0
                 }
             }
-            (Billing::PerFound, Ok(LookupOutcome::NotFound)) => 0.0,
             (Billing::PerDomain | Billing::PerFound, Ok(_)) => cost,
         }
     }
@@ -201,13 +200,17 @@ mod tests {
             .map(|o| Billing::PerDomain.credits(2.0, o, 1))
             .collect();
         assert_eq!(per_domain, [2.0, 2.0, 2.0, 0.0, 0.0]);
-        assert_eq!(Billing::PerFound.credits(2.0, &found, 16), 2.0);
-        assert_eq!(Billing::PerFound.credits(2.0, &missing, 16), 0.0);
-        // Four domains share one request; a failed request costs nothing.
-        assert_eq!(Billing::PerRequest.credits(1.0, &found, 4), 0.25);
-        assert_eq!(Billing::PerRequest.credits(1.0, &missing, 4), 0.25);
-        assert_eq!(Billing::PerRequest.credits(1.0, &failed, 4), 0.0);
-        assert_eq!(Billing::PerRequest.credits(1.0, &found, 0), 1.0);
+        // Per found; then four domains sharing one request, a failed request costing
+        // nothing, and a request of no domains counted as one.
+        let others = vec![
+            Billing::PerFound.credits(2.0, &found, 16),
+            Billing::PerFound.credits(2.0, &missing, 16),
+            Billing::PerRequest.credits(1.0, &found, 4),
+            Billing::PerRequest.credits(1.0, &missing, 4),
+            Billing::PerRequest.credits(1.0, &failed, 4),
+            Billing::PerRequest.credits(1.0, &found, 0),
+        ];
+        assert_eq!(others, [2.0, 0.0, 0.25, 0.25, 0.0, 1.0]);
     }
 
     #[test]

@@ -111,10 +111,17 @@ pub struct Quirks {
     pub junk: bool,
     /// Clearbit and BuiltWith report the account out of credits for this lookup.
     pub out_of_credits: bool,
-    /// Clay's row leaves its own industry and headcount empty.
-    pub clay_without_firmographics: bool,
-    /// Clay's row leaves the funding columns empty.
-    pub clay_without_funding: bool,
+    /// Columns Clay's row leaves empty.
+    pub clay_gaps: ClayGaps,
+}
+
+/// Which of its own columns Clay's row leaves empty (its enrichments found nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClayGaps {
+    /// `industry` and `employee_count`.
+    pub firmographics: bool,
+    /// `funding_stage`, `last_funding_date`, `last_funding_amount_usd`.
+    pub funding: bool,
 }
 
 /// A taxonomy entry: Clearbit's GICS-style category plus the LinkedIn-style labels Clay
@@ -261,9 +268,9 @@ impl Profile {
     /// Clay's own firmographic and funding columns can be empty this way.
     pub fn clay_lacks(&self, column: &str) -> bool {
         match column {
-            "industry" | "employee_count" => self.quirks.clay_without_firmographics,
+            "industry" | "employee_count" => self.quirks.clay_gaps.firmographics,
             "funding_stage" | "last_funding_date" | "last_funding_amount_usd" => {
-                self.quirks.clay_without_funding
+                self.quirks.clay_gaps.funding
             }
             _ => false,
         }
@@ -518,8 +525,10 @@ fn quirks(domain: &str) -> Quirks {
                 disagreement,
                 junk,
                 out_of_credits: false,
-                clay_without_firmographics: hash(d, "clay-firmographics") % 100 < 25,
-                clay_without_funding: hash(d, "clay-funding") % 100 < 40,
+                clay_gaps: ClayGaps {
+                    firmographics: hash(d, "clay-firmographics") % 100 < 25,
+                    funding: hash(d, "clay-funding") % 100 < 40,
+                },
             }
         }
     }
