@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// cost_per_lookup = 1.0
 /// timeout_secs = 30
 /// live_within_days = 90
+/// batch_size = 16
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -33,8 +34,9 @@ pub struct BuiltWithConfig {
     /// per-account rate BuiltWith reports through its WhoAmI endpoint (10 per second in
     /// its documented example; 1 per second on the free API).
     pub requests_per_minute: u32,
-    /// Credits one lookup costs. Default: 1 (BuiltWith charges one API credit per
-    /// domain looked up).
+    /// Credits one domain costs. Default: 1 (BuiltWith: "an API credit is per-website
+    /// call to the Domain API … that returns a successful non-error result", so a domain
+    /// it has no data on costs nothing).
     pub cost_per_lookup: f64,
     /// Seconds to wait for one answer. Default: 30: a domain missing from BuiltWith's
     /// database is looked up live, which takes a while.
@@ -43,7 +45,15 @@ pub struct BuiltWithConfig {
     /// days before the fetch. Default: 90 (BuiltWith re-indexes a site within 30 days;
     /// three crawls missed means it is gone).
     pub live_within_days: u32,
+    /// Domains per request (the Domain API's multi-lookup, `LOOKUP=a,b,c`). Default and
+    /// most: 16, BuiltWith's documented limit ("up to 16 domains at once", reported per
+    /// account as `max_batch_size.domain_lookup` by its WhoAmI endpoint). Each domain is
+    /// still billed on its own.
+    pub batch_size: usize,
 }
+
+/// BuiltWith's documented most domains in one lookup.
+pub const MAX_BATCH: usize = 16;
 
 /// The real API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.builtwith.com";
@@ -60,6 +70,7 @@ impl Default for BuiltWithConfig {
             cost_per_lookup: 1.0,
             timeout_secs: 30,
             live_within_days: 90,
+            batch_size: MAX_BATCH,
         }
     }
 }
@@ -68,6 +79,11 @@ impl BuiltWithConfig {
     /// The configured timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs.max(1))
+    }
+
+    /// Domains per request: `batch_size` within 1..=16.
+    pub fn batch(&self) -> usize {
+        self.batch_size.clamp(1, MAX_BATCH)
     }
 
     /// The liveness window in milliseconds.
@@ -96,7 +112,8 @@ mod tests {
     fn example_in_docs_parses_to_the_defaults() {
         let toml = "base_url = \"https://api.builtwith.com\"\napi_version = \"v21\"\n\
                     api_key_env = \"BUILTWITH_API_KEY\"\nrequests_per_minute = 300\n\
-                    cost_per_lookup = 1.0\ntimeout_secs = 30\nlive_within_days = 90\n";
+                    cost_per_lookup = 1.0\ntimeout_secs = 30\nlive_within_days = 90\n\
+                    batch_size = 16\n";
         let parsed: BuiltWithConfig = toml::from_str(toml).unwrap();
         assert_eq!(parsed, BuiltWithConfig::default());
         assert_eq!(
@@ -107,6 +124,14 @@ mod tests {
             BuiltWithConfig::default().live_window_millis(),
             90 * 86_400_000
         );
+        let batch = |n| {
+            BuiltWithConfig {
+                batch_size: n,
+                ..BuiltWithConfig::default()
+            }
+            .batch()
+        };
+        assert_eq!((batch(0), batch(5), batch(40)), (1, 5, 16));
     }
 
     #[test]

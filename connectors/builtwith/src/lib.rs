@@ -1,5 +1,6 @@
-//! firmo's BuiltWith adapter: the Domain API (`GET /v21/api.json?KEY=…&LOOKUP=…`), which
-//! supplies the technologies a site runs, with first and last detection dates. Only
+//! firmo's BuiltWith adapter: the Domain API (`GET /v21/api.json?KEY=…&LOOKUP=a,b,…`, up
+//! to 16 domains a request), which supplies the technologies a site runs, with first and
+//! last detection dates; a credit per domain it returns a result for. Only
 //! technologies detected recently count (see [`BuiltWithConfig::live_within_days`]).
 //!
 //! The key travels in the query string, so this adapter never logs a request URL and

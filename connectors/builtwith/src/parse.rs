@@ -25,13 +25,71 @@ use serde_json::{Map, Value as Json};
 
 const SERVICE: Service = Service::BuiltWith;
 
-/// Reads a 200 body. `live_window_millis`: how long before `fetched_at` a technology may
-/// have been last detected and still count.
+/// One domain's answer read from a Domain API body, and whether BuiltWith billed it:
+/// it bills "per website call that returns a successful non-error result", so a
+/// domain with a `Result` costs a credit and one answered by an `Errors[]` entry doesn't.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainAnswer {
+    pub outcome: Result<LookupOutcome, ConnectorError>,
+    pub billed: bool,
+}
+
+/// Reads a 200 body of a one-domain lookup. `live_window_millis`: how long before
+/// `fetched_at` a technology may have been last detected and still count.
 pub fn parse_domain(
     body: &[u8],
     fetched_at: UnixMillis,
     live_window_millis: i64,
 ) -> Result<LookupOutcome, ConnectorError> {
+    let mut answers = parse_lookups(body, &[String::new()], fetched_at, live_window_millis);
+    answers
+        .pop()
+        .map_or(Ok(LookupOutcome::NotFound), |a| a.outcome)
+}
+
+/// Reads a 200 body of a multi-domain lookup (`LOOKUP=a,b,c`): one answer per domain in
+/// `domains`, in that order. Results and errors are matched to domains by their
+/// `Lookup`; with a single domain asked, everything in the body is its answer. A domain
+/// the body says nothing about is not found; an error without a `Lookup` (a bad key, no
+/// credits) answers every domain; a body that can't be read fails every domain.
+pub fn parse_lookups(
+    body: &[u8],
+    domains: &[String],
+    fetched_at: UnixMillis,
+    live_window_millis: i64,
+) -> Vec<DomainAnswer> {
+    let mut answers: Vec<Option<DomainAnswer>> = vec![None; domains.len()];
+    let whole = read_lookups(body, domains, &mut answers, fetched_at, live_window_millis);
+    answers
+        .into_iter()
+        .map(|answer| match (&whole, answer) {
+            (Err(e), None) => DomainAnswer {
+                outcome: Err(e.clone()),
+                billed: false,
+            },
+            (Ok(Some(error)), None) => DomainAnswer {
+                outcome: outcome_of_error(error),
+                billed: false,
+            },
+            (_, Some(answer)) => answer,
+            // The body says nothing about the domain: BuiltWith has nothing on it.
+            (Ok(None), None) => DomainAnswer {
+                outcome: Ok(LookupOutcome::NotFound),
+                billed: false,
+            },
+        })
+        .collect()
+}
+
+/// Fills `answers` from the body; returns the error every unanswered domain gets (a
+/// body that can't be read, or an `Errors[]` entry for the whole call).
+fn read_lookups(
+    body: &[u8],
+    domains: &[String],
+    answers: &mut [Option<DomainAnswer>],
+    fetched_at: UnixMillis,
+    live_window_millis: i64,
+) -> Result<Option<Json>, ConnectorError> {
     let json: Json =
         serde_json::from_slice(body).map_err(|e| malformed("$", &format!("not JSON: {e}")))?;
     let Json::Object(root) = &json else {
@@ -51,41 +109,85 @@ pub fn parse_domain(
     }
     let errors = array(root, "Errors", "Errors")?;
     let results = array(root, "Results", "Results")?;
-
-    let Some(first) = results.first() else {
-        return match errors.first() {
-            Some(error) => outcome_of_error(error),
-            // No result and no error: BuiltWith has nothing on the domain.
-            None => Ok(LookupOutcome::NotFound),
-        };
-    };
-    if !errors.is_empty() {
-        tracing::warn!(
-            provider = "builtwith",
-            errors = errors.len(),
-            "a result came with errors; using the result"
-        );
-    }
-    let Json::Object(first) = first else {
-        return Err(malformed("Results[0]", "expected an object"));
-    };
-    let result = match first.get("Result") {
-        None | Some(Json::Null) => return Ok(LookupOutcome::NotFound),
-        Some(Json::Object(result)) => result,
-        Some(other) => {
-            return Err(malformed(
-                "Results[0].Result",
-                &expected("an object", other),
-            ));
+    let single = domains.len() == 1;
+    // Which asked domain a `Lookup` names (any, when one domain was asked).
+    let slot = |lookup: Option<&Json>| -> Option<usize> {
+        if single {
+            return Some(0);
         }
+        let named = lookup
+            .and_then(Json::as_str)
+            .map(|l| l.trim().to_ascii_lowercase())?;
+        domains.iter().position(|d| d.eq_ignore_ascii_case(&named))
     };
-    let paths = array(result, "Paths", "Results[0].Result.Paths")?;
+    for (i, item) in results.iter().enumerate() {
+        let here = format!("Results[{i}]");
+        let Json::Object(item) = item else {
+            return Err(malformed(&here, "expected an object"));
+        };
+        let Some(at) = slot(item.get("Lookup")) else {
+            tracing::warn!(
+                provider = "builtwith",
+                path = here,
+                "a result for a domain firmo didn't ask about; ignored"
+            );
+            continue;
+        };
+        if answers[at].is_some() {
+            continue;
+        }
+        answers[at] = Some(match item.get("Result") {
+            None | Some(Json::Null) => DomainAnswer {
+                outcome: Ok(LookupOutcome::NotFound),
+                billed: false,
+            },
+            Some(Json::Object(result)) => DomainAnswer {
+                outcome: read_result(result, &here, fetched_at, live_window_millis),
+                billed: true,
+            },
+            Some(other) => DomainAnswer {
+                outcome: Err(malformed(
+                    &format!("{here}.Result"),
+                    &expected("an object", other),
+                )),
+                billed: false,
+            },
+        });
+    }
+    let mut whole = None;
+    for error in errors {
+        let lookup = error.get("Lookup").filter(|l| !l.is_null());
+        match lookup.and_then(|l| slot(Some(l))).or(single.then_some(0)) {
+            Some(at) if answers[at].is_none() => {
+                answers[at] = Some(DomainAnswer {
+                    outcome: outcome_of_error(error),
+                    billed: false,
+                });
+            }
+            Some(_) => tracing::warn!(
+                provider = "builtwith",
+                "a result came with errors; using the result"
+            ),
+            None if lookup.is_none() && whole.is_none() => whole = Some(error.clone()),
+            None => {}
+        }
+    }
+    Ok(whole)
+}
 
+/// One `Result` object → the domain's outcome; `here` is its `Results[i]` path.
+fn read_result(
+    result: &Map<String, Json>,
+    here: &str,
+    fetched_at: UnixMillis,
+    live_window_millis: i64,
+) -> Result<LookupOutcome, ConnectorError> {
+    let paths = array(result, "Paths", &format!("{here}.Result.Paths"))?;
     let window_start = fetched_at.0.saturating_sub(live_window_millis);
     let mut seen = 0_usize;
     let mut live = Vec::new();
     for (i, path) in paths.iter().enumerate() {
-        let here = format!("Results[0].Result.Paths[{i}]");
+        let here = format!("{here}.Result.Paths[{i}]");
         let Json::Object(path) = path else {
             return Err(malformed(&here, &expected("an object", path)));
         };
@@ -453,6 +555,57 @@ mod tests {
             ConnectorError::Auth { .. }
         ));
         assert_eq!(with_error(json!(-8), "").unwrap(), LookupOutcome::NotFound);
+    }
+
+    #[test]
+    fn a_multi_lookup_answers_each_domain_by_its_lookup() {
+        let domains: Vec<String> = ["a.example", "b.example", "c.example", "d.example"]
+            .map(String::from)
+            .to_vec();
+        let mut found = body(&json!([{"Technologies": [tech("React", "javascript", 2)]}]));
+        found["Results"][0]["Lookup"] = json!("C.example");
+        let mut unreadable = body(&json!({"Technologies": []}));
+        unreadable["Results"][0]["Lookup"] = json!("a.example");
+        let json = json!({
+            "Results": [found["Results"][0], unreadable["Results"][0]],
+            "Errors": [{"Lookup": "b.example", "Message": "Domain not in our system.", "Code": -10}]
+        });
+        let answers = parse_lookups(json.to_string().as_bytes(), &domains, NOW, WINDOW);
+        assert!(
+            matches!(&answers[0].outcome, Err(ConnectorError::Malformed { path, .. }) if path == "Results[1].Result.Paths"),
+            "{:?}",
+            answers[0]
+        );
+        assert_eq!(answers[1].outcome, Ok(LookupOutcome::NotFound));
+        assert_eq!(
+            stack(answers[2].outcome.clone().unwrap()),
+            Some(normalize::tech_stack(["React"]))
+        );
+        assert_eq!(
+            answers[3].outcome,
+            Ok(LookupOutcome::NotFound),
+            "not mentioned"
+        );
+        let billed: Vec<bool> = answers.iter().map(|a| a.billed).collect();
+        assert_eq!(
+            billed,
+            [true, false, true, false],
+            "a credit per result returned"
+        );
+
+        // An error without a `Lookup` answers every domain.
+        let bad_key = json!({"Results": null, "Errors": [{"Lookup": null, "Message": "Invalid API key.", "Code": -2}]});
+        let answers = parse_lookups(bad_key.to_string().as_bytes(), &domains, NOW, WINDOW);
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a.outcome, Err(ConnectorError::Auth { .. })) && !a.billed)
+        );
+        // A body that isn't JSON fails every domain.
+        let answers = parse_lookups(b"<html>", &domains, NOW, WINDOW);
+        assert!(answers.iter().all(
+            |a| matches!(&a.outcome, Err(ConnectorError::Malformed { path, .. }) if path == "$")
+        ));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use firmo_connect::http::HttpPolicy;
 use firmo_connect::testing::{
-    Case, MalformedCase, Mode, ProviderContract, Reply, ScriptedServer, check_provider,
-    contract_policy, expect_found,
+    BatchCase, Case, ErrorKind, Expect, MalformedCase, Mode, ProviderContract, Reply,
+    ScriptedServer, check_provider, contract_policy, expect_found,
 };
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
@@ -55,9 +55,19 @@ fn build(
 ) -> Result<BuiltWithClient, ConnectorError> {
     let config = BuiltWithConfig {
         base_url: base_url.to_owned(),
+        // Small, so the contract's batch is split into two requests.
+        batch_size: 2,
         ..BuiltWithConfig::default()
     };
     BuiltWithClient::with_policy(config, key, policy)
+}
+
+/// A result for `lookup` with one live technology.
+fn result_for(lookup: &str) -> serde_json::Value {
+    let now = now_millis();
+    serde_json::json!({"Lookup": lookup, "Result": {"Paths": [{"Technologies": [
+        {"Name": "React", "Tag": "javascript", "FirstDetected": now - 100 * DAY, "LastDetected": now - DAY}
+    ]}]}})
 }
 
 /// BuiltWith's answers: most failures are an `Errors[]` entry inside a 200 (-8 domain
@@ -106,6 +116,40 @@ fn contract() -> ProviderContract {
                 "Results[0].Result.Paths",
             ),
         ]),
+        // Two per request here: [a, b] then [c]. BuiltWith bills a domain per result it
+        // returns, not the ones it answers with an error.
+        batch: BatchCase {
+            domains: ["a.example", "b.example", "a.example", "c.example"]
+                .map(String::from)
+                .to_vec(),
+            replies: vec![
+                Reply::new(
+                    200,
+                    serde_json::json!({"Results": [result_for("a.example")], "Errors": [
+                        {"Lookup": "b.example", "Message": "Domain not in our system.", "Code": -10}
+                    ]})
+                    .to_string(),
+                ),
+                Reply::new(
+                    200,
+                    r#"{"Results":[{"Lookup":"c.example","Result":{"Paths":{"Technologies":[]}}}]}"#,
+                ),
+            ],
+            expected: vec![
+                (Expect::Found, 1.0),
+                (Expect::NotFound, 0.0),
+                (Expect::Found, 0.0),
+                (Expect::Failed(ErrorKind::Malformed), 1.0),
+            ],
+            // A whole-call error names no domain.
+            auth: Reply::new(
+                200,
+                serde_json::json!({"Results": null, "Errors": [
+                    {"Lookup": null, "Message": format!("API Key incorrect ({KEY})"), "Code": -2}
+                ]})
+                .to_string(),
+            ),
+        },
     }
 }
 
@@ -113,6 +157,28 @@ fn contract() -> ProviderContract {
 async fn builtwith_meets_the_connector_contract() {
     let report = check_provider(&contract(), build).await;
     assert_eq!(report.unsupported_modes(), [Mode::Pending], "{report:?}");
+}
+
+#[tokio::test]
+async fn a_batch_sends_its_domains_comma_separated_in_one_lookup() {
+    let body = serde_json::json!({"Results": [result_for("b.example"), result_for("a.example")]});
+    let (client, server) = client_for(vec![Reply::new(200, body.to_string())]).await;
+    let domains = ["a.example", "b.example"].map(String::from);
+    let answers = client.lookup_batch(&domains).await;
+    assert_eq!(server.request_count(), 1);
+    assert!(
+        server.requests()[0]
+            .query
+            .contains("LOOKUP=a.example%2Cb.example"),
+        "{}",
+        server.requests()[0].query
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a.outcome, Ok(LookupOutcome::Found(_))))
+    );
+    assert!((answers.iter().map(|a| a.credits).sum::<f64>() - 2.0).abs() < 1e-9);
 }
 
 async fn client_for(replies: Vec<Reply>) -> (BuiltWithClient, ScriptedServer) {

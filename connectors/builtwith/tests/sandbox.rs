@@ -126,3 +126,57 @@ async fn injected_429s_are_waited_out() {
     assert!(!stack(builtwith.lookup("complete.example").await.unwrap()).is_empty());
     assert_eq!(builtwith.http().stats().rate_limited, 1);
 }
+
+/// 20 generated domains and three reserved ones (one BuiltWith lacks, one unknown).
+fn batch_domains() -> Vec<String> {
+    let mut domains: Vec<String> = (0..20).map(|i| format!("batch-{i}.example")).collect();
+    domains.extend(
+        [
+            "complete.example",
+            "missing-builtwith.example",
+            "notfound.example",
+        ]
+        .map(String::from),
+    );
+    domains
+}
+
+#[tokio::test]
+async fn a_batch_is_one_request_per_16_domains_and_bills_what_the_emulator_bills() {
+    let (sandbox, log) =
+        firmo_sandbox::testing::sandbox_with_log(EmulatorSettings::default()).await;
+    let builtwith = client(&sandbox, &key());
+    let domains = batch_domains();
+    let answers = builtwith.lookup_batch(&domains).await;
+    assert_eq!(answers.len(), domains.len());
+    assert_eq!(log.requests("builtwith"), 2, "23 domains: 16, then 7");
+    assert_eq!(
+        log.domains("builtwith"),
+        domains,
+        "each asked once, in order"
+    );
+    for (answer, domain) in answers.iter().zip(&domains) {
+        assert_eq!(&answer.domain, domain);
+    }
+    let missing: Vec<&str> = answers
+        .iter()
+        .filter(|a| a.outcome == Ok(LookupOutcome::NotFound))
+        .map(|a| a.domain.as_str())
+        .collect();
+    assert!(
+        missing.contains(&"missing-builtwith.example") && missing.contains(&"notfound.example")
+    );
+    let charged: f64 = answers.iter().map(|a| a.credits).sum();
+    assert!(
+        (charged - log.credits("builtwith")).abs() < 1e-9,
+        "firmo charges {charged}, BuiltWith billed {}",
+        log.credits("builtwith")
+    );
+    let found = answers
+        .iter()
+        .filter(|a| matches!(a.outcome, Ok(LookupOutcome::Found(_))));
+    assert!(
+        (charged - found.count() as f64).abs() < 1e-9,
+        "a credit per found domain"
+    );
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use firmo_connect::http::HttpPolicy;
 use firmo_connect::testing::{
-    Case, Mode, PendingCase, ProviderContract, Reply, ScriptedServer, check_provider,
-    contract_policy,
+    BatchCase, Case, ErrorKind, Expect, Mode, PendingCase, ProviderContract, Reply, ScriptedServer,
+    check_provider, contract_policy,
 };
 use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Date, ExecChange, Field, ProviderRecord, Source, UnixMillis, Value, normalize};
@@ -511,6 +511,26 @@ fn contract() -> ProviderContract {
         malformed: Case::Unsupported(
             "the webhook's answer body is not read: a 2xx accepts the row",
         ),
+        // A webhook takes one row per request; each accepted row is billed.
+        batch: BatchCase {
+            domains: ["a.example", "b.example", "c.example"]
+                .map(String::from)
+                .to_vec(),
+            replies: vec![
+                Reply::new(200, ACCEPTED),
+                Reply::new(400, r#"{"success":false,"error":"Payload too large"}"#),
+                Reply::new(200, ACCEPTED),
+            ],
+            expected: vec![
+                (Expect::Pending, 1.0),
+                (Expect::Failed(ErrorKind::Validation), 0.0),
+                (Expect::Pending, 1.0),
+            ],
+            auth: Reply::new(
+                401,
+                r#"{"success":false,"error":"Missing or invalid webhook auth token."}"#,
+            ),
+        },
     }
 }
 

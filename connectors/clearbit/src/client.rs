@@ -4,8 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use firmo_connect::http::{HttpClient, HttpPolicy, retry_after};
-use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
+use firmo_connect::http::{HttpClient, HttpPolicy, HttpResponse, retry_after};
+use firmo_connect::{
+    BatchAnswer, Billing, ConnectorError, LookupOutcome, Provider, Secret, Service,
+};
 use firmo_core::{Source, UnixMillis};
 
 use crate::config::ClearbitConfig;
@@ -63,21 +65,21 @@ impl ClearbitClient {
     }
 }
 
-#[async_trait]
-impl Provider for ClearbitClient {
-    fn name(&self) -> &'static str {
-        "clearbit"
+impl ClearbitClient {
+    /// One lookup, and whether Clearbit counts it. Clearbit's help centre: "Clearbit
+    /// only counts requests which return 200, 201, 202, or 404 status codes", and "only
+    /// unique requests are counted each billing period", so a 202 and the 200 that
+    /// completes it count once: firmo charges the completion.
+    async fn find(&self, domain: &str) -> (Result<LookupOutcome, ConnectorError>, bool) {
+        let response = match self.send(domain).await {
+            Ok(response) => response,
+            Err(e) => return (Err(e), false),
+        };
+        let billed = matches!(response.status, 200 | 201 | 404);
+        (self.read(domain, &response), billed)
     }
 
-    fn sources(&self) -> &'static [Source] {
-        &[Source::Clearbit]
-    }
-
-    fn cost_per_lookup(&self) -> f64 {
-        self.config.cost_per_lookup
-    }
-
-    async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
+    async fn send(&self, domain: &str) -> Result<HttpResponse, ConnectorError> {
         let url = reqwest::Url::parse_with_params(
             &format!(
                 "{}/v2/companies/find",
@@ -91,8 +93,7 @@ impl Provider for ClearbitClient {
             value: Some(self.config.base_url.clone()),
             message: format!("not a usable URL: {e}"),
         })?;
-        let response = self
-            .http
+        self.http
             .execute(
                 || {
                     self.http
@@ -102,9 +103,12 @@ impl Provider for ClearbitClient {
                 },
                 &ClearbitRetryPolicy,
             )
-            .await?;
+            .await
+    }
+
+    fn read(&self, domain: &str, response: &HttpResponse) -> Result<LookupOutcome, ConnectorError> {
         match response.status {
-            200 => Ok(LookupOutcome::Found(vec![parse_company(
+            200 | 201 => Ok(LookupOutcome::Found(vec![parse_company(
                 &response.body,
                 now(),
             )?])),
@@ -142,6 +146,63 @@ impl Provider for ClearbitClient {
                 message: "status the retry policy passed through".into(),
             }),
         }
+    }
+}
+
+#[async_trait]
+impl Provider for ClearbitClient {
+    fn name(&self) -> &'static str {
+        "clearbit"
+    }
+
+    fn sources(&self) -> &'static [Source] {
+        &[Source::Clearbit]
+    }
+
+    fn cost_per_lookup(&self) -> f64 {
+        self.config.cost_per_lookup
+    }
+
+    /// Per domain answered (200 or 404; a 422 is free). The Company API has no batch
+    /// form (one `domain` per `GET /v2/companies/find`), so `max_batch` stays 1.
+    fn billing(&self) -> Billing {
+        Billing::PerDomain
+    }
+
+    async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
+        self.find(domain).await.0
+    }
+
+    async fn lookup_batch(&self, domains: &[String]) -> Vec<BatchAnswer> {
+        let mut answers: Vec<BatchAnswer> = Vec::with_capacity(domains.len());
+        let mut stopped: Option<ConnectorError> = None;
+        for domain in domains {
+            if let Some(earlier) = answers.iter().find(|a| &a.domain == domain) {
+                // Asked once; Clearbit counts a domain once a period anyway.
+                let repeat = BatchAnswer {
+                    credits: 0.0,
+                    ..earlier.clone()
+                };
+                answers.push(repeat);
+                continue;
+            }
+            let (outcome, billed) = match &stopped {
+                Some(error) => (Err(error.clone()), false),
+                None => self.find(domain).await,
+            };
+            if let Err(e) = &outcome
+                && e.stops_service()
+            {
+                stopped = Some(e.clone());
+            }
+            let credits = if billed { self.cost_per_lookup() } else { 0.0 };
+            answers.push(BatchAnswer {
+                domain: domain.clone(),
+                outcome,
+                credits,
+            });
+        }
+        answers
     }
 }
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use firmo_connect::testing::{
-    Case, MalformedCase, PendingCase, ProviderContract, Reply, ScriptedServer, check_provider,
-    contract_policy,
+    BatchCase, Case, ErrorKind, Expect, MalformedCase, PendingCase, ProviderContract, Reply,
+    ScriptedServer, check_provider, contract_policy,
 };
 use firmo_connect::{LookupOutcome, Provider, Secret, Service};
 use firmo_core::{Field, Source, Value};
@@ -32,7 +32,9 @@ fn build(
 }
 
 /// Clearbit's answers: 200 company, 404 unknown and 422 invalid domain (both not found),
-/// 202 queued (billed when it completes), 401 bad key, 402 over quota.
+/// 202 queued (billed when it completes), 401 bad key, 402 over quota. The Company API
+/// takes one domain per request, so a batch is one request per domain, and Clearbit
+/// bills each domain it answers 200 or 404 (a 202 when it completes; a 422 never).
 fn contract() -> ProviderContract {
     let error = |kind: &str, message: &str| {
         Reply::json(
@@ -63,6 +65,35 @@ fn contract() -> ProviderContract {
             MalformedCase::new(vec![Reply::new(200, "{\"name\": \"Acme\"")], "$"),
             MalformedCase::new(vec![Reply::new(200, r#"{"metrics":"many"}"#)], "metrics"),
         ]),
+        batch: BatchCase {
+            domains: [
+                "a.example",
+                "b.example",
+                "c.example",
+                "a.example",
+                "d.example",
+                "e.example",
+            ]
+            .map(String::from)
+            .to_vec(),
+            replies: vec![
+                Reply::new(200, COMPANY),
+                status(404, error("unknown_record", "Unknown domain")),
+                Reply::new(202, ""),
+                Reply::new(200, r#"{"metrics":"many"}"#),
+                status(422, error("params_invalid", "Invalid domain")),
+            ],
+            expected: vec![
+                (Expect::Found, 1.0),
+                (Expect::NotFound, 1.0),
+                (Expect::Pending, 0.0),
+                (Expect::Found, 0.0),
+                // A 200 firmo can't read is still a 200 Clearbit counted.
+                (Expect::Failed(ErrorKind::Malformed), 1.0),
+                (Expect::NotFound, 0.0),
+            ],
+            auth: status(401, error("auth_required", "Invalid API key")),
+        },
     }
 }
 

@@ -172,3 +172,36 @@ async fn injected_429s_and_5xx_are_retried() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_bills_what_the_emulator_bills() {
+    let settings = EmulatorSettings {
+        clearbit_pending_after: Duration::ZERO,
+        ..EmulatorSettings::default()
+    };
+    let (sandbox, log) = firmo_sandbox::testing::sandbox_with_log(settings).await;
+    let clearbit = client(&sandbox, &key());
+    let domains: Vec<String> = [
+        "complete.example",
+        "notfound.example",
+        "pending.example",
+        "complete.example",
+    ]
+    .map(String::from)
+    .to_vec();
+    let first = clearbit.lookup_batch(&domains).await;
+    assert!(matches!(
+        first[2].outcome,
+        Ok(LookupOutcome::Pending { .. })
+    ));
+    assert_eq!(log.requests("clearbit"), 3, "the repeat is not sent");
+    // The next pass completes the queued lookup, billed once.
+    let second = clearbit.lookup_batch(&domains[2..3]).await;
+    assert!(matches!(second[0].outcome, Ok(LookupOutcome::Found(_))));
+    let charged: f64 = first.iter().chain(&second).map(|a| a.credits).sum();
+    assert!(
+        (charged - 3.0).abs() < 1e-9 && (log.credits("clearbit") - 3.0).abs() < 1e-9,
+        "a 200, a 404 and a completed 202: firmo {charged}, Clearbit {}",
+        log.credits("clearbit")
+    );
+}

@@ -1,29 +1,48 @@
-//! The Crunchbase [`Provider`]: per lookup, `POST /api/v4/searches/organizations` with a
-//! `website_url` `domain_eq` predicate, then `GET /api/v4/entities/organizations/{id}`
-//! with the `raised_funding_rounds` card, both with `X-cb-user-key` and through the
-//! shared HTTP policy. A domain the search doesn't know costs one call, not two.
+//! The Crunchbase [`Provider`]: one `POST /api/v4/searches/organizations` per batch of
+//! domains (a `website_url` `domain_eq` predicate whose `values` are the batch's domains),
+//! asking with `field_ids` for the organization's funding summary (`last_funding_type`,
+//! `last_funding_at`, `last_funding_total`), so the search alone answers every field
+//! firmo takes from Crunchbase: no second request per entity. `X-cb-user-key`, through
+//! the shared HTTP policy.
 //!
-//! The `domain_eq` operator on `website_url` is taken from public client code that calls
-//! the v4 search (Crunchbase's operator table documents `eq`/`includes`/`contains`
-//! for text and leaves `link` fields' operators unlisted): assumed, not confirmed.
+//! Sources: the `domain_eq` operator and `website_url` field come from public client code
+//! of the v4 search (and an OpenAPI-typed client's operator list); `last_funding_total`
+//! as a search field id from public code that requests it. Crunchbase's "Using Search
+//! API" says the predicates of `query` are AND'ed and `values` is a list; that a list of
+//! several domains in one `domain_eq` matches any of them is assumed, not confirmed:
+//! `batch_size = 1` sends one domain per search.
 
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use firmo_connect::http::{HttpClient, HttpPolicy};
-use firmo_connect::{ConnectorError, LookupOutcome, Provider, Secret, Service};
-use firmo_core::{Source, UnixMillis};
+use firmo_connect::provider::chunks;
+use firmo_connect::{
+    BatchAnswer, Billing, ConnectorError, LookupOutcome, Provider, Secret, Service,
+};
+use firmo_core::{ProviderRecord, Source, UnixMillis};
 use serde_json::json;
 
 use crate::config::CrunchbaseConfig;
-use crate::parse::{parse_organization, parse_search};
+use crate::parse::parse_search_records;
 use crate::retry::CrunchbaseRetryPolicy;
 
 const SERVICE: Service = Service::Crunchbase;
 const KEY_HEADER: &str = "X-cb-user-key";
-/// Organization fields fetched with the entity (the round card brings its own fields).
-const ENTITY_FIELDS: &str =
-    "identifier,website_url,last_funding_type,last_funding_at,funding_total";
+/// Organization fields a search returns with each hit: what firmo reads, and
+/// `website_url` to tell which asked domain a hit answers.
+const SEARCH_FIELDS: [&str; 5] = [
+    "identifier",
+    "website_url",
+    "last_funding_type",
+    "last_funding_at",
+    "last_funding_total",
+];
+/// Hits asked per domain: a domain may match a few organizations (a holding and its
+/// brand); the best-ranked exact one wins.
+const HITS_PER_DOMAIN: usize = 5;
+/// Crunchbase's documented most results per search page.
+const MAX_LIMIT: usize = 1000;
 
 /// Looks organizations and their funding up in Crunchbase API v4.
 #[derive(Debug, Clone)]
@@ -89,19 +108,23 @@ impl CrunchbaseClient {
         Ok(url)
     }
 
-    /// The permalink of the organization whose website is `domain`, if Crunchbase has one.
-    async fn find(&self, domain: &str) -> Result<Option<String>, ConnectorError> {
+    /// One search for `domains`: each domain's record, or `None` when Crunchbase has
+    /// none; `Err` when the request failed (every domain of it failed).
+    async fn search(
+        &self,
+        domains: &[String],
+    ) -> Result<Vec<Option<ProviderRecord>>, ConnectorError> {
         let url = self.url(&["searches", "organizations"])?;
         let body = json!({
-            "field_ids": ["identifier", "website_url"],
+            "field_ids": SEARCH_FIELDS,
             "query": [{
                 "type": "predicate",
                 "field_id": "website_url",
                 "operator_id": "domain_eq",
-                "values": [domain]
+                "values": domains
             }],
             "order": [{"field_id": "rank_org", "sort": "asc"}],
-            "limit": 5
+            "limit": (domains.len() * HITS_PER_DOMAIN).clamp(1, MAX_LIMIT)
         });
         let response = self
             .http
@@ -116,13 +139,33 @@ impl CrunchbaseClient {
                 &CrunchbaseRetryPolicy,
             )
             .await?;
-        match response.status {
-            200 => parse_search(&response.body, domain),
-            status => Err(ConnectorError::Unexpected {
+        if response.status != 200 {
+            return Err(ConnectorError::Unexpected {
                 service: SERVICE,
-                status,
+                status: response.status,
                 message: "the organization search endpoint is missing (check base_url)".into(),
-            }),
+            });
+        }
+        parse_search_records(&response.body, domains, now())
+    }
+
+    /// One search per chunk: each distinct domain's outcome and whether its request was
+    /// answered (metered).
+    async fn answer_chunk(
+        &self,
+        chunk: &[String],
+    ) -> (Vec<Result<LookupOutcome, ConnectorError>>, bool) {
+        let outcome = |r: Option<ProviderRecord>| match r {
+            Some(record) => LookupOutcome::Found(vec![record]),
+            None => LookupOutcome::NotFound,
+        };
+        match self.search(chunk).await {
+            Ok(records) => (records.into_iter().map(|r| Ok(outcome(r))).collect(), true),
+            Err(e) => {
+                // A 200 firmo can't read was answered, and metered, all the same.
+                let answered = matches!(e, ConnectorError::Malformed { .. });
+                (chunk.iter().map(|_| Err(e.clone())).collect(), answered)
+            }
         }
     }
 }
@@ -141,39 +184,65 @@ impl Provider for CrunchbaseClient {
         self.config.cost_per_lookup
     }
 
+    /// Crunchbase's plans meter API calls, not organizations.
+    fn billing(&self) -> Billing {
+        Billing::PerRequest
+    }
+
+    fn max_batch(&self) -> usize {
+        self.config.batch()
+    }
+
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
-        let Some(id) = self.find(domain).await? else {
-            return Ok(LookupOutcome::NotFound);
-        };
-        let mut url = self.url(&["entities", "organizations", &id])?;
-        url.query_pairs_mut()
-            .append_pair("field_ids", ENTITY_FIELDS)
-            .append_pair("card_ids", "raised_funding_rounds");
-        let response = self
-            .http
-            .execute(
-                || {
-                    self.http
-                        .reqwest()
-                        .get(url.clone())
-                        .header(KEY_HEADER, self.key.expose())
-                },
-                &CrunchbaseRetryPolicy,
-            )
-            .await?;
-        match response.status {
-            200 => Ok(LookupOutcome::Found(vec![parse_organization(
-                &response.body,
-                now(),
-            )?])),
-            // Found by search but gone by the time we asked (merged or removed).
-            404 => Ok(LookupOutcome::NotFound),
-            status => Err(ConnectorError::Unexpected {
-                service: SERVICE,
-                status,
-                message: "status the retry policy passed through".into(),
-            }),
+        let (mut outcomes, _) = self.answer_chunk(&[domain.to_owned()]).await;
+        outcomes.pop().unwrap_or(Ok(LookupOutcome::NotFound))
+    }
+
+    async fn lookup_batch(&self, domains: &[String]) -> Vec<BatchAnswer> {
+        let cost = self.cost_per_lookup();
+        // (domain, outcome, credits) per distinct domain.
+        let mut answered: Vec<(String, Result<LookupOutcome, ConnectorError>, f64)> = Vec::new();
+        let mut stopped: Option<ConnectorError> = None;
+        for chunk in chunks(domains, self.max_batch()) {
+            let (outcomes, metered) = match &stopped {
+                Some(e) => (chunk.iter().map(|_| Err(e.clone())).collect(), false),
+                None => self.answer_chunk(&chunk).await,
+            };
+            let share = if metered {
+                cost / chunk.len() as f64
+            } else {
+                0.0
+            };
+            for (domain, outcome) in chunk.into_iter().zip(outcomes) {
+                if let Err(e) = &outcome
+                    && e.stops_service()
+                {
+                    stopped.get_or_insert_with(|| e.clone());
+                }
+                answered.push((domain, outcome, share));
+            }
         }
+        let mut billed: Vec<&str> = Vec::new();
+        domains
+            .iter()
+            .map(|domain| {
+                // Every distinct domain is in `answered`: `chunks` covers them all.
+                let (outcome, credits) = answered
+                    .iter()
+                    .find(|(d, _, _)| d == domain)
+                    .map_or((Ok(LookupOutcome::NotFound), 0.0), |(_, o, c)| {
+                        (o.clone(), *c)
+                    });
+                // A domain asked twice was sent once: its share is billed once.
+                let first = !billed.contains(&domain.as_str());
+                billed.push(domain);
+                BatchAnswer {
+                    domain: domain.clone(),
+                    outcome,
+                    credits: if first { credits } else { 0.0 },
+                }
+            })
+            .collect()
     }
 }
 

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 /// base_url = "https://api.crunchbase.com"
 /// api_key_env = "CRUNCHBASE_API_KEY"
 /// requests_per_minute = 200
-/// cost_per_lookup = 2.0
+/// cost_per_lookup = 1.0
 /// timeout_secs = 20
+/// batch_size = 25
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -24,14 +25,20 @@ pub struct CrunchbaseConfig {
     /// `CRUNCHBASE_API_KEY`.
     pub api_key_env: String,
     /// Most requests per minute firmo sends. Default: 200, the limit Crunchbase documents
-    /// for the v4 Enterprise API (one lookup makes two calls, so 100 companies a minute).
+    /// for the v4 Enterprise API (one search answers up to `batch_size` companies).
     pub requests_per_minute: u32,
-    /// Credits one lookup costs. Default: 2. Crunchbase bills by plan, not per call;
-    /// firmo budgets in calls, and a lookup is a search plus an entity fetch.
+    /// Credits one request costs. Default: 1. Crunchbase bills by plan and meters calls,
+    /// so firmo budgets in calls: one search per batch, shared by its domains.
     pub cost_per_lookup: f64,
     /// Seconds to wait for one answer. Default: 20.
     pub timeout_secs: u64,
+    /// Domains per search (one `domain_eq` predicate listing them). Default: 25; 1 sends
+    /// one search per domain, should an account's API not take several values.
+    pub batch_size: usize,
 }
+
+/// Most domains one search carries (results are paged at 1000, five hits a domain).
+pub const MAX_BATCH: usize = 200;
 
 /// The real API host.
 pub const DEFAULT_BASE_URL: &str = "https://api.crunchbase.com";
@@ -44,8 +51,9 @@ impl Default for CrunchbaseConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
             requests_per_minute: 200,
-            cost_per_lookup: 2.0,
+            cost_per_lookup: 1.0,
             timeout_secs: 20,
+            batch_size: 25,
         }
     }
 }
@@ -54,6 +62,11 @@ impl CrunchbaseConfig {
     /// The configured timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs.max(1))
+    }
+
+    /// Domains per search: `batch_size` within 1..=200.
+    pub fn batch(&self) -> usize {
+        self.batch_size.clamp(1, MAX_BATCH)
     }
 
     /// Reads the user key from the environment variable named by `api_key_env`; missing
@@ -76,7 +89,8 @@ mod tests {
     #[test]
     fn example_in_docs_parses_to_the_defaults() {
         let toml = "base_url = \"https://api.crunchbase.com\"\napi_key_env = \"CRUNCHBASE_API_KEY\"\n\
-                    requests_per_minute = 200\ncost_per_lookup = 2.0\ntimeout_secs = 20\n";
+                    requests_per_minute = 200\ncost_per_lookup = 1.0\ntimeout_secs = 20\n\
+                    batch_size = 25\n";
         let parsed: CrunchbaseConfig = toml::from_str(toml).unwrap();
         assert_eq!(parsed, CrunchbaseConfig::default());
         assert_eq!(

@@ -1,5 +1,10 @@
 //! Crunchbase API v4 JSON → the organization to fetch, then a normalized record.
 //!
+//! A lookup reads the search answer alone ([`parse_search_records`]): the search's
+//! `field_ids` bring the organization's own funding summary, so no entity request is
+//! made. [`parse_organization`] reads an entity with its round card, for callers that
+//! want the rounds themselves.
+//!
 //! Confirmed against Crunchbase's v4 docs ("Using Search API", field types): a search
 //! answers `{"count", "entities":[{"uuid", "properties":{"identifier":{"uuid",
 //! "permalink", "value"}, …}}]}`; an entity lookup answers `{"properties":{…},
@@ -19,50 +24,93 @@ use serde_json::{Map, Value as Json};
 
 const SERVICE: Service = Service::Crunchbase;
 
-/// The permalink (else UUID) of the organization a search found for `domain`, or `None`
-/// when the search found nothing. Among several hits, the first whose `website_url` is
-/// `domain` wins; else the first (the search is ordered by Crunchbase rank).
-pub fn parse_search(body: &[u8], domain: &str) -> Result<Option<String>, ConnectorError> {
+/// The organizations a search on `website_url` found, one per domain in `domains`, in
+/// that order: the record built from the hit whose `website_url` is the domain (the
+/// first such: the search is ordered by Crunchbase rank), or `None` when no hit is.
+/// With one domain asked, the first hit answers it even when its website differs (the
+/// search matched it by domain). A record carries what the search's `field_ids` bring:
+/// `last_funding_type`, `last_funding_at` and `last_funding_total`; no entity request
+/// is needed.
+pub fn parse_search_records(
+    body: &[u8],
+    domains: &[String],
+    fetched_at: UnixMillis,
+) -> Result<Vec<Option<ProviderRecord>>, ConnectorError> {
     let root = root_object(body)?;
     require_any(&root, &["entities", "count"], "a search answer")?;
+    let mut records: Vec<Option<ProviderRecord>> = vec![None; domains.len()];
+    let mut exact_seen = vec![false; domains.len()];
     let entities = match root.get("entities") {
-        None | Some(Json::Null) => return Ok(None),
+        None | Some(Json::Null) => return Ok(records),
         Some(Json::Array(items)) => items,
         Some(other) => return Err(malformed("entities", &expected("an array", other))),
     };
-    let website_is_domain = |entity: &Json| {
-        entity
-            .pointer("/properties/website_url")
-            .and_then(|w| match w {
-                Json::String(url) => Some(url.as_str()),
-                // A `link` field may come as {"value": "https://…"}.
-                Json::Object(link) => link.get("value").and_then(Json::as_str),
-                _ => None,
-            })
-            .and_then(|url| normalize::domain(url).ok())
-            .is_some_and(|d| d == domain)
-    };
-    let Some((index, chosen)) = entities
-        .iter()
-        .enumerate()
-        .find(|(_, e)| website_is_domain(e))
-        .or_else(|| entities.iter().enumerate().next())
-    else {
-        return Ok(None);
-    };
-    let identifier = chosen.pointer("/properties/identifier");
-    let id = identifier
-        .and_then(|i| i.get("permalink").or_else(|| i.get("uuid")))
-        .or_else(|| chosen.get("uuid"))
-        .and_then(Json::as_str)
-        .filter(|s| !s.trim().is_empty());
-    match id {
-        Some(id) => Ok(Some(id.to_owned())),
-        None => Err(malformed(
-            &format!("entities[{index}].properties.identifier"),
-            "no permalink or uuid to fetch the organization by",
-        )),
+    for (i, entity) in entities.iter().enumerate() {
+        let here = format!("entities[{i}].properties");
+        let properties = match entity.get("properties") {
+            Some(Json::Object(p)) => p,
+            None | Some(Json::Null) => continue,
+            Some(other) => return Err(malformed(&here, &expected("an object", other))),
+        };
+        let website = website_domain(properties.get("website_url"));
+        let exact = website
+            .as_deref()
+            .and_then(|w| domains.iter().position(|d| d == w));
+        let slot = match exact {
+            Some(slot) => slot,
+            None if domains.len() == 1 => 0,
+            None => {
+                tracing::debug!(
+                    provider = "crunchbase",
+                    path = here,
+                    "a hit for a domain firmo didn't ask about; ignored"
+                );
+                continue;
+            }
+        };
+        // The best-ranked exact hit wins; a fallback hit only fills an empty slot.
+        if exact_seen[slot] || (exact.is_none() && records[slot].is_some()) {
+            continue;
+        }
+        records[slot] = Some(summary(
+            ProviderRecord::new(Source::Crunchbase, fetched_at),
+            properties,
+            &here,
+        ));
+        exact_seen[slot] = exact.is_some();
     }
+    Ok(records)
+}
+
+/// The normalized domain of a `website_url` (a string, or a `link` object
+/// `{"value": "https://…"}`).
+fn website_domain(website: Option<&Json>) -> Option<String> {
+    let url = match website? {
+        Json::String(url) => url.as_str(),
+        Json::Object(link) => link.get("value").and_then(Json::as_str)?,
+        _ => return None,
+    };
+    normalize::domain(url).ok()
+}
+
+/// `record` with the organization's own funding summary (`last_funding_type`,
+/// `last_funding_at`, `last_funding_total`); `here` is the properties' path.
+fn summary(record: ProviderRecord, properties: &Map<String, Json>, here: &str) -> ProviderRecord {
+    let at = |key: &str| format!("{here}.{key}");
+    let stage = string(properties, "last_funding_type", &at("last_funding_type"))
+        .and_then(|t| stage(t, &at("last_funding_type")));
+    let date = date_of(properties.get("last_funding_at"), &at("last_funding_at"));
+    let amount = amount_usd(
+        properties.get("last_funding_total"),
+        &at("last_funding_total"),
+    );
+    record
+        .with(
+            Field::FundingStage,
+            stage.map(|s| Value::Text(s.to_owned())),
+        )
+        .with(Field::LastFundingDate, date.map(Value::Date))
+        .with(Field::LastFundingAmount, amount.map(Value::Integer))
 }
 
 /// Crunchbase's record from an organization entity with the `raised_funding_rounds` card.
@@ -108,25 +156,10 @@ pub fn parse_organization(
             .with(Field::LastFundingAmount, amount.map(Value::Integer)));
     }
     // No dated round on the card: the organization's own summary fields.
-    let Some(properties) = properties else {
-        return Ok(record);
-    };
-    let stage = string(
-        properties,
-        "last_funding_type",
-        "properties.last_funding_type",
-    )
-    .and_then(|t| stage(t, "properties.last_funding_type"));
-    let date = date_of(
-        properties.get("last_funding_at"),
-        "properties.last_funding_at",
-    );
-    Ok(record
-        .with(
-            Field::FundingStage,
-            stage.map(|s| Value::Text(s.to_owned())),
-        )
-        .with(Field::LastFundingDate, date.map(Value::Date)))
+    Ok(match properties {
+        Some(properties) => summary(record, properties, "properties"),
+        None => record,
+    })
 }
 
 /// The round with the latest readable `announced_on` (the first of equal dates).
@@ -333,25 +366,54 @@ mod tests {
         Value::Date(Date::parse_iso(s).unwrap())
     }
 
+    fn search(
+        body: &Json,
+        domains: &[&str],
+    ) -> Result<Vec<Option<ProviderRecord>>, ConnectorError> {
+        let domains: Vec<String> = domains.iter().map(|d| (*d).to_owned()).collect();
+        parse_search_records(body.to_string().as_bytes(), &domains, AT)
+    }
+
+    fn hit(website: &str, stage: &str, usd: i64) -> Json {
+        json!({"uuid": "u", "properties": {
+            "identifier": {"uuid": "u", "permalink": "p", "value": "Org"},
+            "website_url": website, "last_funding_type": stage, "last_funding_at": "2024-05-02",
+            "last_funding_total": {"value": usd, "currency": "USD", "value_usd": usd}
+        }})
+    }
+
     #[test]
-    fn search_picks_the_entity_whose_website_is_the_domain() {
-        let body = json!({"count": 2, "entities": [
-            {"uuid": "u-1", "properties": {"identifier": {"uuid": "u-1", "permalink": "acme-holdings", "value": "Acme Holdings"},
-                                           "website_url": "https://acme-holdings.example"}},
-            {"uuid": "u-2", "properties": {"identifier": {"uuid": "u-2", "permalink": "acme-analytics", "value": "Acme"},
-                                           "website_url": "https://www.acme-analytics.example/"}}
+    fn a_search_answers_each_domain_by_its_website() {
+        let body = json!({"count": 3, "entities": [
+            hit("https://www.b.example/", "series_a", 5_000_000),
+            hit("https://holding.example", "seed", 1),
+            hit("https://a.example", "series_b", 25_000_000),
+            hit("https://a.example", "seed", 2),
         ]});
-        let found = parse_search(body.to_string().as_bytes(), "acme-analytics.example").unwrap();
-        assert_eq!(found.as_deref(), Some("acme-analytics"));
-        let first = parse_search(body.to_string().as_bytes(), "other.example").unwrap();
-        assert_eq!(first.as_deref(), Some("acme-holdings"));
-        let uuid_only = json!({"entities": [{"uuid": "u-9", "properties": {}}]});
+        let records = search(&body, &["a.example", "b.example", "c.example"]).unwrap();
+        let a = records[0].as_ref().unwrap();
         assert_eq!(
-            parse_search(uuid_only.to_string().as_bytes(), "x.example")
-                .unwrap()
-                .as_deref(),
-            Some("u-9")
+            a.get(Field::FundingStage),
+            Some(&Value::Text("series_b".into()))
         );
+        assert_eq!(
+            a.get(Field::LastFundingAmount),
+            Some(&Value::Integer(25_000_000))
+        );
+        assert_eq!(a.get(Field::LastFundingDate), Some(&date("2024-05-02")));
+        assert_eq!(
+            records[1].as_ref().unwrap().get(Field::LastFundingAmount),
+            Some(&Value::Integer(5_000_000))
+        );
+        assert!(records[2].is_none(), "no hit's website is c.example");
+        // One domain asked: an exact website wins, else the first hit answers it.
+        let one = search(&body, &["b.example"]).unwrap();
+        assert_eq!(
+            one[0].as_ref().unwrap().get(Field::FundingStage),
+            Some(&Value::Text("series_a".into()))
+        );
+        let fallback = search(&body, &["other.example"]).unwrap();
+        assert!(fallback[0].is_some());
     }
 
     #[test]
@@ -361,12 +423,9 @@ mod tests {
             json!({"count": 0}),
             json!({"entities": null}),
         ] {
-            assert_eq!(
-                parse_search(empty.to_string().as_bytes(), "x.example").unwrap(),
-                None
-            );
+            assert_eq!(search(&empty, &["x.example"]).unwrap(), vec![None]);
         }
-        let path = |body: Json| match parse_search(body.to_string().as_bytes(), "x.example") {
+        let path = |body: Json| match search(&body, &["x.example"]) {
             Err(ConnectorError::Malformed { path, .. }) => path,
             other => panic!("expected Malformed, got {other:?}"),
         };
@@ -375,8 +434,8 @@ mod tests {
         assert_eq!(path(json!({})), "$");
         assert_eq!(path(json!({"results": "not-a-list"})), "$");
         assert_eq!(
-            path(json!({"entities": [{"properties": {"identifier": {"value": "Acme"}}}]})),
-            "entities[0].properties.identifier"
+            path(json!({"entities": [{"properties": "Acme"}]})),
+            "entities[0].properties"
         );
     }
 

@@ -130,3 +130,44 @@ async fn injected_429s_and_5xx_are_retried() {
         "a server error does not stop Crunchbase for the run"
     );
 }
+
+#[tokio::test]
+async fn a_batch_is_one_search_per_25_domains_with_no_entity_calls() {
+    let (sandbox, log) =
+        firmo_sandbox::testing::sandbox_with_log(EmulatorSettings::default()).await;
+    let crunchbase = client(&sandbox, &key());
+    let mut domains: Vec<String> = (0..28).map(|i| format!("batch-{i}.example")).collect();
+    domains.extend(["complete.example", "missing-crunchbase.example"].map(String::from));
+    let answers = crunchbase.lookup_batch(&domains).await;
+    assert_eq!(answers.len(), 30);
+    assert_eq!(log.requests("crunchbase"), 2, "30 domains: 25, then 5");
+    assert!(
+        log.of("crunchbase")
+            .iter()
+            .all(|a| a.endpoint == "searches/organizations")
+    );
+    assert_eq!(log.domains("crunchbase"), domains);
+    let complete = answers
+        .iter()
+        .find(|a| a.domain == "complete.example")
+        .unwrap();
+    let Ok(LookupOutcome::Found(records)) = &complete.outcome else {
+        panic!("{complete:?}")
+    };
+    assert!(
+        matches!(records[0].get(Field::LastFundingAmount), Some(Value::Integer(n)) if *n > 0),
+        "{records:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.domain == "missing-crunchbase.example"
+                && a.outcome == Ok(LookupOutcome::NotFound))
+    );
+    let charged: f64 = answers.iter().map(|a| a.credits).sum();
+    assert!(
+        (charged - 2.0).abs() < 1e-9 && (log.credits("crunchbase") - 2.0).abs() < 1e-9,
+        "two calls: firmo charged {charged}, Crunchbase billed {}",
+        log.credits("crunchbase")
+    );
+}

@@ -17,5 +17,5 @@ pub use crm::Crm;
 pub use error::{ConnectorError, Service};
 pub use http::{HttpClient, HttpPolicy, HttpResponse, HttpStats, RetryAction, RetryPolicy};
 pub use person::{PersonOutcome, PersonProvider, PersonQuery};
-pub use provider::{LookupOutcome, Provider};
+pub use provider::{BatchAnswer, Billing, LookupOutcome, Provider};
 pub use secret::Secret;

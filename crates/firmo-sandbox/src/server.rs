@@ -44,6 +44,7 @@ pub fn router(state: SandboxState) -> Router {
         .route("/_sandbox/stats", get(get_stats))
         .route("/_sandbox/stats/reset", post(reset_stats))
         .route("/_sandbox/companies/{id}", get(get_company))
+        .route("/_sandbox/requests", get(emulators::requests_route))
         .route(
             "/_sandbox/health",
             get(|| async { Json(json!({"status": "ok"})) }),

@@ -2,7 +2,9 @@
 //! and every CRM connector runs against the [`ScriptedServer`], injecting the failure
 //! modes each must handle the same way: found, not found, pending, a refused key, an
 //! exhausted quota, 429 with `Retry-After`, 5xx, a malformed body, a silent server, an
-//! unreachable host — and the key never in any error.
+//! unreachable host — and the key never in any error; then the batch path
+//! ([`Provider::lookup_batch`]): one answer per domain in order, one request per
+//! `max_batch` domains, per-domain outcomes and credits, a refused key asked once.
 //!
 //! A connector describes only what is its own: how to build it against a base URL, key
 //! and [`HttpPolicy`], and the bodies its service answers with. A mode the service can't
@@ -14,7 +16,7 @@ use std::time::Duration;
 use crate::crm::{CompanyUpdate, Crm, PullRequest, WriteOutcome};
 use crate::error::{ConnectorError, Service};
 use crate::http::HttpPolicy;
-use crate::provider::{LookupOutcome, Provider};
+use crate::provider::{BatchAnswer, LookupOutcome, Provider};
 use crate::secret::Secret;
 use crate::testing::scripted::{Reply, ScriptedServer, closed_port_url};
 
@@ -73,6 +75,7 @@ pub enum Mode {
     Timeout,
     Unreachable,
     PartialWrite,
+    Batch,
     KeyNeverInErrors,
 }
 
@@ -191,6 +194,43 @@ impl Errors<'_> {
     }
 }
 
+/// What one domain of a batch comes to, for [`BatchCase::expected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Found,
+    NotFound,
+    Pending,
+    Failed(ErrorKind),
+}
+
+impl Expect {
+    fn of(outcome: &Result<LookupOutcome, ConnectorError>) -> Expect {
+        match outcome {
+            Ok(LookupOutcome::Found(records)) if !records.is_empty() => Expect::Found,
+            // A Found without records is not a found company: no expectation names it.
+            Ok(LookupOutcome::Found(_)) => Expect::Failed(ErrorKind::Malformed),
+            Ok(LookupOutcome::NotFound) => Expect::NotFound,
+            Ok(LookupOutcome::Pending { .. }) => Expect::Pending,
+            Err(e) => Expect::Failed(ErrorKind::of(e)),
+        }
+    }
+}
+
+/// One [`Provider::lookup_batch`] call against scripted answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchCase {
+    /// The domains asked: at least three, with a repeat and more than the connector's
+    /// `max_batch` where it batches, so splitting and order are both exercised.
+    pub domains: Vec<String>,
+    /// The answers to the requests the batch makes, in order: exactly one per
+    /// `max_batch` distinct domains.
+    pub replies: Vec<Reply>,
+    /// Per domain asked, in order: what it comes to and the credits it cost.
+    pub expected: Vec<(Expect, f64)>,
+    /// The answer to a refused key (any request).
+    pub auth: Reply,
+}
+
 /// How a provider connector answers, for [`check_provider`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderContract {
@@ -211,6 +251,8 @@ pub struct ProviderContract {
     pub quota: Case<Vec<Vec<Reply>>>,
     /// Bodies the connector can't read, each with the path its error must name.
     pub malformed: Case<Vec<MalformedCase>>,
+    /// The batch path: mixed answers in one batch.
+    pub batch: BatchCase,
 }
 
 /// Runs the provider contract: `build` makes the connector against a base URL (the
@@ -505,9 +547,134 @@ where
     errors.check(Mode::Unreachable, &error);
     report.checked(Mode::Unreachable);
 
+    check_batch(c, &build, &mut errors).await;
+    report.checked(Mode::Batch);
+
     assert!(errors.seen > 0);
     report.checked(Mode::KeyNeverInErrors);
     report
+}
+
+/// The batch half of [`check_provider`].
+async fn check_batch<P, B>(c: &ProviderContract, build: &B, errors: &mut Errors<'_>)
+where
+    P: Provider,
+    B: Fn(&str, Secret, HttpPolicy) -> Result<P, ConnectorError>,
+{
+    let service = c.service;
+    let b = &c.batch;
+    assert_eq!(
+        b.domains.len(),
+        b.expected.len(),
+        "{service} contract, Batch: one expectation per domain"
+    );
+    let connect = |base: &str, policy: HttpPolicy| {
+        build(base, Secret::new(c.key.clone()), policy)
+            .unwrap_or_else(|e| panic!("{service} contract: building the connector: {e}"))
+    };
+    let check_order = |answers: &[BatchAnswer], what: &str| {
+        let asked: Vec<&str> = answers.iter().map(|a| a.domain.as_str()).collect();
+        let wanted: Vec<&str> = b.domains.iter().map(String::as_str).collect();
+        assert_eq!(
+            asked, wanted,
+            "{service} contract, Batch ({what}): one answer per domain, in the order asked"
+        );
+    };
+
+    // Nothing asked: nothing sent.
+    let server = ScriptedServer::start([]).await;
+    let connector = connect(&server.base_url(), contract_policy(service));
+    assert!(connector.max_batch() >= 1, "{service}: max_batch of 0");
+    assert!(connector.lookup_batch(&[]).await.is_empty());
+    assert_eq!(
+        server.request_count(),
+        0,
+        "{service} contract, Batch: an empty batch sends nothing"
+    );
+
+    // Mixed answers: each domain its own outcome and credits, one request per chunk.
+    let server = ScriptedServer::start(b.replies.clone()).await;
+    let connector = connect(&server.base_url(), contract_policy(service));
+    let answers = connector.lookup_batch(&b.domains).await;
+    check_order(&answers, "mixed");
+    let mut distinct: Vec<&String> = b.domains.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let requests = distinct.len().div_ceil(connector.max_batch());
+    assert_eq!(
+        (b.replies.len(), server.request_count()),
+        (requests, requests),
+        "{service} contract, Batch: one request per {} distinct domains",
+        connector.max_batch()
+    );
+    assert!(
+        server.requests().iter().all(|r| r.carries(&c.key)),
+        "{service} contract, Batch: every request carries the key"
+    );
+    for (answer, (expect, credits)) in answers.iter().zip(&b.expected) {
+        assert_eq!(
+            Expect::of(&answer.outcome),
+            *expect,
+            "{service} contract, Batch: {}: {:?}",
+            answer.domain,
+            answer.outcome
+        );
+        assert!(
+            (answer.credits - credits).abs() < 1e-9,
+            "{service} contract, Batch: {} cost {} credits, expected {credits}",
+            answer.domain,
+            answer.credits
+        );
+        if let Ok(LookupOutcome::Found(records)) = &answer.outcome {
+            assert!(
+                records
+                    .iter()
+                    .all(|r| connector.sources().contains(&r.source)),
+                "{service} contract, Batch: a record of a source the provider doesn't declare"
+            );
+        }
+        if let Err(e) = &answer.outcome {
+            errors.check(Mode::Batch, e);
+        }
+    }
+
+    // A refused key: every domain fails with Auth after one request, not one per domain.
+    let server = ScriptedServer::start([]).await;
+    server.set_fallback(Some(b.auth.clone()));
+    let connector = connect(&server.base_url(), contract_policy(service));
+    let answers = connector.lookup_batch(&b.domains).await;
+    check_order(&answers, "refused key");
+    for answer in &answers {
+        match &answer.outcome {
+            Err(e @ ConnectorError::Auth { .. }) => errors.check(Mode::Batch, e),
+            other => panic!(
+                "{service} contract, Batch: a refused key: expected Err(Auth), got {other:?}"
+            ),
+        }
+        assert!(
+            answer.credits.abs() < 1e-12,
+            "{service}: a refused request is billed"
+        );
+    }
+    assert_eq!(
+        server.request_count(),
+        1,
+        "{service} contract, Batch: a refused key is asked once per batch"
+    );
+
+    // Nothing listens: every domain a transient Transport error, none billed.
+    let connector = connect(&closed_port_url(), timeout_policy(service));
+    let answers = connector.lookup_batch(&b.domains).await;
+    check_order(&answers, "unreachable");
+    for answer in &answers {
+        match &answer.outcome {
+            Err(e @ ConnectorError::Transport { .. }) => errors.check(Mode::Batch, e),
+            other => panic!(
+                "{service} contract, Batch: unreachable: expected Err(Transport), got {other:?}"
+            ),
+        }
+        assert!(answer.credits.abs() < 1e-12);
+    }
 }
 
 /// What one record's write should come to, for [`CrmContract::partial_expected`].

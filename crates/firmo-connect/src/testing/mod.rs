@@ -19,8 +19,8 @@ pub mod scripted;
 use std::time::Duration;
 
 pub use contract::{
-    Case, CrmContract, ErrorKind, Expected, MalformedCase, Mode, PendingCase, ProviderContract,
-    Report, check_crm, check_provider, contract_policy,
+    BatchCase, Case, CrmContract, ErrorKind, Expect, Expected, MalformedCase, Mode, PendingCase,
+    ProviderContract, Report, check_crm, check_provider, contract_policy,
 };
 pub use scripted::{EXHAUSTED_STATUS, Reply, ScriptedServer, Seen, closed_port_url};
 

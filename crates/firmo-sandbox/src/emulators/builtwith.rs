@@ -25,7 +25,10 @@
 //!   technology is live when its `LastDetected` is within 30 days of the reference date;
 //!   older ones are still listed (unless `LIVEONLY=yes`). Some technologies appear on
 //!   both the root path and a `blog` subdomain path, as BuiltWith lists them.
-//! - A lookup costs one credit when it returns a result.
+//! - Billing as BuiltWith documents it ("an API credit is per-website call … that returns
+//!   a successful non-error result"): one credit per domain answered with a result, in
+//!   a multi-lookup too; a domain answered by an `Errors[]` entry costs nothing. Every
+//!   request is recorded in the [`super::RequestLog`] with its domains and credits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,8 +41,8 @@ use axum::{Json, Router};
 use firmo_core::Date;
 use serde_json::{Map, Value, json};
 
-use super::EmulatorSettings;
 use super::synth::{self, Profile, Provider, Technology};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 /// The documented maximum of domains in one lookup.
 const MAX_LOOKUPS: usize = 16;
@@ -49,6 +52,7 @@ struct BuiltWithState {
     key: String,
     today: Date,
     credits: Mutex<Option<u64>>,
+    log: RequestLog,
 }
 
 /// The BuiltWith routes (mounted under `/builtwith`).
@@ -57,6 +61,7 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         key: settings.builtwith_key.clone(),
         today: settings.today,
         credits: Mutex::new(settings.builtwith_credits),
+        log: settings.requests.clone(),
     });
     Router::new()
         .route("/{version}/{file}", get(lookup))
@@ -102,9 +107,6 @@ async fn lookup(
         hide_text: yes("HIDETEXT"),
         hide_dl: yes("HIDEDL"),
     };
-    if params.get("KEY").map(String::as_str) != Some(state.key.as_str()) {
-        return whole_call_error("Invalid API key.", -2);
-    }
     let lookups: Vec<&str> = params
         .get("LOOKUP")
         .map(|l| {
@@ -114,10 +116,29 @@ async fn lookup(
                 .collect()
         })
         .unwrap_or_default();
+    let asked: Vec<String> = lookups
+        .iter()
+        .map(|d| synth::normalize_domain(d).unwrap_or_else(|| (*d).to_owned()))
+        .collect();
+    let log = |credits: usize| {
+        state.log.record(Asked {
+            provider: "builtwith",
+            endpoint: "api.json",
+            domains: asked.clone(),
+            status: 200,
+            credits: credits as f64,
+        });
+    };
+    if params.get("KEY").map(String::as_str) != Some(state.key.as_str()) {
+        log(0);
+        return whole_call_error("Invalid API key.", -2);
+    }
     if lookups.is_empty() {
+        log(0);
         return whole_call_error("No LOOKUP given.", -8);
     }
     if lookups.len() > MAX_LOOKUPS {
+        log(0);
         return whole_call_error("Too many domains in LOOKUP (16 at most).", -7);
     }
 
@@ -143,6 +164,7 @@ async fn lookup(
         }
         results.push(result_json(&profile, state.today, opts));
     }
+    log(results.len());
     Json(json!({"Results": results, "Errors": errors, "NextOffset": null})).into_response()
 }
 
@@ -407,6 +429,17 @@ mod tests {
         .await;
         assert_eq!(mixed["Results"].as_array().unwrap().len(), 1);
         assert_eq!(mixed["Errors"][0]["Lookup"], "missing-builtwith.example");
+        // One request for both domains, one credit: only the result is billed.
+        let last = s.requests.of("builtwith").pop().unwrap();
+        assert_eq!(
+            last.domains,
+            ["complete.example", "missing-builtwith.example"]
+        );
+        assert!((last.credits - 1.0).abs() < f64::EPSILON);
+        assert_eq!(s.requests.requests("builtwith"), 5);
+        assert!((s.requests.credits("builtwith") - 1.0).abs() < f64::EPSILON);
+        assert!(s.requests.asked("builtwith", "notfound.example"));
+        assert!(!s.requests.asked("builtwith", "pending.example"));
     }
 
     #[tokio::test]

@@ -461,7 +461,7 @@ fn enrichment_columns(p: Option<&Profile>) -> Vec<(&'static str, Value)> {
         .iter()
         .map(|c| json!({"name": c.name, "title": c.title, "start_date": c.start_date.to_string()}))
         .collect();
-    vec![
+    let mut columns = vec![
         ("company_name", p.name.clone().into()),
         ("industry", industry.into()),
         ("employee_count", headcount),
@@ -487,7 +487,14 @@ fn enrichment_columns(p: Option<&Profile>) -> Vec<(&'static str, Value)> {
         ),
         ("job_postings_count", p.linkedin.job_postings.into()),
         ("recent_executive_changes", Value::Array(changes)),
-    ]
+    ];
+    // Clay's own columns found nothing for a documented share of companies (synth).
+    for (column, value) in &mut columns {
+        if p.clay_lacks(column) {
+            *value = Value::Null;
+        }
+    }
+    columns
 }
 
 /// `1250` → `"1,250"`.

@@ -14,10 +14,18 @@
 //! - Errors are `{"error":{"type":…,"message":…}}` with the documented types
 //!   (`params_invalid`, `unknown_record`, `queued`, `rate_limit`); `auth_required` and
 //!   `payment_required` name the 401 and 402 cases.
+//! - Billing as Clearbit documents it: "Clearbit only counts requests which return 200,
+//!   201, 202, or 404" and "only unique requests are counted each billing period" (the
+//!   emulator's lifetime is the period). A domain is billed once, when first answered 200
+//!   or 404; the 202s before its 200 are the same unique request, settled on completion
+//!   (so a lookup queued and never asked again costs nothing here, as in firmo's
+//!   accounting). `clearbit_credits` counts those unique domains; a domain already
+//!   billed is answered even when the credits are spent. Every request is recorded in the
+//!   [`super::RequestLog`].
 //! - Every answer past the key check carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 //!   `X-RateLimit-Reset` (seconds until the window resets).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -30,9 +38,9 @@ use firmo_core::Date;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::EmulatorSettings;
 use super::limit::{RateLimiter, Verdict, retry_after_secs};
 use super::synth::{self, Profile, Provider};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 #[derive(Debug)]
 struct ClearbitState {
@@ -41,7 +49,10 @@ struct ClearbitState {
     pending_after: Duration,
     credits: Mutex<Option<u64>>,
     first_seen: Mutex<HashMap<String, Instant>>,
+    /// Domains billed this period (each once).
+    billed: Mutex<HashSet<String>>,
     limiter: RateLimiter,
+    log: RequestLog,
 }
 
 /// The Clearbit routes (mounted under `/clearbit`).
@@ -52,7 +63,9 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         pending_after: settings.clearbit_pending_after,
         credits: Mutex::new(settings.clearbit_credits),
         first_seen: Mutex::new(HashMap::new()),
+        billed: Mutex::new(HashSet::new()),
         limiter: RateLimiter::per_minute(settings.clearbit_rate_per_minute),
+        log: settings.requests.clone(),
     });
     Router::new()
         .route("/v2/companies/find", get(find))
@@ -69,12 +82,34 @@ async fn find(
     headers: HeaderMap,
     Query(params): Query<FindParams>,
 ) -> Response {
-    if presented_key(&headers).as_deref() != Some(state.key.as_str()) {
-        return error(
+    let (resp, credits) = find_billed(&state, &headers, params.domain.as_deref());
+    let asked = params
+        .domain
+        .as_deref()
+        .map(|d| synth::normalize_domain(d).unwrap_or_else(|| d.to_owned()));
+    state.log.record(Asked {
+        provider: "clearbit",
+        endpoint: "companies/find",
+        domains: asked.into_iter().collect(),
+        status: resp.status().as_u16(),
+        credits,
+    });
+    resp
+}
+
+/// The answer, and the credits it bills.
+fn find_billed(
+    state: &ClearbitState,
+    headers: &HeaderMap,
+    domain: Option<&str>,
+) -> (Response, f64) {
+    if presented_key(headers).as_deref() != Some(state.key.as_str()) {
+        let resp = error(
             StatusCode::UNAUTHORIZED,
             "auth_required",
             "Invalid or missing API key.",
         );
+        return (resp, 0.0);
     }
     let (remaining, reset_in) = match state.limiter.check(&state.key) {
         Verdict::Allowed {
@@ -90,66 +125,82 @@ async fn find(
             set_limit_headers(&mut resp, state.limiter.limit(), 0, reset_in);
             let retry = HeaderValue::from(retry_after_secs(reset_in));
             resp.headers_mut().insert(header::RETRY_AFTER, retry);
-            return resp;
+            return (resp, 0.0);
         }
     };
-    let mut resp = answer(&state, params.domain.as_deref());
+    let (mut resp, credits) = answer(state, domain);
     set_limit_headers(&mut resp, state.limiter.limit(), remaining, reset_in);
-    resp
+    (resp, credits)
 }
 
-fn answer(state: &ClearbitState, domain: Option<&str>) -> Response {
+fn answer(state: &ClearbitState, domain: Option<&str>) -> (Response, f64) {
     let Some(raw) = domain.filter(|d| !d.trim().is_empty()) else {
-        return error(
+        let resp = error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "params_invalid",
             "Missing required parameter: domain.",
         );
+        return (resp, 0.0);
     };
     let Some(domain) = synth::normalize_domain(raw) else {
-        return error(
+        let resp = error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "params_invalid",
             "Invalid domain.",
         );
+        return (resp, 0.0);
     };
     let profile = synth::profile(&domain, state.today);
     let mut credits = state.credits.lock().unwrap_or_else(PoisonError::into_inner);
-    if profile.quirks.out_of_credits || *credits == Some(0) {
-        return error(
+    let mut billed = state.billed.lock().unwrap_or_else(PoisonError::into_inner);
+    let already = billed.contains(&domain);
+    if profile.quirks.out_of_credits || (*credits == Some(0) && !already) {
+        let resp = error(
             StatusCode::PAYMENT_REQUIRED,
             "payment_required",
             "Your account is out of credits.",
         );
+        return (resp, 0.0);
     }
-    if !profile.found_at(Provider::Clearbit) {
-        return error(StatusCode::NOT_FOUND, "unknown_record", "Unknown domain.");
-    }
-    if profile.quirks.clearbit_pending {
-        let now = Instant::now();
-        let mut seen = state
-            .first_seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let pending = match seen.get(&domain) {
-            None => {
-                seen.insert(domain.clone(), now);
-                true
-            }
-            Some(first) => now.duration_since(*first) < state.pending_after,
-        };
-        if pending {
-            return error(
+    let resp = if !profile.found_at(Provider::Clearbit) {
+        error(StatusCode::NOT_FOUND, "unknown_record", "Unknown domain.")
+    } else if profile.quirks.clearbit_pending && still_pending(state, &domain) {
+        // Counted with the 200 that completes it: one unique request.
+        return (
+            error(
                 StatusCode::ACCEPTED,
                 "queued",
                 "Lookup queued. Try this request again in a few minutes.",
-            );
-        }
+            ),
+            0.0,
+        );
+    } else {
+        (StatusCode::OK, Json(company_json(&profile, state.today))).into_response()
+    };
+    if already {
+        return (resp, 0.0);
     }
+    billed.insert(domain);
     if let Some(left) = credits.as_mut() {
         *left -= 1;
     }
-    (StatusCode::OK, Json(company_json(&profile, state.today))).into_response()
+    (resp, 1.0)
+}
+
+/// Whether a pending domain is still queued (its first call always is).
+fn still_pending(state: &ClearbitState, domain: &str) -> bool {
+    let now = Instant::now();
+    let mut seen = state
+        .first_seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    match seen.get(domain) {
+        None => {
+            seen.insert(domain.to_owned(), now);
+            true
+        }
+        Some(first) => now.duration_since(*first) < state.pending_after,
+    }
 }
 
 /// The key from `Authorization: Bearer KEY` or `Authorization: Basic base64(KEY:)`.
@@ -512,6 +563,9 @@ mod tests {
             let (st, _, _) = get_json(&base, &s.clearbit_key, "pending.example").await;
             assert_eq!(st, StatusCode::ACCEPTED);
         }
+        // Queued answers are settled with the 200 that completes them: none billed yet.
+        assert_eq!(s.requests.requests("clearbit"), 3);
+        assert!(s.requests.credits("clearbit").abs() < f64::EPSILON);
     }
 
     #[tokio::test]
@@ -521,18 +575,26 @@ mod tests {
             ..settings()
         };
         let base = start(&s).await;
-        // A 404 is not billed.
+        // A 404 is billed like a 200; a domain asked again is the same unique request.
         let (st, _, _) = get_json(&base, &s.clearbit_key, "notfound.example").await;
         assert_eq!(st, StatusCode::NOT_FOUND);
-        for d in ["missing-builtwith.example", "complete.example"] {
-            let (st, _, _) = get_json(&base, &s.clearbit_key, d).await;
-            assert_ne!(st, StatusCode::PAYMENT_REQUIRED);
+        for _ in 0..2 {
+            let (st, _, _) = get_json(&base, &s.clearbit_key, "complete.example").await;
+            assert_eq!(st, StatusCode::OK);
         }
-        let (st, _, body) = get_json(&base, &s.clearbit_key, "complete.example").await;
+        let (st, _, body) = get_json(&base, &s.clearbit_key, "disagree.example").await;
         assert_eq!(
             (st, body["error"]["type"].as_str()),
             (StatusCode::PAYMENT_REQUIRED, Some("payment_required"))
         );
+        let billed: Vec<f64> = s
+            .requests
+            .of("clearbit")
+            .iter()
+            .map(|a| a.credits)
+            .collect();
+        assert_eq!(billed, [1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(s.requests.domains("clearbit")[0], "notfound.example");
         let s = settings();
         let base = start(&s).await;
         let (st, _, _) = get_json(&base, &s.clearbit_key, "nocredits.example").await;

@@ -22,6 +22,13 @@
 //!   undisclosed. Without `field_ids` every property is returned. Organizations are
 //!   resolvable once a search or autocomplete has returned them (and the reserved
 //!   domains' from the start).
+//! - Searches also return `last_funding_total` (the latest round's money, absent when
+//!   undisclosed), so a search alone answers funding stage, date and amount. A search
+//!   takes several domains in one predicate's `values` (each matched as a domain).
+//! - Billing as Crunchbase's plans meter it: one credit per call answered 200 (a search of
+//!   many domains is one call). Every request is recorded in the [`super::RequestLog`]
+//!   with the domains it named (a search's website values, an entity's domain, an
+//!   autocomplete's query).
 //! - Errors are a JSON array `[{"code","message"}]`: 400 `LA100` malformed request, 401
 //!   `AU100` missing or wrong key, 404 `MD100` unknown entity, 429 `RL100` past
 //!   `crunchbase_rate_per_minute` in a minute (with `Retry-After`). The codes other than
@@ -40,9 +47,9 @@ use firmo_core::Date;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::EmulatorSettings;
 use super::limit::{RateLimiter, Verdict, retry_after_secs};
 use super::synth::{self, FundingRound, Profile, Provider};
+use super::{Asked, EmulatorSettings, RequestLog};
 
 /// Crunchbase's documented maximum page size for searches.
 const MAX_LIMIT: u64 = 1000;
@@ -54,6 +61,7 @@ struct CrunchbaseState {
     limiter: RateLimiter,
     /// Permalink or UUID → domain, for organizations already served.
     known: Mutex<HashMap<String, String>>,
+    log: RequestLog,
 }
 
 impl CrunchbaseState {
@@ -76,6 +84,7 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         today: settings.today,
         limiter: RateLimiter::per_minute(settings.crunchbase_rate_per_minute),
         known: Mutex::new(HashMap::new()),
+        log: settings.requests.clone(),
     });
     for domain in synth::RESERVED_DOMAINS {
         let p = synth::profile(domain, settings.today);
@@ -87,7 +96,74 @@ pub fn router(settings: &EmulatorSettings) -> Router {
         .route("/api/v4/searches/organizations", post(search))
         .route("/api/v4/autocompletes", get(autocomplete))
         .route("/api/v4/entities/organizations/{id}", get(entity))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            record,
+        ))
         .with_state(state)
+}
+
+/// Records each request in the log: its endpoint, the domains it named, its status, and
+/// one credit when it was answered 200.
+async fn record(
+    State(state): State<Arc<CrunchbaseState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    // Searches are small JSON bodies; the cap only guards the emulator.
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let query: HashMap<String, String> = Query::try_from_uri(&parts.uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let (endpoint, domains) = if path.ends_with("/searches/organizations") {
+        ("searches/organizations", search_domains(&bytes))
+    } else if let Some(id) = path
+        .rsplit('/')
+        .next()
+        .filter(|_| path.contains("/entities/"))
+    {
+        let domain = state.resolve(id).unwrap_or_else(|| id.to_owned());
+        ("entities/organizations", vec![domain])
+    } else {
+        let q = query.get("query").cloned().unwrap_or_default();
+        let d = synth::normalize_domain(&q).unwrap_or(q);
+        ("autocompletes", vec![d])
+    };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state.log.record(Asked {
+        provider: "crunchbase",
+        endpoint,
+        domains,
+        status,
+        credits: if status == 200 { 1.0 } else { 0.0 },
+    });
+    response
+}
+
+/// The domains a search body's website predicates name, in order.
+fn search_domains(body: &[u8]) -> Vec<String> {
+    let Ok(body) = serde_json::from_slice::<SearchBody>(body) else {
+        return Vec::new();
+    };
+    let mut domains = Vec::new();
+    for p in &body.query {
+        if p.field_id == "website_url" || p.field_id == "website" {
+            for v in &p.values {
+                if let Some(d) = v.as_str().and_then(synth::normalize_domain)
+                    && !domains.contains(&d)
+                {
+                    domains.push(d);
+                }
+            }
+        }
+    }
+    domains
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -453,6 +529,12 @@ fn organization_properties(p: &Profile) -> Map<String, Value> {
             "last_funding_at".into(),
             latest.announced_on.to_string().into(),
         );
+        if let Some(money) = latest.money_raised {
+            m.insert(
+                "last_funding_total".into(),
+                json!({"value": money.value_usd, "currency": "USD", "value_usd": money.value_usd}),
+            );
+        }
         m.insert("num_funding_rounds".into(), p.funding_rounds.len().into());
         let total = p.funding_total_usd();
         m.insert(
@@ -540,7 +622,8 @@ mod tests {
 
     async fn search_domain(base: &str, key: &str, domain: &str) -> (u16, Value) {
         let body = json!({
-            "field_ids": ["identifier", "website_url", "last_funding_type", "num_employees_enum"],
+            "field_ids": ["identifier", "website_url", "last_funding_type", "num_employees_enum",
+                          "last_funding_total"],
             "query": [{"type": "predicate", "field_id": "website_url",
                        "operator_id": "domain_eq", "values": [domain]}],
             "limit": 5,
@@ -668,6 +751,21 @@ mod tests {
                 "Complete"
             );
         }
+        // Two searches, each one metered call naming its three domains.
+        let log = s.requests.of("crunchbase");
+        assert_eq!(log.len(), 2);
+        assert_eq!(
+            log[0].domains,
+            ["complete.example", "junk.example", "notfound.example"]
+        );
+        assert!((s.requests.credits("crunchbase") - 2.0).abs() < f64::EPSILON);
+        // The funding summary rides with a search hit.
+        let (_, body) = search_domain(&base, &s.crunchbase_key, "complete.example").await;
+        let props = &body["entities"][0]["properties"];
+        assert!(
+            props["last_funding_total"]["value_usd"].as_u64().unwrap() > 0,
+            "{props}"
+        );
     }
 
     #[tokio::test]

@@ -7,12 +7,22 @@
 //! The sandbox wraps this router in its fault middleware (error rate, 429 bursts,
 //! latency, dropped connections); what lives here is each provider's own behaviour:
 //! not found, pending, bad key, out of credits, its own rate limit, errors inside a 200.
+//!
+//! Every request an emulator answers is recorded in the [`RequestLog`] the settings
+//! share: which provider and endpoint, the domains it named, the status, and the credits
+//! the provider would bill by its own rule (Clearbit: a unique domain answered 200 or
+//! 404; BuiltWith: a domain it returned a result for; Crunchbase: a call answered 200).
+//! Tests read it to assert "never asked"; `GET /_sandbox/requests` serves it.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Json;
 use firmo_core::{Date, UnixMillis};
+use serde::{Deserialize, Serialize};
 
 pub mod builtwith;
 pub mod clay;
@@ -59,6 +69,124 @@ pub struct EmulatorSettings {
     pub clay_retry_backoff: Duration,
     /// Counters of Clay callbacks, shared by clones of these settings.
     pub clay_stats: ClayStats,
+    /// What each emulator was asked and billed, shared by clones of these settings.
+    pub requests: RequestLog,
+}
+
+/// One request an emulator answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asked {
+    /// `clearbit`, `builtwith` or `crunchbase`.
+    pub provider: &'static str,
+    /// The API's endpoint, e.g. `companies/find`, `api.json`, `searches/organizations`.
+    pub endpoint: &'static str,
+    /// The domains the request named (normalized where they parse), in its order.
+    pub domains: Vec<String>,
+    pub status: u16,
+    /// What the provider bills for this request, by its own rule.
+    pub credits: f64,
+}
+
+/// Every request the emulators answered, in arrival order. Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(Arc<Mutex<Vec<Asked>>>);
+
+impl RequestLog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Asked>> {
+        // A handler that panicked mid-push left a whole entry or none: keep serving.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn record(&self, asked: Asked) {
+        self.lock().push(asked);
+    }
+
+    /// Every request so far.
+    pub fn entries(&self) -> Vec<Asked> {
+        self.lock().clone()
+    }
+
+    /// The requests `provider` answered.
+    pub fn of(&self, provider: &str) -> Vec<Asked> {
+        self.lock()
+            .iter()
+            .filter(|a| a.provider == provider)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any request to `provider` named `domain`.
+    pub fn asked(&self, provider: &str, domain: &str) -> bool {
+        self.lock()
+            .iter()
+            .any(|a| a.provider == provider && a.domains.iter().any(|d| d == domain))
+    }
+
+    /// The distinct domains `provider` was asked about, in first-asked order.
+    pub fn domains(&self, provider: &str) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for a in self.lock().iter().filter(|a| a.provider == provider) {
+            for d in &a.domains {
+                if !seen.contains(d) {
+                    seen.push(d.clone());
+                }
+            }
+        }
+        seen
+    }
+
+    /// How many requests `provider` answered.
+    pub fn requests(&self, provider: &str) -> usize {
+        self.lock()
+            .iter()
+            .filter(|a| a.provider == provider)
+            .count()
+    }
+
+    /// The credits `provider` billed so far.
+    pub fn credits(&self, provider: &str) -> f64 {
+        self.lock()
+            .iter()
+            .filter(|a| a.provider == provider)
+            .map(|a| a.credits)
+            .sum()
+    }
+
+    /// Forgets everything recorded so far.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// `GET /_sandbox/requests[?provider=P][&domain=D]`: the request log, filtered.
+#[derive(Debug, Deserialize)]
+pub struct RequestsQuery {
+    provider: Option<String>,
+    domain: Option<String>,
+}
+
+/// The handler of `GET /_sandbox/requests`: `{"requests":[…],"credits":{provider: n}}`.
+pub async fn requests_route(
+    State(state): State<crate::state::SandboxState>,
+    Query(q): Query<RequestsQuery>,
+) -> Json<serde_json::Value> {
+    let log = &state.config().emulators.requests;
+    let requests: Vec<Asked> = log
+        .entries()
+        .into_iter()
+        .filter(|a| q.provider.as_deref().is_none_or(|p| a.provider == p))
+        .filter(|a| {
+            q.domain
+                .as_deref()
+                .is_none_or(|d| a.domains.iter().any(|x| x == d))
+        })
+        .collect();
+    let credits: serde_json::Map<String, serde_json::Value> =
+        ["clearbit", "builtwith", "crunchbase"]
+            .iter()
+            .map(|p| ((*p).to_owned(), log.credits(p).into()))
+            .collect();
+    Json(serde_json::json!({"requests": requests, "credits": credits}))
 }
 
 impl Default for EmulatorSettings {
@@ -78,6 +206,7 @@ impl Default for EmulatorSettings {
             clay_callback_retries: 2,
             clay_retry_backoff: Duration::from_millis(100),
             clay_stats: ClayStats::default(),
+            requests: RequestLog::default(),
         }
     }
 }
@@ -103,6 +232,7 @@ impl fmt::Debug for EmulatorSettings {
             .field("clay_callback_retries", &self.clay_callback_retries)
             .field("clay_retry_backoff", &self.clay_retry_backoff)
             .field("clay_stats", &self.clay_stats)
+            .field("requests", &self.requests.entries().len())
             .finish()
     }
 }
