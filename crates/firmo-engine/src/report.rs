@@ -98,7 +98,12 @@ fn reason_group(verdict: &Verdict, dry_run: bool) -> Option<String> {
 /// A connector error's kind, as the summary groups failed writes.
 fn error_kind(e: &ConnectorError) -> String {
     match e {
-        ConnectorError::Validation { .. } => "validation".to_owned(),
+        // A value the CRM refused names its property; a record refused as a whole (a 207
+        // entry with no property, such as an injected failure) is not a value's fault.
+        ConnectorError::Validation {
+            property: Some(_), ..
+        } => "invalid value".to_owned(),
+        ConnectorError::Validation { property: None, .. } => "record refused by the CRM".to_owned(),
         ConnectorError::Auth { .. } => "auth".to_owned(),
         ConnectorError::NotFound { .. } => "record not found".to_owned(),
         ConnectorError::RateLimited { .. } => "rate limited".to_owned(),
