@@ -47,8 +47,16 @@ pub(crate) fn error_text(e: &anyhow::Error) -> String {
         if text.contains(part.trim()) {
             continue;
         }
-        if !text.is_empty() {
-            text.push_str(": ");
+        // A cause that restates the end of the line with more (rusqlite's "Error code
+        // 26: file is not a database" under "…: file is not a database") replaces that end.
+        let starts = std::iter::once(0).chain(text.match_indices(": ").map(|(i, _)| i + 2));
+        let restated = starts
+            .filter(|at| *at < text.len())
+            .find(|at| part.contains(text[*at..].trim()));
+        match restated {
+            Some(at) => text.truncate(at),
+            None if !text.is_empty() => text.push_str(": "),
+            None => {}
         }
         text.push_str(&part);
     }
