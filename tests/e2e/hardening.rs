@@ -798,3 +798,108 @@ async fn a_refused_record_is_labelled_by_what_it_is() {
         "{summary:#}"
     );
 }
+
+/// Each provider's credits per domain, from the cache: every domain charged once at most
+/// means all charged domains of a provider carry the same amount.
+fn assert_charged_once(state: &std::path::Path, domains: &[String]) {
+    let store = Store::open_read_only(state).unwrap();
+    for provider in ["clearbit", "builtwith", "crunchbase", "clay"] {
+        let charged: Vec<f64> = domains
+            .iter()
+            .filter_map(|d| store.get_lookup(provider, d).unwrap())
+            .map(|e| e.credits)
+            .filter(|c| *c > 1e-9)
+            .collect();
+        let least = charged.iter().copied().fold(f64::INFINITY, f64::min);
+        let most = charged.iter().copied().fold(0.0, f64::max);
+        assert!(
+            charged.is_empty() || most - least < 1e-9,
+            "{provider}: some domain was paid for twice (credits per domain {least} to {most})"
+        );
+    }
+}
+
+/// Finding 3: a run killed right after pushing Clay rows (their callbacks then meet a dead
+/// receiver) and with Crunchbase lookups in flight: the next run asks Clay again at once
+/// rather than waiting out the pending window, finishes every account, and no domain is
+/// paid for twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "waits for the engine (plan.rs/fetch.rs): a pending push made by a run that \
+            did not finish is due at once"]
+async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twice() {
+    let emulators = firmo_sandbox::emulators::EmulatorSettings {
+        // Callbacks come a second after each push: the kill lands before them.
+        clay_callback_delay: Duration::from_secs(1),
+        ..Sandbox::emulators()
+    };
+    let sb = Sandbox::start_with(40, emulators).await;
+    let ws = Workspace::new();
+    let domains: Vec<String> = with_domain(&sb.companies())
+        .iter()
+        .filter_map(|c| firmo_core::normalize::domain(prop(c, "domain").unwrap()).ok())
+        .collect();
+    let config = ws.fast_config();
+    let (config_arg, state_arg, url) = (
+        config.display().to_string(),
+        ws.state().display().to_string(),
+        sb.url(),
+    );
+    let args = [
+        "--config", &config_arg, "--state", &state_arg, "properties", "ensure",
+        "--sandbox-url", &url,
+    ];
+    firmo(&ws, &args).await.expect_code(0);
+
+    // Slow answers keep Crunchbase lookups in flight at the kill.
+    sb.set_faults(firmo_sandbox::Faults {
+        latency: Duration::from_millis(200),
+        ..firmo_sandbox::Faults::default()
+    });
+    let args = sync_args(&ws, &sb, Some(&config), &[]);
+    let mut child = command(&ws, &args.iter().map(String::as_str).collect::<Vec<_>>())
+        .spawn()
+        .expect("firmo starts");
+    wait_until("Clay rows pushed and Crunchbase asked", Duration::from_secs(30), || {
+        let asked = sb.provider_requests();
+        asked["clay"] > 0 && asked["crunchbase"] > 0
+    })
+    .await;
+    child.kill().await.expect("SIGKILL");
+    let pushed_before = sb.provider_requests()["clay"];
+    let store = Store::open_read_only(ws.state()).unwrap();
+    let pending: Vec<&String> = domains
+        .iter()
+        .filter(|d| {
+            store
+                .get_lookup("clay", d)
+                .unwrap()
+                .is_some_and(|e| e.status == LookupStatus::Pending)
+        })
+        .collect();
+    drop(store);
+    assert!(!pending.is_empty(), "no Clay push was pending at the kill: kill it earlier");
+
+    sb.set_faults(firmo_sandbox::Faults::default());
+    let out = sync(&ws, &sb, &[]).await;
+    out.expect_code(0);
+    let summary = out.summary();
+    assert_eq!(
+        reasons(&summary, "skipped", "waiting"),
+        0,
+        "the restart waited on pushes the killed run made: {summary:#}"
+    );
+    assert!(
+        sb.provider_requests()["clay"] - pushed_before >= pending.len() as u64,
+        "the pending pushes were not asked again"
+    );
+    let store = Store::open_read_only(ws.state()).unwrap();
+    for d in pending {
+        let status = store.get_lookup("clay", d).unwrap().map(|e| e.status);
+        assert!(
+            matches!(status, Some(LookupStatus::Hit | LookupStatus::Miss)),
+            "{d}: {status:?} after the restart"
+        );
+    }
+    drop(store);
+    assert_charged_once(&ws.state(), &domains);
+}
