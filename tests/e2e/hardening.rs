@@ -3,6 +3,7 @@
 //! bad config, unsolicited callbacks, 429 storms) and the error-reporting items.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
@@ -370,12 +371,13 @@ async fn another_url_and_a_rotated_token_keep_the_portal_and_its_journal() {
 fn accounts_csv(ws: &Workspace, sb: &Sandbox) -> std::path::PathBuf {
     let mut text = String::from("account_id,account_name,domain\n");
     for c in with_domain(&sb.companies()) {
-        text.push_str(&format!(
-            "{},{},{}\n",
+        let _ = writeln!(
+            text,
+            "{},{},{}",
             c.id,
             prop(c, "name").unwrap_or("x").replace(',', " "),
             prop(c, "domain").unwrap()
-        ));
+        );
     }
     ws.write("accounts.csv", &text)
 }
@@ -742,7 +744,13 @@ async fn a_binary_csv_is_described_not_echoed() {
     // A zipped workbook's opening, then 50 KB that the CSV reader takes as one header
     // field: text with NUL bytes, no comma or line end.
     let mut bytes = b"PK\x03\x04".to_vec();
-    bytes.extend((0..50_000u32).map(|i| if i % 97 == 0 { 0 } else { b'a' + (i % 26) as u8 }));
+    bytes.extend((0..50_000u32).map(|i| {
+        if i % 97 == 0 {
+            0
+        } else {
+            b'a' + (i % 26) as u8
+        }
+    }));
     let input = ws.path("accounts.csv");
     std::fs::write(&input, &bytes).unwrap();
     let (input, output, state, url) = (
@@ -847,8 +855,14 @@ async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twic
         sb.url(),
     );
     let args = [
-        "--config", &config_arg, "--state", &state_arg, "properties", "ensure",
-        "--sandbox-url", &url,
+        "--config",
+        &config_arg,
+        "--state",
+        &state_arg,
+        "properties",
+        "ensure",
+        "--sandbox-url",
+        &url,
     ];
     firmo(&ws, &args).await.expect_code(0);
 
@@ -861,10 +875,14 @@ async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twic
     let mut child = command(&ws, &args.iter().map(String::as_str).collect::<Vec<_>>())
         .spawn()
         .expect("firmo starts");
-    wait_until("Clay rows pushed and Crunchbase asked", Duration::from_secs(30), || {
-        let asked = sb.provider_requests();
-        asked["clay"] > 0 && asked["crunchbase"] > 0
-    })
+    wait_until(
+        "Clay rows pushed and Crunchbase asked",
+        Duration::from_secs(30),
+        || {
+            let asked = sb.provider_requests();
+            asked["clay"] > 0 && asked["crunchbase"] > 0
+        },
+    )
     .await;
     child.kill().await.expect("SIGKILL");
     let pushed_before = sb.provider_requests()["clay"];
@@ -879,7 +897,10 @@ async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twic
         })
         .collect();
     drop(store);
-    assert!(!pending.is_empty(), "no Clay push was pending at the kill: kill it earlier");
+    assert!(
+        !pending.is_empty(),
+        "no Clay push was pending at the kill: kill it earlier"
+    );
 
     sb.set_faults(firmo_sandbox::Faults::default());
     let out = sync(&ws, &sb, &[]).await;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use firmo_connect::ConnectorError;
 
+use crate::diff::PropertySkip;
 use crate::enrich::Enriched;
 use crate::evaluate::{Evaluated, PreflightRejection};
 use crate::fetch::LookupState;
@@ -171,6 +172,10 @@ pub struct Tally {
     /// Finding code → count (flags and rejects).
     pub findings: BTreeMap<String, FindingCount>,
     pub samples: Vec<Sample>,
+    /// Property → values firmo would have changed but kept because a person edited what
+    /// firmo wrote (or set it first): counted per property, not per account, since an
+    /// account written for its other changes still keeps these.
+    pub human_edits_kept: BTreeMap<String, u64>,
 }
 
 /// How often a rule fired.
@@ -249,6 +254,15 @@ impl Tally {
                     example: format!("{} = {:?}: {}", p.property, p.value, p.reason),
                 });
             entry.count += 1;
+        }
+    }
+
+    /// Counts the human edits an account's diff kept (see [`Tally::human_edits_kept`]).
+    pub fn absorb_kept(&mut self, skipped: &[PropertySkip]) {
+        for skip in skipped {
+            if let PropertySkip::HumanEdited { property, .. } = skip {
+                *self.human_edits_kept.entry(property.clone()).or_default() += 1;
+            }
         }
     }
 
@@ -572,5 +586,46 @@ fn short(v: &serde_json::Value) -> String {
         format!("{}…", s.chars().take(39).collect::<String>())
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_human_edits_are_counted_per_property() {
+        let mut tally = Tally::default();
+        let kept = |property: &str| PropertySkip::HumanEdited {
+            property: property.into(),
+            crm_value: "500".into(),
+        };
+        tally.absorb_kept(&[
+            kept("firmo_headcount"),
+            PropertySkip::NotEmpty {
+                property: "industry".into(),
+            },
+        ]);
+        tally.absorb_kept(&[kept("firmo_headcount"), kept("firmo_industry")]);
+        assert_eq!(
+            tally.human_edits_kept,
+            [
+                ("firmo_headcount".to_owned(), 2),
+                ("firmo_industry".to_owned(), 1)
+            ]
+            .into()
+        );
+    }
+
+    #[test]
+    fn a_refused_record_is_told_from_a_refused_value() {
+        let refused = |property: Option<&str>| ConnectorError::Validation {
+            service: firmo_connect::Service::Hubspot,
+            property: property.map(str::to_owned),
+            value: None,
+            message: "injected by the sandbox".into(),
+        };
+        assert_eq!(error_kind(&refused(None)), "record refused by the CRM");
+        assert_eq!(error_kind(&refused(Some("firmo_headcount"))), "invalid value");
     }
 }
