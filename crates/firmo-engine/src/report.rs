@@ -550,6 +550,13 @@ impl RunSummary {
     }
 }
 
+/// The table's line for [`Tally::human_edits_kept`] (`None` when nothing was kept): how
+/// many values a person's edit kept from being overwritten, and on which properties.
+pub fn human_edits_line(kept: &BTreeMap<String, u64>) -> Option<String> {
+    let total: u64 = kept.values().sum();
+    (total > 0).then(|| format!("  human edits kept {total:>5}{}", reasons(kept)))
+}
+
 fn reasons(map: &BTreeMap<String, u64>) -> String {
     if map.is_empty() {
         return String::new();
@@ -615,6 +622,11 @@ mod tests {
             ]
             .into()
         );
+        assert_eq!(
+            human_edits_line(&tally.human_edits_kept).as_deref(),
+            Some("  human edits kept     3   (firmo_headcount: 2; firmo_industry: 1)")
+        );
+        assert_eq!(human_edits_line(&BTreeMap::new()), None);
     }
 
     #[test]
@@ -626,6 +638,9 @@ mod tests {
             message: "injected by the sandbox".into(),
         };
         assert_eq!(error_kind(&refused(None)), "record refused by the CRM");
-        assert_eq!(error_kind(&refused(Some("firmo_headcount"))), "invalid value");
+        assert_eq!(
+            error_kind(&refused(Some("firmo_headcount"))),
+            "invalid value"
+        );
     }
 }

@@ -509,4 +509,90 @@ mod tests {
         );
         assert_eq!(k(Method::GET, "/clearbit/v2/companies/find"), "clearbit");
     }
+
+    async fn sandbox() -> crate::SandboxHandle {
+        let config = crate::SandboxConfig {
+            companies: 1,
+            ..crate::SandboxConfig::default()
+        };
+        crate::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap()
+    }
+
+    async fn get(sb: &crate::SandboxHandle, path: &str, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", sb.base_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_storm_starts_after_its_requests_states_its_window_and_ends() {
+        let sb = sandbox().await;
+        let path = "/crm/v3/objects/companies";
+        sb.state()
+            .storm(1, Duration::from_millis(300), Duration::from_millis(50));
+        assert_eq!(get(&sb, path, sb.token()).await.status(), 200);
+        let stormed = get(&sb, path, sb.token()).await;
+        assert_eq!(stormed.status(), 429);
+        let header = |name: &str| stormed.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("x-hubspot-ratelimit-interval-milliseconds"), "300");
+        assert_eq!(header("retry-after"), "0.05");
+        let body: serde_json::Value = stormed.json().await.unwrap();
+        assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING");
+        // Providers are not HubSpot: the storm leaves them alone.
+        let clearbit = get(&sb, "/clearbit/v2/companies/find?domain=x.example", "k").await;
+        assert_ne!(clearbit.status(), 429);
+        // Polling the storm's own end (a sandbox clock can't be moved from outside).
+        let ended = std::time::Instant::now() + Duration::from_secs(5);
+        while get(&sb, path, sb.token()).await.status() == 429 {
+            assert!(std::time::Instant::now() < ended, "the storm never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_come_after_auth_and_a_rotated_token_replaces_the_old() {
+        let sb = sandbox().await;
+        let details = "/account-info/v3/details";
+        sb.state().refuse_account_info(403);
+        assert_eq!(get(&sb, details, "wrong").await.status(), 401);
+        let refused = get(&sb, details, sb.token()).await;
+        assert_eq!(refused.status(), 403);
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["category"], "MISSING_SCOPES");
+        let old = sb.token().to_owned();
+        sb.state().rotate_token("new-token").unwrap();
+        assert!(sb.state().rotate_token("again").is_err());
+        let list = "/crm/v3/objects/companies";
+        assert_eq!(get(&sb, list, &old).await.status(), 401);
+        assert_eq!(get(&sb, list, "new-token").await.status(), 200);
+        sb.state().clear_injections();
+        assert_eq!(get(&sb, details, "new-token").await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_provider_goes_down_or_answers_the_wrong_shape() {
+        let sb = sandbox().await;
+        let key = crate::emulators::EmulatorSettings::default().clearbit_key;
+        let find = "/clearbit/v2/companies/find?domain=complete.example";
+        assert_eq!(get(&sb, find, &key).await.status(), 200);
+        sb.state().take_down("clearbit");
+        assert_eq!(get(&sb, find, &key).await.status(), 503);
+        sb.state().bring_up("clearbit");
+        sb.state().answer_wrong_shape("clearbit");
+        let misshapen = get(&sb, find, &key).await;
+        assert_eq!(misshapen.status(), 200);
+        assert_eq!(misshapen.text().await.unwrap(), WRONG_SHAPE);
+        // The CRM is not a provider.
+        assert_eq!(
+            get(&sb, "/crm/v3/objects/companies", sb.token())
+                .await
+                .status(),
+            200
+        );
+    }
 }
