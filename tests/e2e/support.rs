@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use firmo_sandbox::emulators::{ClayStats, EmulatorSettings};
-use firmo_sandbox::{Company, Faults, SandboxConfig, SandboxHandle, Stats};
+use firmo_sandbox::{Company, Faults, SandboxConfig, SandboxHandle, SandboxState, Stats};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -63,6 +63,18 @@ impl Sandbox {
 
     pub(crate) fn url(&self) -> String {
         self.handle.base_url()
+    }
+
+    /// The same sandbox spelt `http://localhost:PORT`: another URL for one portal, as a
+    /// proxy or a config edit gives (localhost is 127.0.0.1 here).
+    pub(crate) fn localhost_url(&self) -> String {
+        format!("http://localhost:{}", self.handle.addr().port())
+    }
+
+    /// The sandbox's state: its fault injection (`storm`, `refuse_account_info`,
+    /// `take_down`, `answer_wrong_shape`, `rotate_token`) and what it saw.
+    pub(crate) fn state(&self) -> &SandboxState {
+        self.handle.state()
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -263,7 +275,14 @@ pub(crate) fn command(ws: &Workspace, args: &[&str]) -> tokio::process::Command 
 
 /// Runs `firmo args…` to its end (or panics after [`RUN_TIMEOUT`]).
 pub(crate) async fn firmo(ws: &Workspace, args: &[&str]) -> Output {
-    let child = command(ws, args).spawn().expect("the firmo binary starts");
+    firmo_env(ws, args, &[]).await
+}
+
+/// [`firmo`] with these environment variables set (a rotated `HUBSPOT_ACCESS_TOKEN`).
+pub(crate) async fn firmo_env(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(ws, args);
+    cmd.envs(env.iter().copied());
+    let child = cmd.spawn().expect("the firmo binary starts");
     match tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await {
         Ok(Ok(out)) => Output {
             code: out.status.code(),

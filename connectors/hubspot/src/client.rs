@@ -18,10 +18,11 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
+use crate::api::TOKEN_INFO_PATH;
 use crate::config::HubspotConfig;
 use crate::retry::{HubspotRetryPolicy, entry_is_transient, error_from_standard};
 use crate::wire::{
-    AccountDetails, BatchResponse, Collection, Group, Property, PropertyCreate, Results,
+    AccountDetails, BatchResponse, Collection, Group, Property, PropertyCreate, Results, TokenInfo,
     options_wire,
 };
 
@@ -629,27 +630,21 @@ impl HubspotClient {
         Ok(response.status != 409)
     }
 
-    /// The account's key: `hubspot:<portalId>` from `GET /account-info/{version}/details`; where
-    /// that endpoint doesn't exist or the token may not read it (404/403: the sandbox, a
-    /// proxy, a token without the `oauth` scope), `hubspot:<host>:<fingerprint>` with a
-    /// 64-bit FNV-1a fingerprint of the token, stable for the same base URL and token.
-    /// Fetched once per client. A refused token (401) is an error.
+    /// The account's key, `hubspot:<portal id>`: what the portal says about itself, so
+    /// the key is the same through `127.0.0.1`, `localhost` or a proxy and after a token
+    /// rotation (cursors and the write journal are filed under it). The id comes from
+    /// `GET /account-info/{version}/details`; where that is refused or absent (403: a
+    /// token without the `oauth` scope; 404: a proxy that doesn't pass it), from the
+    /// token's own info (`POST /oauth/v2/private-apps/get/access-token-info`, its
+    /// `hubId`). Only when neither answers is the key `hubspot:<host>:<fingerprint>` (a
+    /// 64-bit FNV-1a of the token), which a URL spelling or a rotation changes: the
+    /// journal then recognises firmo's earlier values by their value. Fetched once per
+    /// client. A refused token (401) is an error.
     pub async fn account_key(&self) -> Result<String, ConnectorError> {
         self.account_key
             .get_or_try_init(|| async {
-                const NOT_HERE: Accept = Accept(&[403, 404]);
-                let response = self
-                    .send(
-                        Method::GET,
-                        &self.config.api_version.account_details(),
-                        &[],
-                        None,
-                        &NOT_HERE,
-                    )
-                    .await?;
-                if response.is_success() {
-                    let details: AccountDetails = response.json(SERVICE, "account details")?;
-                    return Ok(format!("hubspot:{}", details.portal_id));
+                if let Some(id) = self.portal_id().await? {
+                    return Ok(format!("hubspot:{id}"));
                 }
                 let host = self
                     .config
@@ -661,6 +656,42 @@ impl HubspotClient {
             })
             .await
             .cloned()
+    }
+
+    /// The portal's id from the account details, else from the token's info; `None` when
+    /// neither endpoint will say (403/404; 400 for a token the info endpoint doesn't
+    /// describe, such as an OAuth token).
+    async fn portal_id(&self) -> Result<Option<u64>, ConnectorError> {
+        const NOT_HERE: Accept = Accept(&[403, 404]);
+        const NOT_DESCRIBED: Accept = Accept(&[400, 403, 404]);
+        let response = self
+            .send(
+                Method::GET,
+                &self.config.api_version.account_details(),
+                &[],
+                None,
+                &NOT_HERE,
+            )
+            .await?;
+        if response.is_success() {
+            let details: AccountDetails = response.json(SERVICE, "account details")?;
+            return Ok(Some(details.portal_id));
+        }
+        let body = to_body(&json!({ "tokenKey": self.config.token.expose() }))?;
+        let info = self
+            .send(
+                Method::POST,
+                TOKEN_INFO_PATH,
+                &[],
+                Some(body),
+                &NOT_DESCRIBED,
+            )
+            .await?;
+        if !info.is_success() {
+            return Ok(None);
+        }
+        let info: TokenInfo = info.json(SERVICE, "access token info")?;
+        Ok(info.hub_id)
     }
 
     /// Creates the group unless it exists.
@@ -925,5 +956,75 @@ impl Crm for HubspotClient {
 
     async fn property_capacity(&self) -> Result<Option<PropertyCapacity>, ConnectorError> {
         HubspotClient::property_capacity(self).await
+    }
+}
+
+#[cfg(test)]
+mod account_key_tests {
+    use std::time::Duration;
+
+    use firmo_connect::Secret;
+    use firmo_sandbox::{SandboxConfig, SandboxHandle};
+
+    use super::*;
+
+    fn client(base_url: &str, token: &str) -> HubspotClient {
+        let mut config = HubspotConfig::new(Secret::new(token)).with_base_url(base_url);
+        config.base_backoff = Duration::from_millis(10);
+        config.max_backoff = Duration::from_millis(50);
+        HubspotClient::new(config).unwrap()
+    }
+
+    async fn sandbox() -> SandboxHandle {
+        let config = SandboxConfig {
+            companies: 1,
+            portal_id: 777,
+            ..SandboxConfig::default()
+        };
+        firmo_sandbox::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap()
+    }
+
+    /// Finding 2: the key is what the portal says, not how it's reached or with what.
+    #[tokio::test]
+    async fn the_key_survives_another_url_spelling_and_a_rotated_token_without_account_info() {
+        let sb = sandbox().await;
+        let first = client(&sb.base_url(), sb.token())
+            .account_key()
+            .await
+            .unwrap();
+        assert_eq!(first, "hubspot:777");
+
+        sb.state().refuse_account_info(403);
+        sb.state().rotate_token("rotated-token").unwrap();
+        let localhost = format!("http://localhost:{}", sb.addr().port());
+        let again = client(&localhost, "rotated-token")
+            .account_key()
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        assert_eq!(sb.stats().requests["oauth.token_info"], 1);
+    }
+
+    /// Where nothing names the portal, the key still never carries the token.
+    #[tokio::test]
+    async fn with_neither_endpoint_the_key_is_a_fingerprint() {
+        let sb = sandbox().await;
+        sb.state().refuse_account_info(404);
+        sb.state().refuse_token_info(400);
+        let key = client(&sb.base_url(), sb.token())
+            .account_key()
+            .await
+            .unwrap();
+        let host = sb.base_url().replace("http://", "");
+        assert!(key.starts_with(&format!("hubspot:{host}:")), "{key}");
+        assert!(!key.contains(sb.token()), "{key}");
+        // A token the sandbox refuses is an error, not a key.
+        let err = client(&sb.base_url(), "wrong")
+            .account_key()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectorError::Auth { .. }), "{err:?}");
     }
 }

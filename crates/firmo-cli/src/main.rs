@@ -1,7 +1,10 @@
 //! `firmo`: keep CRM company records enriched with firmographics.
 //!
-//! Exit codes: 0 the command did everything; 1 it ran but some accounts failed (or the
-//! run itself failed: CRM unreachable, credentials refused); 2 bad usage or config.
+//! Exit codes: 0 the command did everything (a credit budget deferring lookups included);
+//! 1 it ran but some accounts failed, a provider was stopped or unavailable, or the run
+//! itself failed (CRM unreachable, credentials refused, the state file in use); 2 bad
+//! usage or config. With `--json`, a failure that printed nothing else prints
+//! `{"error": {"kind", "message", "exit_code"}}` on stdout.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -50,17 +53,24 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let json = cli.global.json;
     let result = runtime.block_on(commands::run(cli));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::SomeFailed) => ExitCode::from(1),
-        Err(Failure::Run(e)) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(1)
-        }
-        Err(Failure::Usage(e)) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(2)
+    let (code, error) = match result {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::SomeFailed) => (1, None),
+        Err(Failure::Run(e)) => (1, Some(("run", e))),
+        Err(Failure::Usage(e)) => (2, Some(("usage", e))),
+    };
+    if let Some((kind, e)) = &error {
+        let text = output::error_text(e);
+        let _ = writeln!(std::io::stderr(), "error: {text}");
+        // A script reading `--json` gets a JSON document whatever happened; when a
+        // summary was printed already, that document says it (and stderr has the error).
+        if json && !output::printed() {
+            let _ = output::print_json(&serde_json::json!({
+                "error": { "kind": kind, "message": text, "exit_code": code },
+            }));
         }
     }
+    ExitCode::from(code)
 }

@@ -12,7 +12,7 @@ use crate::enrich::{Account, Enriched, Enricher};
 use crate::report::verdict_reason;
 use crate::run::{PageRecord, ProviderStats, RunRecord, RunState};
 use crate::state::StateError;
-use crate::verdict::{self, Verdict};
+use crate::verdict::{self, SkipReason, Verdict};
 
 /// Why a batch stopped.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub struct BatchSummary {
     pub accounts: u64,
     pub providers: BTreeMap<String, ProviderStats>,
     pub credits: f64,
+    /// Accounts not looked up because the run's credit budget was spent.
+    pub deferred: u64,
+    /// The run's credit budget (`[budget] max_credits_per_run`).
+    pub budget: f64,
 }
 
 /// Accounts per page, as for a sync.
@@ -90,12 +94,14 @@ where
         .buffered(PAGES_IN_FLIGHT);
     let mut pages = std::pin::pin!(pages);
     let mut failed = false;
+    let mut deferred = 0;
     while let Some(page) = pages.next().await {
         let mut record_page = PageRecord::default();
         for e in page? {
             let verdict = offline_verdict(&e);
             each(&e, &verdict).map_err(BatchError::Output)?;
             failed |= matches!(verdict, Verdict::Rejected(_) | Verdict::Failed(_));
+            deferred += u64::from(verdict == Verdict::Skipped(SkipReason::OverBudget));
             record_page.outcomes.push(AccountOutcome {
                 account_id: e.account.id.clone(),
                 domain: e.domain.as_ref().ok().cloned(),
@@ -119,12 +125,15 @@ where
         RunOutcome::Ok
     };
     let run_id = record.id.0;
-    let summary = serde_json::json!({ "accounts": total, "credits": credits });
+    let summary =
+        serde_json::json!({ "accounts": total, "credits": credits, "deferred": deferred });
     record.finish((enricher.clock)(), outcome, summary).await?;
     Ok(BatchSummary {
         run_id,
         accounts: total,
         providers,
         credits,
+        deferred,
+        budget: config.budget.max_credits_per_run,
     })
 }

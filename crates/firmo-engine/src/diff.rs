@@ -78,22 +78,26 @@ pub fn diff(
             }
             continue;
         }
+        // The CRM still holds what firmo last wrote there: firmo's to update, whatever the
+        // policy. A built-in filled "where empty" in a degraded run (Clearbit's headcount
+        // while Clay was down) is firmo's value, not the CRM's own.
+        let ours = journal
+            .get(&want.property)
+            .is_some_and(|ours| same_crm_value(kind, now, ours));
         match want.policy {
+            _ if ours => {
+                out.changes
+                    .insert(want.property.clone(), want.value.clone());
+            }
             OverwritePolicy::FillEmpty => {
                 out.skipped.push(PropertySkip::NotEmpty {
                     property: want.property.clone(),
                 });
             }
-            OverwritePolicy::Owned => match journal.get(&want.property) {
-                Some(ours) if same_crm_value(kind, now, ours) => {
-                    out.changes
-                        .insert(want.property.clone(), want.value.clone());
-                }
-                _ => out.skipped.push(PropertySkip::HumanEdited {
-                    property: want.property.clone(),
-                    crm_value: now.to_owned(),
-                }),
-            },
+            OverwritePolicy::Owned => out.skipped.push(PropertySkip::HumanEdited {
+                property: want.property.clone(),
+                crm_value: now.to_owned(),
+            }),
         }
     }
     out
@@ -203,6 +207,29 @@ mod tests {
             &live(),
         );
         assert_eq!(d.changes.len(), 1);
+    }
+
+    #[test]
+    fn a_built_in_firmo_filled_is_firmo_s_to_update() {
+        let desired = [want("industry", "BANKING", OverwritePolicy::FillEmpty)];
+        let cur = current(&[("industry", Some("COMPUTER_SOFTWARE"))]);
+        let ours = [("industry".to_owned(), "COMPUTER_SOFTWARE".to_owned())].into();
+        let d = diff(&desired, &cur, &ours, &live());
+        assert_eq!(
+            d.changes,
+            [("industry".to_owned(), "BANKING".to_owned())].into()
+        );
+        assert!(d.skipped.is_empty());
+        // Once a person changed it, it is theirs again.
+        let theirs = [("industry".to_owned(), "INSURANCE".to_owned())].into();
+        let d = diff(&desired, &cur, &theirs, &live());
+        assert!(d.changes.is_empty());
+        assert_eq!(
+            d.skipped,
+            vec![PropertySkip::NotEmpty {
+                property: "industry".into()
+            }]
+        );
     }
 
     #[test]

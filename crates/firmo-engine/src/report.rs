@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use firmo_connect::ConnectorError;
 
+use crate::diff::PropertySkip;
 use crate::enrich::Enriched;
 use crate::evaluate::{Evaluated, PreflightRejection};
 use crate::fetch::LookupState;
@@ -105,7 +106,12 @@ fn reason_group(verdict: &Verdict, dry_run: bool) -> Option<String> {
 /// A connector error's kind, as the summary groups failed writes.
 fn error_kind(e: &ConnectorError) -> String {
     match e {
-        ConnectorError::Validation { .. } => "validation".to_owned(),
+        // A value the CRM refused names its property; a record refused as a whole (a 207
+        // entry with no property, such as an injected failure) is not a value's fault.
+        ConnectorError::Validation {
+            property: Some(_), ..
+        } => "invalid value".to_owned(),
+        ConnectorError::Validation { property: None, .. } => "record refused by the CRM".to_owned(),
         ConnectorError::Auth { .. } => "auth".to_owned(),
         ConnectorError::NotFound { .. } => "record not found".to_owned(),
         ConnectorError::RateLimited { .. } => "rate limited".to_owned(),
@@ -223,6 +229,10 @@ pub struct Tally {
     /// Finding code → count (flags and rejects).
     pub findings: BTreeMap<String, FindingCount>,
     pub samples: Vec<Sample>,
+    /// Property → values firmo would have changed but kept because a person edited what
+    /// firmo wrote (or set it first): counted per property, not per account, since an
+    /// account written for its other changes still keeps these.
+    pub human_edits_kept: BTreeMap<String, u64>,
 }
 
 /// How often a rule fired.
@@ -301,6 +311,15 @@ impl Tally {
                     example: format!("{} = {:?}: {}", p.property, p.value, p.reason),
                 });
             entry.count += 1;
+        }
+    }
+
+    /// Counts the human edits an account's diff kept (see [`Tally::human_edits_kept`]).
+    pub fn absorb_kept(&mut self, skipped: &[PropertySkip]) {
+        for skip in skipped {
+            if let PropertySkip::HumanEdited { property, .. } = skip {
+                *self.human_edits_kept.entry(property.clone()).or_default() += 1;
+            }
         }
     }
 
@@ -629,6 +648,13 @@ impl RunSummary {
     }
 }
 
+/// The table's line for [`Tally::human_edits_kept`] (`None` when nothing was kept): how
+/// many values a person's edit kept from being overwritten, and on which properties.
+pub fn human_edits_line(kept: &BTreeMap<String, u64>) -> Option<String> {
+    let total: u64 = kept.values().sum();
+    (total > 0).then(|| format!("  human edits kept {total:>5}{}", reasons(kept)))
+}
+
 fn reasons(map: &BTreeMap<String, u64>) -> String {
     if map.is_empty() {
         return String::new();
@@ -667,5 +693,54 @@ fn short(v: &serde_json::Value) -> String {
         format!("{}…", s.chars().take(39).collect::<String>())
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_human_edits_are_counted_per_property() {
+        let mut tally = Tally::default();
+        let kept = |property: &str| PropertySkip::HumanEdited {
+            property: property.into(),
+            crm_value: "500".into(),
+        };
+        tally.absorb_kept(&[
+            kept("firmo_headcount"),
+            PropertySkip::NotEmpty {
+                property: "industry".into(),
+            },
+        ]);
+        tally.absorb_kept(&[kept("firmo_headcount"), kept("firmo_industry")]);
+        assert_eq!(
+            tally.human_edits_kept,
+            [
+                ("firmo_headcount".to_owned(), 2),
+                ("firmo_industry".to_owned(), 1)
+            ]
+            .into()
+        );
+        assert_eq!(
+            human_edits_line(&tally.human_edits_kept).as_deref(),
+            Some("  human edits kept     3   (firmo_headcount: 2; firmo_industry: 1)")
+        );
+        assert_eq!(human_edits_line(&BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn a_refused_record_is_told_from_a_refused_value() {
+        let refused = |property: Option<&str>| ConnectorError::Validation {
+            service: firmo_connect::Service::Hubspot,
+            property: property.map(str::to_owned),
+            value: None,
+            message: "injected by the sandbox".into(),
+        };
+        assert_eq!(error_kind(&refused(None)), "record refused by the CRM");
+        assert_eq!(
+            error_kind(&refused(Some("firmo_headcount"))),
+            "invalid value"
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::error::ApiError;
-use crate::state::{SandboxState, prune};
+use crate::state::{SandboxState, Storm, WRONG_SHAPE, prune};
 use crate::time::DAY_MS;
 
 /// Put on each request by the accept loop: notifying it closes the connection unanswered.
@@ -92,6 +92,13 @@ pub(crate) async fn faults(
         *counts.requests.entry(kind).or_default() += 1;
         counts.total_requests += 1;
     }
+    let request = match spy(&state, request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    if let Some(response) = injected(&state, &path) {
+        return response;
+    }
     let faults = state.faults();
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
@@ -152,7 +159,133 @@ pub(crate) async fn faults(
             ),
         };
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    misshapen(&state, &path, response)
+}
+
+/// The emulator a path belongs to (`clearbit` for `/clearbit/v2/...`).
+fn provider_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The faults injected through [`SandboxState`]'s methods that answer before the handler
+/// (the refusals of `refuse_account_info` and `refuse_token_info` come after auth, in
+/// [`crm`]).
+fn injected(state: &SandboxState, path: &str) -> Option<Response> {
+    if is_hubspot(path) {
+        if let Some(storm) = state.in_storm(Instant::now()) {
+            count_429(state, "TEN_SECONDLY_ROLLING");
+            return Some(
+                rate_limited("TEN_SECONDLY_ROLLING", storm_headers(&storm)).into_response(),
+            );
+        }
+        return None;
+    }
+    let provider = provider_of(path);
+    if state.injections().down.contains(provider) {
+        state.stats_mut().injected_errors += 1;
+        return Some(html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Temporarily Unavailable",
+        ));
+    }
+    None
+}
+
+/// The status an injected refusal answers an authorized request to `path` with.
+fn refusal(state: &SandboxState, path: &str) -> Option<u16> {
+    let injections = state.injections();
+    if path.starts_with("/account-info/") {
+        injections.account_info_status
+    } else if path == crate::portal::TOKEN_INFO_PATH {
+        injections.token_info_status
+    } else {
+        None
+    }
+}
+
+/// HubSpot's answer for an endpoint the token may not use (403: its scope is missing) or
+/// that isn't there (404, as through a proxy that doesn't pass it).
+fn refused(status: u16) -> ApiError {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    match status {
+        StatusCode::NOT_FOUND => {
+            ApiError::not_found("Resource not found (injected by the sandbox)")
+        }
+        StatusCode::FORBIDDEN => {
+            let mut err = ApiError::new(
+                status,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. \
+                 (injected by the sandbox)",
+            );
+            err.errors = vec![json!({
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredGranularScopes": ["oauth"]},
+            })];
+            err
+        }
+        other => ApiError::new(other, "INJECTED", "refused (injected by the sandbox)"),
+    }
+}
+
+/// The headers of a storm's 429: the window it states and the wait it asks for, in
+/// seconds (fractions allowed, so a test's storm can be short).
+fn storm_headers(storm: &Storm) -> Vec<(HeaderName, HeaderValue)> {
+    let retry_after = storm.retry_after.as_secs_f64();
+    vec![
+        (
+            HeaderName::from_static("x-hubspot-ratelimit-interval-milliseconds"),
+            hv(&storm.lasts.as_millis()),
+        ),
+        (
+            HeaderName::from_static("x-hubspot-ratelimit-remaining"),
+            HeaderValue::from_static("0"),
+        ),
+        (header::RETRY_AFTER, hv(&retry_after)),
+    ]
+}
+
+/// Replaces the 200 body of a provider injected with `answer_wrong_shape`.
+fn misshapen(state: &SandboxState, path: &str, response: Response) -> Response {
+    if response.status() != StatusCode::OK
+        || !state.injections().wrong_shape.contains(provider_of(path))
+    {
+        return response;
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        WRONG_SHAPE,
+    )
+        .into_response()
+}
+
+/// Largest Clay table registration the spy reads (the emulator's own limit is larger;
+/// a registration is a few hundred bytes).
+const REGISTRATION_LIMIT: usize = 64 * 1024;
+
+/// Keeps a copy of each Clay table registration for the tests (see
+/// [`SandboxState::clay_registration`]) and passes the request on unchanged.
+async fn spy(state: &SandboxState, request: Request) -> Result<Request, Response> {
+    if request.method() != Method::PUT
+        || !request.uri().path().starts_with("/clay/_emulator/tables/")
+    {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, REGISTRATION_LIMIT)
+        .await
+        .map_err(|e| {
+            (StatusCode::PAYLOAD_TOO_LARGE, format!("table config: {e}")).into_response()
+        })?;
+    if let Ok(value) = serde_json::from_slice(&bytes) {
+        state.record_clay_registration(value);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// Gateways answer HTML, not JSON: clients must cope.
@@ -208,6 +341,9 @@ pub(crate) async fn crm(
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
         )
         .into_response();
+    }
+    if let Some(status) = refusal(&state, request.uri().path()) {
+        return refused(status).into_response();
     }
     let search = is_search(request.uri().path());
     let headers = match admit(&state, search) {
@@ -372,5 +508,91 @@ mod tests {
             "property_groups.update"
         );
         assert_eq!(k(Method::GET, "/clearbit/v2/companies/find"), "clearbit");
+    }
+
+    async fn sandbox() -> crate::SandboxHandle {
+        let config = crate::SandboxConfig {
+            companies: 1,
+            ..crate::SandboxConfig::default()
+        };
+        crate::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap()
+    }
+
+    async fn get(sb: &crate::SandboxHandle, path: &str, token: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(format!("{}{path}", sb.base_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_storm_starts_after_its_requests_states_its_window_and_ends() {
+        let sb = sandbox().await;
+        let path = "/crm/v3/objects/companies";
+        sb.state()
+            .storm(1, Duration::from_millis(300), Duration::from_millis(50));
+        assert_eq!(get(&sb, path, sb.token()).await.status(), 200);
+        let stormed = get(&sb, path, sb.token()).await;
+        assert_eq!(stormed.status(), 429);
+        let header = |name: &str| stormed.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("x-hubspot-ratelimit-interval-milliseconds"), "300");
+        assert_eq!(header("retry-after"), "0.05");
+        let body: serde_json::Value = stormed.json().await.unwrap();
+        assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING");
+        // Providers are not HubSpot: the storm leaves them alone.
+        let clearbit = get(&sb, "/clearbit/v2/companies/find?domain=x.example", "k").await;
+        assert_ne!(clearbit.status(), 429);
+        // Polling the storm's own end (a sandbox clock can't be moved from outside).
+        let ended = std::time::Instant::now() + Duration::from_secs(5);
+        while get(&sb, path, sb.token()).await.status() == 429 {
+            assert!(std::time::Instant::now() < ended, "the storm never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_come_after_auth_and_a_rotated_token_replaces_the_old() {
+        let sb = sandbox().await;
+        let details = "/account-info/v3/details";
+        sb.state().refuse_account_info(403);
+        assert_eq!(get(&sb, details, "wrong").await.status(), 401);
+        let refused = get(&sb, details, sb.token()).await;
+        assert_eq!(refused.status(), 403);
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["category"], "MISSING_SCOPES");
+        let old = sb.token().to_owned();
+        sb.state().rotate_token("new-token").unwrap();
+        assert!(sb.state().rotate_token("again").is_err());
+        let list = "/crm/v3/objects/companies";
+        assert_eq!(get(&sb, list, &old).await.status(), 401);
+        assert_eq!(get(&sb, list, "new-token").await.status(), 200);
+        sb.state().clear_injections();
+        assert_eq!(get(&sb, details, "new-token").await.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_provider_goes_down_or_answers_the_wrong_shape() {
+        let sb = sandbox().await;
+        let key = crate::emulators::EmulatorSettings::default().clearbit_key;
+        let find = "/clearbit/v2/companies/find?domain=complete.example";
+        assert_eq!(get(&sb, find, &key).await.status(), 200);
+        sb.state().take_down("clearbit");
+        assert_eq!(get(&sb, find, &key).await.status(), 503);
+        sb.state().bring_up("clearbit");
+        sb.state().answer_wrong_shape("clearbit");
+        let misshapen = get(&sb, find, &key).await;
+        assert_eq!(misshapen.status(), 200);
+        assert_eq!(misshapen.text().await.unwrap(), WRONG_SHAPE);
+        // The CRM is not a provider.
+        assert_eq!(
+            get(&sb, "/crm/v3/objects/companies", sb.token())
+                .await
+                .status(),
+            200
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! The portal's state (companies, property definitions, groups), the knobs tests turn
 //! (faults) and what the sandbox counted (stats), shared by every request.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,45 @@ pub(crate) fn prune(window: &mut VecDeque<Instant>, now: Instant, interval: Dura
     }
 }
 
+/// Faults a test switches on through `SandboxState`'s methods (`refuse_account_info`,
+/// `storm`, `take_down`, `answer_wrong_shape`), for the cases the random [`Faults`] can't
+/// stage: a storm of a set length, an endpoint refused, a provider down or answering a 200
+/// of the wrong shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Injections {
+    /// `/account-info/.../details` answers this status (403: the token lacks the scope).
+    pub(crate) account_info_status: Option<u16>,
+    /// `POST /oauth/v2/private-apps/get/access-token-info` answers this status.
+    pub(crate) token_info_status: Option<u16>,
+    pub(crate) storm: Option<Storm>,
+    /// Providers (`clay`, `clearbit`…: the emulators' path prefixes) answering 503.
+    pub(crate) down: BTreeSet<String>,
+    /// Providers whose 200 answers are replaced by [`WRONG_SHAPE`].
+    pub(crate) wrong_shape: BTreeSet<String>,
+}
+
+/// Valid JSON of a shape no provider parser should read as a found company.
+pub(crate) const WRONG_SHAPE: &str = r#"{"results":"not-a-list"}"#;
+
+/// Every HubSpot request is answered 429 `TEN_SECONDLY_ROLLING` for `lasts`, starting at
+/// the `after`-th HubSpot request once injected; the answers state the window as `lasts`
+/// (`X-HubSpot-RateLimit-Interval-Milliseconds`, as HubSpot states its 10 s) and ask for
+/// `retry_after` (shorter than the storm, as HubSpot's `Retry-After: 1` is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Storm {
+    pub(crate) after: u64,
+    pub(crate) lasts: Duration,
+    pub(crate) retry_after: Duration,
+}
+
+/// Where an injected storm is.
+#[derive(Debug, Default)]
+pub(crate) struct StormClock {
+    /// HubSpot requests seen since the storm was injected.
+    pub(crate) seen: u64,
+    pub(crate) started: Option<Instant>,
+}
+
 pub(crate) struct Inner {
     pub(crate) config: SandboxConfig,
     pub(crate) db: Mutex<Db>,
@@ -182,6 +221,13 @@ pub(crate) struct Inner {
     /// Decides which requests the random faults hit: seeded, so a sequential client
     /// meets the same faults on every run.
     pub(crate) fault_rng: Mutex<fastrand::Rng>,
+    pub(crate) injections: Mutex<Injections>,
+    pub(crate) storm: Mutex<StormClock>,
+    /// The token that replaced `config.token`; set once (a rotation is one event).
+    pub(crate) rotated_token: OnceLock<String>,
+    /// The last Clay table registration (`PUT /clay/_emulator/tables/…` body), so a test
+    /// can post to the callback the run registered, as an attacker who learnt it would.
+    pub(crate) clay_registration: Mutex<Option<serde_json::Value>>,
 }
 
 /// The shared state behind a sandbox's router; cheap to clone.
@@ -238,6 +284,10 @@ impl SandboxState {
                 clock,
                 dirty: AtomicBool::new(false),
                 fault_rng,
+                injections: Mutex::new(Injections::default()),
+                storm: Mutex::new(StormClock::default()),
+                rotated_token: OnceLock::new(),
+                clay_registration: Mutex::new(None),
             }),
         })
     }
@@ -275,9 +325,104 @@ impl SandboxState {
         self.inner.dirty.store(true, Ordering::Release);
     }
 
-    /// The bearer token the CRM endpoints accept.
+    /// The bearer token the CRM endpoints accept (the rotated one, after a rotation).
     pub fn token(&self) -> &str {
-        &self.inner.config.token
+        self.inner
+            .rotated_token
+            .get()
+            .map_or(&self.inner.config.token, |t| t)
+    }
+
+    /// Rotates the token: from now on only `new` is accepted, as after a private app's
+    /// "rotate token". Once per sandbox; a second rotation is refused with the reason.
+    pub fn rotate_token(&self, new: &str) -> Result<(), String> {
+        self.inner
+            .rotated_token
+            .set(new.to_owned())
+            .map_err(|_| "the sandbox's token was rotated already (once per sandbox)".to_owned())
+    }
+
+    fn injecting(&self, change: impl FnOnce(&mut Injections)) {
+        change(&mut lock(&self.inner.injections));
+    }
+
+    /// `/account-info/.../details` answers `status` from now on (HubSpot's body for it):
+    /// 403 is a token without the scope, 404 a proxy that doesn't pass the path.
+    pub fn refuse_account_info(&self, status: u16) {
+        self.injecting(|i| i.account_info_status = Some(status));
+    }
+
+    /// The private-app token info endpoint answers `status` from now on (an OAuth token
+    /// or a service key, which it doesn't describe).
+    pub fn refuse_token_info(&self, status: u16) {
+        self.injecting(|i| i.token_info_status = Some(status));
+    }
+
+    /// A 429 storm on every HubSpot path for `lasts`, from the `after`-th HubSpot request
+    /// from now: each 429 states the window as `lasts` and asks for `retry_after`.
+    pub fn storm(&self, after: u64, lasts: Duration, retry_after: Duration) {
+        *lock(&self.inner.storm) = StormClock::default();
+        self.injecting(|i| {
+            i.storm = Some(Storm {
+                after,
+                lasts,
+                retry_after,
+            });
+        });
+    }
+
+    /// The provider emulator under `/{provider}` answers 503 to everything until
+    /// [`SandboxState::bring_up`].
+    pub fn take_down(&self, provider: &str) {
+        self.injecting(|i| {
+            i.down.insert(provider.to_owned());
+        });
+    }
+
+    /// Undoes [`SandboxState::take_down`].
+    pub fn bring_up(&self, provider: &str) {
+        self.injecting(|i| {
+            i.down.remove(provider);
+        });
+    }
+
+    /// The provider emulator under `/{provider}` answers every 200 with
+    /// `{"results":"not-a-list"}` until [`SandboxState::clear_injections`].
+    pub fn answer_wrong_shape(&self, provider: &str) {
+        self.injecting(|i| {
+            i.wrong_shape.insert(provider.to_owned());
+        });
+    }
+
+    /// Ends every injected fault (a storm, refusals, providers down or misshapen).
+    pub fn clear_injections(&self) {
+        *lock(&self.inner.storm) = StormClock::default();
+        *lock(&self.inner.injections) = Injections::default();
+    }
+
+    pub(crate) fn injections(&self) -> Injections {
+        lock(&self.inner.injections).clone()
+    }
+
+    /// Whether a HubSpot request arriving now meets the injected storm; counts it.
+    pub(crate) fn in_storm(&self, now: Instant) -> Option<Storm> {
+        let storm = lock(&self.inner.injections).storm.clone()?;
+        let mut clock = lock(&self.inner.storm);
+        clock.seen += 1;
+        if clock.started.is_none() && clock.seen > storm.after {
+            clock.started = Some(now);
+        }
+        let started = clock.started?;
+        (now.duration_since(started) < storm.lasts).then_some(storm)
+    }
+
+    /// The last Clay table registration the emulator received, if any.
+    pub fn clay_registration(&self) -> Option<serde_json::Value> {
+        lock(&self.inner.clay_registration).clone()
+    }
+
+    pub(crate) fn record_clay_registration(&self, body: serde_json::Value) {
+        *lock(&self.inner.clay_registration) = Some(body);
     }
 
     /// Replace the injected faults.

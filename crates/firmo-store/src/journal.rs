@@ -113,6 +113,52 @@ impl Store {
         Ok(found)
     }
 
+    /// [`Store::last_writes`] for (`crm`, `portal`), completed where this portal key has
+    /// no entry for a record's property by the newest entry under any other key of the
+    /// same CRM. A portal's key changes when it can't be identified by what it says (a
+    /// new URL spelling, a rotated token): firmo's values written under the old key are
+    /// still firmo's, recognised by value, not treated as human edits. Each entry keeps
+    /// the key it was written under.
+    pub fn last_writes_adopting(
+        &self,
+        crm: &str,
+        portal: &str,
+        record_ids: &[&str],
+    ) -> Result<HashMap<(String, String), JournalEntry>, StoreError> {
+        const OP: &str = "reading the write journal in";
+        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        // This key's entries first, then the newest: the first row per property wins.
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT property, value, written_at, portal FROM journal_latest \
+                 WHERE crm = ?1 AND record_id = ?2 \
+                 ORDER BY portal = ?3 DESC, written_at DESC",
+            )
+            .ctx(&self.path, OP)?;
+        let mut found = HashMap::new();
+        for record_id in record_ids {
+            let rows = stmt
+                .query_map(params![crm, record_id, portal], |row| {
+                    Ok(JournalEntry {
+                        crm: crm.to_owned(),
+                        portal: row.get(3)?,
+                        record_id: (*record_id).to_owned(),
+                        property: row.get(0)?,
+                        value: row.get(1)?,
+                        written_at: UnixMillis(row.get(2)?),
+                    })
+                })
+                .ctx(&self.path, OP)?;
+            for entry in rows {
+                let entry = entry.ctx(&self.path, OP)?;
+                found
+                    .entry((entry.record_id.clone(), entry.property.clone()))
+                    .or_insert(entry);
+            }
+        }
+        Ok(found)
+    }
+
     /// Everything run `run_id` wrote, in the order it was journaled.
     pub fn writes_for_run(&self, run_id: RunId) -> Result<Vec<JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
@@ -194,6 +240,52 @@ mod tests {
         let history = store.writes_for_run(first).unwrap();
         let values: Vec<_> = history.iter().map(|e| e.value.as_str()).collect();
         assert_eq!(values, ["software", "Oslo", "Bergen"]);
+    }
+
+    #[test]
+    fn adopting_reads_firmo_s_writes_under_another_portal_key() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&RunStart::new("sync", UnixMillis(1)))
+            .unwrap();
+        let old_key = |record: &str, property: &str, value: &str, at: i64| JournalEntry {
+            portal: "hubspot:127.0.0.1:8089:0123".into(),
+            ..entry(record, property, value, at)
+        };
+        store
+            .record_writes(
+                run,
+                &[
+                    old_key("1", "firmo_headcount", "51", 10),
+                    old_key("1", "firmo_industry", "Software", 10),
+                    entry("1", "firmo_industry", "Fintech", 5),
+                    old_key("2", "firmo_headcount", "7", 10),
+                ],
+            )
+            .unwrap();
+
+        let last = store
+            .last_writes_adopting("hubspot", "p1", &["1", "2", "3"])
+            .unwrap();
+        assert_eq!(last.len(), 3, "{last:?}");
+        let headcount = &last[&("1".into(), "firmo_headcount".into())];
+        assert_eq!(
+            (headcount.value.as_str(), headcount.portal.as_str()),
+            ("51", "hubspot:127.0.0.1:8089:0123")
+        );
+        // This key's own entry wins over a newer one under another key.
+        assert_eq!(
+            last[&("1".into(), "firmo_industry".into())].value,
+            "Fintech"
+        );
+        assert_eq!(last[&("2".into(), "firmo_headcount".into())].value, "7");
+        // Another CRM's writes are never adopted.
+        assert!(
+            store
+                .last_writes_adopting("salesforce", "p1", &["1"])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
             "rows": rows,
             "counts": counts,
             "providers": summary.providers,
+            "credits": summary.credits,
+            "deferred": summary.deferred,
+            "budget": { "max_credits_per_run": summary.budget },
             "row_errors": row_errors,
         }))?;
     } else if !global.quiet {
@@ -84,6 +87,16 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
             let _ = writeln!(text, "  {status:<24}{n:>7}");
         }
         let _ = writeln!(text, "credits spent: {:.1}", summary.credits);
+        if summary.deferred > 0 {
+            // Deferral is the budget doing its job, not a failure: the exit code stays 0
+            // and a later run looks these rows up.
+            let _ = writeln!(
+                text,
+                "deferred: {} rows not looked up, over the run's credit budget of {} \
+                 ([budget] max_credits_per_run); run again to look them up",
+                summary.deferred, summary.budget
+            );
+        }
         for e in &row_errors {
             let _ = writeln!(
                 text,
@@ -165,9 +178,59 @@ fn to_row(e: &Enriched, verdict: &Verdict) -> (Vec<String>, String) {
     (row, group)
 }
 
+/// Bytes read to tell a text file from a binary one.
+const SNIFF: usize = 8 * 1024;
+
+/// Refuses a file that isn't text (a NUL byte among its first bytes: a spreadsheet saved
+/// as `.xlsx`, an archive), describing it rather than quoting it; rewinds otherwise.
+fn refuse_binary(file: &mut std::fs::File, path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::{Read as _, Seek as _};
+    let mut head = Vec::with_capacity(SNIFF);
+    file.by_ref()
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if let Some(at) = head.iter().position(|b| *b == 0) {
+        let kind = match head.get(..4) {
+            Some([b'P', b'K', 3, 4]) => " (a ZIP archive: an .xlsx workbook? save it as CSV)",
+            _ => "",
+        };
+        return Err(anyhow!(
+            "{} is not a CSV text file: byte {at} is NUL, so it holds binary data{kind}",
+            path.display()
+        ));
+    }
+    file.rewind()
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(())
+}
+
+/// The header's columns for an error message: the first few, each cut short.
+fn shown_columns(headers: &csv::StringRecord) -> String {
+    const COLUMNS: usize = 12;
+    const CHARS: usize = 40;
+    let mut shown: Vec<String> = headers
+        .iter()
+        .take(COLUMNS)
+        .map(|h| {
+            if h.chars().count() > CHARS {
+                format!("{}…", h.chars().take(CHARS).collect::<String>())
+            } else {
+                h.to_owned()
+            }
+        })
+        .collect();
+    if headers.len() > COLUMNS {
+        shown.push(format!("and {} more", headers.len() - COLUMNS));
+    }
+    shown.join(", ")
+}
+
 /// Reads the accounts; rows that can't be read are returned as errors with their line.
 fn read_accounts(path: &std::path::Path) -> anyhow::Result<(Vec<Account>, Vec<RowError>)> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    refuse_binary(&mut file, path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -187,7 +250,7 @@ fn read_accounts(path: &std::path::Path) -> anyhow::Result<(Vec<Account>, Vec<Ro
             anyhow!(
                 "{}: the header has no `{name}` column (it has: {}); expected account_id, account_name, domain",
                 path.display(),
-                headers.iter().collect::<Vec<_>>().join(", ")
+                shown_columns(&headers)
             )
         })?;
     }
