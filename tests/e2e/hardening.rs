@@ -931,7 +931,6 @@ async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twic
 /// the key then follows the URL, and the journal recognises firmo's values written under
 /// the earlier key by their value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for pass.rs to read the journal with Store::last_writes_adopting"]
 async fn an_unidentified_portal_reached_another_way_keeps_its_journal() {
     let sb = Sandbox::start(30).await;
     let ws = Workspace::new();
@@ -961,8 +960,6 @@ async fn an_unidentified_portal_reached_another_way_keeps_its_journal() {
 /// Finding 2: a kept human edit is counted in the summary, per property, in `--json` and
 /// in the table, not only logged at debug level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for pass.rs to call Tally::absorb_kept and RunSummary to carry \
-            human_edits_kept"]
 async fn kept_human_edits_are_counted_in_the_summary() {
     let sb = Sandbox::start(10).await;
     let ws = Workspace::new();

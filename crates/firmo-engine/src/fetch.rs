@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use firmo_connect::{ConnectorError, LookupOutcome, Provider};
+use firmo_connect::{BatchAnswer, ConnectorError, LookupOutcome, Provider};
 use firmo_core::UnixMillis;
 use firmo_store::{CachedLookup, LookupEntry, LookupStatus};
 use serde::Serialize;
@@ -154,14 +154,10 @@ pub(crate) struct Fetcher<'a> {
 
 /// A lookup in flight: its claim and the answer the cache held before it.
 type Asked = HashMap<(usize, String), (Claim, Option<CachedLookup>)>;
-/// What a lookup task returns: which claim, the credits reserved, when it was sent and the
-/// provider's answer (`None`: never sent).
-type Sent = (
-    usize,
-    String,
-    f64,
-    Option<(UnixMillis, Result<LookupOutcome, ConnectorError>)>,
-);
+/// What a lookup task returns, per domain of its batch: which claim, the credits
+/// reserved, and when it was sent with the provider's answer and what it billed for it
+/// (`None`: never sent).
+type Sent = Vec<(usize, String, f64, Option<(UnixMillis, BatchAnswer)>)>;
 
 impl Fetcher<'_> {
     /// Settles the page's claims: answers that need no call at once, the rest after their
@@ -174,6 +170,7 @@ impl Fetcher<'_> {
         let mut resolved = Vec::with_capacity(claims.len());
         let mut tasks = tokio::task::JoinSet::new();
         let mut asked = Asked::new();
+        let mut to_ask: BTreeMap<usize, Vec<(String, f64)>> = BTreeMap::new();
         for (claim, decision) in claims {
             let entry = cached[claim.provider].remove(&claim.domain);
             match self.without_asking(&claim, decision) {
@@ -186,16 +183,29 @@ impl Fetcher<'_> {
                     resolved.push(claim.settle(answer, self.run));
                 }
                 None => {
-                    self.ask(&mut tasks, &claim, decision.credits());
+                    to_ask
+                        .entry(claim.provider)
+                        .or_default()
+                        .push((claim.domain.clone(), decision.credits()));
                     asked.insert((claim.provider, claim.domain.clone()), (claim, entry));
                 }
             }
         }
+        for (pi, domains) in to_ask {
+            let size = self.providers[pi].provider.max_batch().max(1);
+            for batch in domains.chunks(size) {
+                self.ask(&mut tasks, pi, batch.to_vec());
+            }
+        }
         let mut first_error = None;
+        let mut sent_all = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let Ok((pi, domain, credits, sent)) = joined else {
+            let Ok(batch) = joined else {
                 continue;
             };
+            sent_all.extend(batch);
+        }
+        for (pi, domain, credits, sent) in sent_all {
             let Some((claim, old)) = asked.remove(&(pi, domain)) else {
                 continue;
             };
@@ -208,13 +218,14 @@ impl Fetcher<'_> {
                     }
                     Ok(failed_answer(old, "not asked"))
                 }
-                Some((sent_at, outcome)) => {
+                Some((sent_at, answer)) => {
                     let lookup = Lookup {
                         domain: &claim.domain,
                         credits,
+                        billed: answer.credits,
                         sent_at,
                     };
-                    self.record(&self.providers[pi], &lookup, outcome, old)
+                    self.record(&self.providers[pi], &lookup, answer.outcome, old)
                         .await
                 }
             };
@@ -261,24 +272,38 @@ impl Fetcher<'_> {
         })
     }
 
-    /// Sends one lookup, within the provider's concurrency.
-    fn ask(&self, tasks: &mut tokio::task::JoinSet<Sent>, claim: &Claim, credits: f64) {
-        let p = &self.providers[claim.provider];
-        let (pi, domain) = (claim.provider, claim.domain.clone());
+    /// Sends one batch of lookups (one request where the provider takes several
+    /// domains), within the provider's concurrency; `batch`: each domain and the credits
+    /// reserved for it.
+    fn ask(&self, tasks: &mut tokio::task::JoinSet<Sent>, pi: usize, batch: Vec<(String, f64)>) {
+        let p = &self.providers[pi];
         let provider = Arc::clone(&p.provider);
         let permits = Arc::clone(&p.permits);
         let clock = Arc::clone(&self.run.clock);
         if p.pushed {
             // Marked before the push is sent: its answer may arrive before its reply.
-            self.arrivals.set_pushing(p.name, &domain, true);
+            for (domain, _) in &batch {
+                self.arrivals.set_pushing(p.name, domain, true);
+            }
         }
         tasks.spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else {
-                return (pi, domain, credits, None);
+                return batch
+                    .into_iter()
+                    .map(|(domain, credits)| (pi, domain, credits, None))
+                    .collect();
             };
             let sent_at = clock();
-            let answer = provider.lookup(&domain).await;
-            (pi, domain, credits, Some((sent_at, answer)))
+            let domains: Vec<String> = batch.iter().map(|(d, _)| d.clone()).collect();
+            let mut answers = provider.lookup_batch(&domains).await.into_iter();
+            // One answer per domain, in order (the provider's contract).
+            batch
+                .into_iter()
+                .map(|(domain, credits)| {
+                    let answer = answers.next().map(|a| (sent_at, a));
+                    (pi, domain, credits, answer)
+                })
+                .collect()
         });
     }
 
@@ -335,37 +360,39 @@ impl Fetcher<'_> {
         outcome: Result<LookupOutcome, ConnectorError>,
     ) -> (LookupEntry, LookupState, Option<tokio::time::Instant>) {
         let (run, name) = (self.run, p.name);
-        let (domain, credits, now) = (lookup.domain, lookup.credits, (run.clock)());
+        let (domain, now) = (lookup.domain, (run.clock)());
+        // Charged what the provider billed, never more than was reserved.
+        let billed = lookup.billed.clamp(0.0, lookup.credits);
         let paid = |found: bool| {
+            run.refund(name, lookup.credits - billed);
             run.stat(name, |s| {
                 s.lookups += 1;
-                s.credits += credits;
+                s.credits += billed;
                 if found {
                     s.found += 1;
                 } else {
                     s.not_found += 1;
                 }
             });
-            events::credit_spent(name, domain, credits);
+            events::credit_spent(name, domain, billed);
         };
         match outcome {
             Ok(LookupOutcome::Found(records)) => {
                 paid(true);
-                let entry = LookupEntry::hit(name, domain, now, records).charged(credits);
+                let entry = LookupEntry::hit(name, domain, now, records).charged(billed);
                 (entry, LookupState::Fetched, None)
             }
             Ok(LookupOutcome::NotFound) => {
                 paid(false);
-                let entry =
-                    LookupEntry::new(name, domain, now, LookupStatus::Miss).charged(credits);
+                let entry = LookupEntry::new(name, domain, now, LookupStatus::Miss).charged(billed);
                 (entry, LookupState::Fetched, None)
             }
             Ok(LookupOutcome::Pending {
                 retry_after,
                 charged,
             }) => {
-                let charged = if charged { credits } else { 0.0 };
-                run.refund(name, credits - charged);
+                let charged = if charged { billed } else { 0.0 };
+                run.refund(name, lookup.credits - charged);
                 run.stat(name, |s| {
                     s.lookups += 1;
                     s.pending += 1;
@@ -387,7 +414,7 @@ impl Fetcher<'_> {
                 (entry, LookupState::Pending, wait)
             }
             Err(error) => {
-                run.refund(name, credits);
+                run.refund(name, lookup.credits);
                 run.stat(name, |s| s.errors += 1);
                 if error.stops_service() {
                     run.stop(name, &error);
@@ -412,7 +439,11 @@ fn failed_answer(old: Option<CachedLookup>, why: &str) -> Answer {
 /// One lookup that was made.
 struct Lookup<'a> {
     domain: &'a str,
+    /// Reserved for it when planned.
     credits: f64,
+    /// What the provider billed for it (by its own rule: per domain, per found record,
+    /// or its share of one request).
+    billed: f64,
     /// When the request was sent: an answer stored since then is newer than it.
     sent_at: UnixMillis,
 }

@@ -51,7 +51,7 @@ impl PassContext<'_> {
             .store
             .call(move |s| {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                s.last_writes(crm, &portal, &ids)
+                s.last_writes_adopting(crm, &portal, &ids)
             })
             .await?;
         let mut ours: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -108,6 +108,7 @@ impl Pass {
             for f in enriched.rejected() {
                 events::record_rejected(&enriched.account.id, &f.code, &f.message);
             }
+            self.tally.absorb_kept(&e.diff.skipped);
             for skip in &e.diff.skipped {
                 if let PropertySkip::HumanEdited { property, .. } = skip {
                     events::human_edit_kept(&enriched.account.id, property);
@@ -245,6 +246,7 @@ impl Pass {
                 .collect(),
             properties: i.properties,
             samples: self.tally.samples,
+            human_edits_kept: self.tally.human_edits_kept,
             plan: self.plans,
             outcome: outcome.to_string(),
             error: i.error,

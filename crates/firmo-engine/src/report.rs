@@ -385,6 +385,8 @@ pub struct RunSummary {
     pub left_empty: Vec<LeftEmpty>,
     pub properties: Vec<PropertyReport>,
     pub samples: Vec<Sample>,
+    /// Property → values kept because a person edited them (see [`Tally::human_edits_kept`]).
+    pub human_edits_kept: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<AccountPlan>,
     /// `ok`, `partial`, `failed`.
@@ -451,6 +453,9 @@ impl RunSummary {
             o.failed,
             reasons(&self.failed)
         );
+        if let Some(line) = human_edits_line(&self.human_edits_kept) {
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     fn render_spend(&self, out: &mut String) {
