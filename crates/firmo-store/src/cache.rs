@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::{Context, StoreError, from_json, to_json};
 use crate::runs::RunId;
 use crate::status::LookupStatus;
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 /// One provider answer to record with [`Store::put_lookup`].
 #[derive(Debug, Clone, PartialEq)]
@@ -180,11 +180,14 @@ impl Writer<'_> {
                 ),
             });
         }
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::put_lookup(pg, self.path, entry),
+        };
         let records = to_json(&entry.records, self.path, OP, || {
             format!("records of {}/{}", entry.provider, entry.key)
         })?;
-        let mut stmt = self
-            .conn
+        let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO provider_cache (provider, company_key, fetched_at, status, records, \
                      error, retry_after, credits, attempts) \
@@ -244,7 +247,14 @@ impl Store {
         provider: &str,
         key: &str,
     ) -> Result<Option<CachedLookup>, StoreError> {
-        get(&self.conn, &self.path, provider, key)
+        match self.db() {
+            Db::Sqlite(conn) => get(conn, &self.path, provider, key),
+            Db::Postgres(pg) => {
+                let mut found =
+                    pg::ops::get_lookups(pg, &self.path, provider, vec![key.to_owned()])?;
+                Ok(found.remove(key))
+            }
+        }
     }
 
     /// The cached answers for many keys of one provider, read as one consistent snapshot.
@@ -254,8 +264,14 @@ impl Store {
         provider: &str,
         keys: &[&str],
     ) -> Result<HashMap<String, CachedLookup>, StoreError> {
-        let tx = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let keys = keys.iter().map(|k| (*k).to_owned()).collect();
+                return pg::ops::get_lookups(pg, &self.path, provider, keys);
+            }
+        };
+        let tx = conn
             .unchecked_transaction()
             .ctx(&self.path, "reading the provider cache in")?;
         let mut found = HashMap::with_capacity(keys.len());
@@ -271,8 +287,11 @@ impl Store {
     /// first (those without one first of all).
     pub fn pending_lookups(&self, provider: &str) -> Result<Vec<String>, StoreError> {
         const OP: &str = "reading the provider cache in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::pending_lookups(pg, &self.path, provider),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT company_key FROM provider_cache \
                  WHERE provider = ?1 AND status = 'pending' \
@@ -298,8 +317,13 @@ impl Store {
         current: RunId,
     ) -> Result<Vec<String>, StoreError> {
         const OP: &str = "reading the provider cache in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::orphaned_pending(pg, &self.path, provider, current);
+            }
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT c.company_key FROM provider_cache c \
                  WHERE c.provider = ?1 AND c.status = 'pending' \
@@ -318,8 +342,11 @@ impl Store {
     /// reports: hit rate, misses never paid for twice, lookups still pending).
     pub fn cache_summary(&self) -> Result<Vec<CacheCount>, StoreError> {
         const OP: &str = "reading the provider cache in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::cache_summary(pg, &self.path),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT provider, status, count(*), sum(credits) FROM provider_cache \
                  GROUP BY provider, status ORDER BY provider, status",

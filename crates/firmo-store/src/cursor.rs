@@ -4,7 +4,7 @@ use firmo_core::UnixMillis;
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Context, StoreError};
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 impl Writer<'_> {
     /// Sets cursor `name` of (`crm`, `portal`) to `value`, stamped `updated_at`.
@@ -16,8 +16,14 @@ impl Writer<'_> {
         value: &str,
         updated_at: UnixMillis,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let key = [crm, portal, name, value];
+                return pg::ops::set_cursor(pg, self.path, key, updated_at);
+            }
+        };
+        conn.prepare_cached(
                 "INSERT INTO sync_cursors (crm, portal, name, value, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (crm, portal, name) DO UPDATE SET \
@@ -49,8 +55,13 @@ impl Store {
         portal: &str,
         name: &str,
     ) -> Result<Option<(String, UnixMillis)>, StoreError> {
-        self.conn
-            .prepare_cached(
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::get_cursor_entry(pg, &self.path, [crm, portal, name]);
+            }
+        };
+        conn.prepare_cached(
                 "SELECT value, updated_at FROM sync_cursors \
                  WHERE crm = ?1 AND portal = ?2 AND name = ?3",
             )

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Context, StoreError};
 use crate::runs::RunId;
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 /// One property value firmo wrote to one CRM record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,16 +28,18 @@ impl Writer<'_> {
     /// for its record and property (unless a later-stamped one is already there).
     pub fn record_writes(&self, run_id: RunId, entries: &[JournalEntry]) -> Result<(), StoreError> {
         const OP: &str = "writing the write journal in";
-        let mut history = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::record_writes(pg, self.path, run_id, entries),
+        };
+        let mut history = conn
             .prepare_cached(
                 "INSERT INTO write_journal \
                      (run_id, crm, portal, record_id, property, value, written_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .ctx(self.path, OP)?;
-        let mut latest = self
-            .conn
+        let mut latest = conn
             .prepare_cached(
                 "INSERT INTO journal_latest \
                      (run_id, crm, portal, record_id, property, value, written_at) \
@@ -84,7 +86,14 @@ impl Store {
         record_ids: &[&str],
     ) -> Result<HashMap<(String, String), JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let ids = record_ids.iter().map(|id| (*id).to_owned()).collect();
+                return pg::ops::last_writes(pg, &self.path, crm, portal, ids);
+            }
+        };
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let mut stmt = tx
             .prepare_cached(
                 "SELECT property, value, written_at FROM journal_latest \
@@ -116,8 +125,11 @@ impl Store {
     /// Everything run `run_id` wrote, in the order it was journaled.
     pub fn writes_for_run(&self, run_id: RunId) -> Result<Vec<JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::writes_for_run(pg, &self.path, run_id),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT crm, portal, record_id, property, value, written_at FROM write_journal \
                  WHERE run_id = ?1 ORDER BY id",

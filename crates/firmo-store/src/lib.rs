@@ -115,6 +115,7 @@ mod cursor;
 mod error;
 mod journal;
 mod lock;
+mod pg;
 mod runs;
 mod schema;
 mod status;
@@ -129,6 +130,7 @@ pub use error::StoreError;
 pub use firmo_core::UnixMillis;
 pub use journal::JournalEntry;
 pub use lock::{LockHolder, RunLock, lock_path};
+pub use pg::is_postgres_url;
 pub use runs::{
     AccountOutcome, MergedSnapshot, OutcomeCounts, ProviderSpend, RunId, RunRecord, RunStart,
 };
@@ -170,25 +172,71 @@ impl Default for StoreOptions {
     }
 }
 
-/// An open state file. See the [crate docs](crate) for the tables.
+/// An open state: an SQLite file or a PostgreSQL database. See the [crate docs](crate)
+/// for the tables.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
+    /// The file, or the PostgreSQL URL without its password.
     path: PathBuf,
     /// Opened with [`Store::open_read_only`]: every write is refused up front.
     read_only: bool,
 }
 
+/// The backend behind a [`Store`]. An enum rather than a trait object: the set is closed
+/// (two), a [`Writer`] borrows the connection for the length of one transaction, and a
+/// `match` at the top of each method keeps each backend's SQL beside the other's while
+/// the compiler insists that every method handles both.
+#[derive(Debug)]
+enum Conn {
+    Sqlite(Connection),
+    Postgres(pg::PgConn),
+}
+
+/// A borrowed [`Conn`], for one call or one transaction.
+#[derive(Debug, Clone, Copy)]
+enum Db<'a> {
+    Sqlite(&'a Connection),
+    Postgres(&'a pg::PgConn),
+}
+
+/// How `location` (a path or a `postgres://` URL) may be shown: a URL loses its password.
+pub fn display_location(location: &Path) -> String {
+    match location.to_str() {
+        Some(url) if is_postgres_url(url) => pg::redact(url),
+        _ => location.display().to_string(),
+    }
+}
+
+/// A state location that is a PostgreSQL URL.
+fn postgres_url(location: &Path) -> Option<&str> {
+    location.to_str().filter(|s| is_postgres_url(s))
+}
+
 impl Store {
     /// Opens (creating it and its parent directories if needed) and migrates the state
-    /// file at `path`, with default options.
+    /// file at `path`, with default options. A `postgres://` or `postgresql://` URL in
+    /// place of the path opens that PostgreSQL database instead (see
+    /// [`Store::open_with`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         Store::open_with(path, &StoreOptions::default())
     }
 
-    /// Opens the state file at `path` with `options`.
+    /// Opens the state at `path` with `options`: an SQLite file, or, for a
+    /// `postgres://…` URL, the tables in the connection's current schema (created and
+    /// migrated as the file would be). On PostgreSQL `busy_timeout` bounds the connect
+    /// and every wait for a row lock (`lock_timeout`), and [`Durability::Normal`] is
+    /// `synchronous_commit = off`.
     pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        if let Some(url) = postgres_url(path) {
+            let (conn, path) = pg::open(url, options, false, pg::schema::MIGRATIONS)?;
+            return Ok(Store {
+                conn: Conn::Postgres(conn),
+                path,
+                read_only: false,
+            });
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: path.to_path_buf(),
@@ -229,7 +277,7 @@ impl Store {
             .ctx(&path, "opening")?;
         schema::migrate(&mut conn, &path, migrations)?;
         Ok(Store {
-            conn,
+            conn: Conn::Sqlite(conn),
             path,
             read_only: false,
         })
@@ -245,8 +293,20 @@ impl Store {
     /// cannot be created (a cleanly closed file in a directory we may not write), no
     /// writer with our rights can be running, so the file is reread as `immutable=1`
     /// (a snapshot without locking) instead of failing.
+    ///
+    /// On PostgreSQL the session is `READ ONLY` (the server refuses writes too), and a
+    /// schema with no firmo tables is [`StoreError::Missing`].
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        if let Some(url) = postgres_url(path) {
+            let (conn, path) =
+                pg::open(url, &StoreOptions::default(), true, pg::schema::MIGRATIONS)?;
+            return Ok(Store {
+                conn: Conn::Postgres(conn),
+                path,
+                read_only: true,
+            });
+        }
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::Missing {
@@ -292,7 +352,7 @@ impl Store {
         // The first read: a missing WAL index or a non-SQLite file fails here.
         schema::check_current(&conn, path, schema::MIGRATIONS.len() as i64)?;
         Ok(Store {
-            conn,
+            conn: Conn::Sqlite(conn),
             path: path.to_path_buf(),
             read_only: true,
         })
@@ -303,14 +363,44 @@ impl Store {
         self.read_only
     }
 
-    /// The file this store reads and writes (`:memory:` for an in-memory store).
+    /// The file this store reads and writes (`:memory:` for an in-memory store; the URL
+    /// without its password for PostgreSQL).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The file's schema version (equal to [`SCHEMA_VERSION`] once open).
+    /// Whether this store keeps its state in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.conn, Conn::Postgres(_))
+    }
+
+    /// The connection, borrowed for one call.
+    fn db(&self) -> Db<'_> {
+        match &self.conn {
+            Conn::Sqlite(conn) => Db::Sqlite(conn),
+            Conn::Postgres(pg) => Db::Postgres(pg),
+        }
+    }
+
+    /// The SQLite connection, for the tests of SQLite-only behaviour.
+    #[cfg(test)]
+    fn sqlite(&self) -> &Connection {
+        match &self.conn {
+            Conn::Sqlite(conn) => conn,
+            Conn::Postgres(_) => panic!("an SQLite store was expected"),
+        }
+    }
+
+    /// The schema version (equal to [`SCHEMA_VERSION`] once open).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        schema::version(&self.conn, &self.path)
+        match self.db() {
+            Db::Sqlite(conn) => schema::version(conn, &self.path),
+            Db::Postgres(pg) => pg.run(
+                &self.path,
+                "reading the schema version of",
+                pg::schema::version,
+            ),
+        }
     }
 
     /// Runs `f` in one write transaction: everything it records commits together when it
@@ -326,19 +416,62 @@ impl Store {
                 path: self.path.clone(),
             });
         }
+        let path = &self.path;
+        let conn = match &mut self.conn {
+            Conn::Sqlite(conn) => conn,
+            Conn::Postgres(pg) => return pg_write(pg, path, f),
+        };
         // IMMEDIATE takes the write lock up front, so a second process waits on the busy
         // timeout instead of failing when it upgrades a read lock mid-transaction.
-        let tx = self
-            .conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx(&self.path, "starting a write to")?;
+            .ctx(path, "starting a write to")?;
         let value = f(&Writer {
-            conn: &tx,
-            path: &self.path,
+            conn: Db::Sqlite(&tx),
+            path,
         })?;
-        tx.commit().ctx(&self.path, "committing a write to")?;
+        tx.commit().ctx(path, "committing a write to")?;
         Ok(value)
     }
+}
+
+/// [`Store::write`] on PostgreSQL: `BEGIN`, the writer's statements as they come, then
+/// `COMMIT`; an error or a panic in `f` rolls back (the guard's `Drop`).
+fn pg_write<T>(
+    pg: &pg::PgConn,
+    path: &Path,
+    f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    struct Rollback<'a> {
+        pg: &'a pg::PgConn,
+        path: &'a Path,
+        open: bool,
+    }
+    impl Drop for Rollback<'_> {
+        fn drop(&mut self) {
+            if self.open {
+                let _ = self.pg.run(self.path, "rolling back a write to", |s| {
+                    s.batch("rolling back a write to", "ROLLBACK")
+                });
+            }
+        }
+    }
+    const BEGIN: &str = "starting a write to";
+    pg.run(path, BEGIN, |s| s.batch(BEGIN, "BEGIN"))?;
+    let mut guard = Rollback {
+        pg,
+        path,
+        open: true,
+    };
+    let value = f(&Writer {
+        conn: Db::Postgres(pg),
+        path,
+    })?;
+    const COMMIT: &str = "committing a write to";
+    // Whatever COMMIT answers, the transaction is over: no ROLLBACK after it.
+    guard.open = false;
+    pg.run(path, COMMIT, |s| s.batch(COMMIT, "COMMIT"))?;
+    Ok(value)
 }
 
 /// An SQLite URI (`file:` + the percent-encoded path) for `path`: `?`, `#` and `%` in a
@@ -380,7 +513,7 @@ fn enable_wal(conn: &Connection, path: &Path, timeout: Duration) -> Result<Strin
 /// `Store` write methods of the same names.
 #[derive(Debug)]
 pub struct Writer<'a> {
-    conn: &'a Connection,
+    conn: Db<'a>,
     path: &'a Path,
 }
 
@@ -408,12 +541,12 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert!(path.is_file());
         let mode: String = store
-            .conn
+            .sqlite()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = store
-            .conn
+            .sqlite()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
@@ -424,7 +557,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let synchronous = |store: &Store| -> i64 {
             store
-                .conn
+                .sqlite()
                 .query_row("PRAGMA synchronous", [], |r| r.get(0))
                 .unwrap()
         };

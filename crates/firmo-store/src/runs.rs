@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Context, StoreError, from_json, to_json};
 use crate::status::{Outcome, RunOutcome};
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 /// A run's id (the `runs` row id; increases with every run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -91,7 +91,7 @@ impl OutcomeCounts {
         }
     }
 
-    fn slot(&mut self, outcome: Outcome) -> &mut u64 {
+    pub(crate) fn slot(&mut self, outcome: Outcome) -> &mut u64 {
         match outcome {
             Outcome::Written => &mut self.written,
             Outcome::Unchanged => &mut self.unchanged,
@@ -182,9 +182,12 @@ impl Writer<'_> {
     /// Records the start of a run and returns its id.
     pub fn start_run(&self, start: &RunStart) -> Result<RunId, StoreError> {
         const OP: &str = "recording a run in";
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::start_run(pg, self.path, start),
+        };
         let config = to_json(&start.config, self.path, OP, || "run config".into())?;
-        self.conn
-            .prepare_cached(
+        conn.prepare_cached(
                 "INSERT INTO runs (kind, crm, portal, started_at, dry_run, config_json) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
@@ -199,7 +202,7 @@ impl Writer<'_> {
                 ])
             })
             .ctx(self.path, OP)?;
-        Ok(RunId(self.conn.last_insert_rowid()))
+        Ok(RunId(conn.last_insert_rowid()))
     }
 
     /// Records the end of run `run_id`. Finishing a run twice keeps the later call.
@@ -214,13 +217,20 @@ impl Writer<'_> {
         let summary = to_json(summary, self.path, OP, || {
             format!("summary of run {run_id}")
         })?;
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 WHERE id = ?1",
-            )
-            .and_then(|mut stmt| stmt.execute(params![run_id.0, finished_at.0, outcome, summary]))
-            .ctx(self.path, OP)?;
+        let changed = match self.conn {
+            Db::Sqlite(conn) => conn
+                .prepare_cached(
+                    "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 \
+                     WHERE id = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![run_id.0, finished_at.0, outcome, summary])
+                })
+                .ctx(self.path, OP)? as u64,
+            Db::Postgres(pg) => {
+                pg::ops::finish_run(pg, self.path, run_id, finished_at, outcome, summary)?
+            }
+        };
         if changed == 0 {
             return Err(StoreError::Invalid {
                 op: OP,
@@ -239,8 +249,17 @@ impl Writer<'_> {
         outcomes: &[AccountOutcome],
     ) -> Result<(), StoreError> {
         const OP: &str = "recording account outcomes in";
-        let mut stmt = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let rows = outcomes
+                    .iter()
+                    .map(|o| Ok((o.clone(), self.detail_json(OP, o)?)))
+                    .collect::<Result<_, StoreError>>()?;
+                return pg::ops::record_outcomes(pg, self.path, run_id, rows);
+            }
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO run_outcomes \
                      (run_id, account_id, domain, outcome, reason, detail_json) \
@@ -251,15 +270,7 @@ impl Writer<'_> {
             )
             .ctx(self.path, OP)?;
         for o in outcomes {
-            let detail = o
-                .detail
-                .as_ref()
-                .map(|d| {
-                    to_json(d, self.path, OP, || {
-                        format!("detail of account {}", o.account_id)
-                    })
-                })
-                .transpose()?;
+            let detail = self.detail_json(OP, o)?;
             stmt.execute(params![
                 run_id.0,
                 o.account_id,
@@ -273,6 +284,17 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn detail_json(&self, op: &'static str, o: &AccountOutcome) -> Result<Option<String>, StoreError> {
+        o.detail
+            .as_ref()
+            .map(|d| {
+                to_json(d, self.path, op, || {
+                    format!("detail of account {}", o.account_id)
+                })
+            })
+            .transpose()
+    }
+
     /// Adds `credits` and `lookups` to what run `run_id` spent on `provider`.
     pub fn add_credits(
         &self,
@@ -283,8 +305,13 @@ impl Writer<'_> {
     ) -> Result<(), StoreError> {
         const OP: &str = "writing the credit ledger in";
         check_credits(self.path, OP, provider, credits)?;
-        self.conn
-            .prepare_cached(
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::add_credits(pg, self.path, run_id, provider, credits, lookups);
+            }
+        };
+        conn.prepare_cached(
                 "INSERT INTO run_credits (run_id, provider, credits, lookups) \
                  VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (run_id, provider) DO UPDATE SET \
@@ -304,8 +331,22 @@ impl Writer<'_> {
         merged: &[MergedSnapshot],
     ) -> Result<(), StoreError> {
         const OP: &str = "recording merged snapshots in";
-        let mut stmt = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let mut rows = Vec::with_capacity(merged.len());
+                for m in merged {
+                    let what = || format!("merged snapshot of account {}", m.account_id);
+                    rows.push((
+                        m.account_id.clone(),
+                        to_json(&m.merged, self.path, OP, what)?,
+                        to_json(&m.findings, self.path, OP, what)?,
+                    ));
+                }
+                return pg::ops::record_merged(pg, self.path, run_id, rows);
+            }
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO run_merged (run_id, account_id, merged_json, findings_json) \
                  VALUES (?1, ?2, ?3, ?4) \
@@ -327,18 +368,18 @@ impl Writer<'_> {
 const RUN_COLUMNS: &str = "id, kind, crm, portal, started_at, finished_at, dry_run, outcome, \
                            config_json, summary_json";
 
-/// A `runs` row before its JSON is parsed and its counts are added.
-struct RawRun {
-    id: i64,
-    kind: String,
-    crm: Option<String>,
-    portal: Option<String>,
-    started_at: i64,
-    finished_at: Option<i64>,
-    dry_run: bool,
-    outcome: Option<RunOutcome>,
-    config: String,
-    summary: Option<String>,
+/// A `runs` row before its JSON is parsed and its counts are added (either backend).
+pub(crate) struct RawRun {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) crm: Option<String>,
+    pub(crate) portal: Option<String>,
+    pub(crate) started_at: i64,
+    pub(crate) finished_at: Option<i64>,
+    pub(crate) dry_run: bool,
+    pub(crate) outcome: Option<RunOutcome>,
+    pub(crate) config: String,
+    pub(crate) summary: Option<String>,
 }
 
 impl RawRun {
@@ -358,6 +399,19 @@ impl RawRun {
     }
 
     fn finish(self, conn: &Connection, path: &Path) -> Result<RunRecord, StoreError> {
+        let id = RunId(self.id);
+        let counts = outcome_counts(conn, path, id)?;
+        let spend = credits_for_run(conn, path, id)?;
+        self.into_record(path, counts, &spend)
+    }
+
+    /// The record, given the run's outcome counts and spend.
+    pub(crate) fn into_record(
+        self,
+        path: &Path,
+        counts: OutcomeCounts,
+        spend: &[ProviderSpend],
+    ) -> Result<RunRecord, StoreError> {
         const OP: &str = "reading runs in";
         let id = RunId(self.id);
         let config = from_json(&self.config, path, OP, || format!("config of run {id}"))?;
@@ -365,8 +419,6 @@ impl RawRun {
             .summary
             .map(|s| from_json(&s, path, OP, || format!("summary of run {id}")))
             .transpose()?;
-        let counts = outcome_counts(conn, path, id)?;
-        let spend = credits_for_run(conn, path, id)?;
         Ok(RunRecord {
             id,
             kind: self.kind,
@@ -493,8 +545,11 @@ impl Store {
     pub fn prune_merged(&mut self, keep_runs: usize) -> Result<u64, StoreError> {
         let keep = count(keep_runs as u64);
         self.write(|w| {
-            let deleted = w
-                .conn
+            let conn = match w.conn {
+                Db::Sqlite(conn) => conn,
+                Db::Postgres(pg) => return pg::ops::prune_merged(pg, w.path, keep),
+            };
+            let deleted = conn
                 .execute(
                     "DELETE FROM run_merged WHERE run_id NOT IN \
                          (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)",
@@ -507,7 +562,15 @@ impl Store {
 
     /// Run `run_id`, if it exists.
     pub fn get_run(&self, run_id: RunId) -> Result<Option<RunRecord>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let runs = pg::ops::runs(pg, &self.path, pg::ops::Runs::One(run_id))?;
+                return Ok(runs.into_iter().next());
+            }
+        };
         self.query_runs(
+            conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
             run_id.0,
         )
@@ -516,7 +579,15 @@ impl Store {
 
     /// The newest `limit` runs, newest first.
     pub fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let newest = pg::ops::Runs::Newest(count(limit as u64));
+                return pg::ops::runs(pg, &self.path, newest);
+            }
+        };
         self.query_runs(
+            conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"),
             count(limit as u64),
         )
@@ -525,7 +596,14 @@ impl Store {
     /// The newest run of `kind` (`sync`, `enrich`, …), finished or not.
     pub fn last_run(&self, kind: &str) -> Result<Option<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let last = pg::ops::Runs::LastOfKind(kind.to_owned());
+                return Ok(pg::ops::runs(pg, &self.path, last)?.into_iter().next());
+            }
+        };
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let raw = tx
             .prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM runs WHERE kind = ?1 ORDER BY id DESC LIMIT 1"
@@ -535,9 +613,14 @@ impl Store {
         raw.map(|raw| raw.finish(&tx, &self.path)).transpose()
     }
 
-    fn query_runs(&self, sql: &str, param: i64) -> Result<Vec<RunRecord>, StoreError> {
+    fn query_runs(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        param: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let raws: Vec<RawRun> = tx
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.query_map([param], RawRun::from_row)?.collect())
@@ -550,8 +633,11 @@ impl Store {
     /// Every account outcome of run `run_id`, by account id.
     pub fn outcomes(&self, run_id: RunId) -> Result<Vec<AccountOutcome>, StoreError> {
         const OP: &str = "reading account outcomes in";
-        let raws: Vec<(AccountOutcome, Option<String>)> = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::outcomes(pg, &self.path, run_id),
+        };
+        let raws: Vec<(AccountOutcome, Option<String>)> = conn
             .prepare_cached(
                 "SELECT account_id, domain, outcome, reason, detail_json FROM run_outcomes \
                  WHERE run_id = ?1 ORDER BY account_id",
@@ -588,18 +674,28 @@ impl Store {
 
     /// How many accounts of run `run_id` ended in each outcome.
     pub fn outcome_counts(&self, run_id: RunId) -> Result<OutcomeCounts, StoreError> {
-        outcome_counts(&self.conn, &self.path, run_id)
+        match self.db() {
+            Db::Sqlite(conn) => outcome_counts(conn, &self.path, run_id),
+            Db::Postgres(pg) => pg::ops::outcome_counts(pg, &self.path, run_id),
+        }
     }
 
     /// What run `run_id` spent, per provider (by name).
     pub fn credits_for_run(&self, run_id: RunId) -> Result<Vec<ProviderSpend>, StoreError> {
-        credits_for_run(&self.conn, &self.path, run_id)
+        match self.db() {
+            Db::Sqlite(conn) => credits_for_run(conn, &self.path, run_id),
+            Db::Postgres(pg) => pg::ops::credits_for_run(pg, &self.path, run_id),
+        }
     }
 
     /// What every real (not dry) run started at or after `since` spent, per provider.
     pub fn credits_since(&self, since: UnixMillis) -> Result<Vec<ProviderSpend>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::credits_since(pg, &self.path, since),
+        };
         spend_rows(
-            &self.conn,
+            conn,
             &self.path,
             "SELECT c.provider, sum(c.credits), sum(c.lookups) \
              FROM run_credits c JOIN runs r ON r.id = c.run_id \
@@ -624,8 +720,11 @@ impl Store {
         mut f: impl FnMut(MergedSnapshot),
     ) -> Result<(), StoreError> {
         const OP: &str = "reading merged snapshots in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::for_each_merged(pg, &self.path, run_id, f),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT account_id, merged_json, findings_json FROM run_merged \
                  WHERE run_id = ?1 ORDER BY account_id",
