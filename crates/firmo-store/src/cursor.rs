@@ -87,39 +87,4 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_are_per_crm_portal_and_name() {
-        let mut store = Store::open_in_memory().unwrap();
-        assert_eq!(
-            store.get_cursor("hubspot", "123", "companies").unwrap(),
-            None
-        );
-        store
-            .set_cursor("hubspot", "123", "companies", "a", UnixMillis(1))
-            .unwrap();
-        store
-            .set_cursor("hubspot", "456", "companies", "b", UnixMillis(2))
-            .unwrap();
-        store
-            .set_cursor("hubspot", "123", "companies", "c", UnixMillis(3))
-            .unwrap();
-        assert_eq!(
-            store
-                .get_cursor_entry("hubspot", "123", "companies")
-                .unwrap(),
-            Some(("c".to_owned(), UnixMillis(3)))
-        );
-        assert_eq!(
-            store
-                .get_cursor("hubspot", "456", "companies")
-                .unwrap()
-                .as_deref(),
-            Some("b")
-        );
-        assert_eq!(store.get_cursor("hubspot", "123", "deals").unwrap(), None);
-    }
-}
+// Tests: tests/conformance.rs, run on both backends.

@@ -571,46 +571,5 @@ mod tests {
         assert_eq!(synchronous(&full), 2);
     }
 
-    #[test]
-    fn a_failing_write_rolls_back_everything_it_did() {
-        let mut store = Store::open_in_memory().unwrap();
-        let run = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        let err = store
-            .write(|w| {
-                w.set_cursor("hubspot", "1", "after", "42", UnixMillis(2))?;
-                w.add_credits(run, "clearbit", 3.0, 3)?;
-                // Unknown run: the foreign key fails the third statement.
-                w.add_credits(RunId(999), "clearbit", 1.0, 1)
-            })
-            .unwrap_err();
-        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
-        assert_eq!(store.get_cursor("hubspot", "1", "after").unwrap(), None);
-        assert!(store.credits_for_run(run).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_panicking_write_rolls_back() {
-        let mut store = Store::open_in_memory().unwrap();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = store.write(|w| -> Result<(), StoreError> {
-                w.set_cursor("hubspot", "1", "after", "42", UnixMillis(2))?;
-                panic!("engine bug");
-            });
-        }));
-        assert!(result.is_err());
-        assert_eq!(store.get_cursor("hubspot", "1", "after").unwrap(), None);
-        // The connection is usable afterwards.
-        store
-            .set_cursor("hubspot", "1", "after", "43", UnixMillis(3))
-            .unwrap();
-        assert_eq!(
-            store
-                .get_cursor("hubspot", "1", "after")
-                .unwrap()
-                .as_deref(),
-            Some("43")
-        );
-    }
+    // Transactions, and everything else both backends do alike: tests/conformance.rs.
 }
