@@ -75,8 +75,8 @@ pub(crate) fn acquire(
             "SELECT h.holder FROM firmo_run_locks h WHERE h.scope = $1 AND EXISTS ( \
                  SELECT 1 FROM pg_locks l \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.backend_pid \
-                   AND l.objsubid = 1 AND l.classid::bigint = (($2 >> 32) & 4294967295) \
-                   AND l.objid::bigint = ($2 & 4294967295))",
+                   AND l.objsubid = 1 AND l.classid::bigint = (($2::bigint >> 32) & 4294967295) \
+                   AND l.objid::bigint = ($2::bigint & 4294967295))",
             &[&scope, &key],
         )?;
         Ok(Err(row.map(|r| r.get::<_, String>(0))))
