@@ -164,25 +164,32 @@ fn get(
     Ok(Some(lookup))
 }
 
+fn check_lookup_credits(path: &Path, entry: &LookupEntry) -> Result<(), StoreError> {
+    if entry.credits.is_finite() && entry.credits >= 0.0 {
+        return Ok(());
+    }
+    Err(StoreError::Invalid {
+        op: "writing the provider cache in",
+        path: path.to_path_buf(),
+        what: format!(
+            "{}/{}: credits must be a finite number >= 0, got {}",
+            entry.provider, entry.key, entry.credits
+        ),
+    })
+}
+
 impl Writer<'_> {
     /// Records one answer (an upsert): the latest answer's fields replace the old ones,
     /// except that `credits` add up, `attempts` add up while the status stays the same,
     /// and a `pending`/`error` answer without records keeps an earlier hit's records.
     pub fn put_lookup(&self, entry: &LookupEntry) -> Result<(), StoreError> {
         const OP: &str = "writing the provider cache in";
-        if !entry.credits.is_finite() || entry.credits < 0.0 {
-            return Err(StoreError::Invalid {
-                op: OP,
-                path: self.path.to_path_buf(),
-                what: format!(
-                    "{}/{}: credits must be a finite number >= 0, got {}",
-                    entry.provider, entry.key, entry.credits
-                ),
-            });
-        }
+        check_lookup_credits(self.path, entry)?;
         let conn = match self.conn {
             Db::Sqlite(conn) => conn,
-            Db::Postgres(pg) => return pg::ops::put_lookup(pg, self.path, entry),
+            Db::Postgres(pg) => {
+                return pg::ops::put_lookups(pg, self.path, std::slice::from_ref(entry));
+            }
         };
         let records = to_json(&entry.records, self.path, OP, || {
             format!("records of {}/{}", entry.provider, entry.key)
@@ -236,6 +243,13 @@ impl Writer<'_> {
 
     /// Records many answers (see [`Writer::put_lookup`]).
     pub fn put_lookups(&self, entries: &[LookupEntry]) -> Result<(), StoreError> {
+        if let Db::Postgres(pg) = self.conn {
+            entries
+                .iter()
+                .try_for_each(|e| check_lookup_credits(self.path, e))?;
+            // One trip to the connection thread for the whole batch.
+            return pg::ops::put_lookups(pg, self.path, entries);
+        }
         entries.iter().try_for_each(|entry| self.put_lookup(entry))
     }
 }

@@ -24,13 +24,13 @@ impl Writer<'_> {
             }
         };
         conn.prepare_cached(
-                "INSERT INTO sync_cursors (crm, portal, name, value, updated_at) \
+            "INSERT INTO sync_cursors (crm, portal, name, value, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (crm, portal, name) DO UPDATE SET \
                      value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .and_then(|mut stmt| stmt.execute(params![crm, portal, name, value, updated_at.0]))
-            .ctx(self.path, "writing a sync cursor in")?;
+        )
+        .and_then(|mut stmt| stmt.execute(params![crm, portal, name, value, updated_at.0]))
+        .ctx(self.path, "writing a sync cursor in")?;
         Ok(())
     }
 }
@@ -62,16 +62,16 @@ impl Store {
             }
         };
         conn.prepare_cached(
-                "SELECT value, updated_at FROM sync_cursors \
+            "SELECT value, updated_at FROM sync_cursors \
                  WHERE crm = ?1 AND portal = ?2 AND name = ?3",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![crm, portal, name], |row| {
-                    Ok((row.get(0)?, UnixMillis(row.get(1)?)))
-                })
-                .optional()
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![crm, portal, name], |row| {
+                Ok((row.get(0)?, UnixMillis(row.get(1)?)))
             })
-            .ctx(&self.path, "reading a sync cursor in")
+            .optional()
+        })
+        .ctx(&self.path, "reading a sync cursor in")
     }
 
     /// Sets a cursor in its own transaction (see [`Writer::set_cursor`]).

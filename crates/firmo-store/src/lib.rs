@@ -457,6 +457,7 @@ fn pg_write<T>(
         }
     }
     const BEGIN: &str = "starting a write to";
+    const COMMIT: &str = "committing a write to";
     pg.run(path, BEGIN, |s| s.batch(BEGIN, "BEGIN"))?;
     let mut guard = Rollback {
         pg,
@@ -467,7 +468,6 @@ fn pg_write<T>(
         conn: Db::Postgres(pg),
         path,
     })?;
-    const COMMIT: &str = "committing a write to";
     // Whatever COMMIT answers, the transaction is over: no ROLLBACK after it.
     guard.open = false;
     pg.run(path, COMMIT, |s| s.batch(COMMIT, "COMMIT"))?;

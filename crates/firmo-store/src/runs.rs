@@ -188,20 +188,20 @@ impl Writer<'_> {
         };
         let config = to_json(&start.config, self.path, OP, || "run config".into())?;
         conn.prepare_cached(
-                "INSERT INTO runs (kind, crm, portal, started_at, dry_run, config_json) \
+            "INSERT INTO runs (kind, crm, portal, started_at, dry_run, config_json) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    start.kind,
-                    start.crm,
-                    start.portal,
-                    start.started_at.0,
-                    start.dry_run,
-                    config
-                ])
-            })
-            .ctx(self.path, OP)?;
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                start.kind,
+                start.crm,
+                start.portal,
+                start.started_at.0,
+                start.dry_run,
+                config
+            ])
+        })
+        .ctx(self.path, OP)?;
         Ok(RunId(conn.last_insert_rowid()))
     }
 
@@ -284,7 +284,11 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn detail_json(&self, op: &'static str, o: &AccountOutcome) -> Result<Option<String>, StoreError> {
+    fn detail_json(
+        &self,
+        op: &'static str,
+        o: &AccountOutcome,
+    ) -> Result<Option<String>, StoreError> {
         o.detail
             .as_ref()
             .map(|d| {
@@ -312,14 +316,14 @@ impl Writer<'_> {
             }
         };
         conn.prepare_cached(
-                "INSERT INTO run_credits (run_id, provider, credits, lookups) \
+            "INSERT INTO run_credits (run_id, provider, credits, lookups) \
                  VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (run_id, provider) DO UPDATE SET \
                      credits = run_credits.credits + excluded.credits, \
                      lookups = run_credits.lookups + excluded.lookups",
-            )
-            .and_then(|mut stmt| stmt.execute(params![run_id.0, provider, credits, count(lookups)]))
-            .ctx(self.path, OP)?;
+        )
+        .and_then(|mut stmt| stmt.execute(params![run_id.0, provider, credits, count(lookups)]))
+        .ctx(self.path, OP)?;
         Ok(())
     }
 

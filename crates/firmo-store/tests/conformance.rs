@@ -6,12 +6,13 @@
 mod support;
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 
 use firmo_core::{Field, ProviderRecord, Source, UnixMillis, Value};
 use firmo_store::{
-    AccountOutcome, JournalEntry, LockHolder, LookupEntry, LookupStatus, MergedSnapshot,
-    Outcome, OutcomeCounts, ProviderSpend, RunId, RunOutcome, RunStart, SCHEMA_VERSION, Store,
-    StoreError,
+    AccountOutcome, JournalEntry, LockHolder, LookupEntry, LookupStatus, MergedSnapshot, Outcome,
+    OutcomeCounts, ProviderSpend, RunId, RunOutcome, RunStart, SCHEMA_VERSION, Store, StoreError,
 };
 use serde_json::json;
 
@@ -69,6 +70,92 @@ fn journal(record_id: &str, property: &str, value: &str, at: i64) -> JournalEntr
 
 fn holder(command: &str) -> LockHolder {
     LockHolder::this_process(command, UnixMillis(1_764_000_000_000))
+}
+
+/// Set (to a state location) when this test binary is re-run as a child process.
+const CHILD_ENV: &str = "FIRMO_STORE_TEST_CHILD";
+/// What the child does.
+const MODE_ENV: &str = "FIRMO_STORE_TEST_CHILD_MODE";
+
+/// The child half of the process tests below: does nothing unless they run it.
+#[test]
+fn child() {
+    let Ok(location) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut out = std::io::stdout();
+    let mut store = Store::open(&location).unwrap();
+    let _lock = store
+        .lock_for_run(&LockHolder::this_process(
+            "firmo sync --crm hubspot",
+            UnixMillis(5),
+        ))
+        .unwrap();
+    let run = store
+        .start_run(&RunStart::new("sync", UnixMillis(1)))
+        .unwrap();
+    match std::env::var(MODE_ENV).as_deref() {
+        Ok("hold") => {
+            writeln!(out, "child-ready").unwrap();
+            out.flush().unwrap();
+            // Held until the parent kills us; reading stdin blocks without a sleep, and
+            // ends (so an orphan exits) when the parent goes away.
+            let _ = std::io::stdin().lines().next();
+        }
+        Ok("abort-mid-transaction") => {
+            let committed: Vec<_> = (0..100).map(|i| hit("clearbit", i)).collect();
+            store.put_lookups(&committed).unwrap();
+            let _ = store.write(|w| -> Result<(), StoreError> {
+                // Big enough to spill uncommitted pages into SQLite's WAL file; the
+                // server keeps an open transaction's rows out of sight at any size.
+                let end = if firmo_store::is_postgres_url(&location) {
+                    3_000
+                } else {
+                    30_000
+                };
+                let batch: Vec<_> = (100..end).map(|i| hit("clearbit", i)).collect();
+                w.put_lookups(&batch)?;
+                w.finish_run(run, UnixMillis(2), RunOutcome::Ok, &json!({}))?;
+                std::process::abort();
+            });
+        }
+        Ok("commit-forever") => {
+            // Bounded, so an orphaned child still ends.
+            for i in 0..200_000 {
+                // The engine's pattern: an answer and its charge commit together.
+                store
+                    .write(|w| {
+                        w.put_lookup(&hit("clay", i))?;
+                        w.add_credits(run, "clay", 1.0, 1)
+                    })
+                    .unwrap();
+                if i == 50 {
+                    writeln!(out, "child-ready").unwrap();
+                    out.flush().unwrap();
+                }
+            }
+        }
+        other => panic!("unknown child mode {other:?}"),
+    }
+}
+
+fn spawn_child(location: &str, mode: &str) -> std::process::Child {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, location)
+        .env(MODE_ENV, mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("child-ready"));
+    assert!(ready, "the child never got going");
+    child
 }
 
 /// A foreign-key failure reads differently on each backend; both name the constraint.
@@ -735,6 +822,77 @@ conformance! {
         }
     }
 
+    // ---- processes killed ----
+
+    fn a_lock_held_by_another_process_names_it_and_is_released_when_it_is_killed(state) {
+        let mut holding = spawn_child(&state.location, "hold");
+        let store = state.open();
+        let err = store.lock_for_run(&holder("firmo sync")).unwrap_err();
+        match &err {
+            StoreError::Locked { state: named, holder: Some(who) } => {
+                assert_eq!(named, store.path());
+                assert_eq!(who.pid, holding.id());
+                assert_eq!(who.command, "firmo sync --crm hubspot");
+            }
+            other => panic!("expected Locked naming the child, got {other:?}"),
+        }
+        assert!(err.to_string().contains(&format!("pid {}", holding.id())), "{err}");
+
+        // SIGKILL: no destructor runs; the kernel (SQLite) or the server, seeing the
+        // connection close (PostgreSQL), drops the lock.
+        holding.kill().unwrap();
+        holding.wait().unwrap();
+        state.wait_until_unlocked();
+        let _lock = store.lock_for_run(&holder("firmo sync")).unwrap();
+    }
+
+    fn a_process_killed_mid_transaction_leaves_the_last_committed_state(state) {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &state.location)
+            .env(MODE_ENV, "abort-mid-transaction")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(!child.wait().unwrap().success(), "the child must have crashed");
+        if state.backend == Backend::Sqlite {
+            let wal = std::fs::metadata(state.dir().join("state.db-wal")).unwrap().len();
+            assert!(wal > 1_000_000, "uncommitted pages reached the WAL ({wal} bytes)");
+        }
+        state.wait_until_unlocked();
+        state.check_integrity();
+        let store = state.open();
+        let keys: Vec<String> = (0..30_000).map(|i| format!("company-{i}.com")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let got = store.get_lookups("clearbit", &keys).unwrap();
+        assert_eq!(got.len(), 100, "only the committed batch survives");
+        let run = store.last_run("sync").unwrap().unwrap();
+        assert_eq!(run.outcome, RunOutcome::Interrupted);
+        assert_eq!(run.finished_at, None);
+    }
+
+    fn a_process_killed_at_any_commit_leaves_cache_and_ledger_in_step(state) {
+        let mut running = spawn_child(&state.location, "commit-forever");
+        running.kill().unwrap();
+        running.wait().unwrap();
+        // On PostgreSQL a COMMIT already sent may still land: wait for the session's end.
+        state.wait_until_unlocked();
+        state.check_integrity();
+        let store = state.open();
+        let run = store.last_run("sync").unwrap().unwrap();
+        let keys: Vec<String> = (0..200_000).map(|i| format!("company-{i}.com")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let cached = store.get_lookups("clay", &keys).unwrap();
+        // Commits happen in key order, so the cached keys are exactly 0..cached.
+        let n = cached.len();
+        assert!((0..n).all(|i| cached.contains_key(&format!("company-{i}.com"))));
+        assert_eq!(state.query_i64("SELECT count(*) FROM provider_cache") as usize, n);
+        assert!(n > 50);
+        assert_eq!(run.lookups, n as u64, "every cached answer was charged exactly once");
+        assert!((run.credits - n as f64).abs() < 1e-9);
+    }
+
     // ---- the run lock and read-only opening ----
 
     fn a_second_lock_is_refused_naming_the_holder_and_released_when_dropped(state) {
@@ -862,7 +1020,9 @@ fn both_backends_have_the_same_tables_and_columns() {
         .collect();
     for table in tables {
         let columns: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"))
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            ))
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -904,11 +1064,15 @@ fn a_password_never_reaches_an_error() {
     let msg = format!("{err} {err:?}");
     assert!(!msg.contains("hunter2"), "{msg}");
     assert!(
-        err.to_string()
-            .starts_with(&format!("opening postgres://firmo:***@127.0.0.1:{port}/firmo")),
+        err.to_string().starts_with(&format!(
+            "opening postgres://firmo:***@127.0.0.1:{port}/firmo"
+        )),
         "{err}"
     );
-    assert!(err.to_string().contains("error connecting to server"), "{err}");
+    assert!(
+        err.to_string().contains("error connecting to server"),
+        "{err}"
+    );
     assert_eq!(
         firmo_store::display_location(std::path::Path::new(&url)),
         format!("postgres://firmo:***@127.0.0.1:{port}/firmo?connect_timeout=5")

@@ -134,7 +134,10 @@ mod tests {
         )
         .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("opening postgres://u:***@h:notaport/db: "), "{msg}");
+        assert!(
+            msg.starts_with("opening postgres://u:***@h:notaport/db: "),
+            "{msg}"
+        );
         assert!(!msg.contains("hunter2"), "{msg}");
     }
 }

@@ -93,42 +93,53 @@ pub(crate) fn get_lookups(
     })
 }
 
-pub(crate) fn put_lookup(pg: &PgConn, path: &Path, entry: &LookupEntry) -> Result<(), StoreError> {
+pub(crate) fn put_lookups(
+    pg: &PgConn,
+    path: &Path,
+    entries: &[LookupEntry],
+) -> Result<(), StoreError> {
     const OP: &str = "writing the provider cache in";
-    let records = to_json(&entry.records, path, OP, || {
-        format!("records of {}/{}", entry.provider, entry.key)
-    })?;
-    let e = entry.clone();
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let records = to_json(&e.records, path, OP, || {
+                format!("records of {}/{}", e.provider, e.key)
+            })?;
+            Ok((e.clone(), records))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     pg.run(path, OP, move |s| {
-        s.execute(
-            OP,
-            "INSERT INTO provider_cache (provider, company_key, fetched_at, status, records, \
-                 error, retry_after, credits, attempts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (provider, company_key) DO UPDATE SET \
-                 fetched_at = excluded.fetched_at, \
-                 status = excluded.status, \
-                 records = CASE WHEN excluded.status IN ('pending', 'error') \
-                                 AND excluded.records = '[]' \
-                                THEN provider_cache.records ELSE excluded.records END, \
-                 error = excluded.error, \
-                 retry_after = excluded.retry_after, \
-                 credits = provider_cache.credits + excluded.credits, \
-                 attempts = CASE WHEN provider_cache.status = excluded.status \
-                                 THEN provider_cache.attempts + excluded.attempts \
-                                 ELSE excluded.attempts END",
-            &[
-                &e.provider,
-                &e.key,
-                &e.fetched_at.0,
-                &e.status.as_str(),
-                &records,
-                &e.error,
-                &e.retry_after.map(|t| t.0),
-                &e.credits,
-                &i64::from(e.attempts),
-            ],
-        )?;
+        for (e, records) in &rows {
+            s.execute(
+                OP,
+                "INSERT INTO provider_cache (provider, company_key, fetched_at, status, records, \
+                     error, retry_after, credits, attempts) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (provider, company_key) DO UPDATE SET \
+                     fetched_at = excluded.fetched_at, \
+                     status = excluded.status, \
+                     records = CASE WHEN excluded.status IN ('pending', 'error') \
+                                     AND excluded.records = '[]' \
+                                    THEN provider_cache.records ELSE excluded.records END, \
+                     error = excluded.error, \
+                     retry_after = excluded.retry_after, \
+                     credits = provider_cache.credits + excluded.credits, \
+                     attempts = CASE WHEN provider_cache.status = excluded.status \
+                                     THEN provider_cache.attempts + excluded.attempts \
+                                     ELSE excluded.attempts END",
+                &[
+                    &e.provider,
+                    &e.key,
+                    &e.fetched_at.0,
+                    &e.status.as_str(),
+                    records,
+                    &e.error,
+                    &e.retry_after.map(|t| t.0),
+                    &e.credits,
+                    &i64::from(e.attempts),
+                ],
+            )?;
+        }
         Ok(())
     })
 }
@@ -663,7 +674,9 @@ pub(crate) fn outcomes(
                 let detail: Option<String> = row.get(4);
                 let detail = detail
                     .map(|d| {
-                        from_json(&d, &s.path, OP, || format!("detail of account {account_id}"))
+                        from_json(&d, &s.path, OP, || {
+                            format!("detail of account {account_id}")
+                        })
                     })
                     .transpose()?;
                 Ok(AccountOutcome {

@@ -124,8 +124,13 @@ CREATE TABLE firmo_run_locks (
 /// What `firmo_schema` says, read without writing.
 enum Found {
     /// No `firmo_schema` table; `tables` other tables in the schema.
-    Empty { tables: i64 },
-    Firmo { app_id: i64, version: i64 },
+    Empty {
+        tables: i64,
+    },
+    Firmo {
+        app_id: i64,
+        version: i64,
+    },
 }
 
 fn found(session: &mut Session, op: &'static str) -> Result<Found, StoreError> {
@@ -151,9 +156,7 @@ fn found(session: &mut Session, op: &'static str) -> Result<Found, StoreError> {
         });
     }
     if row.get::<_, i64>(1) == 0 {
-        return Ok(Found::Empty {
-            tables: row.get(2),
-        });
+        return Ok(Found::Empty { tables: row.get(2) });
     }
     let row = session.query_opt(op, "SELECT application_id, version FROM firmo_schema", &[])?;
     match row {
@@ -190,12 +193,18 @@ pub(crate) fn check_current(session: &mut Session, supported: i64) -> Result<(),
     let (app_id, found) = match found(session, OP)? {
         Found::Empty { tables: 0 } => return Err(StoreError::Missing { path }),
         Found::Empty { tables } => {
-            return Err(not_firmo(&path, format!("it already holds {tables} tables")));
+            return Err(not_firmo(
+                &path,
+                format!("it already holds {tables} tables"),
+            ));
         }
         Found::Firmo { app_id, version } => (app_id, version),
     };
     if app_id != i64::from(APPLICATION_ID) {
-        return Err(not_firmo(&path, format!("its application id is {app_id:#x}")));
+        return Err(not_firmo(
+            &path,
+            format!("its application id is {app_id:#x}"),
+        ));
     }
     match found.cmp(&supported) {
         std::cmp::Ordering::Greater => Err(StoreError::TooNew {
@@ -273,7 +282,10 @@ fn migrate_one(
         });
     }
     if app_id != i64::from(APPLICATION_ID) {
-        return Err(not_firmo(path, format!("its application id is {app_id:#x}")));
+        return Err(not_firmo(
+            path,
+            format!("its application id is {app_id:#x}"),
+        ));
     }
     if found == supported {
         return Ok(false);

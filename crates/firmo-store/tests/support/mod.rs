@@ -191,6 +191,23 @@ impl State {
         }
     }
 
+    /// Returns once no process holds this state's run lock, waiting for the server to
+    /// notice a killed holder's connection (PostgreSQL releases the lock, and ends the
+    /// holder's transaction, only then). Waits in a blocking lock call, not a poll; a
+    /// no-op on SQLite, where the kernel releases the lock with the process.
+    pub(crate) fn wait_until_unlocked(&self) {
+        if let Some((url, schema)) = &self.postgres {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            let key = "hashtextextended('firmo run lock ' || current_schema() || ' state', 0)";
+            client
+                .batch_execute(&format!(
+                    "SET search_path = {schema}; SET statement_timeout = '60s'; \
+                     SELECT pg_advisory_lock({key}); SELECT pg_advisory_unlock({key});"
+                ))
+                .unwrap();
+        }
+    }
+
     /// Whatever the backend can check of its own consistency: SQLite's integrity and
     /// foreign-key checks (PostgreSQL enforces both on every write).
     pub(crate) fn check_integrity(&self) {
