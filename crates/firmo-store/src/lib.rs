@@ -1,5 +1,7 @@
-//! firmo's state in one embedded SQLite file (`.firmo/state.db` by default): the provider
-//! cache, sync cursors, the write journal, run history and the credit ledger.
+//! firmo's state: the provider cache, sync cursors, the write journal, run history and the
+//! credit ledger, in one embedded SQLite file (`.firmo/state.db` by default) or, when the
+//! state location is a `postgres://` URL, in a PostgreSQL database shared by several
+//! processes or machines.
 //!
 //! The API is synchronous: [`Store`] is `Send` (not `Sync`), so an async caller owns it on
 //! one thread or moves it into `spawn_blocking`. Reads take `&self`; writes take `&mut
@@ -26,6 +28,20 @@
 //! # }
 //! ```
 //!
+//! # Two backends, one behaviour
+//!
+//! [`Store::open`] takes a path or a URL ([`is_postgres_url`] tells them apart) and
+//! every method works the same on both: the same tables and columns, the same numbered
+//! migrations from version 1 (SQLite's in `schema.rs`, PostgreSQL's dialect of them in
+//! `pg/schema.rs`), the same errors. One conformance suite (`tests/conformance.rs`) runs
+//! every test on both; `scripts/pg.sh` starts the throwaway server it needs. The backend
+//! is an enum inside [`Store`], not a trait object: the set is closed, a [`Writer`]
+//! borrows the connection for one transaction, and each method's `match` puts the two
+//! dialects side by side. On PostgreSQL the connection lives on a thread of its own, so
+//! the store can be called from inside a tokio runtime; a transaction is `BEGIN`, the
+//! writer's statements and `COMMIT` on that connection. See `docs/storage.md` for how
+//! each backend keeps each promise below.
+//!
 //! # Durability and consistency
 //!
 //! The file runs in WAL mode with foreign keys on and a busy timeout (several `firmo`
@@ -49,11 +65,21 @@
 //! | `get_lookups`                       | 95,000–170,000 keys/s (either)        |
 //! | `last_writes`, 100 ids a call       | 120,000–180,000 ids/s (either)        |
 //!
+//! PostgreSQL 15 on the same VM, over loopback TCP, `fsync = on` (a server started by
+//! `FIRMO_PG_FSYNC=on scripts/pg.sh cargo run --release -p firmo-store --example
+//! store_bench`; `Normal` is `synchronous_commit = off`, `Full` is `on`):
+//!
+//! PG_TABLE
+//!
 //! So recording each answer as it arrives is affordable; to record many things at once
 //! (an answer and its charge, a page of outcomes) use one [`Store::write`]. Timestamps
 //! are passed in by the caller ([`UnixMillis`]); the store reads no clock.
 //!
 //! # One run at a time, and readers beside it
+//!
+//! (On PostgreSQL: a session advisory lock on the store's own connection instead of the
+//! sidecar file, the holder in the table `firmo_run_locks`, and a `READ ONLY` session for
+//! readers; the server drops a killed run's lock when its connection closes.)
 //!
 //! A command that writes (`sync`, `enrich`, an import) takes the file's run lock for its
 //! whole duration with [`Store::lock_for_run`]: an OS lock on the sidecar
@@ -107,8 +133,9 @@
 //! findings as JSON, for `firmo report` coverage. The bulk of the file over time:
 //! [`Store::prune_merged`] keeps it to the newest runs.
 //!
-//! The schema version is `PRAGMA user_version` ([`SCHEMA_VERSION`]); opening a file
-//! applies the missing migrations and refuses a file from a newer firmo.
+//! The schema version is `PRAGMA user_version` ([`SCHEMA_VERSION`]; on PostgreSQL the
+//! table `firmo_schema`); opening a state applies the missing migrations and refuses one
+//! from a newer firmo.
 
 mod cache;
 mod cursor;

@@ -480,6 +480,44 @@ conformance! {
         assert!(err.to_string().contains("records of clay/a.com"), "{err}");
     }
 
+    fn a_batch_naming_one_key_twice_applies_its_answers_in_order(state) {
+        let mut store = state.open();
+        let pending = LookupEntry::new("clay", "a.com", UnixMillis(1), LookupStatus::Pending)
+            .charged(1.0);
+        let answer = LookupEntry::hit("clay", "a.com", UnixMillis(2), vec![record(2, 7)]);
+        let other = LookupEntry::new("clay", "b.com", UnixMillis(3), LookupStatus::Miss);
+        store
+            .put_lookups(&[pending.clone(), other.clone(), pending.clone()])
+            .unwrap();
+        let got = store.get_lookup("clay", "a.com").unwrap().unwrap();
+        assert_eq!((got.status, got.attempts), (LookupStatus::Pending, 2));
+        store.put_lookups(&[pending, answer.clone(), other]).unwrap();
+        let got = store.get_lookup("clay", "a.com").unwrap().unwrap();
+        assert_eq!((got.status, got.attempts), (LookupStatus::Hit, 1));
+        assert_eq!(got.records, answer.records);
+        assert!((got.credits - 3.0).abs() < f64::EPSILON, "{}", got.credits);
+        assert_eq!(store.get_lookup("clay", "b.com").unwrap().unwrap().attempts, 2);
+
+        let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        store
+            .record_writes(
+                run,
+                &[
+                    journal("1", "city", "Oslo", 10),
+                    journal("2", "city", "Rome", 10),
+                    journal("1", "city", "Bergen", 20),
+                    journal("1", "city", "Old", 5),
+                ],
+            )
+            .unwrap();
+        let last = store.last_writes("hubspot", "p1", &["1", "2"]).unwrap();
+        assert_eq!(last[&("1".into(), "city".into())].value, "Bergen");
+        assert_eq!(last[&("2".into(), "city".into())].value, "Rome");
+        let values: Vec<String> =
+            store.writes_for_run(run).unwrap().into_iter().map(|e| e.value).collect();
+        assert_eq!(values, ["Oslo", "Rome", "Bergen", "Old"]);
+    }
+
     fn ten_thousand_lookups_in_one_transaction_all_read_back(state) {
         let mut store = state.open();
         let entries: Vec<LookupEntry> = (0..10_000).map(|i| hit("clearbit", i)).collect();

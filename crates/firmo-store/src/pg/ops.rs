@@ -93,28 +93,64 @@ pub(crate) fn get_lookups(
     })
 }
 
+/// Splits `items` into runs in which no key repeats: one multi-row upsert may not touch a
+/// row twice, and answers for the same key must apply in order.
+fn distinct_runs<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a [T]> {
+    let mut runs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut start = 0;
+    for (i, item) in items.iter().enumerate() {
+        if !seen.insert(key(item)) {
+            runs.push(&items[start..i]);
+            seen.clear();
+            seen.insert(key(item));
+            start = i;
+        }
+    }
+    if start < items.len() {
+        runs.push(&items[start..]);
+    }
+    runs
+}
+
 pub(crate) fn put_lookups(
     pg: &PgConn,
     path: &Path,
     entries: &[LookupEntry],
 ) -> Result<(), StoreError> {
     const OP: &str = "writing the provider cache in";
-    let rows = entries
-        .iter()
-        .map(|e| {
-            let records = to_json(&e.records, path, OP, || {
+    let mut batches = Vec::new();
+    for run in distinct_runs(entries, |e| (e.provider.as_str(), e.key.as_str())) {
+        let mut records = Vec::with_capacity(run.len());
+        for e in run {
+            records.push(to_json(&e.records, path, OP, || {
                 format!("records of {}/{}", e.provider, e.key)
-            })?;
-            Ok((e.clone(), records))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+            })?);
+        }
+        batches.push(LookupColumns {
+            provider: run.iter().map(|e| e.provider.clone()).collect(),
+            key: run.iter().map(|e| e.key.clone()).collect(),
+            fetched_at: run.iter().map(|e| e.fetched_at.0).collect(),
+            status: run.iter().map(|e| e.status.as_str()).collect(),
+            records,
+            error: run.iter().map(|e| e.error.clone()).collect(),
+            retry_after: run.iter().map(|e| e.retry_after.map(|t| t.0)).collect(),
+            credits: run.iter().map(|e| e.credits).collect(),
+            attempts: run.iter().map(|e| i64::from(e.attempts)).collect(),
+        });
+    }
     pg.run(path, OP, move |s| {
-        for (e, records) in &rows {
+        for b in &batches {
+            // One statement per run of distinct keys: the rows go as arrays.
             s.execute(
                 OP,
                 "INSERT INTO provider_cache (provider, company_key, fetched_at, status, records, \
                      error, retry_after, credits, attempts) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], \
+                     $5::text[], $6::text[], $7::bigint[], $8::float8[], $9::bigint[]) \
                  ON CONFLICT (provider, company_key) DO UPDATE SET \
                      fetched_at = excluded.fetched_at, \
                      status = excluded.status, \
@@ -128,20 +164,33 @@ pub(crate) fn put_lookups(
                                      THEN provider_cache.attempts + excluded.attempts \
                                      ELSE excluded.attempts END",
                 &[
-                    &e.provider,
-                    &e.key,
-                    &e.fetched_at.0,
-                    &e.status.as_str(),
-                    records,
-                    &e.error,
-                    &e.retry_after.map(|t| t.0),
-                    &e.credits,
-                    &i64::from(e.attempts),
+                    &b.provider,
+                    &b.key,
+                    &b.fetched_at,
+                    &b.status,
+                    &b.records,
+                    &b.error,
+                    &b.retry_after,
+                    &b.credits,
+                    &b.attempts,
                 ],
             )?;
         }
         Ok(())
     })
+}
+
+/// A run of answers as one array per column.
+struct LookupColumns {
+    provider: Vec<String>,
+    key: Vec<String>,
+    fetched_at: Vec<i64>,
+    status: Vec<&'static str>,
+    records: Vec<String>,
+    error: Vec<Option<String>>,
+    retry_after: Vec<Option<i64>>,
+    credits: Vec<f64>,
+    attempts: Vec<i64>,
 }
 
 fn keys(
@@ -272,35 +321,54 @@ pub(crate) fn record_writes(
     entries: &[JournalEntry],
 ) -> Result<(), StoreError> {
     const OP: &str = "writing the write journal in";
-    let entries = entries.to_vec();
-    pg.run(path, OP, move |s| {
-        for e in &entries {
-            let row: [&(dyn postgres::types::ToSql + Sync); 7] = [
-                &run_id.0,
-                &e.crm,
-                &e.portal,
-                &e.record_id,
-                &e.property,
-                &e.value,
-                &e.written_at.0,
+    let runs = distinct_runs(entries, |e| {
+        (
+            e.crm.as_str(),
+            e.portal.as_str(),
+            e.record_id.as_str(),
+            e.property.as_str(),
+        )
+    });
+    let batches: Vec<([Vec<String>; 5], Vec<i64>)> = runs
+        .into_iter()
+        .map(|run| {
+            let column =
+                |f: fn(&JournalEntry) -> &String| run.iter().map(|e| f(e).clone()).collect();
+            let text = [
+                column(|e| &e.crm),
+                column(|e| &e.portal),
+                column(|e| &e.record_id),
+                column(|e| &e.property),
+                column(|e| &e.value),
             ];
+            (text, run.iter().map(|e| e.written_at.0).collect())
+        })
+        .collect();
+    pg.run(path, OP, move |s| {
+        for ([crm, portal, record_id, property, value], written_at) in &batches {
+            let params: [&(dyn postgres::types::ToSql + Sync); 7] =
+                [&run_id.0, crm, portal, record_id, property, value, written_at];
+            // History ids follow the journal's order: rows are inserted by ordinality.
             s.execute(
                 OP,
                 "INSERT INTO write_journal \
                      (run_id, crm, portal, record_id, property, value, written_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &row,
+                 SELECT $1, c, p, r, k, v, w FROM unnest($2::text[], $3::text[], $4::text[], \
+                     $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS t(c, p, r, k, v, w, n) \
+                 ORDER BY n",
+                &params,
             )?;
             s.execute(
                 OP,
                 "INSERT INTO journal_latest \
                      (run_id, crm, portal, record_id, property, value, written_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], \
+                     $6::text[], $7::bigint[]) \
                  ON CONFLICT (crm, portal, record_id, property) DO UPDATE SET \
                      value = excluded.value, written_at = excluded.written_at, \
                      run_id = excluded.run_id \
                  WHERE excluded.written_at >= journal_latest.written_at",
-                &row,
+                &params,
             )?;
         }
         Ok(())
@@ -725,4 +793,19 @@ pub(crate) fn for_each_merged(
             Ok(())
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_runs;
+
+    #[test]
+    fn runs_break_where_a_key_repeats() {
+        let items = ["a", "b", "a", "c", "c", "d"];
+        assert_eq!(
+            distinct_runs(&items, |k| *k),
+            [&["a", "b"][..], &["a", "c"], &["c", "d"]]
+        );
+        assert!(distinct_runs(&[] as &[&str], |k| *k).is_empty());
+    }
 }
