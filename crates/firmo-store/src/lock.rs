@@ -188,7 +188,8 @@ impl Store {
             });
         }
         if let crate::Db::Postgres(pg) = self.db() {
-            let lock = crate::pg::lock::acquire(pg, &self.path, "state", holder)?;
+            let lock =
+                crate::pg::lock::acquire(pg, &self.path, crate::pg::lock::STATE, false, holder)?;
             return Ok(RunLock {
                 file: None,
                 _pg: Some(lock),
@@ -203,6 +204,34 @@ impl Store {
             });
         }
         RunLock::acquire(&self.path, holder)
+    }
+}
+
+impl Store {
+    /// Takes the run lock of one portal (`crm`, `portal`) for `holder`: what a fleet
+    /// worker holds while it syncs that portal. On PostgreSQL runs on different portals
+    /// proceed side by side, a second run on the same portal is [`StoreError::Locked`]
+    /// naming the first, and a whole-state lock ([`Store::lock_for_run`]) and portal
+    /// locks exclude each other. An SQLite file has one lock for everything: this is
+    /// [`Store::lock_for_run`].
+    pub fn lock_portal(
+        &self,
+        crm: &str,
+        portal: &str,
+        holder: &LockHolder,
+    ) -> Result<RunLock, StoreError> {
+        if let crate::Db::Postgres(pg) = self.db()
+            && !self.read_only
+        {
+            let scope = crate::pg::lock::portal_scope(crm, portal);
+            let lock = crate::pg::lock::acquire(pg, &self.path, &scope, true, holder)?;
+            return Ok(RunLock {
+                file: None,
+                _pg: Some(lock),
+                path: self.path.clone(),
+            });
+        }
+        self.lock_for_run(holder)
     }
 }
 

@@ -961,6 +961,45 @@ conformance! {
         drop(again);
     }
 
+    fn portal_locks_exclude_the_same_portal_and_a_whole_state_run(state) {
+        let a = state.open();
+        let b = state.open();
+        let command = |err: StoreError| match err {
+            StoreError::Locked { holder: Some(who), .. } => who.command,
+            other => panic!("expected Locked naming a holder, got {other:?}"),
+        };
+        let first = a.lock_portal("hubspot", "1", &holder("worker 1")).unwrap();
+        let err = b.lock_portal("hubspot", "1", &holder("worker 2")).unwrap_err();
+        assert_eq!(command(err), "worker 1");
+        let err = a.lock_portal("hubspot", "1", &holder("worker 1 again")).unwrap_err();
+        assert_eq!(command(err), "worker 1", "not re-entrant");
+        let err = b.lock_for_run(&holder("firmo sync")).unwrap_err();
+        assert_eq!(command(err), "worker 1", "a whole-state run waits for every portal");
+        match state.backend {
+            Backend::Postgres => {
+                // Another portal runs beside the first.
+                let second = b.lock_portal("hubspot", "2", &holder("worker 2")).unwrap();
+                drop(first);
+                let err = a.lock_for_run(&holder("firmo sync")).unwrap_err();
+                assert_eq!(command(err), "worker 2");
+                drop(second);
+            }
+            Backend::Sqlite => {
+                // One file, one lock: every portal waits.
+                let err = b.lock_portal("hubspot", "2", &holder("worker 2")).unwrap_err();
+                assert_eq!(command(err), "worker 1");
+                drop(first);
+            }
+        }
+        let whole = b.lock_for_run(&holder("firmo sync")).unwrap();
+        let err = a.lock_portal("hubspot", "3", &holder("worker 3")).unwrap_err();
+        assert_eq!(command(err), "firmo sync");
+        let err = b.lock_portal("hubspot", "3", &holder("worker 3")).unwrap_err();
+        assert_eq!(command(err), "firmo sync", "the whole-state holder holds every portal");
+        drop(whole);
+        let _again = a.lock_portal("hubspot", "1", &holder("worker 1")).unwrap();
+    }
+
     fn a_read_only_store_reads_while_a_run_holds_the_lock_and_writes(state) {
         let mut writer = state.open();
         writer
