@@ -77,11 +77,8 @@ pub(crate) fn open(
     }
     let conn = PgConn::connect(config, &path, op)?;
     // A writer waits for another's row locks as long as SQLite's busy timeout allows.
-    // Custom plans always: a generic plan for `= ANY($n)` cannot use the array's size
-    // and falls back to scanning the table once the statement has run five times.
     let lock_timeout = format!(
-        "SET lock_timeout = {}; SET synchronous_commit = {}; \
-         SET plan_cache_mode = force_custom_plan",
+        "SET lock_timeout = {}; SET synchronous_commit = {}",
         options.busy_timeout.as_millis(),
         match options.durability {
             Durability::Full => "on",

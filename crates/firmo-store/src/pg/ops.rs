@@ -3,8 +3,12 @@
 //! `cursor.rs` validate their input first and dispatch here, so the rules (credits must
 //! be finite, one outcome per account, …) are written once for both backends.
 //!
-//! SQL differences from the SQLite statements: `$n` placeholders; `= ANY($n)` over an
-//! array instead of one statement per key (one round trip for a whole page); `NULLS
+//! SQL differences from the SQLite statements: `$n` placeholders; a page of keys as one
+//! array (`unnest($n)`) instead of one statement per key, one round trip for the page,
+//! each key looked up through a `LATERAL … OFFSET 0` subquery so that the planner probes
+//! the primary key per key even before the table has statistics (a plain `= ANY($n)`
+//! was planned as a scan of the whole portal: 600 ms instead of 0.4 ms for 20 keys in
+//! 30,000 rows); `NULLS
 //! FIRST` where SQLite sorts NULL first by itself; `COLLATE "C"` on text ordering, so
 //! both backends sort by bytes whatever the database's locale; `RETURNING id` instead of
 //! `last_insert_rowid()`; `sum(bigint)` cast back from `numeric`.
@@ -79,9 +83,11 @@ pub(crate) fn get_lookups(
     pg.run(path, OP, move |s| {
         let rows = s.query(
             OP,
-            "SELECT provider, company_key, fetched_at, status, records, error, \
-             retry_after, credits, attempts FROM provider_cache \
-             WHERE provider = $1 AND company_key = ANY($2)",
+            "SELECT c.provider, c.company_key, c.fetched_at, c.status, c.records, c.error, \
+                    c.retry_after, c.credits, c.attempts \
+             FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL ( \
+                 SELECT * FROM provider_cache \
+                 WHERE provider = $1 AND company_key = k.key OFFSET 0) AS c",
             &[&provider, &keys],
         )?;
         let mut found = HashMap::with_capacity(rows.len());
@@ -387,8 +393,10 @@ pub(crate) fn last_writes(
     pg.run(path, OP, move |s| {
         let rows = s.query(
             OP,
-            "SELECT record_id, property, value, written_at FROM journal_latest \
-             WHERE crm = $1 AND portal = $2 AND record_id = ANY($3)",
+            "SELECT j.record_id, j.property, j.value, j.written_at \
+             FROM unnest($3::text[]) AS r(id) CROSS JOIN LATERAL ( \
+                 SELECT * FROM journal_latest \
+                 WHERE crm = $1 AND portal = $2 AND record_id = r.id OFFSET 0) AS j",
             &[&crm, &portal, &record_ids],
         )?;
         let mut found = HashMap::with_capacity(rows.len());
