@@ -302,3 +302,20 @@ fn migrate_one(
     tracing::debug!(state = %path.display(), version = found + 1, "migrated the PostgreSQL state");
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_number_their_migrations_alike() {
+        assert_eq!(MIGRATIONS.len(), crate::schema::MIGRATIONS.len());
+        // Every table of each SQLite migration is created by the same PostgreSQL one.
+        for (sqlite, pg) in crate::schema::MIGRATIONS.iter().zip(MIGRATIONS) {
+            for table in sqlite.split("CREATE TABLE ").skip(1) {
+                let name = table.split_whitespace().next().unwrap();
+                assert!(pg.contains(&format!("CREATE TABLE {name} (")), "{name}");
+            }
+        }
+    }
+}
