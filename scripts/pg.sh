@@ -14,8 +14,12 @@ set -euo pipefail
 log() { printf 'pg.sh: %s\n' "$*" >&2; }
 
 find_bin() {
-  # The newest installed major version.
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+  # The newest installed major version that has the server (a client-only one has no initdb).
+  local dir found=""
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+    [ -x "$dir/initdb" ] && found="$dir"
+  done
+  echo "$found"
 }
 
 bin="$(find_bin)"
