@@ -20,8 +20,10 @@ step "firmo-core builds and lints for wasm32-unknown-unknown"
 cargo clippy -p firmo-core --target wasm32-unknown-unknown --locked -- -D warnings
 cargo build -p firmo-core --target wasm32-unknown-unknown --locked
 
-step "native tests"
-cargo test --workspace --locked
+step "native tests (with a throwaway PostgreSQL for the store's conformance suite)"
+# pg.sh installs PostgreSQL if needed, sets FIRMO_TEST_POSTGRES for the tests and
+# removes the server afterwards; under CI=true the PostgreSQL tests fail without it.
+scripts/pg.sh cargo test --workspace --locked
 
 if [ -x wasm/test.sh ]; then
   step "WASM package: build, parity (Chromium + Node), demo card in Chromium"

@@ -55,17 +55,28 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     result.map_err(|e| Failure::Usage(e.into()))
 }
 
+/// Opens the state `--state`/`FIRMO_STATE` names: a file path, or a `postgres://…` URL
+/// for a PostgreSQL database (`firmo_store::Store::open` tells them apart). The message
+/// shows a URL without its password.
 pub(crate) fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
-    let store = Store::open(&global.state)
-        .with_context(|| format!("opening the state file {}", global.state.display()))?;
+    let store = Store::open(&global.state).with_context(|| {
+        format!(
+            "opening the state {}",
+            firmo_store::display_location(&global.state)
+        )
+    })?;
     Ok(store)
 }
 
-/// Opens the state file for reading only: works on a file the user may not write, and
-/// while a run holds the lock.
+/// Opens the state for reading only: works on a file the user may not write, while a
+/// run holds the lock, and on PostgreSQL as a read-only session.
 pub(crate) fn open_store_read_only(global: &GlobalArgs) -> Result<Store, Failure> {
-    let store = Store::open_read_only(&global.state)
-        .with_context(|| format!("opening the state file {}", global.state.display()))?;
+    let store = Store::open_read_only(&global.state).with_context(|| {
+        format!(
+            "opening the state {}",
+            firmo_store::display_location(&global.state)
+        )
+    })?;
     Ok(store)
 }
 

@@ -1,6 +1,7 @@
 //! Rough throughput of the store on a temp file: `cargo run --release -p firmo-store
 //! --example store_bench`. Prints lookups (or entries) per second for the engine's
-//! main write and read patterns.
+//! main write and read patterns. With `FIRMO_TEST_POSTGRES` set (`scripts/pg.sh cargo run
+//! …` sets it) the same patterns run on PostgreSQL too, each in a fresh schema.
 
 use std::io::Write;
 use std::time::Instant;
@@ -44,19 +45,58 @@ fn main() -> Result<(), StoreError> {
     let entries: Vec<LookupEntry> = (0..N).map(entry).collect();
     let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
 
-    for durability in [Durability::Full, Durability::Normal] {
-        let options = StoreOptions {
-            durability,
-            ..StoreOptions::default()
-        };
-        let path = dir.path().join(format!("{durability:?}.db"));
-        let mut store = Store::open_with(&path, &options)?;
+    let postgres = std::env::var("FIRMO_TEST_POSTGRES").ok();
+    let mut targets = vec![("sqlite", None)];
+    if let Some(url) = &postgres {
+        targets.push(("postgres", Some(url.as_str())));
+    }
+    for (backend, url) in targets {
+        for durability in [Durability::Full, Durability::Normal] {
+            let options = StoreOptions {
+                durability,
+                ..StoreOptions::default()
+            };
+            let location = match url {
+                None => dir
+                    .path()
+                    .join(format!("{durability:?}.db"))
+                    .display()
+                    .to_string(),
+                Some(url) => fresh_schema(url, &format!("bench_{durability:?}").to_lowercase()),
+            };
+            let mut store = Store::open_with(&location, &options)?;
+            let label = format!("{backend} {durability:?}");
+            patterns(&mut store, &label, &entries, &keys, &mut out)?;
+        }
+    }
+    Ok(())
+}
 
+/// A new empty schema on the server at `url`; the URL that puts the store in it.
+fn fresh_schema(url: &str, name: &str) -> String {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("the server answers");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))
+        .expect("a fresh schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{name}")
+}
+
+fn patterns(
+    store: &mut Store,
+    durability: &str,
+    entries: &[LookupEntry],
+    keys: &[&str],
+    out: &mut impl Write,
+) -> Result<(), StoreError> {
+    {
         let t = Instant::now();
-        store.put_lookups(&entries)?;
+        store.put_lookups(entries)?;
         writeln!(
             out,
-            "{durability:?}: put_lookups, one transaction     {}",
+            "{durability}: put_lookups, one transaction     {}",
             rate(N, t)
         )
         .ok();
@@ -67,7 +107,7 @@ fn main() -> Result<(), StoreError> {
         }
         writeln!(
             out,
-            "{durability:?}: put_lookup, one commit each      {}",
+            "{durability}: put_lookup, one commit each      {}",
             rate(1_000, t)
         )
         .ok();
@@ -78,17 +118,17 @@ fn main() -> Result<(), StoreError> {
         }
         writeln!(
             out,
-            "{durability:?}: put_lookups, commits of 100      {}",
+            "{durability}: put_lookups, commits of 100      {}",
             rate(N, t)
         )
         .ok();
 
         let t = Instant::now();
-        let got = store.get_lookups("clearbit", &keys)?;
+        let got = store.get_lookups("clearbit", keys)?;
         assert_eq!(got.len(), keys.len());
         writeln!(
             out,
-            "{durability:?}: get_lookups                      {}",
+            "{durability}: get_lookups                      {}",
             rate(N, t)
         )
         .ok();
@@ -112,7 +152,7 @@ fn main() -> Result<(), StoreError> {
         store.record_writes(run, &journal)?;
         writeln!(
             out,
-            "{durability:?}: record_writes, one transaction   {}",
+            "{durability}: record_writes, one transaction   {}",
             rate(journal.len() as i64, t)
         )
         .ok();
@@ -128,7 +168,7 @@ fn main() -> Result<(), StoreError> {
         }
         writeln!(
             out,
-            "{durability:?}: last_writes, 100 ids a call     {}",
+            "{durability}: last_writes, 100 ids a call     {}",
             rate(N, t)
         )
         .ok();

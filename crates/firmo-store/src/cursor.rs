@@ -4,7 +4,7 @@ use firmo_core::UnixMillis;
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Context, StoreError};
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 impl Writer<'_> {
     /// Sets cursor `name` of (`crm`, `portal`) to `value`, stamped `updated_at`.
@@ -16,15 +16,21 @@ impl Writer<'_> {
         value: &str,
         updated_at: UnixMillis,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO sync_cursors (crm, portal, name, value, updated_at) \
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let key = [crm, portal, name, value];
+                return pg::ops::set_cursor(pg, self.path, key, updated_at);
+            }
+        };
+        conn.prepare_cached(
+            "INSERT INTO sync_cursors (crm, portal, name, value, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT (crm, portal, name) DO UPDATE SET \
                      value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .and_then(|mut stmt| stmt.execute(params![crm, portal, name, value, updated_at.0]))
-            .ctx(self.path, "writing a sync cursor in")?;
+        )
+        .and_then(|mut stmt| stmt.execute(params![crm, portal, name, value, updated_at.0]))
+        .ctx(self.path, "writing a sync cursor in")?;
         Ok(())
     }
 }
@@ -49,18 +55,23 @@ impl Store {
         portal: &str,
         name: &str,
     ) -> Result<Option<(String, UnixMillis)>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT value, updated_at FROM sync_cursors \
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::get_cursor_entry(pg, &self.path, [crm, portal, name]);
+            }
+        };
+        conn.prepare_cached(
+            "SELECT value, updated_at FROM sync_cursors \
                  WHERE crm = ?1 AND portal = ?2 AND name = ?3",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![crm, portal, name], |row| {
-                    Ok((row.get(0)?, UnixMillis(row.get(1)?)))
-                })
-                .optional()
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![crm, portal, name], |row| {
+                Ok((row.get(0)?, UnixMillis(row.get(1)?)))
             })
-            .ctx(&self.path, "reading a sync cursor in")
+            .optional()
+        })
+        .ctx(&self.path, "reading a sync cursor in")
     }
 
     /// Sets a cursor in its own transaction (see [`Writer::set_cursor`]).
@@ -76,39 +87,4 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_are_per_crm_portal_and_name() {
-        let mut store = Store::open_in_memory().unwrap();
-        assert_eq!(
-            store.get_cursor("hubspot", "123", "companies").unwrap(),
-            None
-        );
-        store
-            .set_cursor("hubspot", "123", "companies", "a", UnixMillis(1))
-            .unwrap();
-        store
-            .set_cursor("hubspot", "456", "companies", "b", UnixMillis(2))
-            .unwrap();
-        store
-            .set_cursor("hubspot", "123", "companies", "c", UnixMillis(3))
-            .unwrap();
-        assert_eq!(
-            store
-                .get_cursor_entry("hubspot", "123", "companies")
-                .unwrap(),
-            Some(("c".to_owned(), UnixMillis(3)))
-        );
-        assert_eq!(
-            store
-                .get_cursor("hubspot", "456", "companies")
-                .unwrap()
-                .as_deref(),
-            Some("b")
-        );
-        assert_eq!(store.get_cursor("hubspot", "123", "deals").unwrap(), None);
-    }
-}
+// Tests: tests/conformance.rs, run on both backends.

@@ -1,4 +1,5 @@
-//! The store's error type: every variant names the file and what firmo was doing.
+//! The store's error type: every variant names the state (a file, or a PostgreSQL URL
+//! without its password) and what firmo was doing.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,17 @@ pub enum StoreError {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
+    },
+    /// PostgreSQL refused an operation, or the connection to it failed. `message` carries
+    /// the server's own words (the driver's `Display` says only "db error").
+    #[error("{op} {}: {message}", path.display())]
+    Postgres {
+        op: &'static str,
+        /// The state URL, password removed.
+        path: PathBuf,
+        message: String,
+        #[source]
+        source: Option<postgres::Error>,
     },
     /// The parent directory of the state file could not be created.
     #[error("creating the directory for {}: {source}", path.display())]
@@ -109,6 +121,43 @@ impl<T> Context<T> for rusqlite::Result<T> {
             source,
         })
     }
+}
+
+/// Attaches the state and the operation to a PostgreSQL error.
+pub(crate) trait PgContext<T> {
+    fn pg(self, path: &Path, op: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> PgContext<T> for Result<T, postgres::Error> {
+    fn pg(self, path: &Path, op: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Postgres {
+            op,
+            path: path.to_path_buf(),
+            message: pg_message(&source),
+            source: Some(source),
+        })
+    }
+}
+
+/// The server's message (with its SQLSTATE and detail) for a database error, the cause
+/// chain for a connection error: the words a user can act on.
+fn pg_message(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        let mut text = format!("{} ({})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(": ");
+            text.push_str(detail);
+        }
+        return text;
+    }
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// Serializes `value` for a JSON column.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Context, StoreError};
 use crate::runs::RunId;
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 /// One property value firmo wrote to one CRM record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,16 +28,18 @@ impl Writer<'_> {
     /// for its record and property (unless a later-stamped one is already there).
     pub fn record_writes(&self, run_id: RunId, entries: &[JournalEntry]) -> Result<(), StoreError> {
         const OP: &str = "writing the write journal in";
-        let mut history = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::record_writes(pg, self.path, run_id, entries),
+        };
+        let mut history = conn
             .prepare_cached(
                 "INSERT INTO write_journal \
                      (run_id, crm, portal, record_id, property, value, written_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .ctx(self.path, OP)?;
-        let mut latest = self
-            .conn
+        let mut latest = conn
             .prepare_cached(
                 "INSERT INTO journal_latest \
                      (run_id, crm, portal, record_id, property, value, written_at) \
@@ -84,7 +86,14 @@ impl Store {
         record_ids: &[&str],
     ) -> Result<HashMap<(String, String), JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let ids = record_ids.iter().map(|id| (*id).to_owned()).collect();
+                return pg::ops::last_writes(pg, &self.path, crm, portal, ids);
+            }
+        };
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let mut stmt = tx
             .prepare_cached(
                 "SELECT property, value, written_at FROM journal_latest \
@@ -126,7 +135,14 @@ impl Store {
         record_ids: &[&str],
     ) -> Result<HashMap<(String, String), JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let ids = record_ids.iter().map(|id| (*id).to_owned()).collect();
+                return pg::ops::last_writes_adopting(pg, &self.path, crm, portal, ids);
+            }
+        };
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         // This key's entries first, then the newest: the first row per property wins.
         let mut stmt = tx
             .prepare_cached(
@@ -162,8 +178,11 @@ impl Store {
     /// Everything run `run_id` wrote, in the order it was journaled.
     pub fn writes_for_run(&self, run_id: RunId) -> Result<Vec<JournalEntry>, StoreError> {
         const OP: &str = "reading the write journal in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::writes_for_run(pg, &self.path, run_id),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT crm, portal, record_id, property, value, written_at FROM write_journal \
                  WHERE run_id = ?1 ORDER BY id",
@@ -184,120 +203,4 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::RunStart;
-
-    fn entry(record_id: &str, property: &str, value: &str, at: i64) -> JournalEntry {
-        JournalEntry {
-            crm: "hubspot".into(),
-            portal: "p1".into(),
-            record_id: record_id.into(),
-            property: property.into(),
-            value: value.into(),
-            written_at: UnixMillis(at),
-        }
-    }
-
-    #[test]
-    fn last_writes_keeps_the_newest_value_per_record_and_property() {
-        let mut store = Store::open_in_memory().unwrap();
-        let first = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        let second = store
-            .start_run(&RunStart::new("sync", UnixMillis(2)))
-            .unwrap();
-        store
-            .record_writes(
-                first,
-                &[
-                    entry("1", "industry", "software", 10),
-                    entry("1", "city", "Oslo", 10),
-                ],
-            )
-            .unwrap();
-        store
-            .record_writes(second, &[entry("1", "industry", "fintech", 20)])
-            .unwrap();
-        // A late-arriving older write doesn't regress the latest value.
-        store
-            .record_writes(first, &[entry("1", "city", "Bergen", 5)])
-            .unwrap();
-
-        let last = store.last_writes("hubspot", "p1", &["1", "2"]).unwrap();
-        assert_eq!(last.len(), 2);
-        assert_eq!(last[&("1".into(), "industry".into())].value, "fintech");
-        assert_eq!(last[&("1".into(), "city".into())].value, "Oslo");
-        assert!(
-            store
-                .last_writes("hubspot", "p2", &["1"])
-                .unwrap()
-                .is_empty()
-        );
-
-        let history = store.writes_for_run(first).unwrap();
-        let values: Vec<_> = history.iter().map(|e| e.value.as_str()).collect();
-        assert_eq!(values, ["software", "Oslo", "Bergen"]);
-    }
-
-    #[test]
-    fn adopting_reads_firmo_s_writes_under_another_portal_key() {
-        let mut store = Store::open_in_memory().unwrap();
-        let run = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        let old_key = |record: &str, property: &str, value: &str, at: i64| JournalEntry {
-            portal: "hubspot:127.0.0.1:8089:0123".into(),
-            ..entry(record, property, value, at)
-        };
-        store
-            .record_writes(
-                run,
-                &[
-                    old_key("1", "firmo_headcount", "51", 10),
-                    old_key("1", "firmo_industry", "Software", 10),
-                    entry("1", "firmo_industry", "Fintech", 5),
-                    old_key("2", "firmo_headcount", "7", 10),
-                ],
-            )
-            .unwrap();
-
-        let last = store
-            .last_writes_adopting("hubspot", "p1", &["1", "2", "3"])
-            .unwrap();
-        assert_eq!(last.len(), 3, "{last:?}");
-        let headcount = &last[&("1".into(), "firmo_headcount".into())];
-        assert_eq!(
-            (headcount.value.as_str(), headcount.portal.as_str()),
-            ("51", "hubspot:127.0.0.1:8089:0123")
-        );
-        // This key's own entry wins over a newer one under another key.
-        assert_eq!(
-            last[&("1".into(), "firmo_industry".into())].value,
-            "Fintech"
-        );
-        assert_eq!(last[&("2".into(), "firmo_headcount".into())].value, "7");
-        // Another CRM's writes are never adopted.
-        assert!(
-            store
-                .last_writes_adopting("salesforce", "p1", &["1"])
-                .unwrap()
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn writes_need_a_real_run() {
-        let mut store = Store::open_in_memory().unwrap();
-        let err = store
-            .record_writes(RunId(7), &[entry("1", "city", "Oslo", 1)])
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("writing the write journal in :memory:"),
-            "{err}"
-        );
-    }
-}
+// Tests: tests/conformance.rs, run on both backends.

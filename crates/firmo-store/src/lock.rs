@@ -97,8 +97,11 @@ pub fn lock_path(state: &Path) -> PathBuf {
 /// however it ends). Take it with [`RunLock::acquire`] or [`Store::lock_for_run`].
 #[derive(Debug)]
 pub struct RunLock {
-    /// `None` for an in-memory store, which no other process can share.
+    /// `None` for an in-memory store, which no other process can share, and for
+    /// PostgreSQL.
     file: Option<File>,
+    /// The advisory lock of a PostgreSQL state (see `pg/lock.rs`).
+    _pg: Option<crate::pg::lock::PgLock>,
     path: PathBuf,
 }
 
@@ -140,11 +143,12 @@ impl RunLock {
         tracing::debug!(lock = %path.display(), %holder, "took the run lock");
         Ok(RunLock {
             file: Some(file),
+            _pg: None,
             path,
         })
     }
 
-    /// The sidecar file this lock is held on.
+    /// The sidecar file this lock is held on (for PostgreSQL, the state's URL).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -170,7 +174,9 @@ impl Drop for RunLock {
 }
 
 impl Store {
-    /// Takes the run lock of this store's file for `holder` (see [`RunLock::acquire`]).
+    /// Takes the run lock of this store's file for `holder` (see [`RunLock::acquire`]);
+    /// on PostgreSQL, a session advisory lock on the store's own connection, released
+    /// when the lock is dropped or the connection ends (the process killed included).
     /// Commands that write (`sync`, `enrich`, imports) hold it for their whole duration;
     /// read-only commands don't take it. An in-memory store is private to this process,
     /// so its lock always succeeds and guards nothing.
@@ -181,13 +187,51 @@ impl Store {
                 path: self.path.clone(),
             });
         }
+        if let crate::Db::Postgres(pg) = self.db() {
+            let lock =
+                crate::pg::lock::acquire(pg, &self.path, crate::pg::lock::STATE, false, holder)?;
+            return Ok(RunLock {
+                file: None,
+                _pg: Some(lock),
+                path: self.path.clone(),
+            });
+        }
         if self.path == Path::new(":memory:") {
             return Ok(RunLock {
                 file: None,
+                _pg: None,
                 path: self.path.clone(),
             });
         }
         RunLock::acquire(&self.path, holder)
+    }
+}
+
+impl Store {
+    /// Takes the run lock of one portal (`crm`, `portal`) for `holder`: what a fleet
+    /// worker holds while it syncs that portal. On PostgreSQL runs on different portals
+    /// proceed side by side, a second run on the same portal is [`StoreError::Locked`]
+    /// naming the first, and a whole-state lock ([`Store::lock_for_run`]) and portal
+    /// locks exclude each other. An SQLite file has one lock for everything: this is
+    /// [`Store::lock_for_run`].
+    pub fn lock_portal(
+        &self,
+        crm: &str,
+        portal: &str,
+        holder: &LockHolder,
+    ) -> Result<RunLock, StoreError> {
+        if let crate::Db::Postgres(pg) = self.db()
+            && !self.read_only
+        {
+            let scope = crate::pg::lock::portal_scope(crm, portal);
+            let lock = crate::pg::lock::acquire(pg, &self.path, &scope, true, holder)?;
+            return Ok(RunLock {
+                file: None,
+                _pg: Some(lock),
+                path: self.path.clone(),
+            });
+        }
+        self.lock_for_run(holder)
     }
 }
 

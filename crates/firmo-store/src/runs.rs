@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Context, StoreError, from_json, to_json};
 use crate::status::{Outcome, RunOutcome};
-use crate::{Store, Writer};
+use crate::{Db, Store, Writer, pg};
 
 /// A run's id (the `runs` row id; increases with every run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -91,7 +91,7 @@ impl OutcomeCounts {
         }
     }
 
-    fn slot(&mut self, outcome: Outcome) -> &mut u64 {
+    pub(crate) fn slot(&mut self, outcome: Outcome) -> &mut u64 {
         match outcome {
             Outcome::Written => &mut self.written,
             Outcome::Unchanged => &mut self.unchanged,
@@ -182,24 +182,27 @@ impl Writer<'_> {
     /// Records the start of a run and returns its id.
     pub fn start_run(&self, start: &RunStart) -> Result<RunId, StoreError> {
         const OP: &str = "recording a run in";
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::start_run(pg, self.path, start),
+        };
         let config = to_json(&start.config, self.path, OP, || "run config".into())?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO runs (kind, crm, portal, started_at, dry_run, config_json) \
+        conn.prepare_cached(
+            "INSERT INTO runs (kind, crm, portal, started_at, dry_run, config_json) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    start.kind,
-                    start.crm,
-                    start.portal,
-                    start.started_at.0,
-                    start.dry_run,
-                    config
-                ])
-            })
-            .ctx(self.path, OP)?;
-        Ok(RunId(self.conn.last_insert_rowid()))
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                start.kind,
+                start.crm,
+                start.portal,
+                start.started_at.0,
+                start.dry_run,
+                config
+            ])
+        })
+        .ctx(self.path, OP)?;
+        Ok(RunId(conn.last_insert_rowid()))
     }
 
     /// Records the end of run `run_id`. Finishing a run twice keeps the later call.
@@ -214,13 +217,20 @@ impl Writer<'_> {
         let summary = to_json(summary, self.path, OP, || {
             format!("summary of run {run_id}")
         })?;
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 WHERE id = ?1",
-            )
-            .and_then(|mut stmt| stmt.execute(params![run_id.0, finished_at.0, outcome, summary]))
-            .ctx(self.path, OP)?;
+        let changed = match self.conn {
+            Db::Sqlite(conn) => conn
+                .prepare_cached(
+                    "UPDATE runs SET finished_at = ?2, outcome = ?3, summary_json = ?4 \
+                     WHERE id = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![run_id.0, finished_at.0, outcome, summary])
+                })
+                .ctx(self.path, OP)? as u64,
+            Db::Postgres(pg) => {
+                pg::ops::finish_run(pg, self.path, run_id, finished_at, outcome, summary)?
+            }
+        };
         if changed == 0 {
             return Err(StoreError::Invalid {
                 op: OP,
@@ -239,8 +249,17 @@ impl Writer<'_> {
         outcomes: &[AccountOutcome],
     ) -> Result<(), StoreError> {
         const OP: &str = "recording account outcomes in";
-        let mut stmt = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let rows = outcomes
+                    .iter()
+                    .map(|o| Ok((o.clone(), self.detail_json(OP, o)?)))
+                    .collect::<Result<_, StoreError>>()?;
+                return pg::ops::record_outcomes(pg, self.path, run_id, rows);
+            }
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO run_outcomes \
                      (run_id, account_id, domain, outcome, reason, detail_json) \
@@ -251,15 +270,7 @@ impl Writer<'_> {
             )
             .ctx(self.path, OP)?;
         for o in outcomes {
-            let detail = o
-                .detail
-                .as_ref()
-                .map(|d| {
-                    to_json(d, self.path, OP, || {
-                        format!("detail of account {}", o.account_id)
-                    })
-                })
-                .transpose()?;
+            let detail = self.detail_json(OP, o)?;
             stmt.execute(params![
                 run_id.0,
                 o.account_id,
@@ -273,6 +284,21 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn detail_json(
+        &self,
+        op: &'static str,
+        o: &AccountOutcome,
+    ) -> Result<Option<String>, StoreError> {
+        o.detail
+            .as_ref()
+            .map(|d| {
+                to_json(d, self.path, op, || {
+                    format!("detail of account {}", o.account_id)
+                })
+            })
+            .transpose()
+    }
+
     /// Adds `credits` and `lookups` to what run `run_id` spent on `provider`.
     pub fn add_credits(
         &self,
@@ -283,16 +309,21 @@ impl Writer<'_> {
     ) -> Result<(), StoreError> {
         const OP: &str = "writing the credit ledger in";
         check_credits(self.path, OP, provider, credits)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO run_credits (run_id, provider, credits, lookups) \
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::add_credits(pg, self.path, run_id, provider, credits, lookups);
+            }
+        };
+        conn.prepare_cached(
+            "INSERT INTO run_credits (run_id, provider, credits, lookups) \
                  VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (run_id, provider) DO UPDATE SET \
                      credits = run_credits.credits + excluded.credits, \
                      lookups = run_credits.lookups + excluded.lookups",
-            )
-            .and_then(|mut stmt| stmt.execute(params![run_id.0, provider, credits, count(lookups)]))
-            .ctx(self.path, OP)?;
+        )
+        .and_then(|mut stmt| stmt.execute(params![run_id.0, provider, credits, count(lookups)]))
+        .ctx(self.path, OP)?;
         Ok(())
     }
 
@@ -304,8 +335,22 @@ impl Writer<'_> {
         merged: &[MergedSnapshot],
     ) -> Result<(), StoreError> {
         const OP: &str = "recording merged snapshots in";
-        let mut stmt = self
-            .conn
+        let conn = match self.conn {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let mut rows = Vec::with_capacity(merged.len());
+                for m in merged {
+                    let what = || format!("merged snapshot of account {}", m.account_id);
+                    rows.push((
+                        m.account_id.clone(),
+                        to_json(&m.merged, self.path, OP, what)?,
+                        to_json(&m.findings, self.path, OP, what)?,
+                    ));
+                }
+                return pg::ops::record_merged(pg, self.path, run_id, rows);
+            }
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO run_merged (run_id, account_id, merged_json, findings_json) \
                  VALUES (?1, ?2, ?3, ?4) \
@@ -327,18 +372,18 @@ impl Writer<'_> {
 const RUN_COLUMNS: &str = "id, kind, crm, portal, started_at, finished_at, dry_run, outcome, \
                            config_json, summary_json";
 
-/// A `runs` row before its JSON is parsed and its counts are added.
-struct RawRun {
-    id: i64,
-    kind: String,
-    crm: Option<String>,
-    portal: Option<String>,
-    started_at: i64,
-    finished_at: Option<i64>,
-    dry_run: bool,
-    outcome: Option<RunOutcome>,
-    config: String,
-    summary: Option<String>,
+/// A `runs` row before its JSON is parsed and its counts are added (either backend).
+pub(crate) struct RawRun {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) crm: Option<String>,
+    pub(crate) portal: Option<String>,
+    pub(crate) started_at: i64,
+    pub(crate) finished_at: Option<i64>,
+    pub(crate) dry_run: bool,
+    pub(crate) outcome: Option<RunOutcome>,
+    pub(crate) config: String,
+    pub(crate) summary: Option<String>,
 }
 
 impl RawRun {
@@ -358,6 +403,19 @@ impl RawRun {
     }
 
     fn finish(self, conn: &Connection, path: &Path) -> Result<RunRecord, StoreError> {
+        let id = RunId(self.id);
+        let counts = outcome_counts(conn, path, id)?;
+        let spend = credits_for_run(conn, path, id)?;
+        self.into_record(path, counts, &spend)
+    }
+
+    /// The record, given the run's outcome counts and spend.
+    pub(crate) fn into_record(
+        self,
+        path: &Path,
+        counts: OutcomeCounts,
+        spend: &[ProviderSpend],
+    ) -> Result<RunRecord, StoreError> {
         const OP: &str = "reading runs in";
         let id = RunId(self.id);
         let config = from_json(&self.config, path, OP, || format!("config of run {id}"))?;
@@ -365,8 +423,6 @@ impl RawRun {
             .summary
             .map(|s| from_json(&s, path, OP, || format!("summary of run {id}")))
             .transpose()?;
-        let counts = outcome_counts(conn, path, id)?;
-        let spend = credits_for_run(conn, path, id)?;
         Ok(RunRecord {
             id,
             kind: self.kind,
@@ -493,8 +549,11 @@ impl Store {
     pub fn prune_merged(&mut self, keep_runs: usize) -> Result<u64, StoreError> {
         let keep = count(keep_runs as u64);
         self.write(|w| {
-            let deleted = w
-                .conn
+            let conn = match w.conn {
+                Db::Sqlite(conn) => conn,
+                Db::Postgres(pg) => return pg::ops::prune_merged(pg, w.path, keep),
+            };
+            let deleted = conn
                 .execute(
                     "DELETE FROM run_merged WHERE run_id NOT IN \
                          (SELECT id FROM runs ORDER BY id DESC LIMIT ?1)",
@@ -507,7 +566,15 @@ impl Store {
 
     /// Run `run_id`, if it exists.
     pub fn get_run(&self, run_id: RunId) -> Result<Option<RunRecord>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let runs = pg::ops::runs(pg, &self.path, pg::ops::Runs::One(run_id))?;
+                return Ok(runs.into_iter().next());
+            }
+        };
         self.query_runs(
+            conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
             run_id.0,
         )
@@ -516,7 +583,15 @@ impl Store {
 
     /// The newest `limit` runs, newest first.
     pub fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let newest = pg::ops::Runs::Newest(count(limit as u64));
+                return pg::ops::runs(pg, &self.path, newest);
+            }
+        };
         self.query_runs(
+            conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"),
             count(limit as u64),
         )
@@ -525,7 +600,14 @@ impl Store {
     /// The newest run of `kind` (`sync`, `enrich`, …), finished or not.
     pub fn last_run(&self, kind: &str) -> Result<Option<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let last = pg::ops::Runs::LastOfKind(kind.to_owned());
+                return Ok(pg::ops::runs(pg, &self.path, last)?.into_iter().next());
+            }
+        };
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let raw = tx
             .prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM runs WHERE kind = ?1 ORDER BY id DESC LIMIT 1"
@@ -535,9 +617,14 @@ impl Store {
         raw.map(|raw| raw.finish(&tx, &self.path)).transpose()
     }
 
-    fn query_runs(&self, sql: &str, param: i64) -> Result<Vec<RunRecord>, StoreError> {
+    fn query_runs(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        param: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
-        let tx = self.conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let raws: Vec<RawRun> = tx
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.query_map([param], RawRun::from_row)?.collect())
@@ -550,8 +637,11 @@ impl Store {
     /// Every account outcome of run `run_id`, by account id.
     pub fn outcomes(&self, run_id: RunId) -> Result<Vec<AccountOutcome>, StoreError> {
         const OP: &str = "reading account outcomes in";
-        let raws: Vec<(AccountOutcome, Option<String>)> = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::outcomes(pg, &self.path, run_id),
+        };
+        let raws: Vec<(AccountOutcome, Option<String>)> = conn
             .prepare_cached(
                 "SELECT account_id, domain, outcome, reason, detail_json FROM run_outcomes \
                  WHERE run_id = ?1 ORDER BY account_id",
@@ -588,18 +678,28 @@ impl Store {
 
     /// How many accounts of run `run_id` ended in each outcome.
     pub fn outcome_counts(&self, run_id: RunId) -> Result<OutcomeCounts, StoreError> {
-        outcome_counts(&self.conn, &self.path, run_id)
+        match self.db() {
+            Db::Sqlite(conn) => outcome_counts(conn, &self.path, run_id),
+            Db::Postgres(pg) => pg::ops::outcome_counts(pg, &self.path, run_id),
+        }
     }
 
     /// What run `run_id` spent, per provider (by name).
     pub fn credits_for_run(&self, run_id: RunId) -> Result<Vec<ProviderSpend>, StoreError> {
-        credits_for_run(&self.conn, &self.path, run_id)
+        match self.db() {
+            Db::Sqlite(conn) => credits_for_run(conn, &self.path, run_id),
+            Db::Postgres(pg) => pg::ops::credits_for_run(pg, &self.path, run_id),
+        }
     }
 
     /// What every real (not dry) run started at or after `since` spent, per provider.
     pub fn credits_since(&self, since: UnixMillis) -> Result<Vec<ProviderSpend>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::credits_since(pg, &self.path, since),
+        };
         spend_rows(
-            &self.conn,
+            conn,
             &self.path,
             "SELECT c.provider, sum(c.credits), sum(c.lookups) \
              FROM run_credits c JOIN runs r ON r.id = c.run_id \
@@ -624,8 +724,11 @@ impl Store {
         mut f: impl FnMut(MergedSnapshot),
     ) -> Result<(), StoreError> {
         const OP: &str = "reading merged snapshots in";
-        let mut stmt = self
-            .conn
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::for_each_merged(pg, &self.path, run_id, f),
+        };
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT account_id, merged_json, findings_json FROM run_merged \
                  WHERE run_id = ?1 ORDER BY account_id",
@@ -648,231 +751,4 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn outcome(account_id: &str, outcome: Outcome, reason: Option<&str>) -> AccountOutcome {
-        AccountOutcome {
-            account_id: account_id.into(),
-            domain: Some(format!("{account_id}.com")),
-            outcome,
-            reason: reason.map(str::to_owned),
-            detail: None,
-        }
-    }
-
-    #[test]
-    fn a_run_round_trips_and_unfinished_runs_read_as_interrupted() {
-        let mut store = Store::open_in_memory().unwrap();
-        let start = RunStart::new("sync", UnixMillis(100))
-            .on("hubspot", "p1")
-            .dry_run(true)
-            .config(json!({"budget": 50}));
-        let run = store.start_run(&start).unwrap();
-        let got = store.get_run(run).unwrap().unwrap();
-        assert_eq!(got.outcome, RunOutcome::Interrupted);
-        assert_eq!(got.finished_at, None);
-        assert_eq!(
-            (got.crm.as_deref(), got.portal.as_deref()),
-            (Some("hubspot"), Some("p1"))
-        );
-        assert!(got.dry_run);
-        assert_eq!(got.config, json!({"budget": 50}));
-
-        store
-            .finish_run(
-                run,
-                UnixMillis(200),
-                RunOutcome::Partial,
-                &json!({"written": 3}),
-            )
-            .unwrap();
-        let got = store.get_run(run).unwrap().unwrap();
-        assert_eq!(got.outcome, RunOutcome::Partial);
-        assert_eq!(got.finished_at, Some(UnixMillis(200)));
-        assert_eq!(got.summary, Some(json!({"written": 3})));
-        assert_eq!(store.get_run(RunId(run.0 + 1)).unwrap(), None);
-    }
-
-    #[test]
-    fn finishing_an_unknown_run_is_an_error() {
-        let mut store = Store::open_in_memory().unwrap();
-        let err = store
-            .finish_run(RunId(3), UnixMillis(1), RunOutcome::Ok, &json!({}))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "recording the end of a run in :memory:: there is no run 3"
-        );
-    }
-
-    #[test]
-    fn list_runs_is_newest_first_and_last_run_filters_by_kind() {
-        let mut store = Store::open_in_memory().unwrap();
-        let a = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        let b = store
-            .start_run(&RunStart::new("enrich", UnixMillis(2)))
-            .unwrap();
-        let c = store
-            .start_run(&RunStart::new("sync", UnixMillis(3)))
-            .unwrap();
-        let ids: Vec<RunId> = store.list_runs(10).unwrap().iter().map(|r| r.id).collect();
-        assert_eq!(ids, [c, b, a]);
-        assert_eq!(store.list_runs(2).unwrap().len(), 2);
-        assert_eq!(store.last_run("sync").unwrap().unwrap().id, c);
-        assert_eq!(store.last_run("enrich").unwrap().unwrap().id, b);
-        assert_eq!(store.last_run("report").unwrap(), None);
-    }
-
-    #[test]
-    fn each_account_has_one_outcome_per_run_and_counts_follow() {
-        let mut store = Store::open_in_memory().unwrap();
-        let run = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        store
-            .record_outcomes(
-                run,
-                &[
-                    outcome("a", Outcome::Written, None),
-                    outcome("b", Outcome::Failed, Some("HTTP 500")),
-                    outcome("c", Outcome::Rejected, Some("FQ012")),
-                    outcome("d", Outcome::Skipped, Some("fresh")),
-                ],
-            )
-            .unwrap();
-        // The retry of a failed account succeeds: it now counts as written, once.
-        let mut retried = outcome("b", Outcome::Written, None);
-        retried.detail = Some(json!({"industry": "software"}));
-        store.record_outcomes(run, &[retried.clone()]).unwrap();
-
-        let counts = store.outcome_counts(run).unwrap();
-        assert_eq!(
-            counts,
-            OutcomeCounts {
-                written: 2,
-                unchanged: 0,
-                skipped: 1,
-                rejected: 1,
-                failed: 0
-            }
-        );
-        assert_eq!(counts.total(), 4);
-        let all = store.outcomes(run).unwrap();
-        assert_eq!(all.len(), 4);
-        assert_eq!(all[1], retried);
-        assert_eq!(all[2].reason.as_deref(), Some("FQ012"));
-        assert_eq!(store.get_run(run).unwrap().unwrap().counts, counts);
-    }
-
-    #[test]
-    fn the_credit_ledger_adds_up_per_run_and_provider() {
-        let mut store = Store::open_in_memory().unwrap();
-        let old = store
-            .start_run(&RunStart::new("sync", UnixMillis(10)))
-            .unwrap();
-        let new = store
-            .start_run(&RunStart::new("sync", UnixMillis(20)))
-            .unwrap();
-        let dry = store
-            .start_run(&RunStart::new("sync", UnixMillis(30)).dry_run(true))
-            .unwrap();
-        store.add_credits(old, "clay", 5.0, 5).unwrap();
-        store.add_credits(new, "clay", 1.0, 1).unwrap();
-        store.add_credits(new, "clay", 2.0, 2).unwrap();
-        store.add_credits(new, "clearbit", 0.5, 1).unwrap();
-        store.add_credits(dry, "clay", 100.0, 100).unwrap();
-
-        let spend = |provider: &str, credits: f64, lookups: u64| ProviderSpend {
-            provider: provider.into(),
-            credits,
-            lookups,
-        };
-        assert_eq!(
-            store.credits_for_run(new).unwrap(),
-            [spend("clay", 3.0, 3), spend("clearbit", 0.5, 1)]
-        );
-        assert_eq!(
-            store.credits_since(UnixMillis(15)).unwrap(),
-            [spend("clay", 3.0, 3), spend("clearbit", 0.5, 1)],
-            "older and dry runs are not counted"
-        );
-        assert_eq!(
-            store.credits_since(UnixMillis(0)).unwrap()[0],
-            spend("clay", 8.0, 8)
-        );
-        let run = store.get_run(new).unwrap().unwrap();
-        assert!((run.credits - 3.5).abs() < f64::EPSILON);
-        assert_eq!(run.lookups, 4);
-        assert!(store.add_credits(new, "clay", -1.0, 1).is_err());
-    }
-
-    #[test]
-    fn pruning_keeps_the_snapshots_of_the_newest_runs_only() {
-        let mut store = Store::open_in_memory().unwrap();
-        let snap = MergedSnapshot {
-            account_id: "a".into(),
-            merged: json!({}),
-            findings: json!([]),
-        };
-        let runs: Vec<RunId> = (0..4)
-            .map(|i| {
-                let run = store
-                    .start_run(&RunStart::new("sync", UnixMillis(i)))
-                    .unwrap();
-                store
-                    .record_merged(run, std::slice::from_ref(&snap))
-                    .unwrap();
-                store
-                    .record_outcomes(run, &[outcome("a", Outcome::Written, None)])
-                    .unwrap();
-                run
-            })
-            .collect();
-        assert_eq!(store.prune_merged(2).unwrap(), 2);
-        let kept: Vec<usize> = runs
-            .iter()
-            .map(|r| store.merged_for_run(*r).unwrap().len())
-            .collect();
-        assert_eq!(kept, [0, 0, 1, 1]);
-        assert_eq!(
-            store.outcomes(runs[0]).unwrap().len(),
-            1,
-            "outcomes are kept"
-        );
-        assert_eq!(store.prune_merged(2).unwrap(), 0);
-    }
-
-    #[test]
-    fn merged_snapshots_round_trip_by_account() {
-        let mut store = Store::open_in_memory().unwrap();
-        let run = store
-            .start_run(&RunStart::new("sync", UnixMillis(1)))
-            .unwrap();
-        let other = store
-            .start_run(&RunStart::new("sync", UnixMillis(2)))
-            .unwrap();
-        let snap = |id: &str, headcount: i64| MergedSnapshot {
-            account_id: id.into(),
-            merged: json!({"headcount": headcount}),
-            findings: json!([{"code": "FQ001"}]),
-        };
-        store
-            .record_merged(run, &[snap("b", 2), snap("a", 1)])
-            .unwrap();
-        store.record_merged(run, &[snap("b", 3)]).unwrap();
-        store.record_merged(other, &[snap("z", 9)]).unwrap();
-        assert_eq!(
-            store.merged_for_run(run).unwrap(),
-            [snap("a", 1), snap("b", 3)]
-        );
-        let mut seen = 0;
-        store.for_each_merged(other, |_| seen += 1).unwrap();
-        assert_eq!(seen, 1);
-    }
-}
+// Tests: tests/conformance.rs, run on both backends.

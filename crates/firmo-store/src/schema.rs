@@ -287,7 +287,7 @@ mod tests {
             Some("x")
         );
         let note: Option<String> = store
-            .conn
+            .sqlite()
             .query_row("SELECT note FROM sync_cursors", [], |r| r.get(0))
             .unwrap();
         assert_eq!(note, None);

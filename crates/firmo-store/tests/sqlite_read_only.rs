@@ -1,16 +1,15 @@
-//! The run lock across processes (a killed holder releases it) and read-only opening of
-//! files and directories this process may not write.
+//! What only an SQLite file has: read-only opening of files and directories this process
+//! may not write, and files that are no firmo state. The rest of the read-only and lock
+//! behaviour is in conformance.rs, on both backends.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use firmo_core::UnixMillis;
-use firmo_store::{
-    LockHolder, LookupEntry, LookupStatus, RunLock, RunStart, SCHEMA_VERSION, Store, StoreError,
-};
+use firmo_store::{LookupEntry, LookupStatus, RunStart, Store, StoreError};
 
 /// Set (to a state file path) when this test binary is re-run as a child.
 const CHILD_ENV: &str = "FIRMO_STORE_LOCK_TEST_CHILD";
@@ -25,15 +24,6 @@ fn lock_child() {
     let path = Path::new(&path);
     let mut out = std::io::stdout();
     match std::env::var(MODE_ENV).as_deref() {
-        Ok("hold") => {
-            let holder = LockHolder::this_process("firmo sync --crm hubspot", UnixMillis(5));
-            let _lock = RunLock::acquire(path, &holder).unwrap();
-            writeln!(out, "child-locked").unwrap();
-            out.flush().unwrap();
-            // Held until the parent kills us; reading stdin blocks without a sleep, and
-            // ends (so an orphan exits) when the parent goes away.
-            let _ = std::io::stdin().lines().next();
-        }
         Ok("read-only") => {
             // As an unprivileged user: the file and the directory are not ours to write.
             match Store::open(path) {
@@ -65,53 +55,6 @@ fn child(path: &Path, mode: &str) -> Command {
     cmd
 }
 
-fn holder(command: &str) -> LockHolder {
-    LockHolder::this_process(command, UnixMillis(1_000))
-}
-
-#[test]
-fn a_lock_held_by_another_process_names_it_and_is_released_when_it_is_killed() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.db");
-    let mut holding = child(&state, "hold")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = holding.stdout.take().unwrap();
-    let locked = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .any(|line| line.contains("child-locked"));
-    assert!(locked, "the child never took the lock");
-
-    let err = RunLock::acquire(&state, &holder("firmo sync")).unwrap_err();
-    match &err {
-        StoreError::Locked {
-            state: named,
-            holder: Some(who),
-        } => {
-            assert_eq!(named, &state);
-            assert_eq!(who.pid, holding.id());
-            assert_eq!(who.command, "firmo sync --crm hubspot");
-        }
-        other => panic!("expected Locked naming the child, got {other:?}"),
-    }
-    let msg = err.to_string();
-    assert!(msg.contains(&format!("pid {}", holding.id())), "{msg}");
-
-    // SIGKILL: no destructor runs, the kernel drops the lock with the process.
-    holding.kill().unwrap();
-    holding.wait().unwrap();
-    let lock = RunLock::acquire(&state, &holder("firmo sync")).unwrap();
-    let text = std::fs::read_to_string(lock.path()).unwrap();
-    assert!(
-        text.contains(&format!("\"pid\":{}", std::process::id())),
-        "{text}"
-    );
-}
-
 /// A state file with one cached hit, closed cleanly (no `-wal`/`-shm` left).
 fn seeded(path: &Path) {
     let mut store = Store::open(path).unwrap();
@@ -128,46 +71,7 @@ fn seeded(path: &Path) {
 }
 
 #[test]
-fn a_read_only_store_reads_while_a_run_holds_the_lock_and_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    seeded(&path);
-    let mut writer = Store::open(&path).unwrap();
-    let _lock = writer.lock_for_run(&holder("firmo sync")).unwrap();
-    let run = writer
-        .start_run(&RunStart::new("sync", UnixMillis(2)))
-        .unwrap();
-
-    let reader = Store::open_read_only(&path).unwrap();
-    assert!(reader.is_read_only());
-    assert_eq!(
-        reader
-            .get_lookup("clearbit", "acme.com")
-            .unwrap()
-            .unwrap()
-            .status,
-        LookupStatus::Hit
-    );
-    // The reader sees the running run's commits as they land (WAL, not a snapshot).
-    writer
-        .put_lookup_charged(
-            &LookupEntry::new("clearbit", "new.com", UnixMillis(3), LookupStatus::Miss)
-                .charged(1.0),
-            run,
-        )
-        .unwrap();
-    let seen = reader.get_run(run).unwrap().unwrap();
-    assert!((seen.credits - 1.0).abs() < f64::EPSILON);
-    assert!(reader.get_lookup("clearbit", "new.com").unwrap().is_some());
-    // A read-only command does not take the lock, and may not.
-    assert!(matches!(
-        reader.lock_for_run(&holder("report")),
-        Err(StoreError::ReadOnly { .. })
-    ));
-}
-
-#[test]
-fn writes_through_a_read_only_store_are_a_clear_error_and_change_nothing() {
+fn a_read_only_store_leaves_a_read_only_file_byte_for_byte_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     seeded(&path);
@@ -196,29 +100,13 @@ fn writes_through_a_read_only_store_are_a_clear_error_and_change_nothing() {
 }
 
 #[test]
-fn a_read_only_open_creates_and_migrates_nothing() {
+fn a_read_only_open_creates_no_directory_and_refuses_other_files() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope/state.db");
     let err = Store::open_read_only(&missing).unwrap_err();
     assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
     assert!(err.to_string().contains("there is no state file"), "{err}");
     assert!(!dir.path().join("nope").exists());
-
-    let old = dir.path().join("old.db");
-    seeded(&old);
-    rusqlite::Connection::open(&old)
-        .unwrap()
-        .pragma_update(None, "user_version", SCHEMA_VERSION - 1)
-        .unwrap();
-    let err = Store::open_read_only(&old).unwrap_err();
-    assert!(
-        matches!(err, StoreError::Outdated { found, .. } if found == SCHEMA_VERSION - 1),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("run a command that writes"),
-        "{err}"
-    );
 
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0xAB; 8192]).unwrap();
