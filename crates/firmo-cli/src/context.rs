@@ -58,6 +58,21 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
 /// Opens the state `--state`/`FIRMO_STATE` names: a file path, or a `postgres://…` URL
 /// for a PostgreSQL database (`firmo_store::Store::open` tells them apart). The message
 /// shows a URL without its password.
+/// Whether the state is there to read: a PostgreSQL URL always is (the server says), a
+/// file when it exists.
+pub(crate) fn state_exists(global: &GlobalArgs) -> bool {
+    global
+        .state
+        .to_str()
+        .is_some_and(firmo_store::is_postgres_url)
+        || global.state.exists()
+}
+
+/// The state's location as messages show it (a URL without its password).
+pub(crate) fn state_label(global: &GlobalArgs) -> String {
+    firmo_store::display_location(&global.state)
+}
+
 pub(crate) fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
     let store = Store::open(&global.state).with_context(|| {
         format!(

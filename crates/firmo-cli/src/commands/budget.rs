@@ -26,10 +26,10 @@ struct BudgetReport {
 
 pub(crate) fn run(global: &GlobalArgs) -> CmdResult {
     let config = load_config(global)?;
-    if !global.state.exists() {
+    if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no state file at {}: nothing spent yet (or pass --state)",
-            global.state.display()
+            crate::context::state_label(global)
         )));
     }
     let store = open_store_read_only(global)?;

@@ -120,7 +120,7 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
     let config = load_config(global)?;
     // A dry run writes nothing: it plans from a read-only view of the state (so it works
     // on a file the user may not write, and beside a running sync) and records no run.
-    let store = if args.dry_run && global.state.exists() {
+    let store = if args.dry_run && context::state_exists(global) {
         context::open_store_read_only(global)?
     } else {
         open_store(global)?

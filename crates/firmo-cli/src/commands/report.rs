@@ -37,10 +37,10 @@ struct Latest {
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
-    if !global.state.exists() {
+    if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no state file at {}: run `firmo sync` first (or pass --state)",
-            global.state.display()
+            crate::context::state_label(global)
         )));
     }
     let store = open_store_read_only(global)?;
