@@ -197,14 +197,15 @@ async fn a_killed_run_restarts_without_paying_twice() {
         "the run wrote before it was killed: kill it earlier"
     );
     let stored = stored_answers(&ws.state());
-    for provider in ["clearbit", "builtwith", "crunchbase", "clay"] {
-        let n = stored.get(provider).copied().unwrap_or(0);
-        assert!(
-            n > 0 && n < distinct,
-            "{provider}: {n} of {distinct} answers stored at the kill; kill it mid-lookups \
-             ({at_kill:?})"
-        );
-    }
+    // Batched providers (BuiltWith, Crunchbase) may have all their answers in at the kill;
+    // some provider must still be mid-lookups.
+    assert!(
+        ["clearbit", "builtwith", "crunchbase", "clay"]
+            .iter()
+            .any(|p| stored.get(*p).is_some_and(|n| *n > 0 && *n < distinct)),
+        "every provider had all or none of its {distinct} answers stored at the kill: kill it \
+         mid-lookups ({stored:?}, {at_kill:?})"
+    );
 
     sb.set_faults(Faults::default());
     let restart = sync_args(&ws, &sb, Some(&config), &[]);
@@ -223,13 +224,15 @@ async fn a_killed_run_restarts_without_paying_twice() {
             "{provider}: the restart looked up {lookups} domains, {missing} had no stored answer"
         );
         // A Crunchbase lookup is a search, then the organization when one matches.
-        let most = if provider == "crunchbase" {
-            2 * missing
-        } else {
-            missing
+        // BuiltWith takes 16 domains a request, a Crunchbase search 25.
+        let batch = match provider {
+            "builtwith" => 16,
+            "crunchbase" => 25,
+            _ => 1,
         };
+        let (least, most) = (missing.div_ceil(batch), missing);
         assert!(
-            (missing..=most).contains(&asked),
+            (least..=most).contains(&asked),
             "{provider}: the restart sent {asked} requests for {missing} unanswered domains \
              ({} before the kill, {} stored)",
             at_kill[provider],

@@ -463,9 +463,24 @@ fn store_unless_answered(
         && matches!(current.status, LookupStatus::Hit | LookupStatus::Miss)
         && current.fetched_at >= asked_at
     {
-        // The push was still paid for: only the ledger learns of it.
-        if let Some(run) = run {
-            s.write(|w| w.add_credits(run, &entry.provider, entry.credits, 1))?;
+        // The push was still paid for: the key's running total and the run's ledger learn
+        // of it (the arrived answer itself stays as it is).
+        if entry.credits > 0.0 {
+            let charge = LookupEntry {
+                provider: current.provider.clone(),
+                key: current.key.clone(),
+                fetched_at: current.fetched_at,
+                status: current.status,
+                records: current.records.clone(),
+                error: current.error.clone(),
+                retry_after: current.retry_after,
+                credits: entry.credits,
+                attempts: 0,
+            };
+            s.write(|w| match run {
+                Some(run) => w.put_lookup_charged(&charge, run),
+                None => w.put_lookup(&charge),
+            })?;
         }
         return Ok(current);
     }
