@@ -904,7 +904,7 @@ impl Crm for HubspotClient {
         &self,
         group: &PropertyGroup,
         wanted: &[PropertyDef],
-    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+    ) -> Result<firmo_connect::crm::EnsuredProperties, ConnectorError> {
         HubspotClient::ensure_properties(self, group, wanted).await
     }
 
