@@ -30,6 +30,7 @@
 pub mod api;
 mod client;
 pub mod config;
+mod pacing;
 pub mod pull;
 pub mod retry;
 pub mod setup;

@@ -104,7 +104,7 @@ impl From<EnsureOutcome> for PropertyStatus {
 /// capacity, group, batch create), or a dry run's single list.
 pub async fn prepare(crm: &dyn Crm, dry_run: bool) -> Result<Setup, ConnectorError> {
     let wanted = properties::desired_properties();
-    let (mut live, report, calls) = if dry_run {
+    let (mut live, report, calls): (_, Vec<PropertyReport>, u64) = if dry_run {
         let live = properties::index(crm.list_properties().await?);
         let report = wanted
             .iter()

@@ -49,7 +49,7 @@ mod versions;
 
 pub use config::{
     DEFAULT_CUSTOM_PROPERTY_LIMIT, DEFAULT_PORTAL_ID, DEFAULT_SCOPES, Faults, RateLimit,
-    SandboxArgs, SandboxConfig,
+    SandboxArgs, SandboxConfig, env_var, ignore_blank_env,
 };
 pub use properties::{ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption};
 pub use rules::PortalRule;
