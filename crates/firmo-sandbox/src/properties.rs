@@ -506,7 +506,12 @@ mod tests {
         assert_eq!(names.len(), defs.len(), "no name twice");
         let groups: Vec<String> = builtin_groups().into_iter().map(|g| g.name).collect();
         for d in &defs {
-            assert!(groups.contains(&d.group_name), "{} in {}", d.name, d.group_name);
+            assert!(
+                groups.contains(&d.group_name),
+                "{} in {}",
+                d.name,
+                d.group_name
+            );
             let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
             assert!(d.hubspot_defined && d.name.chars().all(lower), "{}", d.name);
             if d.kind == "enumeration" && d.field_type != "booleancheckbox" {
@@ -518,7 +523,11 @@ mod tests {
                         d.name.as_str(),
                         "hs_additional_domains" | "hs_merged_object_ids"
                     );
-                assert!(per_portal || !d.options.is_empty(), "{} has no options", d.name);
+                assert!(
+                    per_portal || !d.options.is_empty(),
+                    "{} has no options",
+                    d.name
+                );
             }
         }
         for name in READ_ONLY {
@@ -537,16 +546,12 @@ mod tests {
     }
 
     fn def(name: &str, kind: &str, field_type: &str, opts: &[&str]) -> PropertyDef {
-        let mut d = builtin(
-            name,
-            name,
-            kind,
-            field_type,
-            "g",
-            options(opts.iter().map(|o| ((*o).to_string(), (*o).to_string()))),
-            false,
-            "2024-01-01T00:00:00.000Z",
+        let opts: Vec<String> = opts.iter().map(|o| format!("{o}={o}")).collect();
+        let row = format!(
+            "{name}\t{name}\t{kind}\t{field_type}\tg\trw\t{}",
+            opts.join(";")
         );
+        let mut d = builtin_row(&row, "2024-01-01T00:00:00.000Z").unwrap();
         d.hubspot_defined = false;
         d
     }
