@@ -7,6 +7,7 @@ mod enrich_csv;
 mod errors;
 mod failures;
 mod hardening;
+mod hubspot;
 mod readme;
 mod support;
 mod sync;

@@ -58,6 +58,8 @@ pub struct HubspotClient {
     http: HttpClient,
     // Shares `http`'s limits and counters, plus the search endpoint's own limit.
     search_http: HttpClient,
+    // HubSpot counts the search limit on arrival (see `crate::pacing`).
+    search_window: Option<crate::pacing::ArrivalWindow>,
     account_key: std::sync::Arc<OnceCell<String>>,
 }
 
@@ -111,10 +113,15 @@ impl HubspotClient {
             config.search_per_second,
             std::time::Duration::from_secs(1) + config.search_headroom,
         );
+        let search_window = crate::pacing::ArrivalWindow::new(
+            config.search_per_second,
+            std::time::Duration::from_secs(1) + config.search_headroom,
+        );
         Ok(HubspotClient {
             config,
             http,
             search_http,
+            search_window,
             account_key: std::sync::Arc::default(),
         })
     }
@@ -178,7 +185,12 @@ impl HubspotClient {
             }
             request
         };
-        http.execute(build, policy).await
+        match &self.search_window {
+            Some(window) if path.ends_with("/search") => {
+                window.run(http.execute(build, policy)).await
+            }
+            _ => http.execute(build, policy).await,
+        }
     }
 
     pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
@@ -946,7 +958,7 @@ impl Crm for HubspotClient {
         &self,
         group: &PropertyGroup,
         wanted: &[PropertyDef],
-    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+    ) -> Result<firmo_connect::crm::EnsuredProperties, ConnectorError> {
         HubspotClient::ensure_properties(self, group, wanted).await
     }
 

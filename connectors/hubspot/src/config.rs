@@ -35,11 +35,14 @@ pub struct HubspotConfig {
     /// send and HubSpot's arrival time can't put one request too many in HubSpot's
     /// rolling window. Default: 100 ms (1 % of the default 10 s interval).
     pub headroom: Duration,
-    /// Search requests per second, on top of the general limit.
+    /// Search requests per second, on top of the general limit (HubSpot: 4 per token;
+    /// changelog "CRM Search API rate limit increase"). HubSpot counts them on arrival:
+    /// each search holds a slot until a window after its answer, so one delayed on its
+    /// way never makes a fifth in one second.
     pub search_per_second: u32,
     /// Slack added to the search limit's one-second window, for the same reason as
-    /// `headroom`: at 4/s spaced by exactly 250 ms, a few milliseconds of jitter put 5
-    /// searches in one second at HubSpot (issue 12). Default 100 ms (10 %).
+    /// `headroom`: clocks and HubSpot's window edges differ by milliseconds. Default
+    /// 100 ms (10 %).
     pub search_headroom: Duration,
     /// Whole-request timeout.
     pub timeout: Duration,

@@ -31,6 +31,7 @@ pub mod api;
 mod client;
 pub mod config;
 pub mod contacts;
+mod pacing;
 pub mod pull;
 pub mod retry;
 pub mod setup;

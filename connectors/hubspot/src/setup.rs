@@ -3,7 +3,8 @@
 //!
 //! A first setup is four calls: list the properties, read the custom-property limits,
 //! create the group (a 409 means it exists), create the missing properties in one
-//! `POST .../properties/companies/batch/create` whose answer is the read-back check. A
+//! `POST .../properties/companies/batch/create` (at most 100 inputs) whose answer is the
+//! read-back check and the created definitions, so the caller needs no second list. A
 //! later setup with nothing missing is the list alone. Limits (HubSpot's documented
 //! caps: 5,000 options per property, 3,000 characters per option; custom properties
 //! per object by tier, read from `/crm/limits/{version}/custom-properties`) are checked
@@ -13,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use firmo_connect::ConnectorError;
 use firmo_connect::crm::{
-    AccessFacts, EnsureOutcome, PropertyCapacity, PropertyDef, PropertyGroup, RateLimitFacts,
+    AccessFacts, EnsureOutcome, EnsuredProperties, PropertyCapacity, PropertyDef, PropertyGroup,
+    RateLimitFacts,
 };
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -82,13 +84,56 @@ fn rate_limit_facts(headers: &HeaderMap) -> RateLimitFacts {
     }
 }
 
+/// A property as the CRM holds it once `outcome` happened to `have`: extended options
+/// are appended as they were sent (HubSpot keeps the order it is given).
+fn after(mut have: PropertyDef, wanted: &PropertyDef, outcome: &EnsureOutcome) -> PropertyDef {
+    if let EnsureOutcome::OptionsAdded(added) = outcome {
+        have.options.extend(
+            wanted
+                .options
+                .iter()
+                .filter(|o| added.contains(&o.value))
+                .cloned(),
+        );
+    }
+    have
+}
+
+/// Setup's running state: what is known live, each outcome, and the calls made.
+#[derive(Default)]
+struct Progress {
+    live: BTreeMap<String, PropertyDef>,
+    outcomes: BTreeMap<String, EnsureOutcome>,
+    calls: u64,
+}
+
+impl Progress {
+    /// Compares `have` with `wanted` (extending its options when they are missing) and
+    /// records the outcome and the resulting definition.
+    async fn settle(
+        &mut self,
+        client: &HubspotClient,
+        wanted: &PropertyDef,
+        have: PropertyDef,
+    ) -> Result<(), ConnectorError> {
+        let outcome = compare_and_extend(client, wanted, have.clone()).await?;
+        if matches!(outcome, EnsureOutcome::OptionsAdded(_)) {
+            self.calls += 1;
+        }
+        self.live
+            .insert(have.name.clone(), after(have, wanted, &outcome));
+        self.outcomes.insert(wanted.name.clone(), outcome);
+        Ok(())
+    }
+}
+
 impl HubspotClient {
     /// See [`firmo_connect::crm::Crm::ensure_properties`].
     pub async fn ensure_properties(
         &self,
         group: &PropertyGroup,
         wanted: &[PropertyDef],
-    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+    ) -> Result<EnsuredProperties, ConnectorError> {
         let mut seen = BTreeSet::new();
         if let Some(dup) = wanted.iter().find(|p| !seen.insert(p.name.as_str())) {
             return Err(ConnectorError::Validation {
@@ -98,13 +143,56 @@ impl HubspotClient {
                 message: "the same property is asked for twice".into(),
             });
         }
-        let existing: BTreeMap<String, PropertyDef> = self
-            .list_properties()
-            .await?
-            .into_iter()
-            .map(|p| (p.name.clone(), p))
-            .collect();
-        // Plan and check everything before the first write.
+        let mut progress = Progress {
+            live: self
+                .list_properties()
+                .await?
+                .into_iter()
+                .map(|p| (p.name.clone(), p))
+                .collect(),
+            calls: 1,
+            ..Progress::default()
+        };
+        let missing = self.plan_creates(wanted, &progress.live).await?;
+        progress.calls += u64::from(!missing.is_empty());
+        if !missing.is_empty() {
+            // 201, or 409 when the group exists: either way it's there now.
+            self.create_group(group).await?;
+            progress.calls += 1;
+            for chunk in missing.chunks(crate::BATCH_LIMIT) {
+                self.batch_create_properties(chunk, &mut progress).await?;
+            }
+        }
+        let mut outcomes = Vec::with_capacity(wanted.len());
+        for def in wanted {
+            if !progress.outcomes.contains_key(&def.name) {
+                let Some(have) = progress.live.get(&def.name).cloned() else {
+                    return Err(ConnectorError::Malformed {
+                        service: SERVICE,
+                        path: "batch create response".into(),
+                        message: format!("property `{}` is neither created nor failed", def.name),
+                    });
+                };
+                progress.settle(self, def, have).await?;
+            }
+            if let Some(outcome) = progress.outcomes.remove(&def.name) {
+                outcomes.push((def.name.clone(), outcome));
+            }
+        }
+        Ok(EnsuredProperties {
+            outcomes,
+            live: progress.live.into_values().collect(),
+            calls: progress.calls,
+        })
+    }
+
+    /// The wanted properties that don't exist yet, after every limit is checked (option
+    /// caps for all of them, and, when some are missing, the portal's capacity: one call).
+    async fn plan_creates<'w>(
+        &self,
+        wanted: &'w [PropertyDef],
+        existing: &BTreeMap<String, PropertyDef>,
+    ) -> Result<Vec<&'w PropertyDef>, ConnectorError> {
         let mut missing = Vec::new();
         for def in wanted {
             let options = match existing.get(&def.name) {
@@ -141,39 +229,17 @@ impl HubspotClient {
                 capacity.limit
             )));
         }
-        let mut outcomes: BTreeMap<String, EnsureOutcome> = BTreeMap::new();
-        if !missing.is_empty() {
-            // 201, or 409 when the group exists: either way it's there now.
-            self.create_group(group).await?;
-            for chunk in missing.chunks(crate::BATCH_LIMIT) {
-                self.batch_create_properties(chunk, &mut outcomes).await?;
-            }
-        }
-        let mut out = Vec::with_capacity(wanted.len());
-        for def in wanted {
-            let outcome = match (outcomes.remove(&def.name), existing.get(&def.name)) {
-                (Some(outcome), _) => outcome,
-                (None, Some(have)) => compare_and_extend(self, def, have.clone()).await?,
-                (None, None) => {
-                    return Err(ConnectorError::Malformed {
-                        service: SERVICE,
-                        path: "batch create response".into(),
-                        message: format!("property `{}` is neither created nor failed", def.name),
-                    });
-                }
-            };
-            out.push((def.name.clone(), outcome));
-        }
-        Ok(out)
+        Ok(missing)
     }
 
     /// One batch create; each created property's answer is compared with what was
-    /// asked (the read-back check). One that someone else created meanwhile (409) is
-    /// read and compared like an existing one; any other failure is an error.
+    /// asked (the read-back check) and becomes its live definition. One that someone
+    /// else created meanwhile (409) is read and compared like an existing one; any other
+    /// failure is an error.
     async fn batch_create_properties(
         &self,
         defs: &[&PropertyDef],
-        outcomes: &mut BTreeMap<String, EnsureOutcome>,
+        progress: &mut Progress,
     ) -> Result<(), ConnectorError> {
         let inputs: Vec<PropertyCreate<'_>> =
             defs.iter().map(|d| PropertyCreate::from_def(d)).collect();
@@ -187,6 +253,7 @@ impl HubspotClient {
                 &HubspotRetryPolicy,
             )
             .await?;
+        progress.calls += 1;
         let batch: PropertyBatch = response.json(SERVICE, "batch property create response")?;
         let by_name: BTreeMap<&str, &PropertyDef> =
             defs.iter().map(|d| (d.name.as_str(), *d)).collect();
@@ -205,17 +272,19 @@ impl HubspotClient {
                     found: format!("{}/{}", created.property_type, created.field_type),
                 }
             };
-            outcomes.insert(created.name, outcome);
+            progress.outcomes.insert(created.name.clone(), outcome);
+            progress.live.insert(created.name.clone(), created);
         }
         for error in &batch.errors {
             let names = error.context_strings("name");
             if error.category.as_deref() == Some("CONFLICT") {
                 for name in names {
-                    if let (Some(wanted), Some(have)) =
-                        (by_name.get(name.as_str()), self.get_property(&name).await?)
-                    {
-                        let outcome = compare_and_extend(self, wanted, have).await?;
-                        outcomes.insert(name, outcome);
+                    let Some(wanted) = by_name.get(name.as_str()) else {
+                        continue;
+                    };
+                    progress.calls += 1;
+                    if let Some(have) = self.get_property(&name).await? {
+                        progress.settle(self, wanted, have).await?;
                     }
                 }
                 continue;

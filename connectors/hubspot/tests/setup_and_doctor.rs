@@ -86,10 +86,11 @@ async fn a_first_setup_takes_four_calls_a_second_one_and_mismatches_are_reported
     for version in ApiVersion::ALL {
         let sandbox = start(SandboxConfig::default()).await;
         let hubspot = client(&sandbox, version);
-        let outcomes = hubspot
+        let ensured = hubspot
             .ensure_properties(&group(), &wanted())
             .await
             .unwrap();
+        let outcomes = &ensured.outcomes;
         assert!(
             outcomes.iter().all(|(_, o)| *o == EnsureOutcome::Created),
             "{version}: {outcomes:?}"
@@ -100,18 +101,38 @@ async fn a_first_setup_takes_four_calls_a_second_one_and_mismatches_are_reported
             "{version}: {:?}",
             sandbox.stats().requests
         );
+        assert_eq!(
+            ensured.calls, 4,
+            "{version}: the calls it counts are the calls made"
+        );
+        // The live definitions are the CRM's own: the built-ins listed and the created ones
+        // as the batch answered, so no second list is needed.
+        let listed = hubspot.list_properties().await.unwrap();
+        let mut live = ensured.live.clone();
+        let mut listed_sorted = listed.clone();
+        live.sort_by(|a, b| a.name.cmp(&b.name));
+        listed_sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(live, listed_sorted, "{version}");
+        let stage = live
+            .iter()
+            .find(|p| p.name == "firmo_funding_stage")
+            .unwrap();
+        assert_eq!(stage.options.len(), 2);
+        assert!(live.iter().any(|p| p.name == "domain" && p.crm_defined));
         assert_eq!(sandbox.stats().requests["properties.batch_create"], 1);
         assert!(sandbox.state().property("firmo_funding_stage").is_some());
 
         sandbox.reset_stats();
         let mut again = wanted();
         again[1] = prop("firmo_industry", PropertyType::Number, "number", &[]);
-        let outcomes = hubspot.ensure_properties(&group(), &again).await.unwrap();
+        let ensured = hubspot.ensure_properties(&group(), &again).await.unwrap();
+        let outcomes = &ensured.outcomes;
         assert_eq!(
             sandbox.stats().total_requests,
             1,
             "{version}: nothing to create"
         );
+        assert_eq!(ensured.calls, 1);
         assert_eq!(outcomes[0].1, EnsureOutcome::Unchanged);
         assert_eq!(
             outcomes[1].1,
@@ -124,6 +145,39 @@ async fn a_first_setup_takes_four_calls_a_second_one_and_mismatches_are_reported
             sandbox.state().property("firmo_industry").unwrap().kind,
             "string",
             "never clobbered"
+        );
+
+        sandbox.reset_stats();
+        let mut extended = wanted();
+        extended[2] = prop(
+            "firmo_funding_stage",
+            PropertyType::Enumeration,
+            "select",
+            &["seed", "series_a", "series_b"],
+        );
+        let ensured = hubspot
+            .ensure_properties(&group(), &extended)
+            .await
+            .unwrap();
+        assert_eq!(
+            ensured.outcomes[2].1,
+            EnsureOutcome::OptionsAdded(vec!["series_b".into()])
+        );
+        assert_eq!(
+            (ensured.calls, sandbox.stats().total_requests),
+            (2, 2),
+            "{version}: the list and one PATCH"
+        );
+        let live = ensured
+            .live
+            .iter()
+            .find(|p| p.name == "firmo_funding_stage")
+            .unwrap();
+        let listed = hubspot.get_property("firmo_funding_stage").await.unwrap();
+        assert_eq!(
+            Some(live),
+            listed.as_ref(),
+            "{version}: live has the new option"
         );
         sandbox.shutdown().await.unwrap();
     }

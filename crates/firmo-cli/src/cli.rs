@@ -22,6 +22,18 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The command line as [`Parser::parse`] reads it, except that an environment
+    /// variable set but blank (`FIRMO_SANDBOX_URL=`, `FIRMO_STATE=`) counts as unset, as
+    /// every variable firmo reads does (see [`firmo_sandbox::ignore_blank_env`]).
+    pub(crate) fn parse() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = firmo_sandbox::ignore_blank_env(Cli::command());
+        let matches = command.get_matches_mut();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Config file (default: ./firmo.toml when it exists, else built-in defaults).

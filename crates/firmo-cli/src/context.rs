@@ -35,8 +35,10 @@ pub(crate) fn init_tracing(global: &GlobalArgs) {
             _ => "debug",
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FIRMO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // A blank FIRMO_LOG is unset, like every variable firmo reads.
+    let filter = firmo_sandbox::env_var("FIRMO_LOG")
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -220,8 +222,8 @@ pub(crate) async fn target(
             token,
         )
     } else {
-        let base = std::env::var("HUBSPOT_API_BASE")
-            .unwrap_or_else(|_| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
+        let base = firmo_sandbox::env_var("HUBSPOT_API_BASE")
+            .unwrap_or_else(|| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
         let token = Secret::from_env(&config.crm.token_env).ok_or_else(|| {
             Failure::Usage(anyhow!(
                 "no HubSpot access token: set {} to a HubSpot service key (or a private-app or OAuth access token); run `firmo doctor` to check it, or try --sandbox",

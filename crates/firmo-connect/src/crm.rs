@@ -475,6 +475,19 @@ pub enum EnsureOutcome {
     Mismatch { expected: String, found: String },
 }
 
+/// What [`Crm::ensure_properties`] did, and the definitions it ended with, so setup
+/// needs no second list to learn them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnsuredProperties {
+    /// One outcome per wanted property, in the order asked.
+    pub outcomes: Vec<(String, EnsureOutcome)>,
+    /// Every company property as the CRM holds it now: the listed definitions, each
+    /// created or extended one replaced by the CRM's own answer for it.
+    pub live: Vec<PropertyDef>,
+    /// CRM calls made (first attempts; retries not counted).
+    pub calls: u64,
+}
+
 /// Room left for custom properties on the company object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyCapacity {
@@ -572,22 +585,28 @@ pub trait Crm: Send + Sync {
 
     /// Ensures the group and every property of `wanted` in as few calls as the CRM
     /// allows (HubSpot: list, then, only when something is missing, a capacity check, a
-    /// group create and one batch create whose answer is checked against `wanted`), with
+    /// group create and one batch create whose answer is the read-back check), with
     /// [`Crm::ensure_property`]'s rules: a mismatch is reported, never changed. Every
     /// limit is checked before anything is created (`ConnectorError::Capacity`), so a
-    /// refusal leaves no half-created set. One outcome per wanted property, in order.
-    /// The default calls `ensure_group` and `ensure_property` per property.
+    /// refusal leaves no half-created set. Returns one outcome per wanted property, in
+    /// order, and the live definitions. The default calls `ensure_group` and
+    /// `ensure_property` per property, then lists the definitions.
     async fn ensure_properties(
         &self,
         group: &PropertyGroup,
         wanted: &[PropertyDef],
-    ) -> Result<Vec<(String, EnsureOutcome)>, ConnectorError> {
+    ) -> Result<EnsuredProperties, ConnectorError> {
         self.ensure_group(group).await?;
-        let mut out = Vec::with_capacity(wanted.len());
+        let mut outcomes = Vec::with_capacity(wanted.len());
         for property in wanted {
-            out.push((property.name.clone(), self.ensure_property(property).await?));
+            outcomes.push((property.name.clone(), self.ensure_property(property).await?));
         }
-        Ok(out)
+        let live = self.list_properties().await?;
+        Ok(EnsuredProperties {
+            outcomes,
+            live,
+            calls: wanted.len() as u64 + 2,
+        })
     }
 
     /// Whether the credentials are accepted, and what the CRM tells about them (account

@@ -124,7 +124,9 @@ fn error_kind(e: &ConnectorError) -> String {
         }
         ConnectorError::Unexpected { status, .. } => format!("HTTP {status}"),
         // The portal's own validation rule, not firmo's value: said apart in the summary.
-        ConnectorError::PortalRule { .. } => "rejected by a portal rule".to_owned(),
+        ConnectorError::PortalRule { rule, message, .. } => {
+            format!("rejected by a portal rule {rule}: {message}")
+        }
         ConnectorError::Capacity { .. } => "property capacity".to_owned(),
     }
 }

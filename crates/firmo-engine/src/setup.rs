@@ -66,60 +66,66 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// The calls a real run's setup would add to a dry run's (create the group, each
-    /// property, read the definitions back).
+    /// The calls a real run's setup would add to a dry run's list: the capacity check,
+    /// the group create and one batch create per 100 missing properties.
     pub fn calls_to_create(&self) -> u64 {
         let creates = self
             .report
             .iter()
             .filter(|p| p.status == PropertyStatus::WouldCreate)
             .count() as u64;
-        if creates > 0 { creates + 2 } else { 0 }
+        if creates > 0 {
+            creates.div_ceil(BATCH_CREATE_LIMIT) + 2
+        } else {
+            0
+        }
     }
 }
 
-/// Creates what is missing of firmo's group and properties (unless `dry_run`) and reads
-/// the live definitions.
-pub async fn prepare(crm: &dyn Crm, dry_run: bool) -> Result<Setup, ConnectorError> {
-    let mut calls = 1;
-    let mut live = properties::index(crm.list_properties().await?);
-    let wanted = properties::desired_properties();
-    let missing = wanted.iter().any(|w| !live.contains_key(&w.name));
-    if missing && !dry_run {
-        crm.ensure_group(&properties::group()).await?;
-        calls += 1;
-    }
-    let mut report = Vec::with_capacity(wanted.len());
-    for want in &wanted {
-        let status = match live.get(&want.name) {
-            Some(have) if have.property_type != want.property_type => PropertyStatus::Mismatch {
-                wants: want.property_type.to_string(),
-                has: have.property_type.to_string(),
+/// Most properties one batch create takes (HubSpot: 100 inputs per batch call).
+const BATCH_CREATE_LIMIT: u64 = 100;
+
+impl From<EnsureOutcome> for PropertyStatus {
+    fn from(outcome: EnsureOutcome) -> PropertyStatus {
+        match outcome {
+            EnsureOutcome::Created => PropertyStatus::Created,
+            EnsureOutcome::Unchanged => PropertyStatus::Exists,
+            EnsureOutcome::OptionsAdded(o) => PropertyStatus::OptionsAdded(o),
+            EnsureOutcome::Mismatch { expected, found } => PropertyStatus::Mismatch {
+                wants: expected,
+                has: found,
             },
-            Some(_) => PropertyStatus::Exists,
-            None if dry_run => PropertyStatus::WouldCreate,
-            None => {
-                calls += 1;
-                match crm.ensure_property(want).await? {
-                    EnsureOutcome::Created => PropertyStatus::Created,
-                    EnsureOutcome::Unchanged => PropertyStatus::Exists,
-                    EnsureOutcome::OptionsAdded(o) => PropertyStatus::OptionsAdded(o),
-                    EnsureOutcome::Mismatch { expected, found } => PropertyStatus::Mismatch {
-                        wants: expected,
-                        has: found,
-                    },
-                }
-            }
-        };
-        report.push(PropertyReport {
-            name: want.name.clone(),
-            status,
-        });
+        }
     }
-    if missing && !dry_run {
-        live = properties::index(crm.list_properties().await?);
-        calls += 1;
-    }
+}
+
+/// Creates what is missing of firmo's group and properties (unless `dry_run`) and learns
+/// the live definitions: one [`Crm::ensure_properties`] (a first sync on HubSpot: list,
+/// capacity, group, batch create), or a dry run's single list.
+pub async fn prepare(crm: &dyn Crm, dry_run: bool) -> Result<Setup, ConnectorError> {
+    let wanted = properties::desired_properties();
+    let (mut live, report, calls): (_, Vec<PropertyReport>, u64) = if dry_run {
+        let live = properties::index(crm.list_properties().await?);
+        let report = wanted
+            .iter()
+            .map(|want| PropertyReport {
+                name: want.name.clone(),
+                status: dry_status(want, live.get(&want.name)),
+            })
+            .collect();
+        (live, report, 1)
+    } else {
+        let ensured = crm.ensure_properties(&properties::group(), &wanted).await?;
+        let report = ensured
+            .outcomes
+            .into_iter()
+            .map(|(name, outcome)| PropertyReport {
+                name,
+                status: outcome.into(),
+            })
+            .collect();
+        (properties::index(ensured.live), report, ensured.calls)
+    };
     // A property of the wrong type is never written (reported, not clobbered).
     for r in &report {
         if matches!(r.status, PropertyStatus::Mismatch { .. }) {
@@ -131,4 +137,16 @@ pub async fn prepare(crm: &dyn Crm, dry_run: bool) -> Result<Setup, ConnectorErr
         report,
         calls,
     })
+}
+
+/// What a real run would find or do for `want`, from the listed definition alone.
+fn dry_status(want: &PropertyDef, have: Option<&PropertyDef>) -> PropertyStatus {
+    match have {
+        Some(have) if have.property_type != want.property_type => PropertyStatus::Mismatch {
+            wants: want.property_type.to_string(),
+            has: have.property_type.to_string(),
+        },
+        Some(_) => PropertyStatus::Exists,
+        None => PropertyStatus::WouldCreate,
+    }
 }

@@ -24,7 +24,9 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// HubSpot's burst limit (100 per 10 s on Free/Starter); `None` = unlimited.
     pub rate_limit: Option<RateLimit>,
-    /// The separate limit of the search endpoint, per second (HubSpot: 5); `None` = unlimited.
+    /// The separate limit of the search endpoint: at most this many searches arrive in
+    /// any rolling second (HubSpot: 4 per second per token, per its changelog "CRM
+    /// Search API rate limit increase"); `None` = unlimited.
     pub search_per_second: Option<u32>,
     /// Requests per UTC day (HubSpot Free/Starter: 250,000); `None` = unlimited.
     pub daily_limit: Option<u64>,
@@ -202,7 +204,8 @@ pub struct SandboxArgs {
     /// Burst limit like HubSpot's, e.g. `100/10s`.
     #[arg(long, value_name = "N/INTERVAL")]
     pub rate_limit: Option<RateLimit>,
-    /// Search requests allowed per second (HubSpot: 5).
+    /// Search requests allowed in any rolling second; more is a 429 `SECONDLY`
+    /// (HubSpot: 4 per token).
     #[arg(long, value_name = "N")]
     pub search_per_second: Option<u32>,
     /// Requests allowed per UTC day.
@@ -243,9 +246,42 @@ pub struct SandboxArgs {
     /// Crunchbase's per-key limit per minute [default: its documented 200].
     #[arg(long, value_name = "N")]
     pub crunchbase_rate_per_minute: Option<u32>,
-    /// Delay before Clay posts an enriched row back (e.g. `2s`).
+    /// How long a pending Clearbit lookup answers 202 before its company (e.g. `0s`)
+    /// [default: 2s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub clearbit_pending_after: Option<Duration>,
+    /// Delay before Clay posts an enriched row back (e.g. `2s`) [default: 200ms].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub clay_callback_delay: Option<Duration>,
+    /// Further attempts after a failed Clay callback [default: 2].
+    #[arg(long, value_name = "N")]
+    pub clay_callback_retries: Option<u32>,
+    /// Pause before each Clay callback retry [default: 100ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub clay_retry_backoff: Option<Duration>,
+    /// Share of requests (0.0 to 1.0) answered 500, 502 or 503, CRM and emulators alike.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub error_rate: Option<f64>,
+    /// Share of requests (0.0 to 1.0) whose connection is closed without an answer.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub drop_rate: Option<f64>,
+    /// Answer the first N requests 429 (HubSpot's `TEN_SECONDLY_ROLLING`).
+    #[arg(long, value_name = "N")]
+    pub burst_429: Option<u32>,
+    /// How long a written company stays invisible to search, as HubSpot's index trails
+    /// writes (e.g. `2s`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub search_lag: Option<Duration>,
+}
+
+/// A share between 0 and 1 (`0.05`).
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a share between 0.0 and 1.0 (e.g. 0.05)"
+        )),
+    }
 }
 
 /// `--portal-rules`' value: one JSON list (a newtype so clap takes it as one value).
@@ -276,8 +312,17 @@ impl SandboxArgs {
         if let Some(n) = self.crunchbase_rate_per_minute {
             emulators.crunchbase_rate_per_minute = n;
         }
+        if let Some(d) = self.clearbit_pending_after {
+            emulators.clearbit_pending_after = d;
+        }
         if let Some(d) = self.clay_callback_delay {
             emulators.clay_callback_delay = d;
+        }
+        if let Some(n) = self.clay_callback_retries {
+            emulators.clay_callback_retries = n;
+        }
+        if let Some(d) = self.clay_retry_backoff {
+            emulators.clay_retry_backoff = d;
         }
         let defaults = SandboxConfig::default();
         let config = SandboxConfig {
@@ -294,13 +339,45 @@ impl SandboxArgs {
             custom_property_limit: self.custom_property_limit,
             portal_rules: self.portal_rules.map(|r| r.0).unwrap_or_default(),
             faults: Faults {
+                error_rate: self.error_rate.unwrap_or_default(),
+                burst_429: self.burst_429.unwrap_or_default(),
                 latency: self.latency.unwrap_or_default(),
+                drop_rate: self.drop_rate.unwrap_or_default(),
+                search_lag: self.search_lag.unwrap_or_default(),
                 ..Faults::default()
             },
             emulators,
         };
         (self.addr, config)
     }
+}
+
+/// Environment variable `name`, where an empty or blank value counts as unset: an
+/// exported-but-empty `FIRMO_SANDBOX_URL=` means "not configured", not a URL to retry
+/// for a minute. The one rule for every variable firmo reads (secrets follow it too,
+/// through `firmo_connect::Secret::from_env`).
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !is_blank(v))
+}
+
+fn is_blank(value: &str) -> bool {
+    value.trim().is_empty()
+}
+
+/// `command` with the `env = ...` of every argument (its subcommands' included) whose
+/// variable is set but blank taken away, so clap sees it unset and falls back to the
+/// flag's default (clap itself takes `FIRMO_STATE=` as an empty path).
+#[must_use]
+pub fn ignore_blank_env(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let blank = arg
+                .get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|v| is_blank(&v.to_string_lossy()));
+            if blank { arg.env(None) } else { arg }
+        })
+        .mut_subcommands(ignore_blank_env)
 }
 
 /// The `wasm/` directory of the checkout this crate was built from, if it is still there.
@@ -374,6 +451,30 @@ mod tests {
             "5",
             "--crunchbase-rate-per-minute",
             "7",
+            "--search-per-second",
+            "4",
+            "--daily-limit",
+            "1000",
+            "--clearbit-rate-per-minute",
+            "60",
+            "--builtwith-credits",
+            "9",
+            "--clearbit-pending-after",
+            "0s",
+            "--clay-callback-delay",
+            "2s",
+            "--clay-callback-retries",
+            "0",
+            "--clay-retry-backoff",
+            "1s",
+            "--error-rate",
+            "0.05",
+            "--drop-rate",
+            "0.01",
+            "--burst-429",
+            "3",
+            "--search-lag",
+            "1500ms",
         ])
         .unwrap();
         let (addr, config) = cli.args.into_config();
@@ -393,9 +494,52 @@ mod tests {
                 property: "name".into()
             }]
         );
-        assert_eq!(config.faults.latency, Duration::from_millis(250));
         assert_eq!(config.emulators.clearbit_credits, Some(5));
         assert_eq!(config.emulators.crunchbase_rate_per_minute, 7);
+        assert_eq!(
+            (config.search_per_second, config.daily_limit),
+            (Some(4), Some(1000))
+        );
+        let e = &config.emulators;
+        assert_eq!(
+            (e.clearbit_rate_per_minute, e.builtwith_credits),
+            (60, Some(9))
+        );
+        assert_eq!(e.clearbit_pending_after, Duration::ZERO);
+        assert_eq!(
+            (
+                e.clay_callback_delay,
+                e.clay_callback_retries,
+                e.clay_retry_backoff
+            ),
+            (Duration::from_secs(2), 0, Duration::from_secs(1))
+        );
+        assert_eq!(
+            config.faults,
+            Faults {
+                error_rate: 0.05,
+                burst_429: 3,
+                latency: Duration::from_millis(250),
+                drop_rate: 0.01,
+                search_lag: Duration::from_millis(1500),
+                ..Faults::default()
+            }
+        );
+        assert!(Cli::try_parse_from(["firmo-sandbox", "--error-rate", "1.5"]).is_err());
+        // Unset flags keep the emulators' documented defaults.
+        let (_, plain) = Cli::try_parse_from(["firmo-sandbox"])
+            .unwrap()
+            .args
+            .into_config();
+        let d = EmulatorSettings::default();
+        assert_eq!(
+            (
+                plain.emulators.clearbit_pending_after,
+                plain.emulators.clay_callback_retries
+            ),
+            (d.clearbit_pending_after, d.clay_callback_retries)
+        );
+        assert_eq!(plain.faults, Faults::default());
         assert!(Cli::try_parse_from(["firmo-sandbox", "--portal-rules", "[{}]"]).is_err());
         assert!(Cli::try_parse_from(["firmo-sandbox", "--rate-limit", "fast"]).is_err());
         let (default_addr, _) = Cli::try_parse_from(["firmo-sandbox"])

@@ -53,7 +53,7 @@ mod versions;
 pub use associations::AssociationLabel;
 pub use config::{
     DEFAULT_CUSTOM_PROPERTY_LIMIT, DEFAULT_PORTAL_ID, DEFAULT_SCOPES, Faults, RateLimit,
-    SandboxArgs, SandboxConfig,
+    SandboxArgs, SandboxConfig, env_var, ignore_blank_env,
 };
 pub use contact_seed::has_recent_exec;
 pub use contacts::Contact;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use firmo_sandbox::SandboxArgs;
 
 #[derive(Debug, Parser)]
@@ -19,7 +19,12 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A blank FIRMO_SANDBOX_TOKEN counts as unset (the default token), as everywhere.
+    let matches = firmo_sandbox::ignore_blank_env(Cli::command()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let (addr, config) = cli.args.into_config();
     let sandbox = match firmo_sandbox::start(config, addr).await {
         Ok(s) => s,

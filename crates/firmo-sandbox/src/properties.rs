@@ -368,18 +368,48 @@ fn industry_label(value: &str) -> String {
         .join(" ")
 }
 
-#[allow(clippy::too_many_arguments)] // one row of the built-in table
-fn builtin(
-    name: &str,
-    label: &str,
-    kind: &str,
-    field_type: &str,
-    group: &str,
-    options: Vec<PropertyOption>,
-    read_only: bool,
-    now: &str,
-) -> PropertyDef {
-    PropertyDef {
+/// HubSpot's default company properties: `data/company-properties.tsv`, where the file
+/// says where its rows come from.
+const DEFAULT_PROPERTIES: &str = include_str!("../data/company-properties.tsv");
+
+/// One row of [`DEFAULT_PROPERTIES`], or what is wrong with it.
+fn builtin_row(row: &str, now: &str) -> Result<PropertyDef, String> {
+    let cells: Vec<&str> = row.split('\t').collect();
+    let [name, label, kind, field_type, group, access, opts] = cells[..] else {
+        return Err(format!("{} cells, not 7", cells.len()));
+    };
+    if !KINDS.contains(&kind) || !field_type_fits(kind, field_type) {
+        return Err(format!("`{name}`: type {kind} with fieldType {field_type}"));
+    }
+    let read_only = match access {
+        "ro" => true,
+        "rw" => false,
+        other => return Err(format!("`{name}`: access {other:?} is neither ro nor rw")),
+    };
+    let options = match opts {
+        "" => Vec::new(),
+        "@industry" => options(
+            INDUSTRIES
+                .iter()
+                .map(|v| ((*v).to_string(), industry_label(v))),
+        ),
+        "@lifecyclestage" => options(
+            LIFECYCLE_STAGES
+                .iter()
+                .map(|(v, l)| ((*v).to_string(), (*l).to_string())),
+        ),
+        pairs => options(
+            pairs
+                .split(';')
+                .map(|pair| {
+                    pair.split_once('=')
+                        .map(|(v, l)| (v.to_owned(), l.to_owned()))
+                        .ok_or_else(|| format!("`{name}`: option {pair:?} is not value=Label"))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(PropertyDef {
         name: name.into(),
         label: label.into(),
         kind: kind.into(),
@@ -392,7 +422,7 @@ fn builtin(
         hidden: false,
         form_field: !read_only,
         hubspot_defined: true,
-        calculated: false,
+        calculated: read_only && kind == "number",
         external_options: false,
         archived: false,
         created_at: now.into(),
@@ -401,7 +431,7 @@ fn builtin(
             read_only_value: read_only,
             ..META_BUILTIN
         },
-    }
+    })
 }
 
 fn options(values: impl IntoIterator<Item = (String, String)>) -> Vec<PropertyOption> {
@@ -418,177 +448,34 @@ fn options(values: impl IntoIterator<Item = (String, String)>) -> Vec<PropertyOp
         .collect()
 }
 
-/// HubSpot's built-in company properties the sandbox knows, defined at `now` (ISO).
-pub(crate) fn builtins(now: &str) -> Vec<PropertyDef> {
-    let g = "companyinformation";
-    vec![
-        builtin(
-            "name",
-            "Company name",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "domain",
-            "Company Domain Name",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "industry",
-            "Industry",
-            "enumeration",
-            "select",
-            g,
-            options(
-                INDUSTRIES
-                    .iter()
-                    .map(|v| ((*v).to_string(), industry_label(v))),
-            ),
-            false,
-            now,
-        ),
-        builtin(
-            "numberofemployees",
-            "Number of Employees",
-            "number",
-            "number",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "annualrevenue",
-            "Annual Revenue",
-            "number",
-            "number",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin("city", "City", "string", "text", g, vec![], false, now),
-        builtin(
-            "state",
-            "State/Region",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "country",
-            "Country/Region",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "phone",
-            "Phone Number",
-            "string",
-            "phonenumber",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "website",
-            "Website URL",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "description",
-            "Description",
-            "string",
-            "textarea",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "founded_year",
-            "Year Founded",
-            "string",
-            "text",
-            g,
-            vec![],
-            false,
-            now,
-        ),
-        builtin(
-            "lifecyclestage",
-            "Lifecycle Stage",
-            "enumeration",
-            "radio",
-            g,
-            options(
-                LIFECYCLE_STAGES
-                    .iter()
-                    .map(|(v, l)| ((*v).to_string(), (*l).to_string())),
-            ),
-            false,
-            now,
-        ),
-        builtin(
-            "hs_object_id",
-            "Record ID",
-            "number",
-            "number",
-            g,
-            vec![],
-            true,
-            now,
-        ),
-        builtin(
-            "createdate",
-            "Create Date",
-            "datetime",
-            "date",
-            g,
-            vec![],
-            true,
-            now,
-        ),
-        builtin(
-            "hs_lastmodifieddate",
-            "Last Modified Date",
-            "datetime",
-            "date",
-            g,
-            vec![],
-            true,
-            now,
-        ),
-    ]
+/// The rows of [`DEFAULT_PROPERTIES`] (comments and blank lines skipped), each parsed.
+fn builtin_rows(now: &str) -> impl Iterator<Item = (usize, Result<PropertyDef, String>)> + '_ {
+    DEFAULT_PROPERTIES
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(move |(i, l)| (i + 1, builtin_row(l, now)))
 }
 
-/// HubSpot's built-in company property groups.
+/// HubSpot's built-in company properties, defined at `now` (ISO). A row that doesn't
+/// parse is left out with an error log (the unit test below keeps the table whole).
+pub(crate) fn builtins(now: &str) -> Vec<PropertyDef> {
+    builtin_rows(now)
+        .filter_map(|(line, row)| {
+            row.map_err(|e| tracing::error!("data/company-properties.tsv line {line}: {e}"))
+                .ok()
+        })
+        .collect()
+}
+
+/// HubSpot's built-in company property groups (every group the table uses).
 pub(crate) fn builtin_groups() -> Vec<PropertyGroup> {
     [
         ("companyinformation", "Company information", 0),
         ("company_activity", "Company activity", 1),
+        ("socialmediainformation", "Social media information", 2),
+        ("analyticsinformation", "Web analytics history", 3),
+        ("conversioninformation", "Conversion information", 4),
     ]
     .into_iter()
     .map(|(name, label, order)| PropertyGroup {
@@ -604,17 +491,67 @@ pub(crate) fn builtin_groups() -> Vec<PropertyGroup> {
 mod tests {
     use super::*;
 
-    fn def(name: &str, kind: &str, field_type: &str, opts: &[&str]) -> PropertyDef {
-        let mut d = builtin(
-            name,
-            name,
-            kind,
-            field_type,
-            "g",
-            options(opts.iter().map(|o| ((*o).to_string(), (*o).to_string()))),
-            false,
-            "2024-01-01T00:00:00.000Z",
+    #[test]
+    fn the_default_property_table_is_whole_and_consistent() {
+        let rows: Vec<_> = builtin_rows("2026-12-01T00:00:00.000Z").collect();
+        let bad: Vec<String> = rows
+            .iter()
+            .filter_map(|(line, r)| r.as_ref().err().map(|e| format!("line {line}: {e}")))
+            .collect();
+        assert!(bad.is_empty(), "{bad:#?}");
+        let defs = builtins("2026-12-01T00:00:00.000Z");
+        assert!(defs.len() >= 150, "{} rows", defs.len());
+        let names: std::collections::BTreeSet<&str> =
+            defs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names.len(), defs.len(), "no name twice");
+        let groups: Vec<String> = builtin_groups().into_iter().map(|g| g.name).collect();
+        for d in &defs {
+            assert!(
+                groups.contains(&d.group_name),
+                "{} in {}",
+                d.name,
+                d.group_name
+            );
+            let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+            assert!(d.hubspot_defined && d.name.chars().all(lower), "{}", d.name);
+            if d.kind == "enumeration" && d.field_type != "booleancheckbox" {
+                // Owner and team lists are filled per portal; the rest carry options.
+                let per_portal = d.name.contains("owner")
+                    || d.name.contains("team")
+                    || d.name.contains("user_ids")
+                    || matches!(
+                        d.name.as_str(),
+                        "hs_additional_domains" | "hs_merged_object_ids"
+                    );
+                assert!(
+                    per_portal || !d.options.is_empty(),
+                    "{} has no options",
+                    d.name
+                );
+            }
+        }
+        for name in READ_ONLY {
+            let d = defs.iter().find(|d| d.name == *name).unwrap();
+            assert!(d.modification_metadata.read_only_value, "{name}");
+        }
+        let industry = defs.iter().find(|d| d.name == "industry").unwrap();
+        assert_eq!(industry.options.len(), INDUSTRIES.len());
+        let stage = defs.iter().find(|d| d.name == "lifecyclestage").unwrap();
+        assert_eq!(stage.field_type, "radio");
+        assert_eq!(
+            builtin_row("x\tX\tstring\tnumber\tg\trw\t", "now").unwrap_err(),
+            "`x`: type string with fieldType number"
         );
+        assert!(builtin_row("x\tX", "now").is_err());
+    }
+
+    fn def(name: &str, kind: &str, field_type: &str, opts: &[&str]) -> PropertyDef {
+        let opts: Vec<String> = opts.iter().map(|o| format!("{o}={o}")).collect();
+        let row = format!(
+            "{name}\t{name}\t{kind}\t{field_type}\tg\trw\t{}",
+            opts.join(";")
+        );
+        let mut d = builtin_row(&row, "2024-01-01T00:00:00.000Z").unwrap();
         d.hubspot_defined = false;
         d
     }

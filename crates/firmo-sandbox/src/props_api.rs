@@ -207,8 +207,9 @@ pub(crate) async fn create(
 }
 
 /// `POST /crm/v3/properties/companies/batch/create`: each input under the rules of a
-/// single create; 201 when all were created, 207 with one `errors[]` entry (its
-/// `context.name` the property) per failed input, a plain 400 when none was.
+/// single create; 201 (`BatchResponseProperty`) when all were created, 207
+/// (`BatchResponsePropertyWithErrors`) with one `StandardError` (its `context.name` the
+/// property) per failed input, a plain 400 when none was or past 100 inputs.
 pub(crate) async fn batch_create(
     State(state): State<SandboxState>,
     Path(object_type): Path<String>,
@@ -226,6 +227,13 @@ pub(crate) async fn batch_create(
             "Create a batch of properties: \"inputs\" is empty",
         ));
     }
+    if inputs.len() > crate::companies::BATCH_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "Create a batch of properties: {} inputs, at most {} per batch",
+            inputs.len(),
+            crate::companies::BATCH_LIMIT
+        )));
+    }
     let mut db = state.db();
     let mut results = Vec::new();
     let mut errors = Vec::new();
@@ -236,11 +244,14 @@ pub(crate) async fn batch_create(
                 db.properties.insert(def.name.clone(), def.clone());
                 results.push(serde_json::to_value(&def).unwrap_or_default());
             }
+            // HubSpot's StandardError: `errors` and `links` are required, even empty.
             Err(e) => errors.push(json!({
                 "status": "error",
                 "category": e.0.category,
                 "message": e.0.message,
                 "context": {"name": [name]},
+                "errors": [],
+                "links": {},
             })),
         }
     }

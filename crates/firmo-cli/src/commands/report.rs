@@ -34,6 +34,8 @@ struct Latest {
     findings: BTreeMap<String, (String, String, u64)>,
     /// A few enriched records as the CRM got them.
     examples: Vec<serde_json::Value>,
+    /// Why writes failed (a portal rule names itself and HubSpot's words) → count.
+    failed: BTreeMap<String, u64>,
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
@@ -105,6 +107,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
                 sources,
                 findings,
                 examples,
+                failed: run
+                    .summary
+                    .as_ref()
+                    .and_then(|s| s.pointer("/failed"))
+                    .and_then(|f| serde_json::from_value(f.clone()).ok())
+                    .unwrap_or_default(),
             })
         }
     };
@@ -195,6 +203,12 @@ fn table(report: &Report) -> String {
             let _ = writeln!(out, "quality findings");
             for (code, (rule, severity, n)) in &l.findings {
                 let _ = writeln!(out, "  {code:<6} {rule:<30} {severity:<7} {n:>6}");
+            }
+        }
+        if !l.failed.is_empty() {
+            let _ = writeln!(out, "failed writes");
+            for (reason, n) in &l.failed {
+                let _ = writeln!(out, "  {reason}  {n}");
             }
         }
         for e in &l.examples {
