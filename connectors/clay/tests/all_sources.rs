@@ -78,9 +78,10 @@ async fn every_field_from_its_source() {
         (Field::Headcount, Source::Clay),
         (Field::RevenueRange, Source::Clearbit),
         (Field::TechStack, Source::BuiltWith),
-        (Field::FundingStage, Source::Crunchbase),
-        (Field::LastFundingDate, Source::Crunchbase),
-        (Field::LastFundingAmount, Source::Crunchbase),
+        // Funding: Clay's row first, Crunchbase where Clay has none (the sources document).
+        (Field::FundingStage, Source::Clay),
+        (Field::LastFundingDate, Source::Clay),
+        (Field::LastFundingAmount, Source::Clay),
         (Field::EmployeeGrowth6mo, Source::LinkedIn),
         (Field::RecentJobPostings, Source::LinkedIn),
     ];
