@@ -184,11 +184,15 @@ impl Enricher {
                 .filter_map(|a| a.entry.as_ref())
                 .flat_map(|e| e.records.iter().cloned())
                 .collect();
-            let evaluation = evaluate_records(&records, &self.core, today);
-            for want in self
-                .waterfall
-                .wanted(&known, |f| waterfall::is_filled(&evaluation, f))
-            {
+            // Nothing answered yet (every page's first round): no field is filled, and
+            // merging nothing is work on the hot path for no answer.
+            let evaluation =
+                (!records.is_empty()).then(|| evaluate_records(&records, &self.core, today));
+            for want in self.waterfall.wanted(&known, |f| {
+                evaluation
+                    .as_ref()
+                    .is_some_and(|e| waterfall::is_filled(e, f))
+            }) {
                 if want.conditional {
                     page.conditional.insert((want.provider, domain.clone()));
                 }
