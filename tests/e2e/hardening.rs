@@ -827,8 +827,17 @@ async fn a_refused_record_is_labelled_by_what_it_is() {
 /// Each provider's credits per domain, from the cache: every domain charged once at most
 /// means all charged domains of a provider carry the same amount.
 fn assert_charged_once(state: &std::path::Path, domains: &[String]) {
+    assert_providers_charged_once(
+        state,
+        domains,
+        &["clearbit", "builtwith", "crunchbase", "clay"],
+    );
+}
+
+/// Like [`assert_charged_once`], for some providers only.
+fn assert_providers_charged_once(state: &std::path::Path, domains: &[String], providers: &[&str]) {
     let store = Store::open_read_only(state).unwrap();
-    for provider in ["clearbit", "builtwith", "crunchbase", "clay"] {
+    for &provider in providers {
         let charged: Vec<f64> = domains
             .iter()
             .filter_map(|d| store.get_lookup(provider, d).unwrap())
@@ -845,12 +854,12 @@ fn assert_charged_once(state: &std::path::Path, domains: &[String]) {
 }
 
 /// Finding 3: a run killed right after pushing Clay rows (their callbacks then meet a dead
-/// receiver) and with Crunchbase lookups in flight: the next run asks Clay again at once
-/// rather than waiting out the pending window, finishes every account, and no domain is
-/// paid for twice.
+/// receiver) and with Crunchbase lookups in flight: the next run pushes exactly those rows
+/// again at once rather than waiting out the pending window, finishes every account, and
+/// pays nothing else twice. Clay has no way to hand back a row whose callback failed other
+/// than the row itself (its HTTP API column does not retry a refused call), so each
+/// re-push is a second Clay row: billed, and counted as `repushed` in the summary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for the engine (plan.rs/fetch.rs): a pending push made by a run that \
-            did not finish is due at once"]
 async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twice() {
     let emulators = firmo_sandbox::emulators::EmulatorSettings {
         // Callbacks come a second after each push: the kill lands before them.
@@ -926,20 +935,52 @@ async fn a_run_killed_after_clay_pushes_is_finished_promptly_without_paying_twic
         0,
         "the restart waited on pushes the killed run made: {summary:#}"
     );
+    assert_eq!(
+        summary["providers"]["clay"]["repushed"].as_u64(),
+        Some(pending.len() as u64),
+        "the interrupted pushes were not each asked again once: {summary:#}"
+    );
     assert!(
         sb.provider_requests()["clay"] - pushed_before >= pending.len() as u64,
         "the pending pushes were not asked again"
     );
     let store = Store::open_read_only(ws.state()).unwrap();
-    for d in pending {
-        let status = store.get_lookup("clay", d).unwrap().map(|e| e.status);
+    for d in &pending {
+        let entry = store.get_lookup("clay", d).unwrap();
+        let status = entry.as_ref().map(|e| e.status);
         assert!(
             matches!(status, Some(LookupStatus::Hit | LookupStatus::Miss)),
             "{d}: {status:?} after the restart"
         );
     }
+    // Every other Clay row was pushed once: one row's credits, as the re-pushed ones were
+    // before their second push.
+    let once: Vec<String> = domains
+        .iter()
+        .filter(|d| !pending.contains(d))
+        .cloned()
+        .collect();
+    let per_row = store
+        .get_lookup("clay", &once[0])
+        .unwrap()
+        .map_or(0.0, |e| e.credits);
+    for d in &pending {
+        let credits = store
+            .get_lookup("clay", d)
+            .unwrap()
+            .map_or(0.0, |e| e.credits);
+        assert!(
+            (credits - 2.0 * per_row).abs() < 1e-9,
+            "{d}: a re-pushed row should carry two rows' credits ({per_row} each), has {credits}"
+        );
+    }
     drop(store);
-    assert_charged_once(&ws.state(), &domains);
+    assert_charged_once(&ws.state(), &once);
+    assert_providers_charged_once(
+        &ws.state(),
+        &domains,
+        &["clearbit", "builtwith", "crunchbase"],
+    );
 }
 
 /// Finding 2, where nothing names the portal (account details and token info refused):

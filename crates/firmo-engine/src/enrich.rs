@@ -3,11 +3,11 @@
 //! sure that two pages never pay for one lookup.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use firmo_core::config::CoreConfig;
-use firmo_core::{Date, ProviderRecord};
-use firmo_store::CachedLookup;
+use firmo_core::{Date, ProviderRecord, UnixMillis};
+use firmo_store::{CachedLookup, LookupStatus};
 use serde::Serialize;
 
 use crate::Clock;
@@ -83,6 +83,10 @@ pub struct Enricher {
     pub arrivals: Arc<Arrivals>,
     /// Which providers an account still needs (built from `providers`).
     pub waterfall: Waterfall,
+    /// Pushes an earlier run made and never finished waiting for (killed or crashed):
+    /// their callbacks went to a receiver that died with it, so they are asked again at
+    /// once rather than after the pending window. Read once per run, on the first page.
+    interrupted: tokio::sync::OnceCell<std::sync::Mutex<HashSet<(usize, String)>>>,
 }
 
 /// What a page has learnt so far, per (provider index, domain).
@@ -121,6 +125,7 @@ impl Enricher {
             clock,
             arrivals,
             waterfall,
+            interrupted: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -256,10 +261,14 @@ impl Enricher {
                 page.unasked.insert((pi, domain), entry);
             }
         }
+        let released = self.release_interrupted(&mut cached, run).await?;
         let decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
         for (c, d) in &decided {
             if matches!(d, Decision::Fetch { .. }) {
                 let key = (c.provider, c.domain.clone());
+                if released.contains(&key) {
+                    run.stat(self.providers[c.provider].name, |s| s.repushed += 1);
+                }
                 if page.conditional.contains(&key) {
                     let name = self.providers[c.provider].name;
                     run.stat(name, |s| s.planned_if_missed += d.credits());
@@ -393,6 +402,62 @@ impl Enricher {
     }
 
     /// What the cache holds for `keys`, one map per provider, read in one store call.
+    /// Makes the claimed keys whose pending entry an interrupted run left due now, and
+    /// returns them. Each is released once: the re-push this run makes is its own.
+    async fn release_interrupted(
+        &self,
+        cached: &mut [HashMap<String, CachedLookup>],
+        run: &RunState,
+    ) -> Result<HashSet<(usize, String)>, StateError> {
+        let interrupted = self
+            .interrupted
+            .get_or_try_init(|| self.find_interrupted(run))
+            .await?;
+        let mut interrupted = interrupted.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut released = HashSet::new();
+        if interrupted.is_empty() {
+            return Ok(released);
+        }
+        for (pi, entries) in cached.iter_mut().enumerate() {
+            for (domain, entry) in entries.iter_mut() {
+                let key = (pi, domain.clone());
+                if entry.status == LookupStatus::Pending && interrupted.remove(&key) {
+                    entry.retry_after = Some(UnixMillis(0));
+                    released.insert(key);
+                }
+            }
+        }
+        Ok(released)
+    }
+
+    /// The pending pushes of runs that never finished, per provider with pushed answers.
+    async fn find_interrupted(
+        &self,
+        run: &RunState,
+    ) -> Result<std::sync::Mutex<HashSet<(usize, String)>>, StateError> {
+        let mut found = HashSet::new();
+        // Without a run record (a dry run) the current run can't be told from the
+        // interrupted ones, and nothing is asked anyway.
+        if let Some(current) = run.id {
+            for (pi, p) in self.providers.iter().enumerate().filter(|(_, p)| p.pushed) {
+                let name = p.name;
+                let keys = self
+                    .store
+                    .call(move |s| s.orphaned_pending(name, current))
+                    .await?;
+                if !keys.is_empty() {
+                    tracing::info!(
+                        provider = name,
+                        count = keys.len(),
+                        "asking again at once: pushes an interrupted run made"
+                    );
+                }
+                found.extend(keys.into_iter().map(|k| (pi, k)));
+            }
+        }
+        Ok(std::sync::Mutex::new(found))
+    }
+
     async fn read_cache(
         &self,
         keys: &[(usize, String)],

@@ -547,6 +547,14 @@ impl RunSummary {
                     .unwrap_or_default()
             );
         }
+        for (name, p) in self.providers.iter().filter(|(_, p)| p.repushed > 0) {
+            let _ = writeln!(
+                out,
+                "  {name}: {} pushed again (an interrupted run pushed them and never got \
+                 their answers; the provider bills each push)",
+                p.repushed
+            );
+        }
     }
 
     fn render_quality(&self, out: &mut String) {

@@ -36,6 +36,9 @@ pub struct ProviderStats {
     pub credits_saved: f64,
     /// Dry run: credits planned only in case an earlier source misses.
     pub planned_if_missed: f64,
+    /// Pushes asked again at once because the run that made them was interrupted before
+    /// their answers came back (the provider bills the new push too).
+    pub repushed: u64,
     /// Why the provider was stopped for the rest of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,

@@ -4,8 +4,14 @@
 //! provider before it in that field's order has answered. A value core's rules reject
 //! counts as not found, so the waterfall goes on past it.
 //!
-//! - `union` and `freshest` fields ask all their sources (neither can be decided from the
-//!   first answer);
+//! - a `union` field's content does not depend on its order (only spelling does), so it
+//!   first waits for the sources asked anyway for other fields, and asks its others, in
+//!   order, only while it is still empty: tech_stack (BuiltWith ∪ Clay) asks BuiltWith only
+//!   where Clay's row, which carries BuiltWith's technologies, has none. The union then
+//!   takes every answer firmo holds (fetched, or cached and fresh), so a provider marked
+//!   `always` adds its items to every account;
+//! - `freshest` fields ask all their sources (the freshest can't be told from the first
+//!   answer);
 //! - a *passive* field never makes a provider be asked: it takes what providers asked for
 //!   other fields return (by default `revenue_range`, which only Clearbit has: asking
 //!   Clearbit about every account for it would undo the savings);
@@ -67,6 +73,8 @@ struct FieldPlan {
     /// The providers of its sources, in source order, each once.
     providers: Vec<usize>,
     ask_all: bool,
+    /// A union: asked after the other fields' sources, only while still empty.
+    union: bool,
     passive: bool,
 }
 
@@ -105,7 +113,8 @@ impl Waterfall {
                 FieldPlan {
                     field,
                     providers,
-                    ask_all: rule.strategy != Strategy::Precedence,
+                    ask_all: rule.strategy == Strategy::Freshest,
+                    union: rule.strategy == Strategy::Union,
                     passive: passive.contains(&field),
                 }
             })
@@ -122,7 +131,7 @@ impl Waterfall {
     /// nothing more this run.
     pub fn wanted(&self, known: &[Known], filled: impl Fn(Field) -> bool) -> Vec<Want> {
         let mut out: Vec<Want> = Vec::new();
-        let mut want = |provider: usize, conditional: bool| {
+        let want = |out: &mut Vec<Want>, provider: usize, conditional: bool| {
             if known[provider] != Known::Unasked {
                 return;
             }
@@ -137,33 +146,41 @@ impl Waterfall {
         };
         for (p, &always) in self.always.iter().enumerate() {
             if always || !self.enabled {
-                want(p, false);
+                want(&mut out, p, false);
             }
         }
         if !self.enabled {
             return out;
         }
-        for plan in self.fields.iter().filter(|f| !f.passive) {
+        let active = || self.fields.iter().filter(|f| !f.passive);
+        for plan in active().filter(|f| !f.union) {
             if plan.ask_all {
                 for &p in &plan.providers {
-                    want(p, false);
+                    want(&mut out, p, false);
                 }
                 continue;
             }
             if filled(plan.field) {
                 continue;
             }
-            let mut conditional = false;
-            for &p in &plan.providers {
-                match known[p] {
-                    Known::Answered => {}
-                    Known::Assumed => conditional = true,
-                    Known::Pending => break,
-                    Known::Unasked => {
-                        want(p, conditional);
-                        break;
-                    }
-                }
+            if let Some((p, conditional)) = next_in_order(plan, known) {
+                want(&mut out, p, conditional);
+            }
+        }
+        // Unions last: a source another field asks now, or one still pending, may fill it.
+        let busy: Vec<usize> = out.iter().map(|w| w.provider).collect();
+        for plan in active().filter(|f| f.union) {
+            let waiting = plan
+                .providers
+                .iter()
+                .any(|p| busy.contains(p) || known[*p] == Known::Pending);
+            if filled(plan.field) || waiting {
+                continue;
+            }
+            // A dry run's assumed answer may fill it: what follows is only in case.
+            let assumed = plan.providers.iter().any(|p| known[*p] == Known::Assumed);
+            if let Some((p, conditional)) = next_in_order(plan, known) {
+                want(&mut out, p, conditional || assumed);
             }
         }
         out
@@ -180,6 +197,21 @@ impl Waterfall {
     pub fn is_passive(&self, field: Field) -> bool {
         self.fields.iter().any(|f| f.field == field && f.passive)
     }
+}
+
+/// The first provider in `plan`'s order not asked yet, if every one before it answered,
+/// and whether it is wanted only in case an assumed answer (a dry run's) misses.
+fn next_in_order(plan: &FieldPlan, known: &[Known]) -> Option<(usize, bool)> {
+    let mut conditional = false;
+    for &p in &plan.providers {
+        match known[p] {
+            Known::Answered => {}
+            Known::Assumed => conditional = true,
+            Known::Pending => return None,
+            Known::Unasked => return Some((p, conditional)),
+        }
+    }
+    None
 }
 
 /// One provider's part in a field's waterfall, for the attempt trace.
@@ -271,12 +303,44 @@ mod tests {
     }
 
     #[test]
-    fn first_ask_is_each_fields_first_source_and_every_union_source() {
+    fn first_ask_is_each_fields_first_source() {
         let w = waterfall(true, vec![false; 4]);
         let wants = w.wanted(&[Known::Unasked; 4], |_| false);
-        // Clay heads industry, headcount and funding; tech_stack (union) asks BuiltWith
-        // and Clay. Clearbit (only first for the passive revenue_range) and Crunchbase wait.
-        assert_eq!(providers(&wants), [CLAY, BUILTWITH]);
+        // Clay heads industry, headcount, tech_stack and funding. Clearbit (only first for
+        // the passive revenue_range), BuiltWith and Crunchbase wait for Clay's answer.
+        assert_eq!(providers(&wants), [CLAY]);
+    }
+
+    #[test]
+    fn a_union_field_asks_its_next_source_only_while_empty() {
+        let w = waterfall(true, vec![false; 4]);
+        let known = [
+            Known::Answered,
+            Known::Unasked,
+            Known::Unasked,
+            Known::Unasked,
+        ];
+        assert!(w.wanted(&known, |_| true).is_empty());
+        let wants = w.wanted(&known, |f| f != Field::TechStack);
+        assert_eq!(providers(&wants), [BUILTWITH]);
+        // While Clay's row is on its way, BuiltWith waits for it.
+        let pending = [
+            Known::Pending,
+            Known::Unasked,
+            Known::Unasked,
+            Known::Unasked,
+        ];
+        assert!(w.wanted(&pending, |_| false).is_empty());
+        // A dry run plans BuiltWith only in case Clay's assumed row has no technologies.
+        let assumed = [
+            Known::Assumed,
+            Known::Answered,
+            Known::Unasked,
+            Known::Answered,
+        ];
+        let wants = w.wanted(&assumed, |_| false);
+        assert_eq!(providers(&wants), [BUILTWITH]);
+        assert!(wants[0].conditional);
     }
 
     #[test]
@@ -327,8 +391,8 @@ mod tests {
     fn always_and_off_ask_regardless() {
         let w = waterfall(true, vec![false, false, false, true]);
         let wants = w.wanted(&[Known::Unasked; 4], |_| true);
-        // The union field still asks its sources; Crunchbase is asked because it is `always`.
-        assert_eq!(providers(&wants), [CLAY, BUILTWITH, CRUNCHBASE]);
+        // Every field is filled: only Crunchbase, because it is `always`.
+        assert_eq!(providers(&wants), [CRUNCHBASE]);
         let off = waterfall(false, vec![false; 4]);
         assert_eq!(
             providers(&off.wanted(&[Known::Unasked; 4], |_| true)),
