@@ -48,7 +48,8 @@
   // Stacked bars, one per run; each series a colour. The numbers are also in a table.
   function stackedBars(figure, id, title, unit, series) {
     const points = data.trend;
-    const W = 520, H = 190, left = 40, bottom = 22, top = 8;
+    // About the width it is shown at, so its 11px labels stay 11px.
+    const W = 360, H = 180, left = 36, bottom = 22, top = 8;
     const totals = points.map((_, i) => series.reduce((sum, s) => sum + s.values[i], 0));
     const max = Math.max(1, ...totals);
     const band = (W - left) / Math.max(points.length, 1);
@@ -75,6 +76,10 @@
       }
       chart.append(svg('text', { x: x + bar / 2, y: H - 6, 'text-anchor': 'middle' }, runLabel(p)));
     });
+    if (totals.every((t) => t === 0)) {
+      figure.replaceChildren(el('figcaption', {}, title), el('p', { class: 'hint', 'data-empty': id }, `None in the last ${points.length} runs.`));
+      return;
+    }
     figure.replaceChildren(el('figcaption', { id: `${id}-c` }, title), legend(series), chart);
     const details = el('details', {}, el('summary', {}, 'The numbers'),
       table(title, ['run', ...series.map((s) => s.name)], points.map((p, i) => [runLabel(p), ...series.map((s) => num(s.values[i]))]), (i) => i > 0));
@@ -144,11 +149,28 @@
       }
       box.append(el('div', { class: 'multiple' }, el('h3', {}, field), el('div', { class: 'big' }, pct(now)), chart));
     }
-    if (data.latest && Object.keys(data.latest.sources).length) {
-      const sources = Object.entries(data.latest.sources);
-      box.after(el('h3', {}, 'Winning values per source (newest run)'),
-        table('Winning values per source', ['source', 'share of the values'], sources.map(([s, v]) => [s, pct(v)]), (i) => i > 0));
-    }
+    const sources = Object.entries(data.latest?.sources || {});
+    const figure = document.getElementById('chart-sources');
+    if (sources.length) hbars(figure, 'sources', 'Winning values per source (newest run)', sources);
+    else figure.remove();
+  }
+
+  // One bar per item, its share of 100 %.
+  function hbars(figure, id, title, items) {
+    const W = 440, row = 24, left = 90, right = 60;
+    const H = items.length * row + 4;
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-labelledby': `${id}-t`, 'data-chart': id },
+      svg('title', { id: `${id}-t` }, `${title}: ${items.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}`));
+    items.forEach(([name, v], i) => {
+      const y = i * row + 4;
+      chart.append(svg('text', { x: left - 8, y: y + 13, 'text-anchor': 'end' }, name));
+      chart.append(svg('rect', { x: left, y, width: W - left - right, height: 16, fill: '#f6f8fa' }));
+      chart.append(svg('rect', { x: left, y, width: (W - left - right) * Math.min(Math.max(v, 0), 1), height: 16, fill: PALETTE[i % PALETTE.length], 'data-series': name, 'data-value': v },
+        svg('title', {}, `${name}: ${pct(v)}`)));
+      chart.append(svg('text', { x: W - right + 6, y: y + 13 }, pct(v)));
+    });
+    figure.replaceChildren(el('figcaption', {}, title), chart,
+      el('details', {}, el('summary', {}, 'The numbers'), table(title, ['source', 'share of the values'], items.map(([s, v]) => [s, pct(v)]), (i) => i > 0)));
   }
 
   function trends() {
@@ -167,11 +189,21 @@
     return `${pct(a.rate)} (95 % interval ${pct(a.low)} to ${pct(a.high)}, n = ${a.n}, ${a.sampled_on})`;
   }
 
+  function findings(body) {
+    const rows = Object.entries(data.latest?.findings || {});
+    if (!rows.length) return;
+    const t = table('Findings of the quality rules in the newest run', ['code', 'rule', 'severity', 'accounts'],
+      rows.map(([code, [rule, severity, n]]) => [code, rule, severity, n]), (i) => i === 3);
+    t.id = 'quality-findings';
+    body.append(el('h3', {}, 'Findings of the quality rules (newest run)'), el('div', { class: 'scroll' }, t));
+  }
+
   function quality() {
     const body = document.getElementById('quality-body');
     const q = data.quality;
     if (!q) {
       body.replaceChildren(el('p', { class: 'note' }, 'No accuracy measured yet: `firmo spot-check sample` and `import` turn a person\'s verdicts into accuracy per field and source.'));
+      findings(body);
       return;
     }
     const t = el('table', { id: 'quality-fields' }, el('caption', { class: 'visually-hidden' }, 'Quality per field, then per source'));
@@ -196,6 +228,7 @@
       a.id = 'quality-agreement';
       body.append(el('h3', {}, 'Agreement between providers (same field, same account)'), el('div', { class: 'scroll' }, a));
     }
+    findings(body);
   }
 
   function accounts() {
@@ -203,7 +236,12 @@
     const rows = data.accounts.map((a) => {
       const badge = el('span', { class: 'badge' }, a.outcome);
       badge.style.setProperty('--c', OUTCOME_COLORS[a.outcome] || '#59636e');
-      const won = Object.entries(a.won).map(([f, s]) => `${f}: ${s.join(' + ')}`);
+      // Grouped by provider, a few lines per account instead of one per field.
+      const byProvider = {};
+      for (const [field, providers] of Object.entries(a.won)) {
+        for (const p of providers) (byProvider[p] ||= []).push(field);
+      }
+      const won = Object.entries(byProvider).sort().map(([p, fields]) => `${p}: ${fields.join(', ')}`);
       const tr = el('tr', { 'data-outcome': a.outcome },
         el('th', { scope: 'row' }, a.name || '(no name)', el('br'), el('span', { class: 'id' }, a.id)),
         el('td', {}, a.domain || '–'), el('td', {}, badge), el('td', {}, a.reason || ''),
