@@ -498,3 +498,164 @@ fn bar(share: f64, width: usize) -> String {
     let n = (share.clamp(0.0, 1.0) * width as f64).round() as usize;
     format!("{}{}", "█".repeat(n), "·".repeat(width - n))
 }
+
+#[cfg(test)]
+mod tests {
+    use firmo_store::{AccountOutcome, MergedSnapshot, RunOutcome, RunStart, UnixMillis};
+    use serde_json::json;
+
+    use super::*;
+
+    fn outcome(id: &str, outcome: Outcome, reason: Option<&str>, detail: Value) -> AccountOutcome {
+        AccountOutcome {
+            account_id: id.to_owned(),
+            domain: Some(format!("{id}.test")),
+            outcome,
+            reason: reason.map(str::to_owned),
+            detail: Some(detail),
+        }
+    }
+
+    fn merged(id: &str, fields: Value, findings: Value) -> MergedSnapshot {
+        MergedSnapshot {
+            account_id: id.to_owned(),
+            merged: fields,
+            findings,
+        }
+    }
+
+    /// Two runs: the first's snapshots pruned (its summary still says its coverage), the
+    /// second with three accounts.
+    fn store() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = store
+            .start_run(&RunStart::new("sync", UnixMillis(1_000)))
+            .unwrap();
+        store.add_credits(first, "clay", 4.0, 4).unwrap();
+        store
+            .record_merged(
+                first,
+                &[merged("a", json!({"industry": "Software"}), json!([]))],
+            )
+            .unwrap();
+        let summary = json!({"coverage": {"fields": {"industry": 0.5}}});
+        store
+            .finish_run(first, UnixMillis(2_000), RunOutcome::Ok, &summary)
+            .unwrap();
+        store.prune_merged(0).unwrap();
+
+        let second = store
+            .start_run(&RunStart::new("sync", UnixMillis(3_000)))
+            .unwrap();
+        store.add_credits(second, "clay", 1.5, 1).unwrap();
+        store.add_credits(second, "clearbit", 2.0, 2).unwrap();
+        let waterfall = json!({"waterfall": {
+            "industry": [{"provider": "clay", "had_value": false}, {"provider": "clearbit", "had_value": true}],
+            "tech_stack": [{"provider": "builtwith", "had_value": true}, {"provider": "clay", "had_value": true}],
+            "headcount": [{"provider": "clay", "had_value": false}]},
+            "name": "Acme", "changes": {"firmo_industry": "Software", "firmo_tech_stack": "AWS"},
+            "findings": [{"code": "FQ010"}]});
+        store
+            .record_outcomes(
+                second,
+                &[
+                    outcome("a", Outcome::Written, None, waterfall),
+                    outcome(
+                        "b",
+                        Outcome::Skipped,
+                        Some("no domain"),
+                        json!({"name": "Bee"}),
+                    ),
+                    outcome("c", Outcome::Failed, Some("timeout"), json!({})),
+                ],
+            )
+            .unwrap();
+        store
+            .record_merged(
+                second,
+                &[
+                    merged(
+                        "a",
+                        json!({"industry": "Software", "tech_stack": ["AWS"]}),
+                        json!([{"code": "FQ010", "severity": "flag"}]),
+                    ),
+                    merged("b", json!({}), json!([])),
+                    merged(
+                        "c",
+                        json!({"industry": "Retail"}),
+                        json!([{"code": "FQ004", "severity": "reject"}]),
+                    ),
+                ],
+            )
+            .unwrap();
+        let summary = json!({"skipped": {"no domain": 1}, "failed": {"timeout": 1}});
+        store
+            .finish_run(second, UnixMillis(4_000), RunOutcome::Partial, &summary)
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn the_trend_has_each_runs_coverage_credits_and_findings_oldest_first() {
+        let report = build(&store(), 10).unwrap();
+        let [old, new] = &report.trend[..] else {
+            panic!("{:?}", report.trend)
+        };
+        assert!(old.run_id < new.run_id);
+        // Pruned: the summary's figure stands in.
+        assert_eq!(old.coverage, BTreeMap::from([("industry".to_owned(), 0.5)]));
+        assert_eq!(old.credits, BTreeMap::from([("clay".to_owned(), 4.0)]));
+        // Kept: counted from the snapshots, every catalogue field present.
+        assert_eq!(new.coverage["industry"], 2.0 / 3.0);
+        assert_eq!(new.coverage["tech_stack"], 1.0 / 3.0);
+        assert_eq!(new.coverage["headcount"], 0.0);
+        assert_eq!(new.coverage.len(), Field::ALL.len());
+        assert_eq!(new.credits["clearbit"], 2.0);
+        assert_eq!(
+            new.findings,
+            BTreeMap::from([("flag".to_owned(), 1), ("reject".to_owned(), 1)])
+        );
+        assert_eq!((new.outcomes.written, new.outcomes.failed), (1, 1));
+        let latest = report.latest.as_ref().unwrap();
+        assert_eq!(latest.skipped["no domain"], 1);
+        assert_eq!(latest.failed["timeout"], 1);
+    }
+
+    #[test]
+    fn accounts_come_problems_first_with_the_sources_that_won() {
+        let report = build(&store(), 10).unwrap();
+        let order: Vec<&str> = report.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
+        assert_eq!(report.accounts_total, 3);
+        let a = &report.accounts[2];
+        assert_eq!(a.name.as_deref(), Some("Acme"));
+        assert_eq!(a.won["industry"], ["clearbit"]);
+        assert_eq!(a.won["tech_stack"], ["builtwith", "clay"]);
+        assert!(!a.won.contains_key("headcount"), "no value, no winner");
+        assert_eq!(
+            (a.changes, a.findings.as_slice()),
+            (2, &["FQ010".to_owned()][..])
+        );
+        assert_eq!(report.accounts[0].reason.as_deref(), Some("timeout"));
+        assert!(report.quality.is_none());
+    }
+
+    #[test]
+    fn the_terminal_lists_accounts_as_aligned_text() {
+        let text = table(&build(&store(), 10).unwrap());
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("accounts ("))
+            .skip(1)
+            .collect();
+        assert!(rows[0].trim_start().starts_with("id"), "{text}");
+        // Every column starts where the header's does.
+        let outcome_at = rows[0].find("outcome").unwrap();
+        for row in &rows[1..] {
+            let word = &row[outcome_at..].split(' ').next().unwrap();
+            assert!(["failed", "skipped", "written"].contains(word), "{row}");
+        }
+        assert!(rows[1].contains("timeout") && rows[3].contains("builtwith 1, clay 1, clearbit 1"));
+        assert!(!text.contains('{'), "no JSON in the text report:\n{text}");
+    }
+}
