@@ -595,6 +595,10 @@ mod tests {
         store
     }
 
+    fn assert_close(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-12, "{got} != {want}");
+    }
+
     #[test]
     fn the_trend_has_each_runs_coverage_credits_and_findings_oldest_first() {
         let report = build(&store(), 10).unwrap();
@@ -606,11 +610,11 @@ mod tests {
         assert_eq!(old.coverage, BTreeMap::from([("industry".to_owned(), 0.5)]));
         assert_eq!(old.credits, BTreeMap::from([("clay".to_owned(), 4.0)]));
         // Kept: counted from the snapshots, every catalogue field present.
-        assert_eq!(new.coverage["industry"], 2.0 / 3.0);
-        assert_eq!(new.coverage["tech_stack"], 1.0 / 3.0);
-        assert_eq!(new.coverage["headcount"], 0.0);
+        assert_close(new.coverage["industry"], 2.0 / 3.0);
+        assert_close(new.coverage["tech_stack"], 1.0 / 3.0);
+        assert_close(new.coverage["headcount"], 0.0);
         assert_eq!(new.coverage.len(), Field::ALL.len());
-        assert_eq!(new.credits["clearbit"], 2.0);
+        assert_close(new.credits["clearbit"], 2.0);
         assert_eq!(
             new.findings,
             BTreeMap::from([("flag".to_owned(), 1), ("reject".to_owned(), 1)])
