@@ -307,6 +307,7 @@ fn accounts(store: &Store, run: &RunRecord) -> anyhow::Result<(Vec<AccountRow>, 
                 .flatten()
                 .filter_map(|f| f["code"].as_str().map(str::to_owned))
                 .collect();
+            findings.sort();
             findings.dedup();
             AccountRow {
                 id: o.account_id,
