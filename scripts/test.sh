@@ -29,3 +29,6 @@ if [ -x wasm/test.sh ]; then
   step "WASM package: build, parity (Chromium + Node), demo card in Chromium"
   wasm/test.sh
 fi
+
+step "HTML report: a real sandbox sync's page in headless Chromium"
+tests/report-html/test.sh

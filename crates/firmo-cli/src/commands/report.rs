@@ -6,37 +6,92 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use firmo_core::Field;
-use firmo_store::RunRecord;
+use firmo_store::{Outcome, OutcomeCounts, RunRecord, Store};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::cli::{GlobalArgs, ReportArgs};
 use crate::context::open_store_read_only;
 use crate::output::{print, print_json};
 use crate::{CmdResult, Failure};
 
+// The page lives beside this file (`report_html.rs`) and sees the report's types.
+#[path = "report_html.rs"]
+mod html;
+
 #[derive(Debug, Serialize)]
-struct Report {
-    runs: Vec<RunRecord>,
-    latest: Option<Latest>,
+pub(crate) struct Report {
+    pub(crate) runs: Vec<RunRecord>,
+    pub(crate) latest: Option<Latest>,
+    /// The real (not dry) runs among `runs`, oldest first: what the page's charts draw.
+    pub(crate) trend: Vec<TrendPoint>,
+    /// The newest real run's accounts, problems first (at most [`ACCOUNT_ROWS`]).
+    pub(crate) accounts: Vec<AccountRow>,
+    /// How many accounts that run had (more than `accounts` holds when capped).
+    pub(crate) accounts_total: usize,
+    /// Accuracy, agreement and corrections per field and source, when measured (filled
+    /// by the quality measurements; the page renders it when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) quality: Option<serde_json::Value>,
 }
 
 /// The newest non-dry run, in detail.
 #[derive(Debug, Serialize)]
-struct Latest {
-    run_id: i64,
-    kind: String,
-    records: u64,
+pub(crate) struct Latest {
+    pub(crate) run_id: i64,
+    pub(crate) kind: String,
+    pub(crate) records: u64,
     /// field → share of records with a value, in catalogue order.
-    coverage: Vec<(String, f64)>,
+    pub(crate) coverage: Vec<(String, f64)>,
     /// source → share of winning values (sync runs).
-    sources: BTreeMap<String, f64>,
+    pub(crate) sources: BTreeMap<String, f64>,
     /// rule code → (rule, count).
-    findings: BTreeMap<String, (String, String, u64)>,
+    pub(crate) findings: BTreeMap<String, (String, String, u64)>,
     /// A few enriched records as the CRM got them.
-    examples: Vec<serde_json::Value>,
+    pub(crate) examples: Vec<serde_json::Value>,
     /// Why writes failed (a portal rule names itself and HubSpot's words) → count.
-    failed: BTreeMap<String, u64>,
+    pub(crate) failed: BTreeMap<String, u64>,
+    /// Why accounts were skipped → count.
+    pub(crate) skipped: BTreeMap<String, u64>,
+    /// Which rules rejected accounts → count.
+    pub(crate) rejected: BTreeMap<String, u64>,
 }
+
+/// One real run, as the trend charts draw it.
+#[derive(Debug, Serialize)]
+pub(crate) struct TrendPoint {
+    pub(crate) run_id: i64,
+    pub(crate) started_at: String,
+    pub(crate) outcomes: OutcomeCounts,
+    /// provider → credits spent.
+    pub(crate) credits: BTreeMap<String, f64>,
+    /// field → share of the run's merged records with a value; empty when the run's
+    /// snapshots were pruned and its summary has no coverage either.
+    pub(crate) coverage: BTreeMap<String, f64>,
+    /// Findings by severity (`flag`, `reject`, …) → how many.
+    pub(crate) findings: BTreeMap<String, u64>,
+}
+
+/// One account of the newest real run.
+#[derive(Debug, Serialize)]
+pub(crate) struct AccountRow {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) domain: Option<String>,
+    pub(crate) outcome: Outcome,
+    /// Why it was skipped, rejected or failed.
+    pub(crate) reason: Option<String>,
+    /// field → the providers whose values won it.
+    pub(crate) won: BTreeMap<String, Vec<String>>,
+    /// CRM properties changed.
+    pub(crate) changes: usize,
+    /// Rule codes of its findings.
+    pub(crate) findings: Vec<String>,
+}
+
+/// The page and `--json` list at most this many accounts: enough for any team's review,
+/// and a 100,000-account run still writes a page a browser opens.
+pub(crate) const ACCOUNT_ROWS: usize = 2_000;
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
     if !crate::context::state_exists(global) {
@@ -49,77 +104,10 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
     if let Some(id) = &args.account {
         return super::account::run(&store, id, global.json);
     }
-    let runs = store.list_runs(args.runs)?;
-    let latest = match runs.iter().find(|r| !r.dry_run) {
-        None => None,
-        Some(run) => {
-            let mut records = 0u64;
-            let mut filled: BTreeMap<String, u64> = BTreeMap::new();
-            let mut findings: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
-            let mut examples = Vec::new();
-            store.for_each_merged(run.id, |snapshot| {
-                records += 1;
-                if let Some(object) = snapshot.merged.as_object() {
-                    for key in object.keys() {
-                        *filled.entry(key.clone()).or_default() += 1;
-                    }
-                    if examples.len() < 5 && object.len() >= 5 {
-                        examples.push(serde_json::json!({ "account_id": snapshot.account_id, "fields": snapshot.merged }));
-                    }
-                }
-                for f in snapshot.findings.as_array().into_iter().flatten() {
-                    let code = f["code"].as_str().unwrap_or("?").to_owned();
-                    let entry = findings.entry(code).or_insert_with(|| {
-                        (
-                            f["rule"].as_str().unwrap_or_default().to_owned(),
-                            f["severity"].as_str().unwrap_or_default().to_owned(),
-                            0,
-                        )
-                    });
-                    entry.2 += 1;
-                }
-            })?;
-            let coverage = Field::ALL
-                .iter()
-                .map(|f| {
-                    let n = filled.get(f.name()).copied().unwrap_or(0);
-                    (
-                        f.name().to_owned(),
-                        if records == 0 {
-                            0.0
-                        } else {
-                            n as f64 / records as f64
-                        },
-                    )
-                })
-                .collect();
-            let sources = run
-                .summary
-                .as_ref()
-                .and_then(|s| s.pointer("/coverage/sources"))
-                .and_then(|s| serde_json::from_value(s.clone()).ok())
-                .unwrap_or_default();
-            Some(Latest {
-                run_id: run.id.0,
-                kind: run.kind.clone(),
-                records,
-                coverage,
-                sources,
-                findings,
-                examples,
-                failed: run
-                    .summary
-                    .as_ref()
-                    .and_then(|s| s.pointer("/failed"))
-                    .and_then(|f| serde_json::from_value(f.clone()).ok())
-                    .unwrap_or_default(),
-            })
-        }
-    };
-    let report = Report { runs, latest };
+    let report = build(&store, args.runs)?;
     if let Some(path) = &args.html {
-        std::fs::write(path, html(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, html::page(&report))
+            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
     }
     if global.json {
         print_json(&report)?;
@@ -131,6 +119,211 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
         print(&text)?;
     }
     Ok(())
+}
+
+/// The report over the newest `runs` runs of `store`.
+pub(crate) fn build(store: &Store, runs: usize) -> anyhow::Result<Report> {
+    let runs = store.list_runs(runs)?;
+    let newest = runs.iter().find(|r| !r.dry_run);
+    let latest = newest.map(|run| latest(store, run)).transpose()?;
+    let (accounts, accounts_total) = match newest {
+        Some(run) => accounts(store, run)?,
+        None => (Vec::new(), 0),
+    };
+    let trend = runs
+        .iter()
+        .rev()
+        .filter(|r| !r.dry_run)
+        .map(|r| trend_point(store, r))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Report {
+        runs,
+        latest,
+        trend,
+        accounts,
+        accounts_total,
+        quality: None,
+    })
+}
+
+/// A summary's `key` object (group → count), or nothing when the run recorded none.
+fn summary_counts(run: &RunRecord, key: &str) -> BTreeMap<String, u64> {
+    run.summary
+        .as_ref()
+        .and_then(|s| s.get(key))
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn latest(store: &Store, run: &RunRecord) -> anyhow::Result<Latest> {
+    let mut records = 0u64;
+    let mut filled: BTreeMap<String, u64> = BTreeMap::new();
+    let mut findings: BTreeMap<String, (String, String, u64)> = BTreeMap::new();
+    let mut examples = Vec::new();
+    store.for_each_merged(run.id, |snapshot| {
+        records += 1;
+        if let Some(object) = snapshot.merged.as_object() {
+            for key in object.keys() {
+                *filled.entry(key.clone()).or_default() += 1;
+            }
+            if examples.len() < 5 && object.len() >= 5 {
+                examples.push(serde_json::json!({ "account_id": snapshot.account_id, "fields": snapshot.merged }));
+            }
+        }
+        for f in snapshot.findings.as_array().into_iter().flatten() {
+            let code = f["code"].as_str().unwrap_or("?").to_owned();
+            let entry = findings.entry(code).or_insert_with(|| {
+                (
+                    f["rule"].as_str().unwrap_or_default().to_owned(),
+                    f["severity"].as_str().unwrap_or_default().to_owned(),
+                    0,
+                )
+            });
+            entry.2 += 1;
+        }
+    })?;
+    let coverage = Field::ALL
+        .iter()
+        .map(|f| {
+            let n = filled.get(f.name()).copied().unwrap_or(0);
+            (f.name().to_owned(), share(n, records))
+        })
+        .collect();
+    let sources = run
+        .summary
+        .as_ref()
+        .and_then(|s| s.pointer("/coverage/sources"))
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default();
+    Ok(Latest {
+        run_id: run.id.0,
+        kind: run.kind.clone(),
+        records,
+        coverage,
+        sources,
+        findings,
+        examples,
+        failed: summary_counts(run, "failed"),
+        skipped: summary_counts(run, "skipped"),
+        rejected: summary_counts(run, "rejected"),
+    })
+}
+
+fn share(n: u64, of: u64) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+fn trend_point(store: &Store, run: &RunRecord) -> anyhow::Result<TrendPoint> {
+    let mut records = 0u64;
+    let mut filled: BTreeMap<String, u64> = BTreeMap::new();
+    let mut findings: BTreeMap<String, u64> = BTreeMap::new();
+    // The run ledger keeps counts and credits but no coverage: the merged snapshots have it.
+    store.for_each_merged(run.id, |snapshot| {
+        records += 1;
+        for key in snapshot
+            .merged
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            *filled.entry(key.clone()).or_default() += 1;
+        }
+        for f in snapshot.findings.as_array().into_iter().flatten() {
+            let severity = f["severity"].as_str().unwrap_or("unknown").to_owned();
+            *findings.entry(severity).or_default() += 1;
+        }
+    })?;
+    let coverage = if records > 0 {
+        Field::ALL
+            .iter()
+            .map(|f| {
+                let n = filled.get(f.name()).copied().unwrap_or(0);
+                (f.name().to_owned(), share(n, records))
+            })
+            .collect()
+    } else {
+        // Pruned snapshots: the summary's figure (share of the accounts scanned) is
+        // the best left.
+        run.summary
+            .as_ref()
+            .and_then(|s| s.pointer("/coverage/fields"))
+            .and_then(|f| serde_json::from_value(f.clone()).ok())
+            .unwrap_or_default()
+    };
+    let credits = store
+        .credits_for_run(run.id)?
+        .into_iter()
+        .map(|p| (p.provider, p.credits + 0.0))
+        .collect();
+    Ok(TrendPoint {
+        run_id: run.id.0,
+        started_at: firmo_connect::crm::format_timestamp(run.started_at),
+        outcomes: run.counts,
+        credits,
+        coverage,
+        findings,
+    })
+}
+
+/// Where an outcome sorts in the accounts list: what needs a person first.
+fn attention(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Failed => 0,
+        Outcome::Rejected => 1,
+        Outcome::Skipped => 2,
+        Outcome::Written => 3,
+        Outcome::Unchanged => 4,
+    }
+}
+
+fn accounts(store: &Store, run: &RunRecord) -> anyhow::Result<(Vec<AccountRow>, usize)> {
+    let mut outcomes = store.outcomes(run.id)?;
+    let total = outcomes.len();
+    // Stable: within an outcome, by account id as stored.
+    outcomes.sort_by_key(|o| attention(o.outcome));
+    let rows = outcomes
+        .into_iter()
+        .take(ACCOUNT_ROWS)
+        .map(|o| {
+            let detail = o.detail.unwrap_or(Value::Null);
+            let won = detail["waterfall"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(field, steps)| {
+                    let winners: Vec<String> = steps
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|s| s["had_value"].as_bool() == Some(true))
+                        .filter_map(|s| s["provider"].as_str().map(str::to_owned))
+                        .collect();
+                    (!winners.is_empty()).then(|| (field.clone(), winners))
+                })
+                .collect();
+            let mut findings: Vec<String> = detail["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["code"].as_str().map(str::to_owned))
+                .collect();
+            findings.sort();
+            findings.dedup();
+            AccountRow {
+                id: o.account_id,
+                name: detail["name"].as_str().map(str::to_owned),
+                domain: o.domain,
+                outcome: o.outcome,
+                reason: o.reason,
+                won,
+                changes: detail["changes"]
+                    .as_object()
+                    .map_or(0, serde_json::Map::len),
+                findings,
+            }
+        })
+        .collect();
+    Ok((rows, total))
 }
 
 fn table(report: &Report) -> String {
@@ -211,11 +404,95 @@ fn table(report: &Report) -> String {
                 let _ = writeln!(out, "  {reason}  {n}");
             }
         }
-        for e in &l.examples {
-            let _ = writeln!(out, "example: {e}");
+        // Two show the shape; `--json` has all five.
+        for e in l.examples.iter().take(2) {
+            example(&mut out, e);
         }
     }
+    accounts_table(&mut out, report);
     out
+}
+
+/// How many accounts the terminal lists (problems first): the page and `--json` have them
+/// all, `--account ID` one in detail.
+const TEXT_ACCOUNTS: usize = 20;
+
+/// `text` cut to `width` characters, so one long name can't break the columns.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// One enriched record as aligned `field  value` lines.
+fn example(out: &mut String, e: &Value) {
+    let _ = writeln!(
+        out,
+        "\nexample: account {}",
+        e["account_id"].as_str().unwrap_or("?")
+    );
+    for (field, value) in e["fields"].as_object().into_iter().flatten() {
+        let shown = match value {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        let _ = writeln!(out, "  {field:<22} {}", fit(&shown, 70));
+    }
+}
+
+fn accounts_table(out: &mut String, report: &Report) {
+    if report.accounts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\naccounts ({} in run {}, problems first)",
+        report.accounts_total,
+        report.latest.as_ref().map_or(0, |l| l.run_id)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<14} {:<24} {:<24} {:<9} {:>6}  why / sources",
+        "id", "name", "domain", "outcome", "fields"
+    );
+    for a in report.accounts.iter().take(TEXT_ACCOUNTS) {
+        let why = a.reason.clone().unwrap_or_else(|| {
+            let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
+            for source in a.won.values().flatten() {
+                *by_source.entry(source).or_default() += 1;
+            }
+            by_source
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let _ = writeln!(
+            out,
+            "  {:<14} {:<24} {:<24} {:<9} {:>6}  {}",
+            fit(&a.id, 14),
+            fit(a.name.as_deref().unwrap_or("-"), 24),
+            fit(a.domain.as_deref().unwrap_or("-"), 24),
+            a.outcome.as_str(),
+            a.won.len(),
+            fit(&why, 60)
+        );
+    }
+    let more = report.accounts_total.saturating_sub(TEXT_ACCOUNTS);
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "  … {more} more: `firmo report --html PATH` lists them all, `--account ID` shows one"
+        );
+    }
 }
 
 fn bar(share: f64, width: usize) -> String {
@@ -223,103 +500,167 @@ fn bar(share: f64, width: usize) -> String {
     format!("{}{}", "█".repeat(n), "·".repeat(width - n))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+#[cfg(test)]
+mod tests {
+    use firmo_store::{AccountOutcome, MergedSnapshot, RunOutcome, RunStart, UnixMillis};
+    use serde_json::json;
 
-fn html(report: &Report) -> String {
-    let mut body = String::new();
-    let _ = writeln!(body, "<h1>firmo report</h1>");
-    if let Some(l) = &report.latest {
-        let _ = writeln!(
-            body,
-            "<h2>Run {} ({}) · {} records</h2>",
-            l.run_id,
-            escape(&l.kind),
-            l.records
-        );
-        let _ = writeln!(
-            body,
-            "<h3>Coverage per field</h3>{}",
-            svg_bars(l.coverage.iter().map(|(k, v)| (k, v)))
-        );
-        if !l.sources.is_empty() {
-            let _ = writeln!(
-                body,
-                "<h3>Winning values per source</h3>{}",
-                svg_bars(l.sources.iter())
-            );
-        }
-        if !l.findings.is_empty() {
-            let _ = writeln!(
-                body,
-                "<h3>Quality findings</h3><table><tr><th>code</th><th>rule</th><th>severity</th><th>count</th></tr>"
-            );
-            for (code, (rule, severity, n)) in &l.findings {
-                let _ = writeln!(
-                    body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{n}</td></tr>",
-                    escape(code),
-                    escape(rule),
-                    escape(severity)
-                );
-            }
-            let _ = writeln!(body, "</table>");
+    use super::*;
+
+    fn outcome(id: &str, outcome: Outcome, reason: Option<&str>, detail: Value) -> AccountOutcome {
+        AccountOutcome {
+            account_id: id.to_owned(),
+            domain: Some(format!("{id}.test")),
+            outcome,
+            reason: reason.map(str::to_owned),
+            detail: Some(detail),
         }
     }
-    let _ = writeln!(
-        body,
-        "<h3>Recent runs</h3><table><tr><th>run</th><th>kind</th><th>started</th><th>outcome</th><th>written</th><th>unchanged</th><th>skipped</th><th>rejected</th><th>failed</th><th>credits</th></tr>"
-    );
-    for r in &report.runs {
-        let c = &r.counts;
-        let _ = writeln!(
-            body,
-            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-            r.id.0,
-            escape(&r.kind),
-            if r.dry_run { " (dry)" } else { "" },
-            firmo_connect::crm::format_timestamp(r.started_at),
-            r.outcome,
-            c.written,
-            c.unchanged,
-            c.skipped,
-            c.rejected,
-            c.failed,
-            r.credits + 0.0 // never print -0.0
-        );
-    }
-    let _ = writeln!(body, "</table>");
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>firmo report</title>\
-<style>body{{font:14px system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse}}\
-td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}}</style></head><body>{body}</body></html>\n"
-    )
-}
 
-fn svg_bars<'a>(shares: impl ExactSizeIterator<Item = (&'a String, &'a f64)>) -> String {
-    let row = 22;
-    let height = shares.len() * row + 4;
-    let mut svg = format!(
-        "<svg width=\"560\" height=\"{height}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
-    );
-    for (i, (name, share)) in shares.enumerate() {
-        let y = i * row;
-        let w = (share.clamp(0.0, 1.0) * 300.0).round();
-        let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"180\" y=\"{}\" width=\"{w}\" height=\"14\" fill=\"#3b82f6\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{:.1} %</text>",
-            y + 14,
-            escape(name),
-            y + 3,
-            190.0 + w,
-            y + 14,
-            share * 100.0
-        );
+    fn merged(id: &str, fields: Value, findings: Value) -> MergedSnapshot {
+        MergedSnapshot {
+            account_id: id.to_owned(),
+            merged: fields,
+            findings,
+        }
     }
-    svg.push_str("</svg>");
-    svg
+
+    /// Two runs: the first's snapshots pruned (its summary still says its coverage), the
+    /// second with three accounts.
+    fn store() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = store
+            .start_run(&RunStart::new("sync", UnixMillis(1_000)))
+            .unwrap();
+        store.add_credits(first, "clay", 4.0, 4).unwrap();
+        store
+            .record_merged(
+                first,
+                &[merged("a", json!({"industry": "Software"}), json!([]))],
+            )
+            .unwrap();
+        let summary = json!({"coverage": {"fields": {"industry": 0.5}}});
+        store
+            .finish_run(first, UnixMillis(2_000), RunOutcome::Ok, &summary)
+            .unwrap();
+        store.prune_merged(0).unwrap();
+
+        let second = store
+            .start_run(&RunStart::new("sync", UnixMillis(3_000)))
+            .unwrap();
+        store.add_credits(second, "clay", 1.5, 1).unwrap();
+        store.add_credits(second, "clearbit", 2.0, 2).unwrap();
+        let waterfall = json!({"waterfall": {
+            "industry": [{"provider": "clay", "had_value": false}, {"provider": "clearbit", "had_value": true}],
+            "tech_stack": [{"provider": "builtwith", "had_value": true}, {"provider": "clay", "had_value": true}],
+            "headcount": [{"provider": "clay", "had_value": false}]},
+            "name": "Acme", "changes": {"firmo_industry": "Software", "firmo_tech_stack": "AWS"},
+            "findings": [{"code": "FQ010"}]});
+        store
+            .record_outcomes(
+                second,
+                &[
+                    outcome("a", Outcome::Written, None, waterfall),
+                    outcome(
+                        "b",
+                        Outcome::Skipped,
+                        Some("no domain"),
+                        json!({"name": "Bee"}),
+                    ),
+                    outcome("c", Outcome::Failed, Some("timeout"), json!({})),
+                ],
+            )
+            .unwrap();
+        store
+            .record_merged(
+                second,
+                &[
+                    merged(
+                        "a",
+                        json!({"industry": "Software", "tech_stack": ["AWS"]}),
+                        json!([{"code": "FQ010", "severity": "flag"}]),
+                    ),
+                    merged("b", json!({}), json!([])),
+                    merged(
+                        "c",
+                        json!({"industry": "Retail"}),
+                        json!([{"code": "FQ004", "severity": "reject"}]),
+                    ),
+                ],
+            )
+            .unwrap();
+        let summary = json!({"skipped": {"no domain": 1}, "failed": {"timeout": 1}});
+        store
+            .finish_run(second, UnixMillis(4_000), RunOutcome::Partial, &summary)
+            .unwrap();
+        store
+    }
+
+    fn assert_close(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-12, "{got} != {want}");
+    }
+
+    #[test]
+    fn the_trend_has_each_runs_coverage_credits_and_findings_oldest_first() {
+        let report = build(&store(), 10).unwrap();
+        let [old, new] = &report.trend[..] else {
+            panic!("{:?}", report.trend)
+        };
+        assert!(old.run_id < new.run_id);
+        // Pruned: the summary's figure stands in.
+        assert_eq!(old.coverage, BTreeMap::from([("industry".to_owned(), 0.5)]));
+        assert_eq!(old.credits, BTreeMap::from([("clay".to_owned(), 4.0)]));
+        // Kept: counted from the snapshots, every catalogue field present.
+        assert_close(new.coverage["industry"], 2.0 / 3.0);
+        assert_close(new.coverage["tech_stack"], 1.0 / 3.0);
+        assert_close(new.coverage["headcount"], 0.0);
+        assert_eq!(new.coverage.len(), Field::ALL.len());
+        assert_close(new.credits["clearbit"], 2.0);
+        assert_eq!(
+            new.findings,
+            BTreeMap::from([("flag".to_owned(), 1), ("reject".to_owned(), 1)])
+        );
+        assert_eq!((new.outcomes.written, new.outcomes.failed), (1, 1));
+        let latest = report.latest.as_ref().unwrap();
+        assert_eq!(latest.skipped["no domain"], 1);
+        assert_eq!(latest.failed["timeout"], 1);
+    }
+
+    #[test]
+    fn accounts_come_problems_first_with_the_sources_that_won() {
+        let report = build(&store(), 10).unwrap();
+        let order: Vec<&str> = report.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
+        assert_eq!(report.accounts_total, 3);
+        let a = &report.accounts[2];
+        assert_eq!(a.name.as_deref(), Some("Acme"));
+        assert_eq!(a.won["industry"], ["clearbit"]);
+        assert_eq!(a.won["tech_stack"], ["builtwith", "clay"]);
+        assert!(!a.won.contains_key("headcount"), "no value, no winner");
+        assert_eq!(
+            (a.changes, a.findings.as_slice()),
+            (2, &["FQ010".to_owned()][..])
+        );
+        assert_eq!(report.accounts[0].reason.as_deref(), Some("timeout"));
+        assert!(report.quality.is_none());
+    }
+
+    #[test]
+    fn the_terminal_lists_accounts_as_aligned_text() {
+        let text = table(&build(&store(), 10).unwrap());
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("accounts ("))
+            .skip(1)
+            .collect();
+        assert!(rows[0].trim_start().starts_with("id"), "{text}");
+        // Every column starts where the header's does.
+        let outcome_at = rows[0].find("outcome").unwrap();
+        for row in &rows[1..] {
+            let word = &row[outcome_at..].split(' ').next().unwrap();
+            assert!(["failed", "skipped", "written"].contains(word), "{row}");
+        }
+        assert!(rows[1].contains("timeout") && rows[3].contains("builtwith 1, clay 1, clearbit 1"));
+        assert!(!text.contains('{'), "no JSON in the text report:\n{text}");
+    }
 }
