@@ -309,10 +309,17 @@ async fn transient_errors_lose_nothing_once_a_clean_run_follows() {
     // for is used (Clearbit's revenue range, say).
     for (after, want) in sb.companies().iter().zip(&clean) {
         let got = firmo_props(after);
+        // A union names its first listed contributor: a provider the faulty run asked
+        // (BuiltWith where Clay failed) may head the same tech stack now.
         let sources_of = |props: &BTreeMap<&str, &str>| -> BTreeSet<String> {
             props
                 .get("firmo_sources")
-                .map(|s| s.split(';').map(str::to_owned).collect())
+                .map(|s| {
+                    s.split(';')
+                        .filter(|s| !s.starts_with("tech_stack="))
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         for (key, value) in firmo_props(want) {
