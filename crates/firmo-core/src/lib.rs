@@ -39,6 +39,7 @@ pub mod record;
 pub mod rules;
 pub mod schema;
 pub mod signals;
+pub mod stats;
 pub mod source;
 pub mod title;
 pub mod validate;
