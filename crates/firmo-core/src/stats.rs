@@ -219,7 +219,11 @@ mod tests {
             .collect();
         let picked = stratified_sample(&strata, 20, 1);
         let count = |s: u8| picked.iter().filter(|&&i| strata[i] == s).count();
-        assert_eq!(count(2), 1, "the single item of the rare stratum is checked");
+        assert_eq!(
+            count(2),
+            1,
+            "the single item of the rare stratum is checked"
+        );
         assert_eq!(count(0) + count(1) + count(2), 20);
         assert!((16..=18).contains(&count(0)), "{}", count(0));
         assert!((1..=3).contains(&count(1)), "{}", count(1));

@@ -21,8 +21,11 @@ pub enum SpotVerdict {
 }
 
 impl SpotVerdict {
-    pub const ALL: &'static [SpotVerdict] =
-        &[SpotVerdict::Correct, SpotVerdict::Wrong, SpotVerdict::Unsure];
+    pub const ALL: &'static [SpotVerdict] = &[
+        SpotVerdict::Correct,
+        SpotVerdict::Wrong,
+        SpotVerdict::Unsure,
+    ];
 
     /// The word stored and written in the sheet.
     pub const fn as_str(self) -> &'static str {
@@ -88,7 +91,10 @@ impl SpotCheck {
         if blank(&self.account_id) {
             Some("a spot check needs an account id".to_owned())
         } else if blank(&self.field) {
-            Some(format!("spot check of account {}: no field", self.account_id))
+            Some(format!(
+                "spot check of account {}: no field",
+                self.account_id
+            ))
         } else if blank(&self.source) {
             Some(format!(
                 "spot check of account {} field {}: no source",
@@ -193,7 +199,11 @@ mod tests {
             assert_eq!(SpotVerdict::parse(v.as_str()), Some(*v));
             assert_eq!(serde_json::to_string(v).unwrap(), format!("\"{v}\""));
         }
-        assert_eq!(SpotVerdict::parse("Correct"), None, "stored words are exact");
+        assert_eq!(
+            SpotVerdict::parse("Correct"),
+            None,
+            "stored words are exact"
+        );
         let err = SpotVerdict::column_result(ValueRef::Text(b"maybe")).unwrap_err();
         assert_eq!(err.to_string(), "unknown verdict \"maybe\"");
     }

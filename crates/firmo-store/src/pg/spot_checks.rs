@@ -5,8 +5,8 @@ use std::path::Path;
 
 use firmo_core::UnixMillis;
 
-use crate::pg::conn::PgConn;
 use crate::error::StoreError;
+use crate::pg::conn::PgConn;
 use crate::runs::RunId;
 use crate::spot_checks::{SpotCheck, SpotVerdict};
 
@@ -60,13 +60,12 @@ pub(crate) fn spot_checks(
         rows.iter()
             .map(|row| {
                 let verdict: String = row.get(5);
-                let verdict =
-                    SpotVerdict::parse(&verdict).ok_or_else(|| StoreError::Postgres {
-                        op: OP,
-                        path: s.path.clone(),
-                        message: format!("unknown verdict {verdict:?}"),
-                        source: None,
-                    })?;
+                let verdict = SpotVerdict::parse(&verdict).ok_or_else(|| StoreError::Postgres {
+                    op: OP,
+                    path: s.path.clone(),
+                    message: format!("unknown verdict {verdict:?}"),
+                    source: None,
+                })?;
                 Ok(SpotCheck {
                     run_id: RunId(row.get(0)),
                     account_id: row.get(1),
