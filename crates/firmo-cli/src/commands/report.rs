@@ -39,6 +39,9 @@ struct Latest {
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
+    if let Some(path) = &args.sources_md {
+        return super::sources_md::run(global, path);
+    }
     if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no state file at {}: run `firmo sync` first (or pass --state)",
