@@ -222,7 +222,7 @@ pub(crate) fn render(input: &Inputs<'_>) -> String {
                 pct(view.coverage(*field))
             );
         }
-        let _ = writeln!(out, "- **Accuracy (spot checks):**");
+        let _ = writeln!(out, "- **Accuracy (spot checks) and corrections:**");
         let mut any = false;
         for field in &fields {
             let Some(sq) = quality
