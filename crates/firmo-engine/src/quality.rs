@@ -92,8 +92,8 @@ pub struct Agreement {
     pub b: String,
     /// Accounts where both sources had a value for the field.
     pub compared: u64,
-    /// Of those, the accounts where the two values are the same (the merge's own test:
-    /// numbers exactly, text case-insensitively, lists as sets).
+    /// Of those, the accounts where the two values agree: numbers within 10 % of each
+    /// other, text case-insensitively, lists as sets.
     pub agreed: u64,
     pub rate: f64,
 }
@@ -472,6 +472,25 @@ fn parse_sources(text: &str) -> BTreeMap<Field, Source> {
         .collect()
 }
 
+/// Numbers within this share of each other agree: no two sources count staff the same
+/// way (LinkedIn counts members who list the company), so exact equality would call
+/// nearly every headcount a disagreement.
+pub const NUMBER_TOLERANCE: f64 = 0.10;
+
+/// Two sources' values agree: numbers within [`NUMBER_TOLERANCE`], everything else by
+/// the merge's rule (text case-insensitively, lists as sets, dates exactly).
+fn agree(a: &Value, b: &Value) -> bool {
+    let number = |v: &Value| match v {
+        Value::Integer(n) => Some(*n as f64),
+        Value::Decimal(n) => Some(*n),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= NUMBER_TOLERANCE * x.abs().max(y.abs()),
+        _ => same_value(a, b),
+    }
+}
+
 fn agreement(view: &RunView) -> Vec<Agreement> {
     let mut pairs: BTreeMap<(Field, Source, Source), (u64, u64)> = BTreeMap::new();
     for account in &view.accounts {
@@ -481,7 +500,7 @@ fn agreement(view: &RunView) -> Vec<Agreement> {
                 for (b, y) in &listed[i + 1..] {
                     let entry = pairs.entry((*field, **a, **b)).or_default();
                     entry.0 += 1;
-                    entry.1 += u64::from(same_value(x, y));
+                    entry.1 += u64::from(agree(x, y));
                 }
             }
         }
@@ -854,6 +873,20 @@ mod tests {
             (1, 1),
             "case does not matter"
         );
+    }
+
+    #[test]
+    fn numbers_within_a_tenth_of_each_other_agree() {
+        let n = Value::Integer;
+        assert!(agree(&n(100), &n(100)));
+        assert!(
+            agree(&n(100), &n(92)),
+            "LinkedIn's member count is near the headcount"
+        );
+        assert!(!agree(&n(100), &n(89)));
+        assert!(!agree(&n(200), &n(260)));
+        assert!(agree(&Value::Decimal(-5.0), &Value::Decimal(-5.2)));
+        assert!(!agree(&Value::Text("1".into()), &n(1)));
     }
 
     #[test]
