@@ -8,6 +8,7 @@ mod errors;
 mod failures;
 mod hardening;
 mod hubspot;
+mod quality;
 mod readme;
 mod support;
 mod sync;

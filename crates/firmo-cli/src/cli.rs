@@ -107,6 +107,40 @@ pub(crate) enum Command {
     Doctor(DoctorArgs),
     /// This budget period's spend per provider, what is left, and what a run may spend.
     Budget,
+    /// Sample merged values for a person to verify, and import their verdicts.
+    #[command(subcommand)]
+    SpotCheck(SpotCheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SpotCheckCommand {
+    /// Write a stratified (by segment and winning source), seeded sample of one field's
+    /// values to a CSV with an empty `verdict` column for a reviewer.
+    Sample(SpotSampleArgs),
+    /// Store the verdicts (correct, wrong, unsure) of a reviewed sample.
+    Import {
+        /// The sheet `firmo spot-check sample` wrote, with verdicts filled in.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SpotSampleArgs {
+    /// The field to check (e.g. headcount, industry).
+    #[arg(long, value_name = "FIELD")]
+    pub field: String,
+    /// How many values to sample.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub n: usize,
+    /// Sample the newest run of this segment only (default: the newest run of each).
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
+    /// The same seed on the same state gives the same sample.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub seed: u64,
+    /// Where to write the sheet.
+    #[arg(long, value_name = "CSV")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +209,10 @@ pub(crate) struct ReportArgs {
     /// One account's latest outcome and attempt trace (its CRM record id).
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Write the "Enrichment Data Sources" document (Markdown) here, from the config and
+    /// the measurements.
+    #[arg(long, value_name = "PATH")]
+    pub sources_md: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,7 @@ pub mod rules;
 pub mod schema;
 pub mod signals;
 pub mod source;
+pub mod stats;
 pub mod title;
 pub mod validate;
 pub mod value;

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod properties;
 pub mod providers;
 pub mod pull;
+pub mod quality;
 pub mod report;
 pub mod run;
 pub mod setup;

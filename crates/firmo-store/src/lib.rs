@@ -159,7 +159,12 @@ mod lock;
 mod pg;
 mod runs;
 mod schema;
+mod spot_checks;
 mod status;
+// The PostgreSQL half of `spot_checks`, beside the other dialect files (declared here
+// rather than in `pg/mod.rs`, which this change does not own).
+#[path = "pg/spot_checks.rs"]
+mod pg_spot_checks;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -176,6 +181,7 @@ pub use runs::{
     AccountOutcome, MergedSnapshot, OutcomeCounts, ProviderSpend, RunId, RunRecord, RunStart,
 };
 pub use schema::SCHEMA_VERSION;
+pub use spot_checks::{SpotCheck, SpotVerdict};
 pub use status::{LookupStatus, Outcome, RunOutcome};
 
 use error::Context;

@@ -17,7 +17,7 @@ pub(crate) const APPLICATION_ID: i32 = 0x4649_524D;
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migration `i` takes a file from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: the provider cache, sync cursors, the write journal, runs and what hangs
 /// off them (account outcomes, the credit ledger, merged snapshots).
@@ -111,6 +111,23 @@ CREATE TABLE run_merged (
     findings_json TEXT    NOT NULL,
     PRIMARY KEY (run_id, account_id)
 ) WITHOUT ROWID;
+";
+
+/// Version 2: spot-check verdicts (`firmo spot-check import`), one per sampled account and
+/// field of a run; importing the same sheet again replaces its verdicts.
+const V2: &str = "
+CREATE TABLE spot_checks (
+    run_id          INTEGER NOT NULL REFERENCES runs (id),
+    account_id      TEXT    NOT NULL,
+    field           TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    value           TEXT    NOT NULL,
+    verdict         TEXT    NOT NULL CHECK (verdict IN ('correct', 'wrong', 'unsure')),
+    corrected_value TEXT,
+    checked_at      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, account_id, field)
+) WITHOUT ROWID;
+CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
 ";
 
 /// Reads `PRAGMA user_version`.
@@ -317,14 +334,16 @@ mod tests {
     fn a_newer_file_is_refused_with_a_clear_message() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        drop(open(&path, &[V1, "SELECT 1"]).unwrap());
+        let newer: Vec<&str> = MIGRATIONS.iter().copied().chain(["SELECT 1"]).collect();
+        drop(open(&path, &newer).unwrap());
         let err = Store::open(&path).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
-                "opening {}: schema version 2 is newer than this firmo ({SCHEMA_VERSION}): \
+                "opening {}: schema version {} is newer than this firmo ({SCHEMA_VERSION}): \
                  upgrade firmo",
-                path.display()
+                path.display(),
+                SCHEMA_VERSION + 1
             )
         );
     }

@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use firmo_core::{Field, ProviderRecord, Source, UnixMillis, Value};
 use firmo_store::{
     AccountOutcome, JournalEntry, LockHolder, LookupEntry, LookupStatus, MergedSnapshot, Outcome,
-    OutcomeCounts, ProviderSpend, RunId, RunOutcome, RunStart, SCHEMA_VERSION, Store, StoreError,
+    OutcomeCounts, ProviderSpend, RunId, RunOutcome, RunStart, SCHEMA_VERSION, SpotCheck,
+    SpotVerdict, Store, StoreError,
 };
 use serde_json::json;
 
@@ -65,6 +66,19 @@ fn journal(record_id: &str, property: &str, value: &str, at: i64) -> JournalEntr
         property: property.into(),
         value: value.into(),
         written_at: UnixMillis(at),
+    }
+}
+
+fn check(run: RunId, account: &str, verdict: SpotVerdict, at: i64) -> SpotCheck {
+    SpotCheck {
+        run_id: run,
+        account_id: account.into(),
+        field: "headcount".into(),
+        source: "clay".into(),
+        value: "120".into(),
+        verdict,
+        corrected_value: (verdict == SpotVerdict::Wrong).then(|| "95".to_owned()),
+        checked_at: UnixMillis(at),
     }
 }
 
@@ -624,6 +638,81 @@ conformance! {
         );
     }
 
+    // ---- spot checks ----
+
+    fn spot_checks_round_trip_and_a_second_import_replaces_the_first(state) {
+        let mut store = state.open();
+        let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let mut industry = check(run, "a", SpotVerdict::Correct, 10);
+        industry.field = "industry".into();
+        industry.value = "Software".into();
+        store
+            .record_spot_checks(&[
+                check(run, "b", SpotVerdict::Wrong, 10),
+                check(run, "a", SpotVerdict::Unsure, 10),
+                industry.clone(),
+            ])
+            .unwrap();
+        let got = store.spot_checks(UnixMillis(0)).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                check(run, "a", SpotVerdict::Unsure, 10),
+                check(run, "b", SpotVerdict::Wrong, 10),
+                industry.clone(),
+            ],
+            "by field, then account"
+        );
+        // The reviewer changes their mind about "a": the same sheet imported again.
+        store
+            .record_spot_checks(&[check(run, "a", SpotVerdict::Correct, 20)])
+            .unwrap();
+        let got = store.spot_checks(UnixMillis(0)).unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], check(run, "a", SpotVerdict::Correct, 20));
+        assert_eq!(got[1].corrected_value.as_deref(), Some("95"));
+        // Only what was imported since a date.
+        let recent = store.spot_checks(UnixMillis(15)).unwrap();
+        assert_eq!(recent, vec![check(run, "a", SpotVerdict::Correct, 20)]);
+    }
+
+    fn spot_checks_of_an_unknown_run_store_nothing(state) {
+        let mut store = state.open();
+        let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let err = store
+            .record_spot_checks(&[
+                check(run, "a", SpotVerdict::Correct, 1),
+                check(RunId(run.0 + 40), "b", SpotVerdict::Correct, 1),
+            ])
+            .unwrap_err();
+        assert!(is_foreign_key_error(&err), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!(
+                "recording spot checks in {}",
+                store.path().display()
+            )),
+            "{err}"
+        );
+        assert!(store.spot_checks(UnixMillis(0)).unwrap().is_empty(), "rolled back");
+    }
+
+    fn a_spot_check_without_an_account_or_source_is_refused(state) {
+        let mut store = state.open();
+        let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let mut blank = check(run, " ", SpotVerdict::Correct, 1);
+        let err = store.record_spot_checks(&[blank.clone()]).unwrap_err();
+        assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+        assert!(err.to_string().ends_with("a spot check needs an account id"), "{err}");
+        blank.account_id = "a".into();
+        blank.source = String::new();
+        let err = store.record_spot_checks(&[blank]).unwrap_err();
+        assert!(
+            err.to_string().ends_with("spot check of account a field headcount: no source"),
+            "{err}"
+        );
+        assert_eq!(state.query_i64("SELECT count(*) FROM spot_checks"), 0);
+    }
+
     // ---- runs, outcomes, the ledger, merged snapshots ----
 
     fn a_run_round_trips_and_unfinished_runs_read_as_interrupted(state) {
@@ -1159,7 +1248,7 @@ fn both_backends_have_the_same_tables_and_columns() {
         assert!(pg.remove(own).is_some(), "{own}");
     }
     assert_eq!(pg, sqlite);
-    assert_eq!(sqlite.len(), 8, "{sqlite:?}");
+    assert_eq!(sqlite.len(), 9, "{sqlite:?}");
 }
 
 #[test]

@@ -5,6 +5,8 @@ mod budget;
 mod doctor;
 mod enrich;
 mod report;
+mod sources_md;
+mod spot_check;
 mod validate;
 
 use anyhow::{Context as _, anyhow};
@@ -56,6 +58,7 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
         Command::Validate(args) => validate::run(global, &args),
         Command::Report(args) => report::run(global, &args),
         Command::Budget => budget::run(global),
+        Command::SpotCheck(command) => spot_check::run(global, &command),
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::Init(args) => {
             if args.path.exists() && !args.force {

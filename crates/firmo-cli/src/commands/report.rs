@@ -94,6 +94,9 @@ pub(crate) struct AccountRow {
 pub(crate) const ACCOUNT_ROWS: usize = 2_000;
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
+    if let Some(path) = &args.sources_md {
+        return super::sources_md::run(global, path);
+    }
     if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow::anyhow!(
             "no state file at {}: run `firmo sync` first (or pass --state)",

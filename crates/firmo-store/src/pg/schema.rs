@@ -21,7 +21,7 @@ use crate::error::StoreError;
 use crate::schema::APPLICATION_ID;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = "
 CREATE TABLE provider_cache (
@@ -119,6 +119,22 @@ CREATE TABLE firmo_run_locks (
     backend_pid  BIGINT  NOT NULL,
     holder       TEXT    NOT NULL
 );
+";
+
+/// Version 2: spot-check verdicts (see `crate::schema`).
+const V2: &str = "
+CREATE TABLE spot_checks (
+    run_id          BIGINT  NOT NULL REFERENCES runs (id),
+    account_id      TEXT    NOT NULL,
+    field           TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    value           TEXT    NOT NULL,
+    verdict         TEXT    NOT NULL CHECK (verdict IN ('correct', 'wrong', 'unsure')),
+    corrected_value TEXT,
+    checked_at      BIGINT  NOT NULL,
+    PRIMARY KEY (run_id, account_id, field)
+);
+CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
 ";
 
 /// What `firmo_schema` says, read without writing.
