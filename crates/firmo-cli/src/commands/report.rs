@@ -107,7 +107,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
     if let Some(id) = &args.account {
         return super::account::run(&store, id, global.json);
     }
-    let report = build(&store, args.runs)?;
+    let mut report = build(&store, args.runs)?;
+    let quality = measure_newest(&store, &report)?;
+    report.quality = quality.as_ref().map(serde_json::to_value).transpose()?;
     if let Some(path) = &args.html {
         std::fs::write(path, html::page(&report))
             .with_context(|| format!("writing the HTML report to {}", path.display()))?;
@@ -116,12 +118,32 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
         print_json(&report)?;
     } else {
         let mut text = table(&report);
+        if let Some(quality) = &quality {
+            let _ = write!(text, "\n{}", firmo_engine::quality::render_text(quality));
+        }
         if let Some(path) = &args.html {
             let _ = writeln!(text, "\nwrote {}", path.display());
         }
         print(&text)?;
     }
     Ok(())
+}
+
+/// Accuracy, agreement and corrections of the newest non-dry run, as of today.
+fn measure_newest(
+    store: &Store,
+    report: &Report,
+) -> anyhow::Result<Option<firmo_engine::quality::QualityReport>> {
+    let Some(run) = report.runs.iter().find(|r| !r.dry_run) else {
+        return Ok(None);
+    };
+    let now = firmo_engine::system_clock()();
+    let today = now
+        .date()
+        .ok_or_else(|| anyhow::anyhow!("the system clock ({} ms) is not a date", now.0))?;
+    Ok(Some(firmo_engine::quality::measure(
+        store, run.id.0, today,
+    )?))
 }
 
 /// The report over the newest `runs` runs of `store`.
