@@ -321,7 +321,7 @@ pub trait ClayPersonSink: Send + Sync {
     async fn offer(&self, row: PersonRow) -> Result<Accept, String>;
 }
 
-struct PeopleReceiver {
+struct PeopleState {
     config: ReceiverConfig,
     sink: Arc<dyn ClayPersonSink>,
 }
@@ -335,7 +335,51 @@ pub fn people_router(config: ReceiverConfig, sink: Arc<dyn ClayPersonSink>) -> R
     Router::new()
         .route(PEOPLE_CALLBACK_PATH, post(receive))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(Arc::new(PeopleReceiver { config, sink }))
+        .with_state(Arc::new(PeopleState { config, sink }))
+}
+
+/// The person rows' receiver, served on its own port during a run.
+pub struct PeopleReceiver {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PeopleReceiver {
+    /// Binds `addr` (port 0: any free port) and serves [`people_router`] for `sink` there.
+    pub async fn start(
+        addr: std::net::SocketAddr,
+        config: ReceiverConfig,
+        sink: Arc<dyn ClayPersonSink>,
+    ) -> std::io::Result<PeopleReceiver> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = people_router(config, sink);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "Clay people receiver stopped with an error");
+            }
+        });
+        Ok(PeopleReceiver { addr, stop, task })
+    }
+
+    /// The URL to configure on the people table's HTTP API column.
+    pub fn url(&self) -> String {
+        format!("http://{}{PEOPLE_CALLBACK_PATH}", self.addr)
+    }
+
+    /// Stops accepting rows and waits for rows in flight to be stored.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -348,7 +392,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn receive(
-    State(receiver): State<Arc<PeopleReceiver>>,
+    State(receiver): State<Arc<PeopleState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
