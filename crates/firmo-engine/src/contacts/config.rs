@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContactsConfig {
-    /// Enrich contacts. Unset: off, except against the sandbox (the demo shows them).
+    /// Enrich contacts. Unset: off, except in the embedded demo (`--sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// The person provider (`clay`: its people table).
@@ -77,9 +77,9 @@ impl Default for ContactsConfig {
 pub const PERSON_PROVIDERS: &[&str] = &["clay"];
 
 impl ContactsConfig {
-    /// Whether a run enriches contacts: as configured, else only against the sandbox.
-    pub fn is_enabled(&self, sandbox: bool) -> bool {
-        self.enabled.unwrap_or(sandbox)
+    /// Whether a run enriches contacts: as configured, else only in the embedded demo.
+    pub fn is_enabled(&self, demo: bool) -> bool {
+        self.enabled.unwrap_or(demo)
     }
 
     /// The mapped LinkedIn property, if any.

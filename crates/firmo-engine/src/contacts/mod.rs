@@ -94,6 +94,8 @@ pub struct StageEnv {
     /// Base URL of the firmo sandbox when running against it: the people table is the
     /// emulator's, and the receiver registers itself with it.
     pub sandbox_url: Option<String>,
+    /// The embedded demo (`--sandbox`): contacts are on unless the config turns them off.
+    pub demo: bool,
     pub store: StoreHandle,
     pub clock: Clock,
 }
@@ -119,7 +121,7 @@ impl ContactStage {
     /// listening; `None` when contacts are off.
     pub async fn start(config: &Config, env: StageEnv) -> Result<Option<ContactStage>, StartError> {
         let contacts = &config.contacts;
-        if !contacts.is_enabled(env.sandbox_url.is_some()) {
+        if !contacts.is_enabled(env.demo) {
             return Ok(None);
         }
         let mut clay = crate::providers::clay_config(config).unwrap_or_default();
