@@ -138,6 +138,13 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
         .iter()
         .map(|c| c.id.as_str())
         .collect();
+    // Someone who works with two of the companies: a "Technical buyer" at the second too.
+    let shared = associations(&sb, &ids[..1]).await[ids[0]][0].clone();
+    assert!(sb.state().associate(
+        ids[1],
+        &shared,
+        firmo_sandbox::AssociationLabel::TechnicalBuyer
+    ));
     let listed = associations(&sb, &ids).await;
     let all: BTreeSet<String> = listed.values().flatten().cloned().collect();
     let before = contacts(&sb, &all).await;
@@ -157,22 +164,28 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     assert_eq!(people_rows(&sb).await, selected);
     assert!(credits(c, "/credits") > 0.0);
     assert!(count(c, "/written") > 0, "{c:#}");
+    // The shared contact was selected at both companies and looked up once.
+    let shared_at: usize = listed.values().filter(|l| l.contains(&shared)).count();
+    assert_eq!(shared_at, 2);
 
     let after = contacts(&sb, &all).await;
-    let mut enriched_total = 0;
+    let mut enriched_all: BTreeSet<&String> = BTreeSet::new();
     for (company, contact_ids) in &listed {
         let distinct: BTreeSet<&String> = contact_ids.iter().collect();
         let enriched: Vec<&Value> = distinct
             .iter()
-            .filter_map(|id| after.get(*id))
-            .filter(|p| text(p, "firmo_linkedin_url").is_some())
+            .filter_map(|id| after.get(*id).map(|p| (*id, p)))
+            .filter(|(_, p)| text(p, "firmo_linkedin_url").is_some())
+            .map(|(id, p)| {
+                enriched_all.insert(id);
+                p
+            })
             .collect();
         assert!(
             enriched.len() <= CAP,
             "company {company}: {} contacts enriched, the cap is {CAP}",
             enriched.len()
         );
-        enriched_total += enriched.len();
         for p in enriched {
             let url = text(p, "firmo_linkedin_url").unwrap();
             assert!(url.starts_with("https://www.linkedin.com/in/"), "{url}");
@@ -185,7 +198,7 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
             }
         }
     }
-    assert_eq!(enriched_total as u64, count(c, "/found"));
+    assert_eq!(enriched_all.len() as u64, count(c, "/found"));
 
     // exec_change follows the people: set exactly where a recent CTO/VP Eng works.
     for company in with_domain(&sb.companies()) {

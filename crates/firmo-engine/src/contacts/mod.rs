@@ -336,13 +336,15 @@ impl ContactStage {
                 return Ok(());
             }
         };
+        let answered = self.answered(&companies, &links, &records, ctx.run).await?;
         // Each company's selection, and each person once for the whole page.
         let mut chosen: Vec<(usize, Vec<ContactLink>)> = Vec::new();
         let mut queries: BTreeMap<String, PersonQuery> = BTreeMap::new();
         let mut key_of: HashMap<String, String> = HashMap::new();
         let mut selected: HashSet<String> = HashSet::new();
         for ((i, _, domain), links) in companies.iter().zip(&links) {
-            let picked: Vec<ContactLink> = select::select(&self.config, links, &records)
+            let kept = |id: &str| answered.contains(id);
+            let picked: Vec<ContactLink> = select::select(&self.config, links, &records, &kept)
                 .into_iter()
                 .cloned()
                 .collect();
@@ -393,6 +395,49 @@ impl ContactStage {
             })
             .collect();
         self.set_exec_change(ctx, page, who, now).await
+    }
+
+    /// The contacts firmo holds an answer for within the refresh window (or a pending
+    /// one), read from the cache in one call.
+    async fn answered(
+        &self,
+        companies: &[(usize, String, String)],
+        links: &[Vec<ContactLink>],
+        records: &HashMap<String, CrmContact>,
+        run: &RunState,
+    ) -> Result<HashSet<String>, StateError> {
+        let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+        for ((_, _, domain), links) in companies.iter().zip(links) {
+            for link in links {
+                let query = self.query(link, records.get(&link.contact_id), domain);
+                by_key
+                    .entry(people::cache_key(&query.key()))
+                    .or_default()
+                    .push(link.contact_id.clone());
+            }
+        }
+        let keys: Vec<String> = by_key.keys().cloned().collect();
+        let name = self.provider.name();
+        let cached = self
+            .store
+            .call(move |s| {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                s.get_lookups(name, &keys)
+            })
+            .await?;
+        let now = (run.clock)();
+        let mut out = HashSet::new();
+        for (key, entry) in &cached {
+            let kept = crate::plan::is_fresh(entry, now, self.policy.freshness, 1.0)
+                || matches!(
+                    decide(Some(entry), now, self.policy, &mut crate::plan::Budget::new(0.0)),
+                    Decision::Wait { .. }
+                );
+            if kept && let Some(ids) = by_key.get(key) {
+                out.extend(ids.iter().cloned());
+            }
+        }
+        Ok(out)
     }
 
     /// The page's companies' contacts, and every one of them read once.

@@ -46,23 +46,31 @@ pub fn reason(
 }
 
 /// The contacts of one company to look up, best first, at most `per_company`.
+///
+/// A contact firmo answered for within the refresh window (`answered`: fresh in the
+/// cache, or pending) keeps its place first, whatever its title says now: firmo's own
+/// writes change the titles the ranking reads, and a selection that moved with them
+/// would pay for someone new on every run.
 pub fn select<'a>(
     config: &ContactsConfig,
     links: &'a [ContactLink],
     records: &HashMap<String, CrmContact>,
+    answered: &dyn Fn(&str) -> bool,
 ) -> Vec<&'a ContactLink> {
-    let mut candidates: Vec<(Reason, usize, &ContactLink)> = links
+    let mut candidates: Vec<(bool, Option<Reason>, usize, &ContactLink)> = links
         .iter()
         .enumerate()
         .filter_map(|(i, link)| {
-            reason(config, link, records.get(&link.contact_id)).map(|r| (r, i, link))
+            let kept = answered(&link.contact_id);
+            let why = reason(config, link, records.get(&link.contact_id));
+            (kept || why.is_some()).then_some((!kept, why, i, link))
         })
         .collect();
-    candidates.sort_by_key(|(r, i, _)| (*r, *i));
+    candidates.sort_by_key(|(new, why, i, _)| (*new, why.unwrap_or(Reason::Untitled), *i));
     candidates
         .into_iter()
         .take(config.per_company as usize)
-        .map(|(_, _, link)| link)
+        .map(|(_, _, _, link)| link)
         .collect()
 }
 
@@ -125,7 +133,7 @@ mod tests {
         ]);
         let mut config = ContactsConfig::default();
         let ids = |config: &ContactsConfig| -> Vec<String> {
-            select(config, &links, &records)
+            select(config, &links, &records, &|_| false)
                 .into_iter()
                 .map(|l| l.contact_id.clone())
                 .collect()
@@ -138,6 +146,9 @@ mod tests {
         assert_eq!(ids(&config), ["4", "5", "3"]);
         config.per_company = 1;
         assert_eq!(ids(&config), ["4"]);
+        // Someone answered for earlier keeps their place, matching or not.
+        let kept = select(&config, &links, &records, &|id| id == "6");
+        assert_eq!(kept[0].contact_id, "6");
     }
 
     #[test]
