@@ -158,7 +158,10 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     let c = &summary["contacts"];
     assert_eq!(count(c, "/read") as usize, all.len(), "{c:#}");
     let selected = count(c, "/selected");
-    assert!(selected > 0 && selected as usize <= CAP * ids.len(), "{c:#}");
+    assert!(
+        selected > 0 && selected as usize <= CAP * ids.len(),
+        "{c:#}"
+    );
     // Each selected person looked up once: one row each in the people table.
     assert_eq!(count(c, "/looked_up"), selected, "{c:#}");
     assert_eq!(people_rows(&sb).await, selected);
@@ -211,7 +214,11 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
             prop(company, "firmo_exec_change")
         );
         let sources = prop(company, "firmo_sources").unwrap_or_default();
-        assert_eq!(sources.contains("exec_change=contact:"), recent, "{sources}");
+        assert_eq!(
+            sources.contains("exec_change=contact:"),
+            recent,
+            "{sources}"
+        );
     }
 
     let rows = people_rows(&sb).await;
@@ -223,7 +230,11 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     assert!(is_zero(credits(c, "/credits")));
     assert_eq!(count(c, "/cached"), selected, "{c:#}");
     assert_eq!(count(c, "/written"), 0, "{c:#}");
-    assert_eq!(people_rows(&sb).await, rows, "the second sync pushed people");
+    assert_eq!(
+        people_rows(&sb).await,
+        rows,
+        "the second sync pushed people"
+    );
     assert_eq!(contacts(&sb, &all).await, after);
 }
 
@@ -293,7 +304,10 @@ async fn a_dry_run_prices_contact_lookups_apart_and_writes_no_one() {
         .iter()
         .map(|p| p["status"].as_str().unwrap())
         .collect();
-    assert!(properties.iter().all(|s| *s == "would create"), "{properties:?}");
+    assert!(
+        properties.iter().all(|s| *s == "would create"),
+        "{properties:?}"
+    );
 
     let config = config(&ws);
     let mut args = sync_args(&ws, &sb, Some(&config), &["--dry-run"]);
@@ -319,6 +333,10 @@ async fn a_bad_contacts_setting_stops_before_any_call_naming_the_key() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = firmo(&ws, &args).await;
     out.expect_code(2);
-    assert!(out.stderr.contains("contacts.per_company"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("contacts.per_company"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(sb.stats().requests.values().sum::<u64>(), 0);
 }

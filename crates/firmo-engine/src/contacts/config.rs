@@ -90,12 +90,7 @@ impl ContactsConfig {
     /// Every check, as `(key, message)` for [`crate::config::ConfigError::Invalid`].
     pub(crate) fn check(&self) -> Result<(), (String, String)> {
         let key = |k: &str| format!("contacts.{k}");
-        crate::config::in_range(
-            &key("per_company"),
-            f64::from(self.per_company),
-            1.0,
-            100.0,
-        )?;
+        crate::config::in_range(&key("per_company"), f64::from(self.per_company), 1.0, 100.0)?;
         crate::config::in_range(
             &key("exec_window_days"),
             f64::from(self.exec_window_days),
@@ -184,7 +179,10 @@ mod tests {
     fn each_bad_value_names_its_key() {
         assert_eq!(problem("per_company = 0").0, "contacts.per_company");
         assert_eq!(problem("per_company = 101").0, "contacts.per_company");
-        assert_eq!(problem("exec_window_days = 0").0, "contacts.exec_window_days");
+        assert_eq!(
+            problem("exec_window_days = 0").0,
+            "contacts.exec_window_days"
+        );
         assert_eq!(problem("provider = \"apollo\"").0, "contacts.provider");
         assert_eq!(
             problem("title_keywords = [\"cto\", \" \"]").0,
@@ -201,7 +199,10 @@ mod tests {
             problem("linkedin_property = \"firmo_linkedin_url\"").0,
             "contacts.linkedin_property"
         );
-        assert_eq!(problem("callback_addr = \"here\"").0, "contacts.callback_addr");
+        assert_eq!(
+            problem("callback_addr = \"here\"").0,
+            "contacts.callback_addr"
+        );
     }
 
     #[test]

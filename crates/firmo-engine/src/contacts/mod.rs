@@ -52,6 +52,10 @@ const WRITE_BATCH: usize = 100;
 /// The sandbox's people table (see `firmo_sandbox::emulators::people`).
 pub const SANDBOX_PEOPLE_TABLE: &str = "people";
 
+/// One company's people, as `exec_change` reads them: its index in the page, the contact
+/// (id and change) that sets it, and whether any selected contact is known at all.
+type CompanyPeople = (usize, Option<(String, ExecChange)>, bool);
+
 /// What happened with one person this run.
 #[derive(Debug, Clone, PartialEq)]
 enum Person {
@@ -165,7 +169,10 @@ impl ContactStage {
             addr: addr.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
         })?;
-        let (header, secret) = (receiver_config.header.clone(), receiver_config.secret.clone());
+        let (header, secret) = (
+            receiver_config.header.clone(),
+            receiver_config.secret.clone(),
+        );
         let receiver = PeopleReceiver::start(parsed, receiver_config, sink)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
@@ -367,7 +374,12 @@ impl ContactStage {
             .date()
             .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"));
         let effective = |id: &str| -> Contact {
-            let from_crm = || records.get(id).map(properties::from_crm).unwrap_or_default();
+            let from_crm = || {
+                records
+                    .get(id)
+                    .map(properties::from_crm)
+                    .unwrap_or_default()
+            };
             match key_of.get(id).and_then(|k| answers.get(k)) {
                 Some(Person::Found(contact)) => contact.clone(),
                 Some(Person::NotFound) => Contact::new(),
@@ -377,7 +389,7 @@ impl ContactStage {
         };
         self.write_contacts(ctx, &selected, &records, &effective, now)
             .await?;
-        let who: Vec<(usize, Option<(String, ExecChange)>, bool)> = chosen
+        let who: Vec<CompanyPeople> = chosen
             .iter()
             .map(|(i, picked)| {
                 let mut known = false;
@@ -430,7 +442,12 @@ impl ContactStage {
         for (key, entry) in &cached {
             let kept = crate::plan::is_fresh(entry, now, self.policy.freshness, 1.0)
                 || matches!(
-                    decide(Some(entry), now, self.policy, &mut crate::plan::Budget::new(0.0)),
+                    decide(
+                        Some(entry),
+                        now,
+                        self.policy,
+                        &mut crate::plan::Budget::new(0.0)
+                    ),
                     Decision::Wait { .. }
                 );
             if kept && let Some(ids) = by_key.get(key) {
@@ -471,7 +488,11 @@ impl ContactStage {
             );
             let read = self.crm.read_contacts(&contact_ids, &wanted).await?;
             calls += contact_ids.len().div_ceil(WRITE_BATCH) as u64;
-            records = read.contacts.into_iter().map(|c| (c.id.clone(), c)).collect();
+            records = read
+                .contacts
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect();
         }
         self.count(|s| {
             s.read += records.len() as u64;
@@ -482,11 +503,11 @@ impl ContactStage {
 
     fn query(&self, link: &ContactLink, record: Option<&CrmContact>, domain: &str) -> PersonQuery {
         let get = |name: &str| record.and_then(|r| r.property(name)).map(str::to_owned);
-        let linkedin = self
-            .config
-            .linkedin_property()
-            .and_then(get)
-            .or_else(|| get(&properties::property_name(firmo_core::ContactField::LinkedinUrl)));
+        let linkedin = self.config.linkedin_property().and_then(get).or_else(|| {
+            get(&properties::property_name(
+                firmo_core::ContactField::LinkedinUrl,
+            ))
+        });
         PersonQuery {
             contact_id: link.contact_id.clone(),
             email: get("email"),
@@ -545,7 +566,10 @@ impl ContactStage {
     ) -> Result<Vec<Person>, StateError> {
         let queries: Vec<&PersonQuery> = queries.collect();
         let name = self.provider.name();
-        let keys: Vec<String> = queries.iter().map(|q| people::cache_key(&q.key())).collect();
+        let keys: Vec<String> = queries
+            .iter()
+            .map(|q| people::cache_key(&q.key()))
+            .collect();
         let cached: HashMap<String, CachedLookup> = {
             let keys = keys.clone();
             self.store
@@ -694,8 +718,9 @@ impl ContactStage {
                 if e.stops_service() {
                     self.stop_for_run(&e);
                 }
-                let entry = LookupEntry::new(name, people::cache_key(&key), at, LookupStatus::Error)
-                    .with_error(e.to_string());
+                let entry =
+                    LookupEntry::new(name, people::cache_key(&key), at, LookupStatus::Error)
+                        .with_error(e.to_string());
                 (entry, Person::Failed)
             }
         };
@@ -783,9 +808,11 @@ impl ContactStage {
                 .filter(|s| matches!(s, PropertySkip::HumanEdited { .. }))
                 .count() as u64;
             self.count(|s| s.human_edits_kept += kept);
-            adopt.extend(std::mem::take(&mut d.adopt).into_iter().map(|(property, value)| {
-                journal_entry(ctx, id, property, value, now)
-            }));
+            adopt.extend(
+                std::mem::take(&mut d.adopt)
+                    .into_iter()
+                    .map(|(property, value)| journal_entry(ctx, id, property, value, now)),
+            );
             if d.changes.is_empty() {
                 continue;
             }
@@ -824,9 +851,11 @@ impl ContactStage {
             for update in batch {
                 match by_id.get(update.id.as_str()) {
                     Some(WriteOutcome::Written { .. }) => {
-                        record.journal.extend(update.properties.iter().map(|(p, v)| {
-                            journal_entry(ctx, &update.id, p.clone(), v.clone(), now)
-                        }));
+                        record
+                            .journal
+                            .extend(update.properties.iter().map(|(p, v)| {
+                                journal_entry(ctx, &update.id, p.clone(), v.clone(), now)
+                            }));
                         self.count(|s| s.written += 1);
                     }
                     Some(WriteOutcome::Failed { error, .. }) => {
@@ -847,7 +876,7 @@ impl ContactStage {
         &self,
         ctx: &PassContext<'_>,
         page: &mut [Evaluated],
-        who: Vec<(usize, Option<(String, ExecChange)>, bool)>,
+        who: Vec<CompanyPeople>,
         now: UnixMillis,
     ) -> Result<(), StateError> {
         let signal = Signal::ExecChange.name();
@@ -892,28 +921,36 @@ impl ContactStage {
         let empty = BTreeMap::new();
         for (i, found) in amend {
             let e = &mut page[i];
-            let (mut desired, _) = crate::evaluate::desired_properties(ctx.config, &e.enriched, ctx.live);
+            let (mut desired, _) =
+                crate::evaluate::desired_properties(ctx.config, &e.enriched, ctx.live);
             if let Some((id, change)) = found {
                 let named = format!(
                     "exec_change=contact:{id} ({} since {})",
                     change.title.replace([';', '='], " "),
                     change.date
                 );
-                match desired.iter_mut().find(|d| d.property == crate::properties::SOURCES) {
+                match desired
+                    .iter_mut()
+                    .find(|d| d.property == crate::properties::SOURCES)
+                {
                     Some(d) => d.value = format!("{};{named}", d.value),
-                    None if ctx.live.contains_key(crate::properties::SOURCES) => desired.push(Desired {
-                        property: crate::properties::SOURCES.to_owned(),
-                        value: named,
-                        policy: crate::config::OverwritePolicy::Owned,
-                    }),
+                    None if ctx.live.contains_key(crate::properties::SOURCES) => {
+                        desired.push(Desired {
+                            property: crate::properties::SOURCES.to_owned(),
+                            value: named,
+                            policy: crate::config::OverwritePolicy::Owned,
+                        });
+                    }
                     None => {}
                 }
             }
             let journal = ours.get(&e.enriched.account.id).unwrap_or(&empty);
             let mut d = diff(&desired, &e.enriched.account.properties, journal, ctx.live);
             if !d.changes.is_empty() {
-                d.changes
-                    .insert(crate::properties::ENRICHED_AT.to_owned(), format_timestamp(now));
+                d.changes.insert(
+                    crate::properties::ENRICHED_AT.to_owned(),
+                    format_timestamp(now),
+                );
             }
             e.diff = d;
         }
@@ -953,10 +990,9 @@ fn store_unless_answered(
     run: Option<firmo_store::RunId>,
 ) -> Result<(), firmo_store::StoreError> {
     let answered = entry.status == LookupStatus::Pending
-        && s.get_lookup(&entry.provider, &entry.key)?
-            .is_some_and(|c| {
-                matches!(c.status, LookupStatus::Hit | LookupStatus::Miss) && c.fetched_at >= asked_at
-            });
+        && s.get_lookup(&entry.provider, &entry.key)?.is_some_and(|c| {
+            matches!(c.status, LookupStatus::Hit | LookupStatus::Miss) && c.fetched_at >= asked_at
+        });
     let write = if answered {
         // Only the charge: the arrived answer stays the key's latest.
         match s.get_lookup(&entry.provider, &entry.key)? {

@@ -27,8 +27,8 @@ pub fn property_name(field: ContactField) -> String {
 
 /// firmo's contact properties, as setup creates them.
 pub fn definitions() -> Vec<PropertyDef> {
-    let def = |name: String, label: &str, description: &str, kind: (PropertyType, &str)| {
-        PropertyDef {
+    let def =
+        |name: String, label: &str, description: &str, kind: (PropertyType, &str)| PropertyDef {
             name,
             label: label.to_owned(),
             property_type: kind.0,
@@ -37,8 +37,7 @@ pub fn definitions() -> Vec<PropertyDef> {
             options: Vec::new(),
             description: description.to_owned(),
             crm_defined: false,
-        }
-    };
+        };
     let mut defs: Vec<PropertyDef> = ContactField::ALL
         .into_iter()
         .map(|field| {

@@ -30,14 +30,20 @@ pub fn reason(
 ) -> Option<Reason> {
     let title = contact.and_then(|c| c.property("jobtitle"));
     // A user-defined label; HubSpot's own "Primary" says where they work, not who they are.
-    let labelled = link.labels.iter().any(|l| !l.eq_ignore_ascii_case("primary"));
+    let labelled = link
+        .labels
+        .iter()
+        .any(|l| !l.eq_ignore_ascii_case("primary"));
     if labelled || title.is_some_and(|t| engineering_exec(t).is_some()) {
         return Some(Reason::Key);
     }
     let seniority = contact.and_then(|c| c.property(SENIORITY));
     let keyword = title.is_some_and(|t| {
         let words = words(t);
-        config.title_keywords.iter().any(|k| contains(&words, &self::words(k)))
+        config
+            .title_keywords
+            .iter()
+            .any(|k| contains(&words, &self::words(k)))
     });
     if keyword || seniority.is_some_and(|s| config.seniorities.iter().any(|c| c == s)) {
         return Some(Reason::Matches);
@@ -51,10 +57,10 @@ pub fn reason(
 /// cache, or pending) keeps its place first, whatever its title says now: firmo's own
 /// writes change the titles the ranking reads, and a selection that moved with them
 /// would pay for someone new on every run.
-pub fn select<'a>(
+pub fn select<'a, S: std::hash::BuildHasher>(
     config: &ContactsConfig,
     links: &'a [ContactLink],
-    records: &HashMap<String, CrmContact>,
+    records: &HashMap<String, CrmContact, S>,
     answered: &dyn Fn(&str) -> bool,
 ) -> Vec<&'a ContactLink> {
     let mut candidates: Vec<(bool, Option<Reason>, usize, &ContactLink)> = links
