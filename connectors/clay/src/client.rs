@@ -5,9 +5,11 @@
 //!
 //! A domain pushed within `pending_retry_after_secs` is not pushed again (Clay would add
 //! a duplicate row and charge for it): the lookup just answers pending with the time left.
+//! [`Webhook`] is that machinery, shared with the people table's client
+//! ([`crate::person`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -23,15 +25,131 @@ const SERVICE: Service = Service::Clay;
 /// The header Clay reads a table's webhook token from.
 pub const WEBHOOK_AUTH_HEADER: &str = "x-clay-webhook-auth";
 
+/// One Clay table's webhook: rows go in, and a key pushed recently is not pushed again.
+#[derive(Debug)]
+pub(crate) struct Webhook {
+    url: reqwest::Url,
+    token: Option<Secret>,
+    http: HttpClient,
+    /// How long a pushed row is waited for before the key may be pushed again.
+    window: Duration,
+    /// When each key was last pushed (this process).
+    pushed: Mutex<HashMap<String, Instant>>,
+}
+
+/// What [`Webhook::push_once`] did.
+pub(crate) struct Pushed {
+    /// How long to wait for the row.
+    pub retry_after: Duration,
+    /// A row was pushed now (and billed as soon as its columns run); false: one pushed
+    /// earlier is still on its way.
+    pub charged: bool,
+}
+
+impl Webhook {
+    /// The webhook of `config`; `key` names the setting in errors (the URL is never
+    /// echoed: a Clay webhook URL is as good as a password).
+    pub(crate) fn new(
+        config: &ClayConfig,
+        token: Option<Secret>,
+        policy: HttpPolicy,
+        key: &str,
+        hint: &str,
+    ) -> Result<Webhook, ConnectorError> {
+        let invalid = |message: &str| ConnectorError::Validation {
+            service: SERVICE,
+            property: Some(key.into()),
+            value: None,
+            message: message.to_owned(),
+        };
+        if config.webhook_url.trim().is_empty() {
+            return Err(invalid(&format!(
+                "not set: copy {hint} webhook URL from Clay (table → Add → Webhooks)"
+            )));
+        }
+        let url = reqwest::Url::parse(config.webhook_url.trim())
+            .map_err(|e| invalid(&format!("not a usable URL ({e})")))?;
+        Ok(Webhook {
+            url,
+            token,
+            http: HttpClient::new(policy)?,
+            window: Duration::from_secs(config.pending_retry_after_secs),
+            pushed: Mutex::default(),
+        })
+    }
+
+    /// The HTTP policy `config` implies.
+    pub(crate) fn policy(config: &ClayConfig) -> HttpPolicy {
+        let mut policy =
+            HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_mins(1));
+        policy.timeout = config.timeout();
+        policy
+    }
+
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// POSTs one row, with the table's token when it has one.
+    pub(crate) async fn post(&self, body: &serde_json::Value) -> Result<(), ConnectorError> {
+        self.http
+            .execute(
+                || {
+                    let request = self.http.reqwest().post(self.url.clone()).json(body);
+                    match &self.token {
+                        Some(token) => request.header(WEBHOOK_AUTH_HEADER, token.expose()),
+                        None => request,
+                    }
+                },
+                &ClayRetryPolicy,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Pushes the row for `key` unless one pushed within the window is still on its way.
+    pub(crate) async fn push_once(
+        &self,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> Result<Pushed, ConnectorError> {
+        if let Some(left) = self.wait_left(key) {
+            // Still waiting for the row pushed earlier: nothing new is billed.
+            return Ok(Pushed {
+                retry_after: left,
+                charged: false,
+            });
+        }
+        self.post(body).await?;
+        self.lock().insert(key.to_owned(), Instant::now());
+        Ok(Pushed {
+            retry_after: self.window,
+            charged: true,
+        })
+    }
+
+    /// Forgets that `key` was pushed (its row arrived), so a later lookup pushes again.
+    pub(crate) fn row_arrived(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn wait_left(&self, key: &str) -> Option<Duration> {
+        let at = *self.lock().get(key)?;
+        self.window
+            .checked_sub(at.elapsed())
+            .filter(|left| !left.is_zero())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.pushed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Pushes accounts into a Clay table.
 #[derive(Debug)]
 pub struct ClayClient {
     config: ClayConfig,
-    webhook: reqwest::Url,
-    token: Option<Secret>,
-    http: HttpClient,
-    /// When each domain was last pushed (this process).
-    pushed: Mutex<HashMap<String, Instant>>,
+    webhook: Webhook,
 }
 
 impl ClayClient {
@@ -43,9 +161,7 @@ impl ClayClient {
 
     /// A client with the HTTP policy the config implies.
     pub fn new(config: ClayConfig, token: Option<Secret>) -> Result<ClayClient, ConnectorError> {
-        let mut policy =
-            HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_mins(1));
-        policy.timeout = config.timeout();
+        let policy = Webhook::policy(&config);
         ClayClient::with_policy(config, token, policy)
     }
 
@@ -55,52 +171,24 @@ impl ClayClient {
         token: Option<Secret>,
         policy: HttpPolicy,
     ) -> Result<ClayClient, ConnectorError> {
-        let invalid = |message: &str| ConnectorError::Validation {
-            service: SERVICE,
-            property: Some("sources.clay.webhook_url".into()),
-            value: None,
-            message: message.to_owned(),
-        };
-        if config.webhook_url.trim().is_empty() {
-            return Err(invalid(
-                "not set: copy the table's webhook URL from Clay (table → Add → Webhooks)",
-            ));
-        }
-        // The URL is not echoed: a Clay webhook URL is as good as a password.
-        let webhook = reqwest::Url::parse(config.webhook_url.trim())
-            .map_err(|e| invalid(&format!("not a usable URL ({e})")))?;
-        Ok(ClayClient {
-            config,
-            webhook,
+        let webhook = Webhook::new(
+            &config,
             token,
-            http: HttpClient::new(policy)?,
-            pushed: Mutex::default(),
-        })
+            policy,
+            "sources.clay.webhook_url",
+            "the table's",
+        )?;
+        Ok(ClayClient { config, webhook })
     }
 
     /// The shared client's counters.
     pub fn http(&self) -> &HttpClient {
-        &self.http
+        self.webhook.http()
     }
 
     /// POSTs one account to the table's webhook: `{"domain", "account_id"?}`.
     pub async fn push(&self, domain: &str, account_id: Option<&str>) -> Result<(), ConnectorError> {
-        let mut body = json!({ "domain": domain });
-        if let Some(id) = account_id {
-            body["account_id"] = json!(id);
-        }
-        self.http
-            .execute(
-                || {
-                    let request = self.http.reqwest().post(self.webhook.clone()).json(&body);
-                    match &self.token {
-                        Some(token) => request.header(WEBHOOK_AUTH_HEADER, token.expose()),
-                        None => request,
-                    }
-                },
-                &ClayRetryPolicy,
-            )
-            .await?;
+        self.webhook.post(&push_body(domain, account_id)).await?;
         tracing::info!(
             provider = "clay",
             domain,
@@ -111,23 +199,16 @@ impl ClayClient {
 
     /// Forgets that `domain` was pushed (its row arrived), so a later lookup pushes again.
     pub fn row_arrived(&self, domain: &str) {
-        self.pushed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(domain);
+        self.webhook.row_arrived(domain);
     }
+}
 
-    fn wait_left(&self, domain: &str) -> Option<Duration> {
-        let window = Duration::from_secs(self.config.pending_retry_after_secs);
-        let pushed = self
-            .pushed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let at = pushed.get(domain)?;
-        window
-            .checked_sub(at.elapsed())
-            .filter(|left| !left.is_zero())
+fn push_body(domain: &str, account_id: Option<&str>) -> serde_json::Value {
+    let mut body = json!({ "domain": domain });
+    if let Some(id) = account_id {
+        body["account_id"] = json!(id);
     }
+    body
 }
 
 #[async_trait]
@@ -150,22 +231,21 @@ impl Provider for ClayClient {
     }
 
     async fn lookup(&self, domain: &str) -> Result<LookupOutcome, ConnectorError> {
-        if let Some(left) = self.wait_left(domain) {
-            // Still waiting for the row pushed earlier: nothing new is billed.
-            return Ok(LookupOutcome::Pending {
-                retry_after: Some(left),
-                charged: false,
-            });
+        let pushed = self
+            .webhook
+            .push_once(domain, &push_body(domain, None))
+            .await?;
+        if pushed.charged {
+            tracing::info!(
+                provider = "clay",
+                domain,
+                "row pushed to the Clay table; awaiting its callback"
+            );
         }
-        self.push(domain, None).await?;
-        self.pushed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(domain.to_owned(), Instant::now());
         Ok(LookupOutcome::Pending {
-            retry_after: Some(Duration::from_secs(self.config.pending_retry_after_secs)),
+            retry_after: Some(pushed.retry_after),
             // Clay bills a pushed row's columns as soon as they run.
-            charged: true,
+            charged: pushed.charged,
         })
     }
 }

@@ -18,9 +18,7 @@
 //! from [`Provider`](firmo_connect::Provider) because the key and the answer differ
 //! (see [`firmo_connect::person`]); the outcomes mean the same.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
@@ -30,18 +28,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use firmo_connect::http::{HttpClient, HttpPolicy};
-use firmo_connect::{ConnectorError, PersonOutcome, PersonProvider, PersonQuery, Secret, Service};
+use firmo_connect::{ConnectorError, PersonOutcome, PersonProvider, PersonQuery, Secret};
 use firmo_core::contact::{Contact, ContactField};
 use firmo_core::normalize;
 use firmo_core::value::Value;
 use serde_json::{Map, Value as Json, json};
 
-use crate::client::WEBHOOK_AUTH_HEADER;
+use crate::client::Webhook;
 use crate::config::ClayConfig;
 use crate::receiver::{Accept, ReceiverConfig};
-use crate::retry::ClayRetryPolicy;
 
-const SERVICE: Service = Service::Clay;
 /// Where person rows come back, beside the company rows' [`crate::receiver::CALLBACK_PATH`].
 pub const PEOPLE_CALLBACK_PATH: &str = "/clay/people/rows";
 
@@ -50,11 +46,7 @@ pub const PEOPLE_CALLBACK_PATH: &str = "/clay/people/rows";
 #[derive(Debug)]
 pub struct ClayPeopleClient {
     config: ClayConfig,
-    webhook: reqwest::Url,
-    token: Option<Secret>,
-    http: HttpClient,
-    /// When each person key was last pushed (this process).
-    pushed: Mutex<HashMap<String, Instant>>,
+    webhook: Webhook,
 }
 
 impl ClayPeopleClient {
@@ -69,9 +61,7 @@ impl ClayPeopleClient {
         config: ClayConfig,
         token: Option<Secret>,
     ) -> Result<ClayPeopleClient, ConnectorError> {
-        let mut policy =
-            HttpPolicy::new(SERVICE, config.requests_per_minute, Duration::from_mins(1));
-        policy.timeout = config.timeout();
+        let policy = Webhook::policy(&config);
         ClayPeopleClient::with_policy(config, token, policy)
     }
 
@@ -81,74 +71,41 @@ impl ClayPeopleClient {
         token: Option<Secret>,
         policy: HttpPolicy,
     ) -> Result<ClayPeopleClient, ConnectorError> {
-        let invalid = |message: &str| ConnectorError::Validation {
-            service: SERVICE,
-            property: Some("contacts.clay.webhook_url".into()),
-            value: None,
-            message: message.to_owned(),
-        };
-        if config.webhook_url.trim().is_empty() {
-            return Err(invalid(
-                "not set: copy the people table's webhook URL from Clay (table → Add → Webhooks)",
-            ));
-        }
-        // The URL is not echoed: a Clay webhook URL is as good as a password.
-        let webhook = reqwest::Url::parse(config.webhook_url.trim())
-            .map_err(|e| invalid(&format!("not a usable URL ({e})")))?;
-        Ok(ClayPeopleClient {
-            config,
-            webhook,
+        let webhook = Webhook::new(
+            &config,
             token,
-            http: HttpClient::new(policy)?,
-            pushed: Mutex::default(),
-        })
+            policy,
+            "contacts.people_webhook_url",
+            "the people table's",
+        )?;
+        Ok(ClayPeopleClient { config, webhook })
     }
 
     /// The shared client's counters.
     pub fn http(&self) -> &HttpClient {
-        &self.http
+        self.webhook.http()
     }
 
     /// POSTs one person to the people table's webhook.
     pub async fn push(&self, query: &PersonQuery) -> Result<(), ConnectorError> {
-        let body = push_body(query);
-        self.http
-            .execute(
-                || {
-                    let request = self.http.reqwest().post(self.webhook.clone()).json(&body);
-                    match &self.token {
-                        Some(token) => request.header(WEBHOOK_AUTH_HEADER, token.expose()),
-                        None => request,
-                    }
-                },
-                &ClayRetryPolicy,
-            )
-            .await?;
-        // The contact id only: emails are personal data and stay out of logs.
-        tracing::info!(
-            provider = "clay",
-            contact_id = query.contact_id,
-            "person pushed to the Clay people table; awaiting its callback"
-        );
+        self.webhook.post(&push_body(query)).await?;
+        pushed(query);
         Ok(())
     }
 
     /// Forgets that `key` ([`PersonQuery::key`]) was pushed (its row arrived).
     pub fn row_arrived(&self, key: &str) {
-        self.pushed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+        self.webhook.row_arrived(key);
     }
+}
 
-    fn wait_left(&self, key: &str) -> Option<Duration> {
-        let window = Duration::from_secs(self.config.pending_retry_after_secs);
-        let pushed = self.pushed.lock().unwrap_or_else(PoisonError::into_inner);
-        let at = pushed.get(key)?;
-        window
-            .checked_sub(at.elapsed())
-            .filter(|left| !left.is_zero())
-    }
+fn pushed(query: &PersonQuery) {
+    // The contact id only: emails are personal data and stay out of logs.
+    tracing::info!(
+        provider = "clay",
+        contact_id = query.contact_id,
+        "person pushed to the Clay people table; awaiting its callback"
+    );
 }
 
 fn push_body(query: &PersonQuery) -> Json {
@@ -185,23 +142,17 @@ impl PersonProvider for ClayPeopleClient {
     }
 
     async fn lookup_person(&self, query: &PersonQuery) -> Result<PersonOutcome, ConnectorError> {
-        let key = query.key();
-        if let Some(left) = self.wait_left(&key) {
-            // Still waiting for the row pushed earlier: nothing new is billed.
-            return Ok(PersonOutcome::Pending {
-                retry_after: Some(left),
-                charged: false,
-            });
+        let done = self
+            .webhook
+            .push_once(&query.key(), &push_body(query))
+            .await?;
+        if done.charged {
+            pushed(query);
         }
-        self.push(query).await?;
-        self.pushed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, Instant::now());
         Ok(PersonOutcome::Pending {
-            retry_after: Some(Duration::from_secs(self.config.pending_retry_after_secs)),
+            retry_after: Some(done.retry_after),
             // The table's columns run (and bill) as soon as the row lands.
-            charged: true,
+            charged: done.charged,
         })
     }
 }
@@ -321,7 +272,7 @@ pub trait ClayPersonSink: Send + Sync {
     async fn offer(&self, row: PersonRow) -> Result<Accept, String>;
 }
 
-struct PeopleReceiver {
+struct PeopleState {
     config: ReceiverConfig,
     sink: Arc<dyn ClayPersonSink>,
 }
@@ -335,7 +286,51 @@ pub fn people_router(config: ReceiverConfig, sink: Arc<dyn ClayPersonSink>) -> R
     Router::new()
         .route(PEOPLE_CALLBACK_PATH, post(receive))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(Arc::new(PeopleReceiver { config, sink }))
+        .with_state(Arc::new(PeopleState { config, sink }))
+}
+
+/// The person rows' receiver, served on its own port during a run.
+pub struct PeopleReceiver {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PeopleReceiver {
+    /// Binds `addr` (port 0: any free port) and serves [`people_router`] for `sink` there.
+    pub async fn start(
+        addr: std::net::SocketAddr,
+        config: ReceiverConfig,
+        sink: Arc<dyn ClayPersonSink>,
+    ) -> std::io::Result<PeopleReceiver> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = people_router(config, sink);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "Clay people receiver stopped with an error");
+            }
+        });
+        Ok(PeopleReceiver { addr, stop, task })
+    }
+
+    /// The URL to configure on the people table's HTTP API column.
+    pub fn url(&self) -> String {
+        format!("http://{}{PEOPLE_CALLBACK_PATH}", self.addr)
+    }
+
+    /// Stops accepting rows and waits for rows in flight to be stored.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -348,7 +343,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn receive(
-    State(receiver): State<Arc<PeopleReceiver>>,
+    State(receiver): State<Arc<PeopleState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -277,6 +277,7 @@ pub struct RawConfig {
     pub merge: MergeConfig,
     pub signals: SignalConfig,
     pub quality: QualityConfig,
+    pub contacts: crate::contacts::ContactsConfig,
 }
 
 impl Default for RawConfig {
@@ -293,6 +294,7 @@ impl Default for RawConfig {
             merge: MergeConfig::default(),
             signals: SignalConfig::default(),
             quality: QualityConfig::default(),
+            contacts: crate::contacts::ContactsConfig::default(),
         }
     }
 }
@@ -330,6 +332,8 @@ pub struct Config {
     /// Field → built-in property mappings.
     pub mapping: Vec<(Field, MappingConfig)>,
     pub core: CoreConfig,
+    /// `[contacts]`: the people of each account.
+    pub contacts: crate::contacts::ContactsConfig,
 }
 
 impl Config {
@@ -373,6 +377,7 @@ impl Config {
         };
         let sources = check_sources(&raw, registry).map_err(invalid)?;
         check_ranges(&raw).map_err(invalid)?;
+        raw.contacts.check().map_err(invalid)?;
         let mut segments = BTreeMap::new();
         for (name, segment) in &raw.segments {
             let filters =
@@ -393,6 +398,7 @@ impl Config {
             budget: raw.budget,
             waterfall,
             mapping,
+            contacts: raw.contacts,
             core: CoreConfig {
                 merge: raw.merge,
                 signals: raw.signals,

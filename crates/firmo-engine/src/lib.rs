@@ -10,6 +10,7 @@ pub mod batch;
 pub mod budget;
 pub mod clay;
 pub mod config;
+pub mod contacts;
 pub mod cursor;
 pub mod diff;
 pub mod enrich;

@@ -248,6 +248,7 @@ impl Pass {
             samples: self.tally.samples,
             human_edits_kept: self.tally.human_edits_kept,
             plan: self.plans,
+            contacts: None,
             outcome: outcome.to_string(),
             error: i.error,
         };

@@ -349,6 +349,90 @@ impl Tally {
     }
 }
 
+/// What the contacts stage did: its own lookups and credits, apart from the companies'
+/// (the run's budget is shared; these credits are within `planned_credits`'s budget but
+/// not in the company `credits`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContactSummary {
+    /// Companies whose contacts were read.
+    pub companies: u64,
+    /// Contacts read from the CRM (each once).
+    pub read: u64,
+    /// Contacts the selector chose (at most the cap per company).
+    pub selected: u64,
+    /// Person lookups made (each person once, however many companies list them).
+    pub looked_up: u64,
+    /// Answered from the cache, fresh: nothing spent.
+    pub cached: u64,
+    pub found: u64,
+    pub not_found: u64,
+    pub pending: u64,
+    /// Due, but over the run's or the month's budget.
+    pub deferred: u64,
+    pub errors: u64,
+    /// Contacts written.
+    pub written: u64,
+    pub write_failed: u64,
+    /// Credits the person lookups cost.
+    pub credits: f64,
+    /// Dry run: person lookups the real run would make, and their credits.
+    pub would_look_up: u64,
+    pub planned_credits: f64,
+    /// Dry run: contacts the real run would write.
+    pub would_write: u64,
+    /// Contact values kept because a person edited them.
+    pub human_edits_kept: u64,
+    /// Companies a new engineering executive sets `exec_change` on.
+    pub exec_changes: u64,
+    /// CRM calls the stage made.
+    pub crm_calls: u64,
+    /// firmo's contact properties after setup.
+    pub properties: Vec<PropertyReport>,
+    /// Why the stage stopped for the rest of the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+impl ContactSummary {
+    /// The contacts lines of the human table.
+    pub fn render(&self, out: &mut String, dry_run: bool) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "contacts      {:>8} read at {} companies, {} selected",
+            self.read, self.companies, self.selected
+        );
+        if dry_run {
+            let _ = writeln!(
+                out,
+                "  lookups     {:>8}   would be made, {:.1} credits (apart from the companies'); {} cached; {} contacts to write",
+                self.would_look_up, self.planned_credits, self.cached, self.would_write
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  lookups     {:>8}   {} found, {} missing, {} pending, {} cached, {} deferred, {} errors; {:.1} credits",
+                self.looked_up,
+                self.found,
+                self.not_found,
+                self.pending,
+                self.cached,
+                self.deferred,
+                self.errors,
+                self.credits
+            );
+            let _ = writeln!(
+                out,
+                "  written     {:>8}   ({} failed, {} human edits kept); exec_change on {} companies",
+                self.written, self.write_failed, self.human_edits_kept, self.exec_changes
+            );
+        }
+        if let Some(why) = &self.stopped {
+            let _ = writeln!(out, "  STOPPED: {why}");
+        }
+    }
+}
+
 /// Everything a run did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -391,6 +475,9 @@ pub struct RunSummary {
     pub human_edits_kept: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<AccountPlan>,
+    /// The contacts stage, when `[contacts]` is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<ContactSummary>,
     /// `ok`, `partial`, `failed`.
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -404,6 +491,9 @@ impl RunSummary {
         self.render_outcomes(&mut out);
         self.render_spend(&mut out);
         self.render_providers(&mut out);
+        if let Some(c) = &self.contacts {
+            c.render(&mut out, self.dry_run);
+        }
         self.render_quality(&mut out);
         self.render_properties(&mut out);
         self.render_samples(&mut out);

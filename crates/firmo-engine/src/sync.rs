@@ -11,6 +11,7 @@ use futures_util::StreamExt as _;
 
 use crate::budget;
 use crate::config::Config;
+use crate::contacts::ContactStage;
 use crate::cursor;
 use crate::enrich::Enricher;
 use crate::pass::{Pass, PassContext};
@@ -69,11 +70,27 @@ pub async fn sync(
     options: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<RunSummary, SyncError> {
+    sync_with_contacts(config, crm, None, enricher, options, progress).await
+}
+
+/// [`sync`], with each enriched page's contacts through `contacts` (see
+/// [`crate::contacts`]).
+pub async fn sync_with_contacts(
+    config: &Config,
+    crm: Arc<dyn Crm>,
+    contacts: Option<&ContactStage>,
+    enricher: &Enricher,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<RunSummary, SyncError> {
     let started = (enricher.clock)();
     let segment = segment_filters(config, options.segment.as_deref())?;
     progress.phase("checking CRM properties");
     let portal = crm.account_key().await?;
     let setup = setup::prepare(crm.as_ref(), options.dry_run).await?;
+    if let Some(stage) = contacts {
+        stage.prepare(options.dry_run).await?;
+    }
     let start = run_start(config, crm.name(), &portal, options, started);
     let record = RunRecord::start(&enricher.store, start).await?;
     let cursor = cursor::plan(
@@ -130,7 +147,7 @@ pub async fn sync(
         dry_run: options.dry_run,
     };
     let mut pass = Pass::default();
-    let stopped = consume(&ctx, pages, jobs, &mut pass, progress).await;
+    let stopped = consume(&ctx, pages, jobs, contacts, &mut pass, progress).await;
 
     let written = match writer {
         Some(task) => Some(task.await.unwrap_or(Err(StateError::Gone))),
@@ -167,7 +184,7 @@ pub async fn sync(
     let estimated = options
         .dry_run
         .then(|| pass.estimated_crm_calls(crm_calls, &setup));
-    let (summary, outcome) = pass.summary(crate::pass::SummaryInputs {
+    let (mut summary, outcome) = pass.summary(crate::pass::SummaryInputs {
         run_id: record.id,
         dry_run: options.dry_run,
         crm: crm.name(),
@@ -184,6 +201,7 @@ pub async fn sync(
         properties: setup.report,
         error,
     });
+    summary.contacts = contacts.map(ContactStage::summary);
     let json = serde_json::to_value(&summary).unwrap_or_default();
     record.finish(finished, outcome, json).await?;
     Ok(summary)
@@ -203,6 +221,7 @@ async fn consume(
     ctx: &PassContext<'_>,
     pages: tokio::sync::mpsc::Receiver<pull::Page>,
     jobs: Option<tokio::sync::mpsc::Sender<write::WriteJob>>,
+    contacts: Option<&ContactStage>,
     pass: &mut Pass,
     progress: &dyn Progress,
 ) -> Result<(), Stopped> {
@@ -212,7 +231,13 @@ async fn consume(
     let evaluated = pages
         .map(|page| async move {
             match page {
-                Ok(companies) => Ok(ctx.evaluate_page(companies).await?),
+                Ok(companies) => {
+                    let mut page = ctx.evaluate_page(companies).await?;
+                    if let Some(stage) = contacts {
+                        stage.enrich_page(ctx, &mut page).await?;
+                    }
+                    Ok(page)
+                }
                 Err(e) => Err(Stopped::Pull(e)),
             }
         })
