@@ -116,6 +116,8 @@ pub(crate) struct Target {
     pub unavailable: Vec<(String, firmo_connect::ConnectorError)>,
     /// Clay's callback receiver, while the command runs.
     pub clay_receiver: Option<ClayReceiver>,
+    /// The contacts stage, when `[contacts]` is on (its people receiver runs with it).
+    pub contacts: Option<firmo_engine::contacts::ContactStage>,
     /// The state file's run lock (none for a dry run), released when the target is.
     _lock: Option<RunLock>,
 }
@@ -124,6 +126,9 @@ impl Target {
     pub(crate) async fn finish(self) {
         if let Some(receiver) = self.clay_receiver {
             receiver.stop().await;
+        }
+        if let Some(contacts) = self.contacts {
+            contacts.stop().await;
         }
         if let Some(sandbox) = self.sandbox {
             let _ = sandbox.shutdown().await;
@@ -237,8 +242,8 @@ pub(crate) async fn target(
         .with_api_version(config.crm.api_version);
     hubspot.requests_per_interval = config.crm.requests_per_10s;
     hubspot.search_per_second = config.crm.search_per_second;
-    let crm: Arc<dyn Crm> =
-        Arc::new(HubspotClient::new(hubspot).context("building the HubSpot client")?);
+    let hubspot = Arc::new(HubspotClient::new(hubspot).context("building the HubSpot client")?);
+    let crm: Arc<dyn Crm> = hubspot.clone();
 
     let env = ProviderEnv {
         sandbox_url: sandbox_url.clone(),
@@ -274,6 +279,18 @@ pub(crate) async fn target(
     for (name, error) in &unavailable {
         tracing::warn!(provider = %name, error = %error, "provider unavailable for this run; the others go on");
     }
+    let contacts = firmo_engine::contacts::ContactStage::start(
+        config,
+        firmo_engine::contacts::StageEnv {
+            crm: hubspot,
+            sandbox_url: sandbox_url.clone(),
+            demo: args.sandbox,
+            store: store.clone(),
+            clock: clock.clone(),
+        },
+    )
+    .await
+    .map_err(|e| Failure::Usage(e.into()))?;
     let enricher = Enricher::new(
         config.core.clone(),
         &config.waterfall,
@@ -288,6 +305,7 @@ pub(crate) async fn target(
         sandbox,
         unavailable,
         clay_receiver,
+        contacts,
         _lock: lock,
     })
 }

@@ -11,7 +11,7 @@ mod validate;
 
 use anyhow::{Context as _, anyhow};
 use firmo_engine::config::DEFAULT_CONFIG_TOML;
-use firmo_engine::sync::{SyncOptions, sync};
+use firmo_engine::sync::SyncOptions;
 use std::fmt::Write as _;
 
 use crate::cli::{Cli, Command, ImportCommand, PropertiesCommand, SyncArgs};
@@ -145,7 +145,15 @@ async fn run_sync(global: &crate::cli::GlobalArgs, args: &SyncArgs) -> CmdResult
         segment: args.segment.clone(),
         full: args.full,
     };
-    let result = sync(&config, t.crm.clone(), &t.enricher, &options, &bar).await;
+    let result = firmo_engine::sync::sync_with_contacts(
+        &config,
+        t.crm.clone(),
+        t.contacts.as_ref(),
+        &t.enricher,
+        &options,
+        &bar,
+    )
+    .await;
     bar.done();
     let unavailable: Vec<(String, String)> = t
         .unavailable
