@@ -4,8 +4,10 @@ mod account;
 mod budget;
 mod doctor;
 mod enrich;
+mod fleet;
 mod report;
 mod validate;
+mod worker;
 
 use anyhow::{Context as _, anyhow};
 use firmo_engine::config::DEFAULT_CONFIG_TOML;
@@ -56,6 +58,8 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
         Command::Validate(args) => validate::run(global, &args),
         Command::Report(args) => report::run(global, &args),
         Command::Budget => budget::run(global),
+        Command::Fleet(command) => fleet::run(global, command).await,
+        Command::Worker(args) => worker::run(global, &args).await,
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::Init(args) => {
             if args.path.exists() && !args.force {
