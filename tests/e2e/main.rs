@@ -6,6 +6,7 @@ mod dry_run;
 mod enrich_csv;
 mod errors;
 mod failures;
+mod fleet;
 mod hardening;
 mod hubspot;
 mod readme;
