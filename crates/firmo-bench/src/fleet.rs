@@ -19,6 +19,7 @@
 //! ```
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -155,6 +156,19 @@ async fn fresh_schema(base: &str, name: &str) -> anyhow::Result<String> {
     Ok(format!("{base}?options=-csearch_path%3D{schema}"))
 }
 
+/// Each run's figures on stderr as it ends: a long benchmark cut short keeps them.
+fn progress(results: &[Measured]) {
+    if let Some(m) = results.last() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {:.1} s, {:.0} credits",
+            m.name,
+            m.wall.as_secs_f64(),
+            m.credits
+        );
+    }
+}
+
 pub(crate) async fn run(bench: &FleetBench) -> anyhow::Result<String> {
     let bin = match &bench.firmo {
         Some(p) => p.clone(),
@@ -217,6 +231,7 @@ pub(crate) async fn run(bench: &FleetBench) -> anyhow::Result<String> {
             "1 process, a SQLite state per portal"
         };
         results.push(portals.measure(name.to_owned(), start.elapsed()));
+        progress(&results);
         portals.shutdown().await;
     }
 
@@ -291,6 +306,7 @@ pub(crate) async fn run(bench: &FleetBench) -> anyhow::Result<String> {
             if workers == 1 { "" } else { "s" }
         );
         results.push(portals.measure(label, start.elapsed()));
+        progress(&results);
         portals.shutdown().await;
     }
 
