@@ -7,6 +7,7 @@ mod dry_run;
 mod enrich_csv;
 mod errors;
 mod failures;
+mod fleet;
 mod hardening;
 mod hubspot;
 mod quality;

@@ -29,6 +29,7 @@ use clap::{Parser, ValueEnum};
 use firmo_sandbox::RateLimit;
 
 mod figures;
+mod fleet;
 mod mem;
 mod remote;
 mod report;
@@ -79,12 +80,26 @@ struct Args {
     /// Internal: the served sandbox has no rate limit.
     #[arg(long, hide = true)]
     no_rate_limit: bool,
+    /// `--only fleet`: portals, each its own sandbox (see `fleet.rs`).
+    #[arg(long, default_value_t = 4)]
+    fleet_portals: usize,
+    /// `--only fleet`: companies per portal.
+    #[arg(long, default_value_t = 2_000)]
+    fleet_companies: usize,
+    /// `--only fleet`: the `firmo` binary the workers run (default: beside this one).
+    #[arg(long, value_name = "PATH")]
+    firmo: Option<std::path::PathBuf>,
+    /// `--only fleet`: the PostgreSQL server (default: FIRMO_TEST_POSTGRES).
+    #[arg(long, value_name = "URL")]
+    state: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Which {
     Limited,
     Lifted,
+    /// Many portals: one process against 1, 2 and 4 fleet workers (needs PostgreSQL).
+    Fleet,
 }
 
 impl Which {
@@ -92,6 +107,7 @@ impl Which {
         match self {
             Which::Limited => "limited",
             Which::Lifted => "lifted",
+            Which::Fleet => "fleet",
         }
     }
 }
@@ -173,6 +189,20 @@ fn run_each_in_a_child(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
+    if which == Which::Fleet {
+        let text = fleet::run(&fleet::FleetBench {
+            portals: args.fleet_portals,
+            companies: args.fleet_companies,
+            rate_limit: args.rate_limit,
+            firmo: args.firmo.clone(),
+            state: args.state.clone(),
+        })
+        .await?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        return Ok(());
+    }
     let config_text = match &args.config {
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
@@ -189,7 +219,7 @@ async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
             config_text: config_text.clone(),
             provider_limits: args.provider_limits,
         },
-        Which::Lifted => Scenario {
+        Which::Lifted | Which::Fleet => Scenario {
             name: "lifted",
             companies: args.big_companies,
             rate_limit: None,

@@ -110,6 +110,11 @@ pub(crate) enum Command {
     /// Sample merged values for a person to verify, and import their verdicts.
     #[command(subcommand)]
     SpotCheck(SpotCheckCommand),
+    /// Many portals on a PostgreSQL state: register them, queue their due syncs, watch them.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+    /// Take portal syncs from the fleet's queue and run them (any number, on any machine).
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +126,37 @@ pub(crate) enum SpotCheckCommand {
     Import {
         /// The sheet `firmo spot-check sample` wrote, with verdicts filled in.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Register a portal. `--config FILE` (the global flag) is the portal's config.
+    Add(FleetAddArgs),
+    /// The registered portals.
+    List,
+    /// Forget a portal and its job history (its runs and the shared cache stay).
+    Remove {
+        /// The portal's name in the fleet.
+        name: String,
+    },
+    /// Queue a sync of every portal that is due.
+    Schedule,
+    /// Per portal: last run, next due, outcome, spend this month; the queue; the workers.
+    Status,
+    /// Set the fleet's monthly credit budget, over every portal.
+    Budget {
+        /// Credits all portals together may spend in a calendar month (UTC).
+        #[arg(
+            long,
+            value_name = "CREDITS",
+            conflicts_with = "unlimited",
+            required_unless_present = "unlimited"
+        )]
+        monthly: Option<f64>,
+        /// Lift the fleet's budget.
+        #[arg(long)]
+        unlimited: bool,
     },
 }
 
@@ -141,6 +177,40 @@ pub(crate) struct SpotSampleArgs {
     /// Where to write the sheet.
     #[arg(long, value_name = "CSV")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FleetAddArgs {
+    /// A name for the portal: letters, digits, `.`, `_`, `-`.
+    pub name: String,
+    /// The portal's CRM.
+    #[arg(long, value_enum)]
+    pub crm: CrmKind,
+    /// The environment variable that holds this portal's token on every worker.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: String,
+    /// How often its sync is due: 7d, 12h, 30m.
+    #[arg(long, default_value = "7d", value_name = "INTERVAL")]
+    pub every: String,
+    /// Credits this portal may spend in a calendar month (UTC).
+    #[arg(long, value_name = "CREDITS")]
+    pub monthly_credits: Option<f64>,
+    /// A sandbox (`firmo sandbox`) that serves this portal's CRM and providers.
+    #[arg(long, value_name = "URL")]
+    pub sandbox_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// Portal syncs run at once by this worker (never two of one portal).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Exit once no job is queued or running anywhere in the fleet (for cron and tests).
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// How often an idle worker asks the queue again, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub poll: u64,
 }
 
 #[derive(Debug, Args)]

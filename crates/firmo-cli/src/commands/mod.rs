@@ -4,10 +4,12 @@ mod account;
 mod budget;
 mod doctor;
 mod enrich;
+mod fleet;
 mod report;
 mod sources_md;
 mod spot_check;
 mod validate;
+mod worker;
 
 use anyhow::{Context as _, anyhow};
 use firmo_engine::config::DEFAULT_CONFIG_TOML;
@@ -59,6 +61,8 @@ pub(crate) async fn run(cli: Cli) -> CmdResult {
         Command::Report(args) => report::run(global, &args),
         Command::Budget => budget::run(global),
         Command::SpotCheck(command) => spot_check::run(global, &command),
+        Command::Fleet(command) => fleet::run(global, command).await,
+        Command::Worker(args) => worker::run(global, &args).await,
         Command::Sandbox(args) => run_sandbox(args).await,
         Command::Init(args) => {
             if args.path.exists() && !args.force {
