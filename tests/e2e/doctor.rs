@@ -386,3 +386,96 @@ async fn a_state_file_that_cannot_be_written_is_named() {
         "{checks:#}"
     );
 }
+
+/// The PostgreSQL server `scripts/pg.sh` names in `FIRMO_TEST_POSTGRES`, or `None`, said on
+/// stderr; under `CI=true` a missing server fails instead (as the store's own tests do).
+fn postgres_server(test: &str) -> Option<String> {
+    if let Ok(url) = std::env::var("FIRMO_TEST_POSTGRES")
+        && !url.is_empty()
+    {
+        return Some(url);
+    }
+    let why = format!(
+        "FIRMO_TEST_POSTGRES is unset: {test} was NOT RUN (scripts/pg.sh cargo test -p firmo-cli --test e2e doctor runs it)"
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}; under CI=true that is a failure, not a skip"
+    );
+    // Straight to the process's stderr: the harness captures `eprintln!` of passing tests.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("WARNING: {why}\n").as_bytes(),
+    );
+    None
+}
+
+/// `url` with the session's `search_path` set to `schema`.
+fn in_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_state_is_checked_by_its_url() {
+    let Some(server) = postgres_server("a_postgres_state_is_checked_by_its_url") else {
+        return;
+    };
+    let ws = Workspace::new();
+    let embedded = ["--sandbox", "--sandbox-companies", "3"];
+    let state_check = |out: &Output| check(&out.json(), "state_file").clone();
+
+    // A schema that does not exist: the first run could not create its tables.
+    let absent = in_schema(
+        &server,
+        &format!("firmo_doctor_absent_{}", std::process::id()),
+    );
+    let out = doctor_with_state(&ws, &absent, true, &embedded, &[]).await;
+    out.expect_code(1);
+    let state = state_check(&out);
+    assert_eq!(state["status"], "fail", "{state:#}");
+    assert!(
+        state["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no schema to keep the state in"),
+        "{state:#}"
+    );
+
+    // A schema full of someone else's tables is not taken over.
+    let foreign = in_schema(&server, "information_schema");
+    let out = doctor_with_state(&ws, &foreign, true, &embedded, &[]).await;
+    out.expect_code(1);
+    let state = state_check(&out);
+    assert_eq!(state["status"], "fail", "{state:#}");
+    assert!(
+        state["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a firmo state"),
+        "{state:#}"
+    );
+
+    // A state a sync made: readable, current and writable by this user. The write probe
+    // is rolled back, so doctor answers the same the second time.
+    let sync = crate::support::firmo(
+        &ws,
+        &["--state", &server, "--json", "sync"]
+            .iter()
+            .copied()
+            .chain(embedded)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    sync.expect_code(0);
+    for _ in 0..2 {
+        let out = doctor_with_state(&ws, &server, true, &embedded, &[]).await;
+        out.expect_code(0);
+        let state = state_check(&out);
+        assert_eq!(state["status"], "ok", "{state:#}");
+        assert!(
+            state["detail"].as_str().unwrap().contains("takes writes"),
+            "{state:#}"
+        );
+    }
+}

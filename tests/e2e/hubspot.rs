@@ -1,6 +1,8 @@
 //! HubSpot as it is in December 2026: a portal's own validation rule refusing firmo's
 //! write is named, with HubSpot's words, in the sync summary (text and `--json`) and in
-//! `firmo report`; and an environment variable set but empty counts as unset.
+//! `firmo report`, on the default dated API version; the legacy `v3` paths, where HubSpot
+//! does not apply such rules to API writes, write the same companies; and an environment
+//! variable set but empty counts as unset.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +30,17 @@ async fn portal(companies: usize, rules: Vec<PortalRule>) -> SandboxHandle {
 /// `firmo [--json] sync` against `sandbox` (the default API version, 2026-09) with the
 /// client pacing lifted.
 async fn sync(ws: &Workspace, sandbox: &SandboxHandle, json: bool) -> Output {
-    let config = ws.fast_config().display().to_string();
+    sync_with(ws, sandbox, json, &ws.fast_config()).await
+}
+
+/// [`sync`] with this config file.
+async fn sync_with(
+    ws: &Workspace,
+    sandbox: &SandboxHandle,
+    json: bool,
+    config: &std::path::Path,
+) -> Output {
+    let config = config.display().to_string();
     let state = ws.state().display().to_string();
     let url = sandbox.base_url();
     let mut args = vec!["--config", &config, "--state", &state];
@@ -135,6 +147,36 @@ async fn a_portal_rule_that_refuses_a_write_is_named_in_the_summary_and_the_repo
         Some(expected as u64),
         "{json:#}"
     );
+    sandbox.shutdown().await.expect("the sandbox stops");
+}
+
+#[tokio::test]
+async fn the_legacy_v3_paths_write_what_a_portal_rule_would_refuse() {
+    const COMPANIES: usize = 40;
+    let (stage, expected) = most_written_stage(COMPANIES).await;
+    let rule = PortalRule::ConditionallyRequired {
+        property: "state".into(),
+        when_property: "firmo_funding_stage".into(),
+        equals: stage.clone(),
+    };
+    let sandbox = portal(COMPANIES, vec![rule]).await;
+    let ws = Workspace::new();
+    // Portal rules bind API writes from the dated version 2026-09 on; the numbered paths
+    // keep their old behaviour until they lose support.
+    let legacy = ws.write(
+        "v3.toml",
+        "[crm]\nrequests_per_10s = 10000\nsearch_per_second = 100\napi_version = \"v3\"\n",
+    );
+    let out = sync_with(&ws, &sandbox, true, &legacy).await;
+    out.expect_code(0);
+    let summary = out.summary();
+    assert_eq!(summary["outcomes"]["failed"], 0, "{summary:#}");
+    let at_stage = sandbox
+        .companies()
+        .iter()
+        .filter(|c| prop(c, "firmo_funding_stage") == Some(stage.as_str()))
+        .count();
+    assert_eq!(at_stage, expected, "every write at stage {stage} landed");
     sandbox.shutdown().await.expect("the sandbox stops");
 }
 

@@ -372,13 +372,28 @@ fn industry_label(value: &str) -> String {
 /// says where its rows come from.
 const DEFAULT_PROPERTIES: &str = include_str!("../data/company-properties.tsv");
 
+/// The type/fieldType pairs HubSpot's own properties may have beyond those a client may
+/// create: calculated ones (`calculation_*`) and the activity pointers
+/// (`object_coordinates`), as real portals list them.
+fn builtin_field_type_fits(kind: &str, field_type: &str) -> bool {
+    field_type_fits(kind, field_type)
+        || matches!(
+            (kind, field_type),
+            (
+                "string" | "number" | "datetime",
+                "calculation_equation" | "calculation_read_time" | "calculation_rollup"
+            ) | ("object_coordinates", "text")
+        )
+}
+
 /// One row of [`DEFAULT_PROPERTIES`], or what is wrong with it.
 fn builtin_row(row: &str, now: &str) -> Result<PropertyDef, String> {
     let cells: Vec<&str> = row.split('\t').collect();
     let [name, label, kind, field_type, group, access, opts] = cells[..] else {
         return Err(format!("{} cells, not 7", cells.len()));
     };
-    if !KINDS.contains(&kind) || !field_type_fits(kind, field_type) {
+    let known = KINDS.contains(&kind) || kind == "object_coordinates";
+    if !known || !builtin_field_type_fits(kind, field_type) {
         return Err(format!("`{name}`: type {kind} with fieldType {field_type}"));
     }
     let read_only = match access {
@@ -422,7 +437,7 @@ fn builtin_row(row: &str, now: &str) -> Result<PropertyDef, String> {
         hidden: false,
         form_field: !read_only,
         hubspot_defined: true,
-        calculated: read_only && kind == "number",
+        calculated: field_type.starts_with("calculation_") || (read_only && kind == "number"),
         external_options: false,
         archived: false,
         created_at: now.into(),
@@ -500,7 +515,8 @@ mod tests {
             .collect();
         assert!(bad.is_empty(), "{bad:#?}");
         let defs = builtins("2026-12-01T00:00:00.000Z");
-        assert!(defs.len() >= 150, "{} rows", defs.len());
+        // Both real-portal dumps list about 190 (see the file's header).
+        assert!(defs.len() >= 190, "{} rows", defs.len());
         let names: std::collections::BTreeSet<&str> =
             defs.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names.len(), defs.len(), "no name twice");
@@ -521,7 +537,11 @@ mod tests {
                     || d.name.contains("user_ids")
                     || matches!(
                         d.name.as_str(),
-                        "hs_additional_domains" | "hs_merged_object_ids"
+                        // Free lists a portal fills: domains, merged ids, brands, keywords.
+                        "hs_additional_domains"
+                            | "hs_merged_object_ids"
+                            | "hs_all_assigned_business_unit_ids"
+                            | "hs_keywords"
                     );
                 assert!(
                     per_portal || !d.options.is_empty(),
@@ -543,6 +563,11 @@ mod tests {
             "`x`: type string with fieldType number"
         );
         assert!(builtin_row("x\tX", "now").is_err());
+        // HubSpot's calculated fields are built-ins only: a client may not create one.
+        let rollup = defs.iter().find(|d| d.name == "total_revenue").unwrap();
+        assert!(rollup.calculated && rollup.modification_metadata.read_only_value);
+        assert!(!field_type_fits("number", "calculation_rollup"));
+        assert!(builtin_field_type_fits("number", "calculation_rollup"));
     }
 
     fn def(name: &str, kind: &str, field_type: &str, opts: &[&str]) -> PropertyDef {

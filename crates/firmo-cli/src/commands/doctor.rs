@@ -5,7 +5,8 @@
 //! scopes where the token may inspect itself, the rate-limit headers), the custom-property
 //! room left (`Crm::property_capacity`) against the properties firmo would create, the
 //! providers that `context::target` built (or could not, and why), and whether the state
-//! file could be written.
+//! could be written: a file is probed beside it, a PostgreSQL URL by a write that is
+//! rolled back.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -16,7 +17,7 @@ use firmo_connect::Secret;
 use firmo_connect::crm::{AccessFacts, Crm, RateLimitFacts};
 use firmo_engine::config::Config;
 use firmo_hubspot::setup::REQUIRED_SCOPES;
-use firmo_store::Store;
+use firmo_store::{Store, StoreError, UnixMillis};
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, GlobalArgs};
@@ -393,6 +394,9 @@ fn provider_checks(
 }
 
 fn state_check(path: &Path) -> Verdict {
+    if path.to_str().is_some_and(firmo_store::is_postgres_url) {
+        return postgres_state_check(path);
+    }
     match state_writable(path) {
         Ok(detail) => Verdict::ok(STATE, detail),
         Err(detail) => Verdict::fail(
@@ -400,6 +404,78 @@ fn state_check(path: &Path) -> Verdict {
             detail,
             "make the file and its directory writable by this user, or pass --state PATH (FIRMO_STATE) somewhere they are",
         ),
+    }
+}
+
+/// A PostgreSQL state: the server answers, the schema holds a firmo state this firmo can
+/// use (or nothing yet), and this user may write it. Migrates nothing: the schema is read
+/// in a read-only session first, and written only when already current.
+fn postgres_state_check(url: &Path) -> Verdict {
+    let shown = firmo_store::display_location(url);
+    match Store::open_read_only(url) {
+        Ok(_) => match postgres_write_probe(url) {
+            Ok(()) => Verdict::ok(
+                STATE,
+                format!(
+                    "{shown} holds a firmo state (schema version {}) and takes writes",
+                    firmo_store::SCHEMA_VERSION
+                ),
+            ),
+            Err(error) => Verdict::fail(
+                STATE,
+                format!("{shown} cannot be written: {error}"),
+                "grant this user INSERT, UPDATE and DELETE on firmo's tables in that schema, or use a URL of a user who has them",
+            ),
+        },
+        Err(StoreError::Missing { .. }) => Verdict::ok(
+            STATE,
+            format!(
+                "{shown} answers and has no firmo tables yet; the first run creates them (the user needs CREATE on the schema)"
+            ),
+        ),
+        Err(StoreError::Outdated {
+            found, supported, ..
+        }) => Verdict::warn(
+            STATE,
+            format!("{shown} holds schema version {found}, older than this firmo's {supported}"),
+            "the next `firmo sync` migrates it; upgrade firmo on every machine that shares this state first",
+        ),
+        Err(error @ StoreError::TooNew { .. }) => Verdict::fail(
+            STATE,
+            error.to_string(),
+            "upgrade firmo on this machine to the version that wrote it",
+        ),
+        Err(error @ StoreError::NotFirmo { .. }) => Verdict::fail(
+            STATE,
+            error.to_string(),
+            "give firmo a schema of its own (`?options=-csearch_path%3Dfirmo` in the URL) or another database",
+        ),
+        Err(error) => Verdict::fail(
+            STATE,
+            error.to_string(),
+            "check the URL (host, port, database, user, password) and that the server accepts this user from here; --state or FIRMO_STATE sets it",
+        ),
+    }
+}
+
+/// Writes a cursor row in a transaction that is then rolled back: proves this user may
+/// write firmo's tables without leaving a trace.
+fn postgres_write_probe(url: &Path) -> Result<(), StoreError> {
+    // Doctor's own marker error: the one `Err` that means the probe's write succeeded.
+    const PROBE: &str = "doctor's write probe, rolled back";
+    let mut store = Store::open(url)?;
+    let path = store.path().to_path_buf();
+    let result = store.write(|w| {
+        w.set_cursor("firmo-doctor", "probe", "probe", "probe", UnixMillis(0))?;
+        Err::<(), _>(StoreError::Invalid {
+            op: "probing",
+            path,
+            what: PROBE.to_owned(),
+        })
+    });
+    match result {
+        Err(StoreError::Invalid { what, .. }) if what == PROBE => Ok(()),
+        other => other,
     }
 }
 
@@ -514,6 +590,23 @@ mod tests {
         let deeper = file.join("a").join("state.db");
         let check = state_check(&deeper);
         assert_eq!(check.status, Status::Fail, "{check:?}");
+    }
+
+    #[test]
+    fn an_unreachable_postgres_state_fails_without_showing_its_password() {
+        // A port that was just free on loopback: nothing listens, the connect is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://firmo:doctor-s3cret@127.0.0.1:{port}/firmo");
+        let check = state_check(Path::new(&url));
+        assert_eq!(check.status, Status::Fail, "{check:?}");
+        let shown = format!("postgres://firmo:***@127.0.0.1:{port}/firmo");
+        assert!(check.detail.contains(&shown), "{check:?}");
+        assert!(check.fix.as_deref().unwrap().contains("check the URL"));
+        assert!(!format!("{check:?}").contains("doctor-s3cret"), "{check:?}");
     }
 
     #[test]
