@@ -327,6 +327,16 @@ impl Enricher {
             if run.is_stopped(p.name) {
                 continue;
             }
+            // What one more domain would have cost: a request's price is shared by the
+            // domains it carries (counted as a full batch, the usual case).
+            let per_domain = match p.provider.billing() {
+                firmo_connect::Billing::PerRequest => {
+                    p.policy.cost / p.provider.max_batch().max(1) as f64
+                }
+                firmo_connect::Billing::PerDomain | firmo_connect::Billing::PerFound => {
+                    p.policy.cost
+                }
+            };
             let (mut skipped, mut saved) = (0u64, 0.0);
             for (domain, &factor) in factors {
                 let key = (pi, domain.clone());
@@ -339,7 +349,7 @@ impl Enricher {
                     .get(&key)
                     .is_some_and(|e| crate::plan::is_fresh(e, now, p.policy.freshness, factor));
                 if !fresh {
-                    saved += p.policy.cost;
+                    saved += per_domain;
                 }
             }
             if skipped > 0 {

@@ -202,6 +202,11 @@ pub async fn sync_with_contacts(
         error,
     });
     summary.contacts = contacts.map(ContactStage::summary);
+    // The run's spend is every lookup's: the people's too (their own line says how much).
+    if let Some(c) = &summary.contacts {
+        summary.credits += c.credits;
+        summary.planned_credits += c.planned_credits;
+    }
     let json = serde_json::to_value(&summary).unwrap_or_default();
     record.finish(finished, outcome, json).await?;
     Ok(summary)
