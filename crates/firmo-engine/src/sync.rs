@@ -121,7 +121,7 @@ pub async fn sync(
     };
     let ctx = PassContext {
         config,
-        crm: crm.name(),
+        crm: crm.as_ref(),
         portal: &portal,
         live: &setup.live,
         enricher,
