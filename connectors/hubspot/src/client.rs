@@ -904,6 +904,18 @@ impl Crm for HubspotClient {
         "hubspot"
     }
 
+    fn encode_value(
+        &self,
+        property: &PropertyDef,
+        value: &firmo_core::Value,
+    ) -> Result<String, firmo_connect::crm::ValueError> {
+        crate::values::format_for(property, value)
+    }
+
+    fn same_value(&self, property: &PropertyDef, a: &str, b: &str) -> bool {
+        crate::values::same_value(&property.property_type, a, b)
+    }
+
     async fn account_key(&self) -> Result<String, ConnectorError> {
         HubspotClient::account_key(self).await
     }

@@ -5,17 +5,15 @@
 //! A value that can't be written to a property of the given type is an error here,
 //! before any request, rather than a 400 from HubSpot.
 
-use firmo_connect::crm::{PropertyDef, PropertyType, format_timestamp};
+use firmo_connect::crm::{PropertyDef, PropertyType, format_timestamp, parse_timestamp};
 use firmo_core::{Date, UnixMillis, Value};
 
-/// Why a value can't be written to a property.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("property `{property}` ({property_type}): {problem}")]
-pub struct ValueError {
-    pub property: String,
-    pub property_type: String,
-    pub problem: String,
-}
+/// Why a value can't be written to a property (the CRM trait's one preflight error).
+pub use firmo_connect::crm::ValueError;
+
+/// HubSpot's limit on a text property's value (knowledge.hubspot.com, "Property field
+/// types": single-line and multi-line text take up to 65,536 characters).
+pub const TEXT_MAX_CHARS: usize = 65_536;
 
 /// An integer.
 pub fn integer(n: i64) -> String {
@@ -76,31 +74,71 @@ pub fn multi_select<S: AsRef<str>>(values: &[S]) -> Result<String, String> {
 }
 
 /// A canonical firmo value formatted for `property`, checked against its type (and its
-/// options, for enumerations).
+/// options, for enumerations; its length, for text).
 pub fn format_for(property: &PropertyDef, value: &Value) -> Result<String, ValueError> {
-    let fail = |problem: String| ValueError {
+    let text = encode(property, value)?;
+    if matches!(
+        property.property_type,
+        PropertyType::String | PropertyType::PhoneNumber
+    ) && text.chars().count() > TEXT_MAX_CHARS
+    {
+        return Err(value_error(
+            property,
+            &text,
+            format!("longer than HubSpot's {TEXT_MAX_CHARS} character limit"),
+        ));
+    }
+    Ok(text)
+}
+
+/// The error for `shown` (the value as it would have been sent) written to `property`.
+fn value_error(property: &PropertyDef, shown: &str, problem: String) -> ValueError {
+    ValueError {
         property: property.name.clone(),
         property_type: format!("{}/{}", property.property_type, property.field_type),
+        // A rejected value can be a whole pasted page: its start names it well enough.
+        value: shown.chars().take(40).collect(),
         problem,
-    };
+    }
+}
+
+/// The value's own text, for an error about a value that has no HubSpot form.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::Text(s) => s.clone(),
+        Value::Integer(n) => n.to_string(),
+        Value::Decimal(n) => n.to_string(),
+        Value::TextList(items) => items.join(";"),
+        Value::Date(d) => d.to_string(),
+    }
+}
+
+fn encode(property: &PropertyDef, value: &Value) -> Result<String, ValueError> {
+    let fail = |problem: String| value_error(property, &plain(value), problem);
     let check_option = |v: &str| -> Result<(), ValueError> {
         if property.options.iter().any(|o| o.value == v) {
-            Ok(())
-        } else {
-            Err(fail(format!(
-                "{v:?} is not one of its options ({})",
-                property
-                    .options
-                    .iter()
-                    .map(|o| o.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
+            return Ok(());
         }
+        // A long option list (HubSpot's `industry` has 150) would drown the message.
+        let shown: Vec<&str> = property
+            .options
+            .iter()
+            .take(8)
+            .map(|o| o.value.as_str())
+            .collect();
+        let more = if property.options.len() > 8 {
+            ", …"
+        } else {
+            ""
+        };
+        Err(fail(format!(
+            "{v:?} is not one of its options ({}{more})",
+            shown.join(", ")
+        )))
     };
     match (&property.property_type, value) {
         (PropertyType::Number | PropertyType::String, Value::Integer(n)) => Ok(integer(*n)),
-        (PropertyType::Number, Value::Decimal(n)) => {
+        (PropertyType::Number | PropertyType::String, Value::Decimal(n)) => {
             number(*n).ok_or_else(|| fail(format!("{n} is not a finite number")))
         }
         (PropertyType::Date | PropertyType::String, Value::Date(d)) => Ok(date(*d)),
@@ -131,13 +169,40 @@ pub fn format_for(property: &PropertyDef, value: &Value) -> Result<String, Value
         }
         (PropertyType::String | PropertyType::PhoneNumber, Value::Text(t)) => Ok(t.clone()),
         (PropertyType::String, Value::TextList(items)) => multi_select(items).map_err(fail),
-        (PropertyType::String, Value::Decimal(n)) => {
-            number(*n).ok_or_else(|| fail(format!("{n} is not a finite number")))
-        }
         (t, v) => Err(fail(format!(
             "a {} value can't be written to a {t} property",
             kind(v)
         ))),
+    }
+}
+
+/// Whether two strings HubSpot holds for a property of `property_type` are the same
+/// value: a number may be read back as `120.0` that was written as `120`, a date as
+/// epoch milliseconds, and the order of a `;`-joined list is noise.
+pub fn same_value(property_type: &PropertyType, a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a == b {
+        return true;
+    }
+    match property_type {
+        PropertyType::Number => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
+            _ => false,
+        },
+        PropertyType::Date | PropertyType::DateTime => {
+            match (parse_timestamp(a), parse_timestamp(b)) {
+                (Some(x), Some(y)) => x == y,
+                _ => false,
+            }
+        }
+        PropertyType::String | PropertyType::Enumeration if a.contains(';') || b.contains(';') => {
+            let mut x: Vec<&str> = a.split(';').map(str::trim).collect();
+            let mut y: Vec<&str> = b.split(';').map(str::trim).collect();
+            x.sort_unstable();
+            y.sort_unstable();
+            x == y
+        }
+        _ => false,
     }
 }
 
@@ -232,5 +297,48 @@ mod tests {
             format_for(&d, &Value::Date(Date::new(2023, 1, 2).unwrap())).unwrap(),
             "2023-01-02"
         );
+        assert!(format_for(&d, &Value::Text("2024-05-02T10:00:00Z".into())).is_err());
+        assert!(format_for(&n, &Value::Decimal(f64::NAN)).is_err());
+        assert_eq!(format_for(&n, &Value::Decimal(12.5)).unwrap(), "12.5");
+        let list = def(PropertyType::String, "textarea", &[]);
+        assert_eq!(
+            format_for(&list, &Value::TextList(vec!["AWS".into(), "React".into()])).unwrap(),
+            "AWS;React"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_property_and_a_short_value() {
+        let many: Vec<String> = (0..20).map(|i| format!("o{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = def(PropertyType::Enumeration, "select", &refs);
+        let err = format_for(&e, &Value::Text("nope".into())).unwrap_err();
+        assert_eq!(err.property, "p");
+        assert_eq!(err.value, "nope");
+        assert!(err.problem.ends_with("o7, …)"), "{err}");
+        assert!(!err.problem.contains("o8"), "{err}");
+
+        let text = def(PropertyType::String, "text", &[]);
+        let long = "x".repeat(TEXT_MAX_CHARS + 1);
+        let err = format_for(&text, &Value::Text(long)).unwrap_err();
+        assert!(err.problem.contains("65536 character limit"), "{err}");
+        assert_eq!(err.value.chars().count(), 40);
+        assert!(format_for(&text, &Value::Text("x".repeat(TEXT_MAX_CHARS))).is_ok());
+    }
+
+    #[test]
+    fn read_back_forms_compare_equal() {
+        assert!(same_value(&PropertyType::Number, "120", "120.0"));
+        assert!(!same_value(&PropertyType::Number, "120", "121"));
+        assert!(same_value(&PropertyType::String, "React;AWS", "AWS;React"));
+        assert!(!same_value(&PropertyType::String, "React;AWS", "AWS"));
+        assert!(same_value(
+            &PropertyType::Date,
+            "2024-05-02",
+            "1714608000000"
+        ));
+        assert!(!same_value(&PropertyType::Date, "2024-05-02", "2024-05-03"));
+        assert!(!same_value(&PropertyType::String, "a", "b"));
+        assert!(same_value(&PropertyType::String, " a ", "a"));
     }
 }

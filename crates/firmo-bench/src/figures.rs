@@ -36,16 +36,28 @@ impl Calls {
                     calls.per_account += n;
                     calls.rate_limited_kinds += n;
                 }
-                "properties" | "property_groups" => {
+                "properties" | "property_groups" | "limits" => {
                     calls.setup += n;
                     calls.rate_limited_kinds += n;
                 }
-                // `GET /account-info/v3/details`: the portal key, once per client.
-                "account-info" => calls.setup += n,
+                // `GET /account-info/v3/details` (the portal key, once per client), the
+                // token's introspection and the object schemas: outside `/crm`.
+                "account_info" | "oauth" | "schemas" => calls.setup += n,
                 _ => *calls.providers.entry(kind.clone()).or_default() += n,
             }
         }
         calls
+    }
+}
+
+impl Calls {
+    /// Requests to one provider's emulator (every endpoint of it).
+    pub(crate) fn provider(&self, name: &str) -> u64 {
+        self.providers
+            .iter()
+            .filter(|(kind, _)| kind.split('.').next() == Some(name))
+            .map(|(_, n)| *n)
+            .sum()
     }
 }
 
@@ -78,7 +90,8 @@ mod tests {
     #[test]
     fn sorts_sandbox_kinds_into_setup_per_account_and_providers() {
         let requests: BTreeMap<String, u64> = [
-            ("account-info", 1),
+            ("account_info.details", 1),
+            ("oauth.token_info", 1),
             ("properties.list", 2),
             ("properties.create", 15),
             ("property_groups.get", 1),
@@ -93,15 +106,17 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let calls = Calls::classify(&requests);
-        assert_eq!(calls.setup, 20);
+        assert_eq!(calls.setup, 21);
         assert_eq!(calls.per_account, 202);
-        assert_eq!(calls.crm(), 222);
+        assert_eq!(calls.crm(), 223);
         assert_eq!(
             calls.rate_limited_kinds, 221,
-            "account-info is outside /crm"
+            "account-info and the token's introspection are outside /crm"
         );
         assert_eq!(calls.providers.get("clearbit"), Some(&10_000));
         assert_eq!(calls.providers.values().sum::<u64>(), 19_000);
+        assert_eq!(calls.provider("clay"), 9_000);
+        assert_eq!(calls.provider("crunchbase"), 0);
     }
 
     #[test]

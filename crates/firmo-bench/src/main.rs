@@ -8,12 +8,17 @@
 //!    counters, and the run summary's), wall time against the rate-limit bound, 429s,
 //!    peak RSS and the run's outcomes.
 //! 2. **lifted**: `--big-companies` (100,000) with no limits, for throughput and memory.
+//! 3. **waterfall** (issue 11, only with `--only waterfall`): `--waterfall-companies`
+//!    (2,000) under the emulators' default provider limits, twice: the waterfall, then
+//!    every provider asked (`[waterfall] enabled = false`); wall time, credits and each
+//!    provider's requests per account against their bounds.
 //!
 //! ```text
 //! cargo run --release -p firmo-bench                  # both, full size
 //! cargo run --release -p firmo-bench -- --quick       # 1,000 at 20/1s and 5,000 lifted
 //! cargo run --release -p firmo-bench -- --only lifted --sandbox-process
 //! cargo run --release -p firmo-bench -- --only limited --companies 300 --provider-limits
+//! cargo run --release -p firmo-bench -- --only waterfall --sandbox-process
 //! ```
 //!
 //! The engine is built as `firmo sync --sandbox` builds it: the default config (but for
@@ -34,6 +39,7 @@ mod mem;
 mod remote;
 mod report;
 mod scenario;
+mod waterfall;
 
 use scenario::Scenario;
 
@@ -53,6 +59,9 @@ struct Args {
     /// Companies in the scenario without limits.
     #[arg(long, default_value_t = 100_000)]
     big_companies: usize,
+    /// Companies in the waterfall scenario (run twice: waterfall, then ask-everyone).
+    #[arg(long, default_value_t = 2_000)]
+    waterfall_companies: usize,
     /// The run's credit budget (the default config's 5,000 would defer most lookups).
     #[arg(long, default_value_t = 1e12)]
     budget: f64,
@@ -100,6 +109,9 @@ enum Which {
     Lifted,
     /// Many portals: one process against 1, 2 and 4 fleet workers (needs PostgreSQL).
     Fleet,
+    /// Issue 11: the waterfall against asking every provider, under the emulators'
+    /// default provider limits (not part of the default set: it takes minutes).
+    Waterfall,
 }
 
 impl Which {
@@ -108,6 +120,7 @@ impl Which {
             Which::Limited => "limited",
             Which::Lifted => "lifted",
             Which::Fleet => "fleet",
+            Which::Waterfall => "waterfall",
         }
     }
 }
@@ -134,7 +147,7 @@ fn main() -> ExitCode {
     };
     let result = if args.serve_sandbox {
         let limit = (!args.no_rate_limit).then_some(args.rate_limit);
-        runtime.block_on(remote::serve(args.companies, limit))
+        runtime.block_on(remote::serve(args.companies, limit, args.provider_limits))
     } else if let Some(which) = args.only {
         runtime.block_on(run_one(&args, which))
     } else {
@@ -210,6 +223,20 @@ async fn run_one(args: &Args, which: Which) -> anyhow::Result<()> {
         None => String::new(),
     };
     let scenario = match which {
+        Which::Waterfall => {
+            let text = waterfall::run(waterfall::Args {
+                companies: args.waterfall_companies,
+                rate_limit: args.rate_limit,
+                budget: args.budget,
+                sandbox_process: args.sandbox_process,
+                config_text,
+            })
+            .await?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            return Ok(());
+        }
         Which::Limited => Scenario {
             name: "limited",
             companies: args.companies,

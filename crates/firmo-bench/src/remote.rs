@@ -78,6 +78,7 @@ impl SandboxProcess {
     pub(crate) async fn spawn(
         companies: usize,
         rate_limit: Option<RateLimit>,
+        provider_limits: bool,
     ) -> anyhow::Result<SandboxProcess> {
         let exe = std::env::current_exe().context("finding this binary to run the sandbox")?;
         let mut command = Command::new(exe);
@@ -97,6 +98,9 @@ impl SandboxProcess {
             ));
         } else {
             command.arg("--no-rate-limit");
+        }
+        if provider_limits {
+            command.arg("--provider-limits");
         }
         let mut child = command.spawn().context("spawning the sandbox child")?;
         let stdout = child
@@ -152,9 +156,13 @@ async fn read_line<T: serde::de::DeserializeOwned>(
 }
 
 /// The child's side: serve a sandbox until stdin closes.
-pub(crate) async fn serve(companies: usize, rate_limit: Option<RateLimit>) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    companies: usize,
+    rate_limit: Option<RateLimit>,
+    provider_limits: bool,
+) -> anyhow::Result<()> {
     let handle = firmo_sandbox::start(
-        sandbox_config(companies, rate_limit),
+        sandbox_config(companies, rate_limit, provider_limits),
         "127.0.0.1:0".parse().expect("a valid socket address"),
     )
     .await

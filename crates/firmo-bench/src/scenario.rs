@@ -130,27 +130,37 @@ impl Progress for Recorder {
 }
 
 /// The sandbox settings of a scenario: the demo data, the CRM's limit, and provider
-/// emulators without their real per-minute limits (as `firmo sync --sandbox` runs them).
-pub(crate) fn sandbox_config(companies: usize, rate_limit: Option<RateLimit>) -> SandboxConfig {
-    SandboxConfig {
-        companies,
-        rate_limit,
-        emulators: EmulatorSettings {
+/// emulators without their real per-minute limits (as `firmo sync --sandbox` runs them)
+/// unless `provider_limits` keeps them.
+pub(crate) fn sandbox_config(
+    companies: usize,
+    rate_limit: Option<RateLimit>,
+    provider_limits: bool,
+) -> SandboxConfig {
+    let emulators = if provider_limits {
+        EmulatorSettings::default()
+    } else {
+        EmulatorSettings {
             clearbit_rate_per_minute: 1_000_000,
             crunchbase_rate_per_minute: 1_000_000,
             ..EmulatorSettings::default()
-        },
+        }
+    };
+    SandboxConfig {
+        companies,
+        rate_limit,
+        emulators,
         ..SandboxConfig::default()
     }
 }
 
-/// The sandbox of a scenario: its providers' limits kept when the scenario asks.
+/// The sandbox of a scenario.
 fn scenario_sandbox(scenario: &Scenario) -> SandboxConfig {
-    let mut config = sandbox_config(scenario.companies, scenario.rate_limit);
-    if scenario.provider_limits {
-        config.emulators = EmulatorSettings::default();
-    }
-    config
+    sandbox_config(
+        scenario.companies,
+        scenario.rate_limit,
+        scenario.provider_limits,
+    )
 }
 
 pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
@@ -158,9 +168,13 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let seeding = Instant::now();
     let sandbox = if scenario.sandbox_process {
         SandboxLink::Process(Box::new(
-            SandboxProcess::spawn(scenario.companies, scenario.rate_limit)
-                .await
-                .context("starting the sandbox child process")?,
+            SandboxProcess::spawn(
+                scenario.companies,
+                scenario.rate_limit,
+                scenario.provider_limits,
+            )
+            .await
+            .context("starting the sandbox child process")?,
         ))
     } else {
         SandboxLink::InProcess(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
-use firmo_core::{Date, UnixMillis};
+use firmo_core::{Date, UnixMillis, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
@@ -529,6 +529,20 @@ pub struct AccessFacts {
     pub rate_limit: RateLimitFacts,
 }
 
+/// Why a value can't be written to a property: caught before any request, per record,
+/// rather than as the CRM's 400 for the whole batch. The one preflight error every CRM's
+/// encoder returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("property `{property}` ({property_type}): {problem}")]
+pub struct ValueError {
+    pub property: String,
+    /// `type/fieldType`, as the CRM defines the property.
+    pub property_type: String,
+    /// The value as it would have been sent (the first 40 characters of a long one).
+    pub value: String,
+    pub problem: String,
+}
+
 /// A CRM firmo can pull companies from and write properties back to.
 #[async_trait]
 pub trait Crm: Send + Sync {
@@ -623,6 +637,15 @@ pub trait Crm: Send + Sync {
     async fn property_capacity(&self) -> Result<Option<PropertyCapacity>, ConnectorError> {
         Ok(None)
     }
+
+    /// A canonical value as the string this CRM accepts for `property`, checked against
+    /// its live definition (type, options, length). The one gate every value passes
+    /// before it is sent; no default, since each CRM has its own formats.
+    fn encode_value(&self, property: &PropertyDef, value: &Value) -> Result<String, ValueError>;
+
+    /// Whether two strings this CRM holds for `property` are the same value (a number
+    /// read back as `120.0` that was written as `120`; a date as epoch milliseconds).
+    fn same_value(&self, property: &PropertyDef, a: &str, b: &str) -> bool;
 }
 
 /// Parses a CRM timestamp into epoch milliseconds: ISO 8601 (`2024-05-01T12:30:00Z`,

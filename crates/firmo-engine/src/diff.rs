@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use firmo_connect::crm::PropertyDef;
+use firmo_connect::crm::{Crm, PropertyDef};
 use serde::Serialize;
 
 use crate::config::OverwritePolicy;
-use crate::properties::same_crm_value;
 
 /// One property firmo wants to hold `value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +42,10 @@ pub struct Diff {
 }
 
 /// Compares `desired` with the CRM's `current` values and firmo's `journal` (property →
-/// value firmo last wrote to this record).
+/// value firmo last wrote to this record); `crm` says which of its strings are the same
+/// value.
 pub fn diff(
+    crm: &dyn Crm,
     desired: &[Desired],
     current: &BTreeMap<String, Option<String>>,
     journal: &BTreeMap<String, String>,
@@ -58,7 +59,7 @@ pub fn diff(
             });
             continue;
         };
-        let kind = &def.property_type;
+        let same = |a: &str, b: &str| crm.same_value(def, a, b);
         let now = current
             .get(&want.property)
             .and_then(|v| v.as_deref())
@@ -69,10 +70,10 @@ pub fn diff(
                 .insert(want.property.clone(), want.value.clone());
             continue;
         };
-        if same_crm_value(kind, now, &want.value) {
+        if same(now, &want.value) {
             let journaled = journal
                 .get(&want.property)
-                .is_some_and(|ours| same_crm_value(kind, now, ours));
+                .is_some_and(|ours| same(now, ours));
             if want.policy == OverwritePolicy::Owned && !journaled {
                 out.adopt.insert(want.property.clone(), want.value.clone());
             }
@@ -83,7 +84,7 @@ pub fn diff(
         // while Clay was down) is firmo's value, not the CRM's own.
         let ours = journal
             .get(&want.property)
-            .is_some_and(|ours| same_crm_value(kind, now, ours));
+            .is_some_and(|ours| same(now, ours));
         match want.policy {
             _ if ours => {
                 out.changes
@@ -106,6 +107,7 @@ pub fn diff(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::properties::testing::crm;
     use crate::properties::{desired_properties, index};
 
     fn want(property: &str, value: &str, policy: OverwritePolicy) -> Desired {
@@ -144,7 +146,7 @@ mod tests {
             ("firmo_funding_stage", Some("angel")),
         ]);
         let journal = [("firmo_funding_stage".to_owned(), "angel".to_owned())].into();
-        let d = diff(&desired, &cur, &journal, &live());
+        let d = diff(&crm(), &desired, &cur, &journal, &live());
         assert_eq!(
             d.changes,
             [
@@ -166,7 +168,7 @@ mod tests {
         let desired = [want("firmo_headcount", "130", OverwritePolicy::Owned)];
         let cur = current(&[("firmo_headcount", Some("500"))]);
         let journal = [("firmo_headcount".to_owned(), "120".to_owned())].into();
-        let d = diff(&desired, &cur, &journal, &live());
+        let d = diff(&crm(), &desired, &cur, &journal, &live());
         assert!(d.changes.is_empty());
         assert_eq!(
             d.skipped,
@@ -176,7 +178,7 @@ mod tests {
             }]
         );
         // A value firmo never wrote is someone else's too.
-        let d = diff(&desired, &cur, &BTreeMap::new(), &live());
+        let d = diff(&crm(), &desired, &cur, &BTreeMap::new(), &live());
         assert!(d.changes.is_empty());
     }
 
@@ -188,6 +190,7 @@ mod tests {
             OverwritePolicy::FillEmpty,
         )];
         let d = diff(
+            &crm(),
             &desired,
             &current(&[("industry", Some("BANKING"))]),
             &BTreeMap::new(),
@@ -201,6 +204,7 @@ mod tests {
             }]
         );
         let d = diff(
+            &crm(),
             &desired,
             &current(&[("industry", Some("  "))]),
             &BTreeMap::new(),
@@ -214,7 +218,7 @@ mod tests {
         let desired = [want("industry", "BANKING", OverwritePolicy::FillEmpty)];
         let cur = current(&[("industry", Some("COMPUTER_SOFTWARE"))]);
         let ours = [("industry".to_owned(), "COMPUTER_SOFTWARE".to_owned())].into();
-        let d = diff(&desired, &cur, &ours, &live());
+        let d = diff(&crm(), &desired, &cur, &ours, &live());
         assert_eq!(
             d.changes,
             [("industry".to_owned(), "BANKING".to_owned())].into()
@@ -222,7 +226,7 @@ mod tests {
         assert!(d.skipped.is_empty());
         // Once a person changed it, it is theirs again.
         let theirs = [("industry".to_owned(), "INSURANCE".to_owned())].into();
-        let d = diff(&desired, &cur, &theirs, &live());
+        let d = diff(&crm(), &desired, &cur, &theirs, &live());
         assert!(d.changes.is_empty());
         assert_eq!(
             d.skipped,
@@ -235,7 +239,13 @@ mod tests {
     #[test]
     fn missing_properties_are_reported_not_sent() {
         let desired = [want("firmo_nope", "1", OverwritePolicy::Owned)];
-        let d = diff(&desired, &BTreeMap::new(), &BTreeMap::new(), &live());
+        let d = diff(
+            &crm(),
+            &desired,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            &live(),
+        );
         assert!(d.changes.is_empty());
         assert_eq!(
             d.skipped,

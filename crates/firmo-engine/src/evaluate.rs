@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use firmo_connect::crm::{PropertyDef, PropertyType, format_timestamp};
-use firmo_core::{Field, Severity, UnixMillis};
+use firmo_connect::crm::{Crm, PropertyDef, PropertyType, format_timestamp};
+use firmo_core::{Field, Severity, UnixMillis, Value};
 use serde::Serialize;
 
 pub use firmo_core::{Evaluation, evaluate as evaluate_records};
@@ -13,7 +13,7 @@ pub use firmo_core::{Evaluation, evaluate as evaluate_records};
 use crate::config::{Config, OverwritePolicy};
 use crate::diff::{Desired, Diff, diff};
 use crate::enrich::Enriched;
-use crate::properties::{self, ENRICHED_AT, SOURCES, format_for};
+use crate::properties::{self, ENRICHED_AT, SOURCES};
 
 /// A value that failed the pre-write check against the live property definition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,16 +34,18 @@ pub struct Evaluated {
 }
 
 /// Compares what firmo wants for `enriched` with the CRM's values and firmo's journal
-/// (property → value firmo last wrote to this record).
+/// (property → value firmo last wrote to this record); `crm` encodes and compares the
+/// values.
 pub fn against_crm(
     config: &Config,
+    crm: &dyn Crm,
     enriched: Enriched,
     journal: &BTreeMap<String, String>,
     live: &BTreeMap<String, PropertyDef>,
     now: UnixMillis,
 ) -> Evaluated {
-    let (desired, preflight) = desired_properties(config, &enriched, live);
-    let mut d = diff(&desired, &enriched.account.properties, journal, live);
+    let (desired, preflight) = desired_properties(config, crm, &enriched, live);
+    let mut d = diff(crm, &desired, &enriched.account.properties, journal, live);
     if !d.changes.is_empty() {
         d.changes
             .insert(ENRICHED_AT.to_owned(), format_timestamp(now));
@@ -56,9 +58,10 @@ pub fn against_crm(
 }
 
 /// What firmo wants the CRM to hold for this account, after the quality rules (rejected
-/// fields are left out) and the pre-write check against the live definitions.
+/// fields are left out) and the CRM's pre-write check against the live definitions.
 pub fn desired_properties(
     config: &Config,
+    crm: &dyn Crm,
     e: &Enriched,
     live: &BTreeMap<String, PropertyDef>,
 ) -> (Vec<Desired>, Vec<PreflightRejection>) {
@@ -74,7 +77,7 @@ pub fn desired_properties(
             .iter()
             .any(|f| f.severity == Severity::Reject && f.field == Some(field))
     };
-    let mut push = |property: String, value: &firmo_core::Value, policy: OverwritePolicy| {
+    let mut push = |property: String, value: &Value, policy: OverwritePolicy| {
         let Some(def) = live.get(&property) else {
             // `diff` reports a property the CRM lacks as missing.
             desired.push(Desired {
@@ -84,7 +87,7 @@ pub fn desired_properties(
             });
             return;
         };
-        match format_for(def, value) {
+        match crm.encode_value(def, value) {
             Ok(text) => desired.push(Desired {
                 property,
                 value: text,
@@ -96,7 +99,7 @@ pub fn desired_properties(
                 mapped: !properties::is_firmo_property(&err.property),
                 property: err.property,
                 value: err.value,
-                reason: err.reason,
+                reason: err.problem,
             }),
         }
     };
@@ -112,42 +115,58 @@ pub fn desired_properties(
         }
     }
     desired.retain(|d| !d.value.is_empty() || !live.contains_key(&d.property));
-    desired.extend(signals_and_sources(e, live));
+    let (own, own_rejected) = signals_and_sources(crm, e, live);
+    desired.extend(own);
+    rejected.extend(own_rejected);
     (desired, rejected)
 }
 
 /// The signals the CRM has a property for, and `firmo_sources` (which source supplied
-/// which field): firmo's own, written whenever they change.
-fn signals_and_sources(e: &Enriched, live: &BTreeMap<String, PropertyDef>) -> Vec<Desired> {
-    let mut desired = Vec::new();
+/// which field): firmo's own, written whenever they change, encoded by the CRM as every
+/// other value is.
+fn signals_and_sources(
+    crm: &dyn Crm,
+    e: &Enriched,
+    live: &BTreeMap<String, PropertyDef>,
+) -> (Vec<Desired>, Vec<PreflightRejection>) {
+    let mut wanted: Vec<(&PropertyDef, Value)> = Vec::new();
     for (name, value) in &e.evaluation.signals {
         let property = format!("{}{name}", firmo_core::field::PROPERTY_PREFIX);
-        if live.get(&property).is_some_and(|d| {
+        if let Some(def) = live.get(&property).filter(|d| {
             matches!(
                 d.property_type,
                 PropertyType::Bool | PropertyType::Enumeration
             )
         }) {
-            desired.push(Desired {
-                property,
-                value: value.to_string(),
-                policy: OverwritePolicy::Owned,
-            });
+            wanted.push((def, Value::Text(value.to_string())));
         }
     }
     let merged = &e.evaluation.merged;
-    if !merged.fields.is_empty() && live.contains_key(SOURCES) {
+    if let Some(def) = live.get(SOURCES).filter(|_| !merged.fields.is_empty()) {
         let sources = merged
             .fields
             .iter()
             .map(|(f, m)| format!("{}={}", f.name(), m.source.name()))
             .collect::<Vec<_>>()
             .join(";");
-        desired.push(Desired {
-            property: SOURCES.to_owned(),
-            value: sources,
-            policy: OverwritePolicy::Owned,
-        });
+        wanted.push((def, Value::Text(sources)));
     }
-    desired
+    let mut desired = Vec::with_capacity(wanted.len());
+    let mut rejected = Vec::new();
+    for (def, value) in wanted {
+        match crm.encode_value(def, &value) {
+            Ok(text) => desired.push(Desired {
+                property: def.name.clone(),
+                value: text,
+                policy: OverwritePolicy::Owned,
+            }),
+            Err(err) => rejected.push(PreflightRejection {
+                mapped: false,
+                property: err.property,
+                value: err.value,
+                reason: err.problem,
+            }),
+        }
+    }
+    (desired, rejected)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use firmo_connect::crm::{CrmCompany, PropertyDef, format_timestamp};
+use firmo_connect::crm::{Crm, CrmCompany, PropertyDef, format_timestamp};
 use firmo_core::coverage::Coverage;
 use firmo_core::{Field, UnixMillis};
 use firmo_store::{AccountOutcome, JournalEntry, MergedSnapshot, RunId, RunOutcome};
@@ -25,7 +25,8 @@ use crate::write::{WRITE_BATCH, WriteJob, WriteReport};
 /// What every page of the pass needs.
 pub(crate) struct PassContext<'a> {
     pub config: &'a Config,
-    pub crm: &'static str,
+    /// The CRM: its name keys the journal, and it encodes and compares values.
+    pub crm: &'a dyn Crm,
     pub portal: &'a str,
     pub live: &'a BTreeMap<String, PropertyDef>,
     pub enricher: &'a Enricher,
@@ -45,7 +46,7 @@ impl PassContext<'_> {
             .map(|c| self.config.account(c))
             .collect();
         let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
-        let (crm, portal) = (self.crm, self.portal.to_owned());
+        let (crm, portal) = (self.crm.name(), self.portal.to_owned());
         let journal = self
             .enricher
             .store
@@ -65,7 +66,7 @@ impl PassContext<'_> {
             .into_iter()
             .map(|e| {
                 let journal = ours.get(&e.account.id).unwrap_or(&empty);
-                against_crm(self.config, e, journal, self.live, now)
+                against_crm(self.config, self.crm, e, journal, self.live, now)
             })
             .collect())
     }
@@ -280,7 +281,7 @@ fn adopted(ctx: &PassContext<'_>, e: &mut Evaluated, now: UnixMillis) -> Vec<Jou
     std::mem::take(&mut e.diff.adopt)
         .into_iter()
         .map(|(property, value)| JournalEntry {
-            crm: ctx.crm.to_owned(),
+            crm: ctx.crm.name().to_owned(),
             portal: ctx.portal.to_owned(),
             record_id: e.enriched.account.id.clone(),
             property,

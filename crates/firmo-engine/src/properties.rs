@@ -1,12 +1,12 @@
-//! The CRM properties firmo owns, built from the field catalogue, and the translation of
-//! canonical values into what a property of a given type accepts. Values are checked
-//! against the CRM's live definitions before anything is sent, so a value the CRM would
-//! reject (an enumeration value that is not an option, a date that isn't midnight, a
-//! number with junk) is caught and reported here, per record, and never sent.
+//! The CRM properties firmo owns, built from the field catalogue, and the mapping of
+//! fields onto built-in properties. Turning a value into the string a property accepts,
+//! checked against the CRM's live definition, is the CRM connector's job
+//! ([`firmo_connect::crm::Crm::encode_value`]): a value the CRM would reject is caught
+//! there, per record, and never sent.
 
 use std::collections::BTreeMap;
 
-use firmo_connect::crm::{PropertyDef, PropertyGroup, PropertyOption, PropertyType};
+use firmo_connect::crm::{PropertyDef, PropertyGroup, PropertyOption, PropertyType, ValueError};
 use firmo_core::field::{FieldKind, PROPERTY_GROUP, PROPERTY_PREFIX};
 use firmo_core::{Field, Signal, Value};
 
@@ -139,136 +139,13 @@ pub fn desired_properties() -> Vec<PropertyDef> {
     defs
 }
 
-/// Why a value can't be written to a property.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreflightError {
-    pub property: String,
-    pub value: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for PreflightError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} = {:?}: {}", self.property, self.value, self.reason)
-    }
-}
-
-/// Formats a canonical value as the CRM string for `property`, checking it against the
-/// live definition: the one gate every value passes before it is sent.
-pub fn format_for(property: &PropertyDef, value: &Value) -> Result<String, PreflightError> {
-    let err = |text: String, reason: String| PreflightError {
-        property: property.name.clone(),
-        value: text,
-        reason,
-    };
-    let text = match value {
-        Value::Text(s) => s.clone(),
-        Value::Integer(n) => n.to_string(),
-        Value::Decimal(n) => format_decimal(*n),
-        Value::TextList(items) => items.join(";"),
-        Value::Date(d) => d.to_string(),
-    };
-    match &property.property_type {
-        PropertyType::Number => match value {
-            Value::Integer(_) => Ok(text),
-            Value::Decimal(n) if n.is_finite() => Ok(text),
-            _ => Err(err(text, "the property is a number".into())),
-        },
-        PropertyType::Date => match value {
-            // `YYYY-MM-DD` is midnight UTC by construction: HubSpot's only accepted form.
-            Value::Date(_) => Ok(text),
-            _ => Err(err(text, "the property is a date".into())),
-        },
-        PropertyType::Enumeration => {
-            let parts: Vec<&str> = if property.field_type == "checkbox" {
-                text.split(';').collect()
-            } else {
-                vec![text.as_str()]
-            };
-            for part in parts {
-                if !property.options.iter().any(|o| o.value == part) {
-                    let shown: Vec<&str> = property
-                        .options
-                        .iter()
-                        .take(8)
-                        .map(|o| o.value.as_str())
-                        .collect();
-                    return Err(err(
-                        text.clone(),
-                        format!(
-                            "`{part}` is not one of the property's options ({}{})",
-                            shown.join(", "),
-                            if property.options.len() > 8 {
-                                ", …"
-                            } else {
-                                ""
-                            }
-                        ),
-                    ));
-                }
-            }
-            Ok(text)
-        }
-        PropertyType::String | PropertyType::PhoneNumber => {
-            if text.chars().count() > 65_536 {
-                Err(err(
-                    text.chars().take(40).collect(),
-                    "longer than HubSpot's 65,536 character limit".into(),
-                ))
-            } else {
-                Ok(text)
-            }
-        }
-        PropertyType::Bool | PropertyType::DateTime | PropertyType::Other(_) => Err(err(
-            text,
-            format!(
-                "firmo doesn't write field values to a `{}` property",
-                property.property_type
-            ),
-        )),
-    }
-}
-
-/// Decimal text without float noise: 12.5 → "12.5", 12.0 → "12".
-fn format_decimal(n: f64) -> String {
-    let rounded = (n * 100.0).round() / 100.0;
-    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
-        format!("{}", rounded as i64)
-    } else {
-        format!("{rounded}")
-    }
-}
-
-/// Whether two CRM strings hold the same value for a property of `property_type` (HubSpot
-/// may read a number back as "120.0" that was written as "120", and list order is noise).
-pub fn same_crm_value(property_type: &PropertyType, a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    if a == b {
-        return true;
-    }
-    match property_type {
-        PropertyType::Number => match (a.parse::<f64>(), b.parse::<f64>()) {
-            (Ok(x), Ok(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
-            _ => false,
-        },
-        PropertyType::Date | PropertyType::DateTime => {
-            match (
-                firmo_connect::crm::parse_timestamp(a),
-                firmo_connect::crm::parse_timestamp(b),
-            ) {
-                (Some(x), Some(y)) => x == y,
-                _ => false,
-            }
-        }
-        PropertyType::String | PropertyType::Enumeration if a.contains(';') || b.contains(';') => {
-            let mut x: Vec<&str> = a.split(';').map(str::trim).collect();
-            let mut y: Vec<&str> = b.split(';').map(str::trim).collect();
-            x.sort_unstable();
-            y.sort_unstable();
-            x == y
-        }
-        _ => false,
-    }
+/// A canonical value as a CSV cell of `firmo enrich`, formatted as the CRM path writes
+/// it. The CRM path asks its client ([`Crm::encode_value`]); the CSV path has no client,
+/// so it borrows the HubSpot connector's encoder: one encoder, no engine copy.
+///
+/// [`Crm::encode_value`]: firmo_connect::crm::Crm::encode_value
+pub fn format_for(property: &PropertyDef, value: &Value) -> Result<String, ValueError> {
+    firmo_hubspot::values::format_for(property, value)
 }
 
 /// HubSpot's built-in `industry` is a fixed option list; providers send free text. This
@@ -368,7 +245,6 @@ pub fn is_firmo_property(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use firmo_core::Date;
 
     #[test]
     fn every_field_and_signal_has_one_property_in_the_firmo_group() {
@@ -390,54 +266,6 @@ mod tests {
     }
 
     #[test]
-    fn preflight_catches_what_hubspot_would_reject() {
-        let stage = field_property(Field::FundingStage);
-        assert_eq!(
-            format_for(&stage, &Value::Text("seed".into())).unwrap(),
-            "seed"
-        );
-        let err = format_for(&stage, &Value::Text("series_z".into())).unwrap_err();
-        assert!(
-            err.reason.contains("not one of the property's options"),
-            "{err}"
-        );
-
-        let date = field_property(Field::LastFundingDate);
-        let d = Date::new(2024, 5, 2).unwrap();
-        assert_eq!(format_for(&date, &Value::Date(d)).unwrap(), "2024-05-02");
-        assert!(format_for(&date, &Value::Text("2024-05-02T10:00:00Z".into())).is_err());
-
-        let number = field_property(Field::EmployeeGrowth6mo);
-        assert_eq!(format_for(&number, &Value::Decimal(12.5)).unwrap(), "12.5");
-        assert_eq!(format_for(&number, &Value::Decimal(20.0)).unwrap(), "20");
-        assert!(format_for(&number, &Value::Decimal(f64::NAN)).is_err());
-        assert!(format_for(&number, &Value::Text("12%".into())).is_err());
-
-        let techs = field_property(Field::TechStack);
-        assert_eq!(
-            format_for(&techs, &Value::TextList(vec!["AWS".into(), "React".into()])).unwrap(),
-            "AWS;React"
-        );
-    }
-
-    #[test]
-    fn crm_read_back_forms_compare_equal() {
-        assert!(same_crm_value(&PropertyType::Number, "120", "120.0"));
-        assert!(!same_crm_value(&PropertyType::Number, "120", "121"));
-        assert!(same_crm_value(
-            &PropertyType::String,
-            "React;AWS",
-            "AWS;React"
-        ));
-        assert!(same_crm_value(
-            &PropertyType::Date,
-            "2024-05-02",
-            "1714608000000"
-        ));
-        assert!(!same_crm_value(&PropertyType::String, "a", "b"));
-    }
-
-    #[test]
     fn industry_translation_only_maps_what_it_knows() {
         assert_eq!(
             hubspot_industry_option("Internet Software & Services"),
@@ -448,5 +276,16 @@ mod tests {
             Some("FINANCIAL_SERVICES")
         );
         assert_eq!(hubspot_industry_option("Underwater basket weaving"), None);
+    }
+}
+
+/// A CRM client for unit tests of the pure stages: they only encode and compare values,
+/// so it never sends a request (its base URL is a closed local port).
+#[cfg(test)]
+pub(crate) mod testing {
+    pub(crate) fn crm() -> firmo_hubspot::HubspotClient {
+        let config = firmo_hubspot::HubspotConfig::new(firmo_connect::Secret::new("test-token"))
+            .with_base_url("http://127.0.0.1:9");
+        firmo_hubspot::HubspotClient::new(config).expect("a client needs no network to build")
     }
 }

@@ -138,7 +138,7 @@ pub async fn sync_with_contacts(
     };
     let ctx = PassContext {
         config,
-        crm: crm.name(),
+        crm: crm.as_ref(),
         portal: &portal,
         live: &setup.live,
         enricher,

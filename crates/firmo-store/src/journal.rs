@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use firmo_core::UnixMillis;
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 
 use crate::error::{Context, StoreError};
@@ -143,33 +143,61 @@ impl Store {
             }
         };
         let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
-        // This key's entries first, then the newest: the first row per property wins.
-        let mut stmt = tx
+        // The primary key is (crm, portal, record_id, property): a lookup by record that
+        // skips the portal scans the CRM's whole journal (quadratic over a 100,000-record
+        // sync). So list the CRM's portal keys by index seeks, one per key, and read each
+        // record under each key by its full key prefix.
+        let mut portals = vec![portal.to_owned()];
+        let mut next = tx
             .prepare_cached(
-                "SELECT property, value, written_at, portal FROM journal_latest \
-                 WHERE crm = ?1 AND record_id = ?2 \
-                 ORDER BY portal = ?3 DESC, written_at DESC",
+                "SELECT portal FROM journal_latest WHERE crm = ?1 AND portal > ?2 \
+                 ORDER BY portal LIMIT 1",
             )
             .ctx(&self.path, OP)?;
-        let mut found = HashMap::new();
+        let mut after = String::new();
+        while let Some(key) = next
+            .query_row(params![crm, after], |row| row.get::<_, String>(0))
+            .optional()
+            .ctx(&self.path, OP)?
+        {
+            if key != portal {
+                portals.push(key.clone());
+            }
+            after = key;
+        }
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT property, value, written_at FROM journal_latest \
+                 WHERE crm = ?1 AND portal = ?2 AND record_id = ?3",
+            )
+            .ctx(&self.path, OP)?;
+        let mut found: HashMap<(String, String), JournalEntry> = HashMap::new();
         for record_id in record_ids {
-            let rows = stmt
-                .query_map(params![crm, record_id, portal], |row| {
-                    Ok(JournalEntry {
-                        crm: crm.to_owned(),
-                        portal: row.get(3)?,
-                        record_id: (*record_id).to_owned(),
-                        property: row.get(0)?,
-                        value: row.get(1)?,
-                        written_at: UnixMillis(row.get(2)?),
+            // This key's entries first (they win), then the newest under any other key.
+            for (i, key) in portals.iter().enumerate() {
+                let rows = stmt
+                    .query_map(params![crm, key, record_id], |row| {
+                        Ok(JournalEntry {
+                            crm: crm.to_owned(),
+                            portal: key.clone(),
+                            record_id: (*record_id).to_owned(),
+                            property: row.get(0)?,
+                            value: row.get(1)?,
+                            written_at: UnixMillis(row.get(2)?),
+                        })
                     })
-                })
-                .ctx(&self.path, OP)?;
-            for entry in rows {
-                let entry = entry.ctx(&self.path, OP)?;
-                found
-                    .entry((entry.record_id.clone(), entry.property.clone()))
-                    .or_insert(entry);
+                    .ctx(&self.path, OP)?;
+                for entry in rows {
+                    let entry = entry.ctx(&self.path, OP)?;
+                    let slot = (entry.record_id.clone(), entry.property.clone());
+                    match found.get(&slot) {
+                        Some(kept) if i == 0 || kept.portal == portal => {}
+                        Some(kept) if kept.written_at >= entry.written_at => {}
+                        _ => {
+                            found.insert(slot, entry);
+                        }
+                    }
+                }
             }
         }
         Ok(found)
