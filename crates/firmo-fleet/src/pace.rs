@@ -134,6 +134,19 @@ impl Crm for PacedCrm {
         self.inner.name()
     }
 
+    // Encoding and comparing values is local: no request.
+    fn encode_value(
+        &self,
+        property: &PropertyDef,
+        value: &firmo_core::Value,
+    ) -> Result<String, firmo_connect::crm::ValueError> {
+        self.inner.encode_value(property, value)
+    }
+
+    fn same_value(&self, property: &PropertyDef, a: &str, b: &str) -> bool {
+        self.inner.same_value(property, a, b)
+    }
+
     // Already known when the worker builds this (it keys the bucket): no request.
     async fn account_key(&self) -> Result<String, ConnectorError> {
         self.inner.account_key().await

@@ -771,7 +771,7 @@ impl ContactStage {
             .filter(|id| records.contains_key(*id))
             .map(|id| journal_id(id))
             .collect();
-        let (crm, portal) = (ctx.crm, ctx.portal.to_owned());
+        let (crm, portal) = (ctx.crm.name(), ctx.portal.to_owned());
         let journal = ctx
             .enricher
             .store
@@ -801,7 +801,7 @@ impl ContactStage {
             let desired: Vec<Desired> =
                 properties::desired(&contact, self.config.linkedin_property());
             let journal = ours.get(&journal_id(id)).unwrap_or(&empty);
-            let mut d = diff(&desired, &record.properties, journal, &live);
+            let mut d = diff(ctx.crm, &desired, &record.properties, journal, &live);
             let kept = d
                 .skipped
                 .iter()
@@ -905,7 +905,7 @@ impl ContactStage {
             .iter()
             .map(|(i, _)| page[*i].enriched.account.id.clone())
             .collect();
-        let (crm, portal) = (ctx.crm, ctx.portal.to_owned());
+        let (crm, portal) = (ctx.crm.name(), ctx.portal.to_owned());
         let journal = ctx
             .enricher
             .store
@@ -922,7 +922,7 @@ impl ContactStage {
         for (i, found) in amend {
             let e = &mut page[i];
             let (mut desired, _) =
-                crate::evaluate::desired_properties(ctx.config, &e.enriched, ctx.live);
+                crate::evaluate::desired_properties(ctx.config, ctx.crm, &e.enriched, ctx.live);
             if let Some((id, change)) = found {
                 let named = format!(
                     "exec_change=contact:{id} ({} since {})",
@@ -945,7 +945,7 @@ impl ContactStage {
                 }
             }
             let journal = ours.get(&e.enriched.account.id).unwrap_or(&empty);
-            let mut d = diff(&desired, &e.enriched.account.properties, journal, ctx.live);
+            let mut d = diff(ctx.crm, &desired, &e.enriched.account.properties, journal, ctx.live);
             if !d.changes.is_empty() {
                 d.changes.insert(
                     crate::properties::ENRICHED_AT.to_owned(),
@@ -972,7 +972,7 @@ fn journal_entry(
     now: UnixMillis,
 ) -> JournalEntry {
     JournalEntry {
-        crm: ctx.crm.to_owned(),
+        crm: ctx.crm.name().to_owned(),
         portal: ctx.portal.to_owned(),
         record_id: journal_id(contact_id),
         property,
