@@ -945,7 +945,13 @@ impl ContactStage {
                 }
             }
             let journal = ours.get(&e.enriched.account.id).unwrap_or(&empty);
-            let mut d = diff(ctx.crm, &desired, &e.enriched.account.properties, journal, ctx.live);
+            let mut d = diff(
+                ctx.crm,
+                &desired,
+                &e.enriched.account.properties,
+                journal,
+                ctx.live,
+            );
             if !d.changes.is_empty() {
                 d.changes.insert(
                     crate::properties::ENRICHED_AT.to_owned(),
