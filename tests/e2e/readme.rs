@@ -50,8 +50,10 @@ fn path_and_flags(words: &[String]) -> (Vec<String>, Vec<String>) {
     let mut path = Vec::new();
     if let Some(first) = words.first().filter(|w| !w.starts_with('-')) {
         path.push(first.clone());
-        if matches!(first.as_str(), "properties" | "import")
-            && let Some(second) = words.get(1).filter(|w| !w.starts_with('-'))
+        if matches!(
+            first.as_str(),
+            "properties" | "import" | "spot-check" | "fleet"
+        ) && let Some(second) = words.get(1).filter(|w| !w.starts_with('-'))
         {
             path.push(second.clone());
         }
