@@ -108,13 +108,25 @@ pub async fn register_with_sandbox(
         "{}/clay/_emulator/tables/{table}",
         sandbox_url.trim_end_matches('/')
     );
+    put_emulator_table(&url, "Clay table", callback_url, header, secret).await
+}
+
+/// Configures the emulator's table at `url` (`what` names it in errors) to call back to
+/// `callback_url` with `secret` in `header`.
+pub(crate) async fn put_emulator_table(
+    url: &str,
+    what: &str,
+    callback_url: &str,
+    header: &str,
+    secret: &str,
+) -> Result<(), String> {
     let body = serde_json::json!({
         "callback_url": callback_url,
         "callback_secret_header": header,
         "callback_secret": secret,
     });
     let response = reqwest::Client::new()
-        .put(&url)
+        .put(url)
         .json(&body)
         .send()
         .await
@@ -123,7 +135,7 @@ pub async fn register_with_sandbox(
         Ok(())
     } else {
         Err(format!(
-            "the sandbox answered HTTP {} to the Clay table setup",
+            "the sandbox answered HTTP {} to the {what} setup",
             response.status().as_u16()
         ))
     }

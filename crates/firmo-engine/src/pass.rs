@@ -36,16 +36,12 @@ pub(crate) struct PassContext<'a> {
 }
 
 impl PassContext<'_> {
-    /// Enriches one pulled page and compares each account with the CRM and the journal.
-    pub(crate) async fn evaluate_page(
+    /// What firmo last wrote to each of `ids` in this portal (adopting its writes made
+    /// under an earlier key of the same portal): record id → property → value.
+    pub(crate) async fn journal(
         &self,
-        companies: Vec<CrmCompany>,
-    ) -> Result<Vec<Evaluated>, StateError> {
-        let accounts: Vec<Account> = companies
-            .into_iter()
-            .map(|c| self.config.account(c))
-            .collect();
-        let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        ids: Vec<String>,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, StateError> {
         let (crm, portal) = (self.crm.name(), self.portal.to_owned());
         let journal = self
             .enricher
@@ -59,6 +55,20 @@ impl PassContext<'_> {
         for ((id, property), entry) in journal {
             ours.entry(id).or_default().insert(property, entry.value);
         }
+        Ok(ours)
+    }
+
+    /// Enriches one pulled page and compares each account with the CRM and the journal.
+    pub(crate) async fn evaluate_page(
+        &self,
+        companies: Vec<CrmCompany>,
+    ) -> Result<Vec<Evaluated>, StateError> {
+        let accounts: Vec<Account> = companies
+            .into_iter()
+            .map(|c| self.config.account(c))
+            .collect();
+        let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        let ours = self.journal(ids).await?;
         let enriched = self.enricher.enrich_page(accounts, self.run).await?;
         let now = (self.enricher.clock)();
         let empty = BTreeMap::new();

@@ -771,19 +771,7 @@ impl ContactStage {
             .filter(|id| records.contains_key(*id))
             .map(|id| journal_id(id))
             .collect();
-        let (crm, portal) = (ctx.crm.name(), ctx.portal.to_owned());
-        let journal = ctx
-            .enricher
-            .store
-            .call(move |s| {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                s.last_writes_adopting(crm, &portal, &ids)
-            })
-            .await?;
-        let mut ours: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for ((id, property), entry) in journal {
-            ours.entry(id).or_default().insert(property, entry.value);
-        }
+        let ours = ctx.journal(ids).await?;
         let live = lock(&self.live).clone();
         let empty = BTreeMap::new();
         let mut updates: Vec<ContactUpdate> = Vec::new();
@@ -905,19 +893,7 @@ impl ContactStage {
             .iter()
             .map(|(i, _)| page[*i].enriched.account.id.clone())
             .collect();
-        let (crm, portal) = (ctx.crm.name(), ctx.portal.to_owned());
-        let journal = ctx
-            .enricher
-            .store
-            .call(move |s| {
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                s.last_writes_adopting(crm, &portal, &ids)
-            })
-            .await?;
-        let mut ours: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for ((id, property), entry) in journal {
-            ours.entry(id).or_default().insert(property, entry.value);
-        }
+        let ours = ctx.journal(ids).await?;
         let empty = BTreeMap::new();
         for (i, found) in amend {
             let e = &mut page[i];
@@ -1040,23 +1016,5 @@ async fn register_with_sandbox(
     secret: &str,
 ) -> Result<(), String> {
     let url = format!("{base}/clay/people/_emulator/tables/{SANDBOX_PEOPLE_TABLE}");
-    let body = serde_json::json!({
-        "callback_url": callback_url,
-        "callback_secret_header": header,
-        "callback_secret": secret,
-    });
-    let response = reqwest::Client::new()
-        .put(&url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.without_url().to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the sandbox answered HTTP {} to the people table setup",
-            response.status().as_u16()
-        ))
-    }
+    crate::clay::put_emulator_table(&url, "people table", callback_url, header, secret).await
 }
