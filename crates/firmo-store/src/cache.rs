@@ -182,6 +182,7 @@ impl Writer<'_> {
     /// Records one answer (an upsert): the latest answer's fields replace the old ones,
     /// except that `credits` add up, `attempts` add up while the status stays the same,
     /// and a `pending`/`error` answer without records keeps an earlier hit's records.
+    /// Ends the key's lease, if any.
     pub fn put_lookup(&self, entry: &LookupEntry) -> Result<(), StoreError> {
         const OP: &str = "writing the provider cache in";
         check_lookup_credits(self.path, entry)?;
@@ -225,6 +226,10 @@ impl Writer<'_> {
             entry.attempts,
         ])
         .ctx(self.path, OP)?;
+        // The answer is in: whoever leased the key to ask for it is done (`leases.rs`).
+        conn.prepare_cached("DELETE FROM lookup_leases WHERE provider = ?1 AND company_key = ?2")
+            .and_then(|mut stmt| stmt.execute(params![entry.provider, entry.key]))
+            .ctx(self.path, OP)?;
         Ok(())
     }
 

@@ -155,6 +155,7 @@ mod cache;
 mod cursor;
 mod error;
 mod journal;
+mod leases;
 mod lock;
 mod pg;
 mod runs;
@@ -163,6 +164,8 @@ mod spot_checks;
 mod status;
 // The PostgreSQL half of `spot_checks`, beside the other dialect files (declared here
 // rather than in `pg/mod.rs`, which this change does not own).
+#[path = "pg/leases.rs"]
+mod pg_leases;
 #[path = "pg/spot_checks.rs"]
 mod pg_spot_checks;
 

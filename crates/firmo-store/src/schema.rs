@@ -17,7 +17,7 @@ pub(crate) const APPLICATION_ID: i32 = 0x4649_524D;
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Migration `i` takes a file from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: the provider cache, sync cursors, the write journal, runs and what hangs
 /// off them (account outcomes, the credit ledger, merged snapshots).
@@ -128,6 +128,22 @@ CREATE TABLE spot_checks (
     PRIMARY KEY (run_id, account_id, field)
 ) WITHOUT ROWID;
 CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
+";
+
+/// Version 3: lookup leases, so that two runs sharing the provider cache (fleet portals
+/// on one PostgreSQL state) never buy the same (provider, domain) at the same time: the
+/// run that leases a key asks; the other waits for its answer (`leases.rs`).
+const V3: &str = "
+CREATE TABLE lookup_leases (
+    provider     TEXT    NOT NULL,
+    company_key  TEXT    NOT NULL,
+    run_id       INTEGER NOT NULL REFERENCES runs (id),
+    backend_pid  INTEGER,
+    backend_start INTEGER,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (provider, company_key)
+) WITHOUT ROWID;
+CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
 ";
 
 /// Reads `PRAGMA user_version`.

@@ -542,6 +542,76 @@ conformance! {
         assert_eq!(got["company-9999.com"].records, vec![rich_record(9999)]);
     }
 
+    // ---- lookup leases ----
+
+    fn a_leased_lookup_is_asked_by_one_run_until_its_answer_is_stored(state) {
+        let (mut a, mut b) = (state.open(), state.open());
+        let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
+        let keys = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_secs(60));
+        let granted = a.lease_lookups("clearbit", &keys(&["x.com", "y.com"]), r1, now, ttl);
+        assert_eq!(granted.unwrap(), keys(&["x.com", "y.com"]));
+        // The other run gets only the free key, and sees who is asking for the rest.
+        let granted = b.lease_lookups("clearbit", &keys(&["y.com", "z.com"]), r2, now, ttl);
+        assert_eq!(granted.unwrap(), keys(&["z.com"]));
+        let held = b.leased_elsewhere("clearbit", &keys(&["x.com", "y.com", "z.com"]), r2, now);
+        assert_eq!(held.unwrap(), keys(&["x.com", "y.com"]));
+        // Another provider's key of the same name is another lease.
+        let granted = b.lease_lookups("builtwith", &keys(&["x.com"]), r2, now, ttl);
+        assert_eq!(granted.unwrap(), keys(&["x.com"]));
+        // A run renews its own lease.
+        let granted = a.lease_lookups("clearbit", &keys(&["y.com"]), r1, now, ttl);
+        assert_eq!(granted.unwrap(), keys(&["y.com"]));
+        // Storing the answer ends the lease: the other run now reads it from the cache.
+        a.put_lookup(&LookupEntry::hit("clearbit", "y.com", now, vec![record(1_000, 7)]))
+            .unwrap();
+        let held = b.leased_elsewhere("clearbit", &keys(&["x.com", "y.com"]), r2, now);
+        assert_eq!(held.unwrap(), keys(&["x.com"]));
+        // A run ending frees what it never answered.
+        a.write(|w| w.release_leases(r1)).unwrap();
+        let held = b.leased_elsewhere("clearbit", &keys(&["x.com"]), r2, now);
+        assert!(held.unwrap().is_empty());
+        let granted = b.lease_lookups("clearbit", &keys(&["x.com"]), r2, now, ttl);
+        assert_eq!(granted.unwrap(), keys(&["x.com"]));
+    }
+
+    fn an_expired_lease_is_taken_over(state) {
+        let (mut a, mut b) = (state.open(), state.open());
+        let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
+        let key = vec!["x.com".to_owned()];
+        let ttl = std::time::Duration::from_secs(1);
+        a.lease_lookups("clearbit", &key, r1, UnixMillis(1_000), ttl).unwrap();
+        let before = UnixMillis(1_999);
+        assert_eq!(b.leased_elsewhere("clearbit", &key, r2, before).unwrap(), key);
+        assert!(b.lease_lookups("clearbit", &key, r2, before, ttl).unwrap().is_empty());
+        let after = UnixMillis(2_000);
+        assert!(b.leased_elsewhere("clearbit", &key, r2, after).unwrap().is_empty());
+        assert_eq!(b.lease_lookups("clearbit", &key, r2, after, ttl).unwrap(), key);
+    }
+
+    fn a_dead_runs_leases_are_voided_by_the_next_run(state) {
+        let mut a = state.open();
+        let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        let key = vec!["x.com".to_owned()];
+        let ttl = std::time::Duration::from_secs(3_600);
+        a.lease_lookups("clearbit", &key, r1, UnixMillis(1_000), ttl).unwrap();
+        // The holder dies without ending its run (its connection closes).
+        drop(a);
+        let mut b = state.open();
+        let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
+        b.write(|w| w.void_dead_leases(r2)).unwrap();
+        let now = UnixMillis(1_500);
+        assert!(b.leased_elsewhere("clearbit", &key, r2, now).unwrap().is_empty());
+        assert_eq!(b.lease_lookups("clearbit", &key, r2, now, ttl).unwrap(), key);
+        // The current run's own leases survive its voiding.
+        b.write(|w| w.void_dead_leases(r2)).unwrap();
+        let mut c = state.open();
+        let r3 = c.start_run(&RunStart::new("sync", UnixMillis(3))).unwrap();
+        assert_eq!(c.leased_elsewhere("clearbit", &key, r3, now).unwrap(), key);
+    }
+
     // ---- cursors ----
 
     fn cursors_are_per_crm_portal_and_name(state) {
@@ -1196,6 +1266,47 @@ conformance! {
 
 // ---- PostgreSQL only ----
 
+/// A worker killed mid-lookup frees its keys the moment its connection ends: another run
+/// takes them over without waiting for the lease to expire or anyone to clean up.
+#[test]
+fn a_killed_holders_leases_die_with_its_connection() {
+    let Some(state) = support::State::postgres("a_killed_holders_leases_die_with_its_connection")
+    else {
+        return;
+    };
+    let mut a = state.open();
+    let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+    let key = vec!["x.com".to_owned()];
+    let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_secs(3_600));
+    a.lease_lookups("clearbit", &key, r1, now, ttl).unwrap();
+    let mut b = state.open();
+    let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
+    assert!(
+        b.lease_lookups("clearbit", &key, r2, now, ttl)
+            .unwrap()
+            .is_empty()
+    );
+    drop(a);
+    // The server notices the closed socket asynchronously: wait for the backend to go
+    // (a bounded wait on the server's own view, not a sleep standing in for it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !b
+        .leased_elsewhere("clearbit", &key, r2, now)
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead backend's lease lives on"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        b.lease_lookups("clearbit", &key, r2, now, ttl).unwrap(),
+        key
+    );
+}
+
 /// The two schemas are the same tables with the same columns in the same order; only
 /// the version bookkeeping and the lock's holder table are PostgreSQL's own.
 #[test]
@@ -1248,7 +1359,7 @@ fn both_backends_have_the_same_tables_and_columns() {
         assert!(pg.remove(own).is_some(), "{own}");
     }
     assert_eq!(pg, sqlite);
-    assert_eq!(sqlite.len(), 9, "{sqlite:?}");
+    assert_eq!(sqlite.len(), 10, "{sqlite:?}");
 }
 
 #[test]

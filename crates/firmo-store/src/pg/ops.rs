@@ -181,6 +181,13 @@ pub(crate) fn put_lookups(
                     &b.attempts,
                 ],
             )?;
+            // The answers are in: their keys' leases end (`leases.rs`).
+            s.execute(
+                OP,
+                "DELETE FROM lookup_leases l USING unnest($1::text[], $2::text[]) AS k(p, c) \
+                 WHERE l.provider = k.p AND l.company_key = k.c",
+                &[&b.provider, &b.key],
+            )?;
         }
         Ok(())
     })

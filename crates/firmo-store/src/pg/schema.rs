@@ -21,7 +21,7 @@ use crate::error::StoreError;
 use crate::schema::APPLICATION_ID;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = "
 CREATE TABLE provider_cache (
@@ -135,6 +135,22 @@ CREATE TABLE spot_checks (
     PRIMARY KEY (run_id, account_id, field)
 );
 CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
+";
+
+/// Version 3: lookup leases (see `crate::schema`). A lease names the server backend of
+/// the run's connection: it dies with that connection (a killed worker frees its keys at
+/// once), checked against `pg_stat_activity` by pid and start time.
+const V3: &str = "
+CREATE TABLE lookup_leases (
+    provider      TEXT    NOT NULL,
+    company_key   TEXT    NOT NULL,
+    run_id        BIGINT  NOT NULL REFERENCES runs (id),
+    backend_pid   INTEGER,
+    backend_start BIGINT,
+    expires_at    BIGINT  NOT NULL,
+    PRIMARY KEY (provider, company_key)
+);
+CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
 ";
 
 /// What `firmo_schema` says, read without writing.
