@@ -549,7 +549,7 @@ conformance! {
         let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
         let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
         let keys = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
-        let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_secs(60));
+        let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_mins(1));
         let granted = a.lease_lookups("clearbit", &keys(&["x.com", "y.com"]), r1, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["x.com", "y.com"]));
         // The other run gets only the free key, and sees who is asking for the rest.
@@ -595,7 +595,7 @@ conformance! {
         let mut a = state.open();
         let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
         let key = vec!["x.com".to_owned()];
-        let ttl = std::time::Duration::from_secs(3_600);
+        let ttl = std::time::Duration::from_hours(1);
         a.lease_lookups("clearbit", &key, r1, UnixMillis(1_000), ttl).unwrap();
         // The holder dies without ending its run (its connection closes).
         drop(a);
@@ -1277,7 +1277,7 @@ fn a_killed_holders_leases_die_with_its_connection() {
     let mut a = state.open();
     let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
     let key = vec!["x.com".to_owned()];
-    let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_secs(3_600));
+    let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_hours(1));
     a.lease_lookups("clearbit", &key, r1, now, ttl).unwrap();
     let mut b = state.open();
     let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
