@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use firmo_core::config::CoreConfig;
 use firmo_core::{Date, ProviderRecord, UnixMillis};
@@ -13,7 +14,8 @@ use serde::Serialize;
 use crate::Clock;
 use crate::evaluate::{Evaluation, evaluate_records};
 use crate::fetch::{Answer, Arrivals, Fetcher, LookupState, ProviderHandle, await_pushed};
-use crate::plan::{Decision, claim_page, decide_claims};
+use crate::peers::LEASE_TTL;
+use crate::plan::{Claim, Decision, claim_page, decide_claims};
 use crate::run::RunState;
 use crate::state::{StateError, StoreHandle};
 use crate::verdict::DomainProblem;
@@ -72,6 +74,10 @@ impl Enriched {
             .filter(|f| f.severity == firmo_core::Severity::Reject)
     }
 }
+
+/// How many times a page waits on other runs for the same keys before it leaves them
+/// waiting for the next run (each wait ends when the holder stores its answer or dies).
+const MAX_PEER_LOOKS: usize = 3;
 
 /// The shared enrichment machinery of a command.
 pub struct Enricher {
@@ -262,30 +268,68 @@ impl Enricher {
             }
         }
         let released = self.release_interrupted(&mut cached, run).await?;
-        let decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
-        for (c, d) in &decided {
-            if matches!(d, Decision::Fetch { .. }) {
-                let key = (c.provider, c.domain.clone());
-                if released.contains(&key) {
-                    run.stat(self.providers[c.provider].name, |s| s.repushed += 1);
-                }
-                if page.conditional.contains(&key) {
-                    let name = self.providers[c.provider].name;
-                    run.stat(name, |s| s.planned_if_missed += d.credits());
-                }
-                page.planned.insert(key, d.credits());
-            }
-        }
+        let mut decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
         let fetcher = Fetcher {
             providers: &self.providers,
             store: &self.store,
             run,
             arrivals: &self.arrivals,
         };
-        for (pi, domain, answer) in fetcher.resolve(decided, cached).await? {
-            page.unasked.remove(&(pi, domain.clone()));
-            page.owned.insert((pi, domain.clone()));
-            page.answers.insert((pi, domain), answer);
+        for look in 1.. {
+            self.note_planned(&decided, &released, page, run);
+            let resolution = fetcher.resolve(decided, cached).await?;
+            for (pi, domain, answer) in resolution.answers {
+                page.unasked.remove(&(pi, domain.clone()));
+                page.owned.insert((pi, domain.clone()));
+                page.answers.insert((pi, domain), answer);
+            }
+            let held = resolution.held_elsewhere;
+            let Some(id) = run.id.filter(|_| !held.is_empty()) else {
+                break;
+            };
+            // Another run is buying these right now: wait for its answers instead of
+            // paying for them again, then decide afresh from the cache.
+            let keys: Vec<(usize, String)> = held
+                .iter()
+                .map(|c| (c.provider, c.domain.clone()))
+                .collect();
+            for (pi, domain) in &keys {
+                page.planned.remove(&(*pi, domain.clone()));
+                if look == 1 {
+                    run.stat(self.providers[*pi].name, |s| s.peer_waits += 1);
+                }
+            }
+            let patience = if look < MAX_PEER_LOOKS {
+                LEASE_TTL
+            } else {
+                Duration::ZERO
+            };
+            crate::peers::wait_for_peers(
+                &self.store,
+                &self.providers,
+                run,
+                id,
+                keys.clone(),
+                patience,
+            )
+            .await?;
+            cached = self.read_cache(&keys).await?;
+            if look >= MAX_PEER_LOOKS {
+                // Taken over again and again: leave the accounts waiting for the next run.
+                for claim in held {
+                    let entry = cached[claim.provider].remove(&claim.domain);
+                    let answer = Answer {
+                        entry: entry.map(Arc::new),
+                        state: LookupState::Pending,
+                        wait_until: None,
+                    };
+                    let (pi, domain, answer) = claim.settle(answer, run);
+                    page.answers.insert((pi, domain), answer);
+                }
+                break;
+            }
+            let now = (run.clock)();
+            decided = decide_claims(held, &cached, &self.providers, run, now);
         }
         for (pi, domain, mut rx) in needs.joins {
             run.count_join();
@@ -312,6 +356,30 @@ impl Enricher {
             }
         }
         Ok(())
+    }
+
+    /// Notes what each decided fetch reserves, and counts re-pushes and, for a dry run,
+    /// fetches planned only in case an earlier source misses.
+    fn note_planned(
+        &self,
+        decided: &[(Claim, Decision)],
+        released: &HashSet<(usize, String)>,
+        page: &mut PageState,
+        run: &RunState,
+    ) {
+        for (c, d) in decided {
+            if matches!(d, Decision::Fetch { .. }) {
+                let key = (c.provider, c.domain.clone());
+                let name = self.providers[c.provider].name;
+                if released.contains(&key) {
+                    run.stat(name, |s| s.repushed += 1);
+                }
+                if page.conditional.contains(&key) {
+                    run.stat(name, |s| s.planned_if_missed += d.credits());
+                }
+                page.planned.insert(key, d.credits());
+            }
+        }
     }
 
     /// Counts, per provider, the lookups the waterfall did not need and what asking
@@ -449,6 +517,10 @@ impl Enricher {
         // Without a run record (a dry run) the current run can't be told from the
         // interrupted ones, and nothing is asked anyway.
         if let Some(current) = run.id {
+            // Leases of runs that died are void too, so nothing waits on them.
+            self.store
+                .call(move |s| s.write(|w| w.void_dead_leases(current)))
+                .await?;
             for (pi, p) in self.providers.iter().enumerate().filter(|(_, p)| p.pushed) {
                 let name = p.name;
                 let keys = self

@@ -152,6 +152,13 @@ pub(crate) struct Fetcher<'a> {
     pub arrivals: &'a Arrivals,
 }
 
+/// What [`Fetcher::resolve`] settled, and what it left to another run.
+pub(crate) struct Resolution {
+    pub answers: Vec<(usize, String, Answer)>,
+    /// Claims on keys another live run holds a lease on: not asked, not settled.
+    pub held_elsewhere: Vec<Claim>,
+}
+
 /// A lookup in flight: its claim and the answer the cache held before it.
 type Asked = HashMap<(usize, String), (Claim, Option<CachedLookup>)>;
 /// What a lookup task returns, per domain of its batch: which claim, the credits
@@ -161,12 +168,14 @@ type Sent = Vec<(usize, String, f64, Option<(UnixMillis, BatchAnswer)>)>;
 
 impl Fetcher<'_> {
     /// Settles the page's claims: answers that need no call at once, the rest after their
-    /// lookup's answer is stored. Returns every claim's answer.
+    /// lookup's answer is stored. Returns every claim's answer, but for the claims whose
+    /// key another run is asking about right now (`peers.rs`): those come back open, their
+    /// credits refunded, to be decided again once that run's answer is stored.
     pub(crate) async fn resolve(
         &self,
         claims: Vec<(Claim, Decision)>,
         mut cached: Vec<HashMap<String, CachedLookup>>,
-    ) -> Result<Vec<(usize, String, Answer)>, StateError> {
+    ) -> Result<Resolution, StateError> {
         let mut resolved = Vec::with_capacity(claims.len());
         let mut tasks = tokio::task::JoinSet::new();
         let mut asked = Asked::new();
@@ -191,6 +200,25 @@ impl Fetcher<'_> {
                 }
             }
         }
+        let mut held_elsewhere = Vec::new();
+        if let Some(id) = self.run.id
+            && !to_ask.is_empty()
+        {
+            let seen = |pi: usize, domain: &str| {
+                asked
+                    .get(&(pi, domain.to_owned()))
+                    .and_then(|(_, entry)| entry.as_ref().map(|e| e.fetched_at))
+            };
+            let held =
+                crate::peers::lease(self.store, self.providers, self.run, id, &mut to_ask, &seen)
+                    .await?;
+            for (pi, domain, credits) in held {
+                self.run.refund(self.providers[pi].name, credits);
+                if let Some((claim, _)) = asked.remove(&(pi, domain)) {
+                    held_elsewhere.push(claim);
+                }
+            }
+        }
         for (pi, domains) in to_ask {
             let size = self.providers[pi].provider.max_batch().max(1);
             for batch in domains.chunks(size) {
@@ -198,14 +226,33 @@ impl Fetcher<'_> {
             }
         }
         let mut first_error = None;
-        let mut sent_all = Vec::new();
+        // Each batch's answers are stored the moment it returns, not once the page's last
+        // lookup is back: a run killed meanwhile loses only what was still in flight.
         while let Some(joined) = tasks.join_next().await {
             let Ok(batch) = joined else {
                 continue;
             };
-            sent_all.extend(batch);
+            self.record_batch(batch, &mut asked, &mut resolved, &mut first_error)
+                .await;
         }
-        for (pi, domain, credits, sent) in sent_all {
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(Resolution {
+                answers: resolved,
+                held_elsewhere,
+            }),
+        }
+    }
+
+    /// Stores and settles the answers of one returned batch.
+    async fn record_batch(
+        &self,
+        batch: Sent,
+        asked: &mut Asked,
+        resolved: &mut Vec<(usize, String, Answer)>,
+        first_error: &mut Option<StateError>,
+    ) {
+        for (pi, domain, credits, sent) in batch {
             let Some((claim, old)) = asked.remove(&(pi, domain)) else {
                 continue;
             };
@@ -237,10 +284,6 @@ impl Fetcher<'_> {
                     first_error.get_or_insert(e);
                 }
             }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(resolved),
         }
     }
 

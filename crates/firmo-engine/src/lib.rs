@@ -18,6 +18,7 @@ pub mod evaluate;
 mod events;
 pub mod fetch;
 mod pass;
+mod peers;
 pub mod plan;
 pub mod properties;
 pub mod providers;

@@ -645,6 +645,13 @@ impl RunSummary {
                 p.repushed
             );
         }
+        for (name, p) in self.providers.iter().filter(|(_, p)| p.peer_waits > 0) {
+            let _ = writeln!(
+                out,
+                "  {name}: {} another run was buying at the same time, waited for instead",
+                p.peer_waits
+            );
+        }
     }
 
     fn render_quality(&self, out: &mut String) {

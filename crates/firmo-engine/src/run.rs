@@ -39,6 +39,9 @@ pub struct ProviderStats {
     /// Pushes asked again at once because the run that made them was interrupted before
     /// their answers came back (the provider bills the new push too).
     pub repushed: u64,
+    /// Lookups another run (a fleet portal on the same state) was making at the same
+    /// time: waited for and read from the cache instead of bought again.
+    pub peer_waits: u64,
     /// Why the provider was stopped for the rest of the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
@@ -291,7 +294,12 @@ impl RunRecord {
         let id = self.id;
         self.store
             .call(move |s| {
-                s.finish_run(id, finished, outcome, &summary)?;
+                // Keys leased and never answered (a provider failed or stopped) are free
+                // for other runs from now on.
+                s.write(|w| {
+                    w.finish_run(id, finished, outcome, &summary)?;
+                    w.release_leases(id)
+                })?;
                 // Snapshots are the store's bulk (one document per account per run):
                 // keep the recent runs `firmo report` reads.
                 if let Err(e) = s.prune_merged(KEEP_SNAPSHOT_RUNS) {

@@ -34,13 +34,15 @@ fn expiry(now: UnixMillis, ttl: Duration) -> UnixMillis {
 
 impl Writer<'_> {
     /// Leases `keys` of `provider` to run `run` until `now + ttl`, and returns the keys
-    /// this run now holds: those free, expired, dead or already its own. A key another
-    /// live run holds is left out: that run is asking; wait for its answer
-    /// ([`Store::leased_elsewhere`]).
+    /// this run now holds: those free, expired, dead or already its own. Each key comes
+    /// with the `fetched_at` of the cached answer the caller planned from (`None`: there
+    /// was none). Left out are a key another live run holds (that run is asking: wait for
+    /// its answer, [`Store::leased_elsewhere`]) and a key answered since the caller read
+    /// the cache (read it again: someone just paid for it).
     pub fn lease_lookups(
         &self,
         provider: &str,
-        keys: &[String],
+        keys: &[(String, Option<UnixMillis>)],
         run: RunId,
         now: UnixMillis,
         ttl: Duration,
@@ -55,16 +57,18 @@ impl Writer<'_> {
         let mut stmt = conn
             .prepare_cached(
                 "INSERT INTO lookup_leases (provider, company_key, run_id, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4) \
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM provider_cache c \
+                     WHERE c.provider = ?1 AND c.company_key = ?2 AND c.fetched_at > ?6) \
                  ON CONFLICT (provider, company_key) DO UPDATE SET \
                      run_id = excluded.run_id, expires_at = excluded.expires_at \
                  WHERE lookup_leases.run_id = excluded.run_id OR lookup_leases.expires_at <= ?5",
             )
             .ctx(self.path, OP_LEASE)?;
         let mut granted = Vec::with_capacity(keys.len());
-        for key in keys {
+        for (key, seen) in keys {
+            let seen = seen.map_or(i64::MIN, |t| t.0);
             let changed = stmt
-                .execute(params![provider, key, run.0, until.0, now.0])
+                .execute(params![provider, key, run.0, until.0, now.0, seen])
                 .ctx(self.path, OP_LEASE)?;
             if changed > 0 {
                 granted.push(key.clone());
@@ -141,7 +145,7 @@ impl Store {
     pub fn lease_lookups(
         &mut self,
         provider: &str,
-        keys: &[String],
+        keys: &[(String, Option<UnixMillis>)],
         run: RunId,
         now: UnixMillis,
         ttl: Duration,

@@ -549,30 +549,37 @@ conformance! {
         let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
         let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
         let keys = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        let unseen = |ks: &[&str]| ks.iter().map(|k| ((*k).to_owned(), None)).collect::<Vec<_>>();
         let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_mins(1));
-        let granted = a.lease_lookups("clearbit", &keys(&["x.com", "y.com"]), r1, now, ttl);
+        let granted = a.lease_lookups("clearbit", &unseen(&["x.com", "y.com"]), r1, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["x.com", "y.com"]));
         // The other run gets only the free key, and sees who is asking for the rest.
-        let granted = b.lease_lookups("clearbit", &keys(&["y.com", "z.com"]), r2, now, ttl);
+        let granted = b.lease_lookups("clearbit", &unseen(&["y.com", "z.com"]), r2, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["z.com"]));
         let held = b.leased_elsewhere("clearbit", &keys(&["x.com", "y.com", "z.com"]), r2, now);
         assert_eq!(held.unwrap(), keys(&["x.com", "y.com"]));
         // Another provider's key of the same name is another lease.
-        let granted = b.lease_lookups("builtwith", &keys(&["x.com"]), r2, now, ttl);
+        let granted = b.lease_lookups("builtwith", &unseen(&["x.com"]), r2, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["x.com"]));
         // A run renews its own lease.
-        let granted = a.lease_lookups("clearbit", &keys(&["y.com"]), r1, now, ttl);
+        let granted = a.lease_lookups("clearbit", &unseen(&["y.com"]), r1, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["y.com"]));
         // Storing the answer ends the lease: the other run now reads it from the cache.
         a.put_lookup(&LookupEntry::hit("clearbit", "y.com", now, vec![record(1_000, 7)]))
             .unwrap();
         let held = b.leased_elsewhere("clearbit", &keys(&["x.com", "y.com"]), r2, now);
         assert_eq!(held.unwrap(), keys(&["x.com"]));
+        // A key answered since the caller read the cache is not leased: read it again.
+        let granted = b.lease_lookups("clearbit", &unseen(&["y.com"]), r2, now, ttl);
+        assert!(granted.unwrap().is_empty());
+        let seen = vec![("y.com".to_owned(), Some(now))];
+        assert_eq!(b.lease_lookups("clearbit", &seen, r2, now, ttl).unwrap(), keys(&["y.com"]));
+        b.write(|w| w.release_leases(r2)).unwrap();
         // A run ending frees what it never answered.
         a.write(|w| w.release_leases(r1)).unwrap();
         let held = b.leased_elsewhere("clearbit", &keys(&["x.com"]), r2, now);
         assert!(held.unwrap().is_empty());
-        let granted = b.lease_lookups("clearbit", &keys(&["x.com"]), r2, now, ttl);
+        let granted = b.lease_lookups("clearbit", &unseen(&["x.com"]), r2, now, ttl);
         assert_eq!(granted.unwrap(), keys(&["x.com"]));
     }
 
@@ -581,22 +588,24 @@ conformance! {
         let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
         let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
         let key = vec!["x.com".to_owned()];
+        let ask = vec![("x.com".to_owned(), None)];
         let ttl = std::time::Duration::from_secs(1);
-        a.lease_lookups("clearbit", &key, r1, UnixMillis(1_000), ttl).unwrap();
+        a.lease_lookups("clearbit", &ask, r1, UnixMillis(1_000), ttl).unwrap();
         let before = UnixMillis(1_999);
         assert_eq!(b.leased_elsewhere("clearbit", &key, r2, before).unwrap(), key);
-        assert!(b.lease_lookups("clearbit", &key, r2, before, ttl).unwrap().is_empty());
+        assert!(b.lease_lookups("clearbit", &ask, r2, before, ttl).unwrap().is_empty());
         let after = UnixMillis(2_000);
         assert!(b.leased_elsewhere("clearbit", &key, r2, after).unwrap().is_empty());
-        assert_eq!(b.lease_lookups("clearbit", &key, r2, after, ttl).unwrap(), key);
+        assert_eq!(b.lease_lookups("clearbit", &ask, r2, after, ttl).unwrap(), key);
     }
 
     fn a_dead_runs_leases_are_voided_by_the_next_run(state) {
         let mut a = state.open();
         let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
         let key = vec!["x.com".to_owned()];
+        let ask = vec![("x.com".to_owned(), None)];
         let ttl = std::time::Duration::from_hours(1);
-        a.lease_lookups("clearbit", &key, r1, UnixMillis(1_000), ttl).unwrap();
+        a.lease_lookups("clearbit", &ask, r1, UnixMillis(1_000), ttl).unwrap();
         // The holder dies without ending its run (its connection closes).
         drop(a);
         let mut b = state.open();
@@ -604,7 +613,7 @@ conformance! {
         b.write(|w| w.void_dead_leases(r2)).unwrap();
         let now = UnixMillis(1_500);
         assert!(b.leased_elsewhere("clearbit", &key, r2, now).unwrap().is_empty());
-        assert_eq!(b.lease_lookups("clearbit", &key, r2, now, ttl).unwrap(), key);
+        assert_eq!(b.lease_lookups("clearbit", &ask, r2, now, ttl).unwrap(), key);
         // The current run's own leases survive its voiding.
         b.write(|w| w.void_dead_leases(r2)).unwrap();
         let mut c = state.open();
@@ -1277,12 +1286,13 @@ fn a_killed_holders_leases_die_with_its_connection() {
     let mut a = state.open();
     let r1 = a.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
     let key = vec!["x.com".to_owned()];
+    let ask = vec![("x.com".to_owned(), None)];
     let (now, ttl) = (UnixMillis(1_000), std::time::Duration::from_hours(1));
-    a.lease_lookups("clearbit", &key, r1, now, ttl).unwrap();
+    a.lease_lookups("clearbit", &ask, r1, now, ttl).unwrap();
     let mut b = state.open();
     let r2 = b.start_run(&RunStart::new("sync", UnixMillis(2))).unwrap();
     assert!(
-        b.lease_lookups("clearbit", &key, r2, now, ttl)
+        b.lease_lookups("clearbit", &ask, r2, now, ttl)
             .unwrap()
             .is_empty()
     );
@@ -1302,7 +1312,7 @@ fn a_killed_holders_leases_die_with_its_connection() {
         std::thread::yield_now();
     }
     assert_eq!(
-        b.lease_lookups("clearbit", &key, r2, now, ttl).unwrap(),
+        b.lease_lookups("clearbit", &ask, r2, now, ttl).unwrap(),
         key
     );
 }

@@ -25,23 +25,30 @@ pub(crate) fn lease_lookups(
     pg: &PgConn,
     path: &Path,
     provider: &str,
-    keys: &[String],
+    keys: &[(String, Option<UnixMillis>)],
     run: RunId,
     now: UnixMillis,
     until: UnixMillis,
 ) -> Result<Vec<String>, StoreError> {
     const OP: &str = "leasing lookups in";
-    let (provider, keys) = (provider.to_owned(), keys.to_vec());
+    let provider = provider.to_owned();
+    let seen: Vec<i64> = keys
+        .iter()
+        .map(|(_, t)| t.map_or(i64::MIN, |t| t.0))
+        .collect();
+    let keys: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
     pg.run(path, OP, move |s| {
         // A conflicting row is taken over only when it is ours, expired or dead; a
         // concurrent lease of the same key waits for the other's commit, then sees it.
         const SQL: &str = concat!(
             "INSERT INTO lookup_leases AS l \
                  (provider, company_key, run_id, backend_pid, backend_start, expires_at) \
-             SELECT $1, k, $2, pg_backend_pid(), \
+             SELECT $1, u.k, $2, pg_backend_pid(), \
                     (SELECT (extract(epoch FROM backend_start) * 1000)::bigint \
                      FROM pg_stat_activity WHERE pid = pg_backend_pid()), $3 \
-             FROM unnest($4::text[]) AS k \
+             FROM unnest($4::text[], $6::bigint[]) AS u(k, seen) \
+             WHERE NOT EXISTS (SELECT 1 FROM provider_cache c \
+                 WHERE c.provider = $1 AND c.company_key = u.k AND c.fetched_at > u.seen) \
              ON CONFLICT (provider, company_key) DO UPDATE SET \
                  run_id = excluded.run_id, backend_pid = excluded.backend_pid, \
                  backend_start = excluded.backend_start, expires_at = excluded.expires_at \
@@ -49,7 +56,11 @@ pub(crate) fn lease_lookups(
             alive!(),
             " RETURNING company_key"
         );
-        let rows = s.query(OP, SQL, &[&provider, &run.0, &until.0, &keys, &now.0])?;
+        let rows = s.query(
+            OP,
+            SQL,
+            &[&provider, &run.0, &until.0, &keys, &now.0, &seen],
+        )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     })
 }
