@@ -148,6 +148,26 @@ fn text<'a>(contact: &'a Value, property: &str) -> Option<&'a str> {
     contact[property].as_str().filter(|v| !v.is_empty())
 }
 
+/// HubSpot requests the sandbox counted for contacts: their records, associations,
+/// properties and property groups.
+fn contact_requests(sb: &Sandbox) -> u64 {
+    sb.stats()
+        .requests
+        .iter()
+        .filter(|(kind, _)| {
+            [
+                "crm.contacts.",
+                "crm.associations.",
+                "properties.contacts.",
+                "property_groups.contacts.",
+            ]
+            .iter()
+            .any(|family| kind.starts_with(family))
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
 /// Rows the Clay people table received.
 async fn people_rows(sb: &Sandbox) -> u64 {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -183,11 +203,18 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     let listings: usize = listed.values().map(Vec::len).sum();
     assert!(listings > all.len(), "no contact is associated twice");
 
+    let calls_before = contact_requests(&sb);
     let out = run(&ws, &sb, &[]).await;
     out.expect_code(0);
     let summary = out.summary();
     let c = &summary["contacts"];
     assert_eq!(count(c, "/read") as usize, all.len(), "{c:#}");
+    // Every contact call the CRM saw is counted, and only those.
+    assert_eq!(
+        count(c, "/crm_calls"),
+        contact_requests(&sb) - calls_before,
+        "{c:#}"
+    );
     let selected = count(c, "/selected");
     assert!(
         selected > 0 && selected as usize <= CAP * ids.len(),
@@ -238,10 +265,16 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     assert_exec_change(&sb.companies(), Executives::CompanyTableAndPeople, 0);
 
     let rows = people_rows(&sb).await;
+    let calls_before = contact_requests(&sb);
     let again = run(&ws, &sb, &[]).await;
     again.expect_code(0);
     let summary = again.summary();
     let c = &summary["contacts"];
+    assert_eq!(
+        count(c, "/crm_calls"),
+        contact_requests(&sb) - calls_before,
+        "{c:#}"
+    );
     assert_eq!(count(c, "/looked_up"), 0, "{c:#}");
     assert!(is_zero(credits(c, "/credits")));
     assert_eq!(count(c, "/cached"), selected, "{c:#}");
