@@ -1,11 +1,15 @@
 //! `[contacts]`: the people at each account, through the sandbox's associations, contacts
 //! and Clay people table. What the CRM holds afterwards is read over its HubSpot API, as
 //! any integration would; who has a recent engineering executive is the sandbox's truth
-//! (`firmo_sandbox::has_recent_exec`).
+//! (`firmo_sandbox::has_recent_exec`), which Clay's company table and its people table
+//! both tell, so `exec_change` is checked with either source and with both.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use firmo_core::Date;
+use firmo_sandbox::Company;
+use firmo_sandbox::emulators::synth;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -15,22 +19,49 @@ use crate::support::{
 /// At most this many contacts per company in these tests.
 const CAP: usize = 2;
 
-/// Contacts on, at most [`CAP`] per company. Clay's company table is off so that
-/// `exec_change` comes from people only (the company table's LinkedIn data is synthetic
-/// and says nothing about the seeded contacts).
+/// Which sources a run hears about executive changes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Executives {
+    /// As users run it: Clay's company table (its LinkedIn columns) and the people.
+    CompanyTableAndPeople,
+    /// Clay's company table off: only the people say.
+    PeopleOnly,
+    /// Contacts off: only the company table says.
+    CompanyTableOnly,
+}
+
+/// Contacts on, at most [`CAP`] per company, Clay's company table on: the demo's setup.
 fn config(ws: &Workspace) -> PathBuf {
+    config_for(ws, Executives::CompanyTableAndPeople)
+}
+
+fn config_for(ws: &Workspace, executives: Executives) -> PathBuf {
+    let (clay, contacts) = match executives {
+        Executives::CompanyTableAndPeople => (true, true),
+        Executives::PeopleOnly => (false, true),
+        Executives::CompanyTableOnly => (true, false),
+    };
     ws.write(
         "contacts.toml",
         &format!(
             "[crm]\nrequests_per_10s = 10000\nsearch_per_second = 100\n\n\
-             [sources.clay]\nenabled = false\n\n\
-             [contacts]\nenabled = true\nper_company = {CAP}\n"
+             [sources.clay]\nenabled = {clay}\n\n\
+             [contacts]\nenabled = {contacts}\nper_company = {CAP}\n"
         ),
     )
 }
 
 async fn run(ws: &Workspace, sb: &Sandbox, extra: &[&str]) -> crate::support::Output {
-    let config = config(ws);
+    run_with(ws, sb, Executives::CompanyTableAndPeople, extra).await
+}
+
+async fn run_with(
+    ws: &Workspace,
+    sb: &Sandbox,
+    executives: Executives,
+    extra: &[&str],
+) -> crate::support::Output {
+    let config = config_for(ws, executives);
     let args = sync_args(ws, sb, Some(&config), extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     firmo(ws, &args).await
@@ -117,6 +148,26 @@ fn text<'a>(contact: &'a Value, property: &str) -> Option<&'a str> {
     contact[property].as_str().filter(|v| !v.is_empty())
 }
 
+/// HubSpot requests the sandbox counted for contacts: their records, associations,
+/// properties and property groups.
+fn contact_requests(sb: &Sandbox) -> u64 {
+    sb.stats()
+        .requests
+        .iter()
+        .filter(|(kind, _)| {
+            [
+                "crm.contacts.",
+                "crm.associations.",
+                "properties.contacts.",
+                "property_groups.contacts.",
+            ]
+            .iter()
+            .any(|family| kind.starts_with(family))
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
 /// Rows the Clay people table received.
 async fn people_rows(sb: &Sandbox) -> u64 {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -152,11 +203,18 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     let listings: usize = listed.values().map(Vec::len).sum();
     assert!(listings > all.len(), "no contact is associated twice");
 
+    let calls_before = contact_requests(&sb);
     let out = run(&ws, &sb, &[]).await;
     out.expect_code(0);
     let summary = out.summary();
     let c = &summary["contacts"];
     assert_eq!(count(c, "/read") as usize, all.len(), "{c:#}");
+    // Every contact call the CRM saw is counted, and only those.
+    assert_eq!(
+        count(c, "/crm_calls"),
+        contact_requests(&sb) - calls_before,
+        "{c:#}"
+    );
     let selected = count(c, "/selected");
     assert!(
         selected > 0 && selected as usize <= CAP * ids.len(),
@@ -204,28 +262,19 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
     assert_eq!(enriched_all.len() as u64, count(c, "/found"));
 
     // exec_change follows the people: set exactly where a recent CTO/VP Eng works.
-    for company in with_domain(&sb.companies()) {
-        let domain = prop(company, "domain").unwrap();
-        let recent = firmo_sandbox::has_recent_exec(domain);
-        assert_eq!(
-            prop(company, "firmo_exec_change") == Some("true"),
-            recent,
-            "{domain}: exec_change {:?}",
-            prop(company, "firmo_exec_change")
-        );
-        let sources = prop(company, "firmo_sources").unwrap_or_default();
-        assert_eq!(
-            sources.contains("exec_change=contact:"),
-            recent,
-            "{sources}"
-        );
-    }
+    assert_exec_change(&sb.companies(), Executives::CompanyTableAndPeople, 0);
 
     let rows = people_rows(&sb).await;
+    let calls_before = contact_requests(&sb);
     let again = run(&ws, &sb, &[]).await;
     again.expect_code(0);
     let summary = again.summary();
     let c = &summary["contacts"];
+    assert_eq!(
+        count(c, "/crm_calls"),
+        contact_requests(&sb) - calls_before,
+        "{c:#}"
+    );
     assert_eq!(count(c, "/looked_up"), 0, "{c:#}");
     assert!(is_zero(credits(c, "/credits")));
     assert_eq!(count(c, "/cached"), selected, "{c:#}");
@@ -236,6 +285,76 @@ async fn selected_contacts_get_titles_and_profiles_once_each_and_a_second_sync_s
         "the second sync pushed people"
     );
     assert_eq!(contacts(&sb, &all).await, after);
+}
+
+/// `exec_change` on every demo company with a domain is what the sandbox's one truth
+/// says (`firmo_sandbox::has_recent_exec`), and the people who set it are named. With the
+/// company table alone, a company Clay does not know, or whose row is still out
+/// (`unanswered` of them at most), has no value.
+fn assert_exec_change(companies: &[Company], executives: Executives, unanswered: u64) {
+    let mut gaps = Vec::new();
+    let mut recent_seen = 0;
+    for company in with_domain(companies) {
+        let domain = prop(company, "domain").unwrap();
+        let recent = firmo_sandbox::has_recent_exec(domain);
+        recent_seen += usize::from(recent);
+        let value = prop(company, "firmo_exec_change");
+        let sources = prop(company, "firmo_sources").unwrap_or_default();
+        let named = sources.contains("exec_change=contact:");
+        if executives == Executives::CompanyTableOnly {
+            assert!(!named, "{domain}: {sources}");
+            let known = synth::profile(domain, Date::new(2026, 1, 1).unwrap())
+                .found_at(synth::Provider::Clay);
+            match value {
+                Some(v) => assert_eq!(v == "true", recent, "{domain}: exec_change {v}"),
+                None if known => gaps.push(domain.to_owned()),
+                None => {}
+            }
+            continue;
+        }
+        assert_eq!(
+            value == Some("true"),
+            recent,
+            "{executives:?}, {domain}: exec_change {value:?}"
+        );
+        assert_eq!(named, recent, "{executives:?}, {domain}: {sources}");
+    }
+    assert!(
+        recent_seen > 0,
+        "no demo company has a recent engineering executive"
+    );
+    assert!(
+        gaps.len() as u64 <= unanswered,
+        "{executives:?}: no exec_change at {gaps:?}, {unanswered} Clay rows outstanding"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_change_is_right_from_the_people_the_company_table_or_both() {
+    for executives in [
+        Executives::PeopleOnly,
+        Executives::CompanyTableOnly,
+        Executives::CompanyTableAndPeople,
+    ] {
+        let sb = Sandbox::start(24).await;
+        let ws = Workspace::new();
+        let out = run_with(&ws, &sb, executives, &[]).await;
+        out.expect_code(0);
+        let summary = out.summary();
+        let unanswered = match executives {
+            Executives::PeopleOnly => 0,
+            _ => count(&summary["providers"]["clay"], "/pending"),
+        };
+        if executives != Executives::CompanyTableOnly {
+            // The people found are the ones who set it, one company each.
+            let recent = with_domain(&sb.companies())
+                .iter()
+                .filter(|c| firmo_sandbox::has_recent_exec(prop(c, "domain").unwrap()))
+                .count();
+            assert_eq!(count(&summary, "/contacts/exec_changes") as usize, recent);
+        }
+        assert_exec_change(&sb.companies(), executives, unanswered);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -206,6 +206,10 @@ pub async fn sync_with_contacts(
     if let Some(c) = &summary.contacts {
         summary.credits += c.credits;
         summary.planned_credits += c.planned_credits;
+        summary.crm_calls += c.crm_calls;
+        if let Some(estimated) = summary.estimated_crm_calls.as_mut() {
+            *estimated += c.crm_calls;
+        }
     }
     let json = serde_json::to_value(&summary).unwrap_or_default();
     record.finish(finished, outcome, json).await?;

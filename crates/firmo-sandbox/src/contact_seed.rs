@@ -1,14 +1,18 @@
-//! The demo contacts: a few people per demo company, drawn from the Clay people
-//! emulator's personas ([`crate::emulators::people`]) so the CRM and Clay agree on who
-//! they are. Deterministic: a company's contacts follow from its domain alone.
+//! The demo contacts: the people at each demo company as the Clay people emulator knows
+//! them ([`crate::emulators::people::people_at`]), so the CRM and Clay agree on who they
+//! are; its engineering leader comes from the company's synthetic profile, the same one
+//! Clay's company table reports executive changes from. Deterministic: a company's
+//! contacts follow from its domain alone.
 //!
-//! - About one company in four has an engineering executive who started within 90 days
-//!   (a [`RECENT_EXECS`] persona): `exec_change` should be set for exactly those;
-//!   another one in four has a long-settled one ([`SETTLED_EXECS`]); the rest none.
-//! - Two to five other people each ([`OTHERS`]: DevOps/SRE, engineers, other functions).
+//! - About one company in four has a CTO or VP of Engineering who started recently
+//!   ([`has_recent_exec`](crate::emulators::people::has_recent_exec)): `exec_change` should be set for exactly those, whichever of
+//!   the company table and the people firmo asks; others have a long-settled one, a new
+//!   Head of Engineering (not counted), or none (shares in [`crate::emulators::synth`]).
+//! - Two to five other people each ([`crate::emulators::people::OTHERS`]: DevOps/SRE,
+//!   engineers, other functions).
 //! - The first contact is associated twice, unlabeled and "Primary" (as HubSpot does for a
-//!   contact's primary company); the executive, when there is one, is also a "Technical
-//!   buyer" (a user-defined label).
+//!   contact's primary company); the engineering leader, when there is one, is also a
+//!   "Technical buyer" (a user-defined label).
 //! - About a third of contacts have no `jobtitle` in the CRM (firmo fills it), some have a
 //!   stale one; none has a LinkedIn URL.
 //!
@@ -17,7 +21,8 @@
 use std::collections::BTreeMap;
 
 use crate::associations::AssociationLabel;
-use crate::emulators::people::{OTHERS, Persona, RECENT_EXECS, SETTLED_EXECS, fnv1a};
+use crate::emulators::people::{fnv1a, people_at};
+use crate::emulators::synth;
 use crate::state::Company;
 
 /// One seeded contact: its properties and the labels it is associated under.
@@ -34,35 +39,14 @@ const BUYER: &[AssociationLabel] = &[
     AssociationLabel::TechnicalBuyer,
 ];
 
-/// Whether a domain's company has a recently started engineering executive.
-pub fn has_recent_exec(domain: &str) -> bool {
-    fnv1a(domain.as_bytes()).is_multiple_of(4)
-}
-
-/// The personas at a domain's company, executive first.
-pub(crate) fn personas_at(domain: &str) -> Vec<&'static Persona> {
-    let h = fnv1a(domain.as_bytes());
-    let mut out = Vec::new();
-    let pick = |list: &'static [Persona], salt: u64| &list[((h >> salt) as usize) % list.len()];
-    match h % 4 {
-        0 => out.push(pick(RECENT_EXECS, 8)),
-        1 => out.push(pick(SETTLED_EXECS, 8)),
-        _ => {}
-    }
-    let others = 2 + ((h >> 16) % 4) as usize;
-    let start = ((h >> 24) as usize) % OTHERS.len();
-    out.extend((0..others).map(|i| &OTHERS[(start + i) % OTHERS.len()]));
-    out
-}
-
 /// The demo contacts of `company`.
 pub(crate) fn contacts_of(company: &Company, now_ms: i64) -> Vec<SeededContact> {
     let Some(domain) = company.properties.get("domain") else {
         return Vec::new();
     };
     let company_name = company.properties.get("name").cloned().unwrap_or_default();
-    let exec_count = usize::from(!matches!(fnv1a(domain.as_bytes()) % 4, 2 | 3));
-    personas_at(domain)
+    let has_lead = synth::engineering_lead(domain).is_some();
+    people_at(domain)
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
@@ -84,9 +68,9 @@ pub(crate) fn contacts_of(company: &Company, now_ms: i64) -> Vec<SeededContact> 
                 }
             }
             let labels = match i {
-                0 if exec_count == 1 => BUYER,
+                0 if has_lead => BUYER,
                 0 => PRIMARY,
-                1 if exec_count == 1 => PRIMARY,
+                1 if has_lead => PRIMARY,
                 _ => ONCE,
             };
             SeededContact {
@@ -101,6 +85,17 @@ pub(crate) fn contacts_of(company: &Company, now_ms: i64) -> Vec<SeededContact> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulators::people::has_recent_exec;
+
+    fn company(domain: &str) -> Company {
+        Company {
+            id: "1".into(),
+            properties: BTreeMap::from([("domain".to_owned(), domain.to_owned())]),
+            created_at: 0,
+            updated_at: 0,
+            archived: false,
+        }
+    }
 
     #[test]
     fn some_companies_have_a_recent_exec_and_every_one_a_primary_contact() {
@@ -108,18 +103,64 @@ mod tests {
         let recent = domains.iter().filter(|d| has_recent_exec(d)).count();
         assert!((4..=20).contains(&recent), "{recent} of 40");
         for d in &domains {
-            let company = Company {
-                id: "1".into(),
-                properties: BTreeMap::from([("domain".to_owned(), d.clone())]),
-                created_at: 0,
-                updated_at: 0,
-                archived: false,
-            };
-            let contacts = contacts_of(&company, 0);
+            let contacts = contacts_of(&company(d), 0);
             assert!((2..=6).contains(&contacts.len()));
             let twice = contacts.iter().filter(|c| c.labels.len() == 2).count();
             assert!(twice >= 1, "{d}");
-            assert_eq!(has_recent_exec(d), RECENT_EXECS.contains(personas_at(d)[0]));
+        }
+    }
+
+    /// One truth: the company table's executive changes, the seeded contacts and the
+    /// people table agree on who is a new CTO or VP Engineering, and since when.
+    #[test]
+    fn the_company_table_and_the_contacts_agree_on_new_engineering_executives() {
+        let today = firmo_core::Date::new(2026, 6, 15).unwrap();
+        let counts = |title: &str| {
+            firmo_core::title::engineering_exec(title)
+                .is_some_and(firmo_core::title::EngineeringExec::counts_for_exec_change)
+        };
+        for i in 0..300 {
+            let domain = format!("demo{i}.example");
+            let profile = synth::profile(&domain, today);
+            let from_company: Vec<(String, firmo_core::Date)> = profile
+                .linkedin
+                .exec_changes
+                .iter()
+                .filter(|c| counts(c.title) && c.start_date.days_until(today) <= 90)
+                .map(|c| (c.name.clone(), c.start_date))
+                .collect();
+            let mut from_people = Vec::new();
+            for c in contacts_of(&company(&domain), 0) {
+                let input = serde_json::json!({"email": c.properties["email"]});
+                let row = crate::emulators::people::enriched_person_row(
+                    input.as_object().unwrap(),
+                    today,
+                );
+                let columns: serde_json::Map<String, serde_json::Value> = row
+                    .into_iter()
+                    .filter(|(k, _)| firmo_core::ContactField::from_name(k).is_some())
+                    .collect();
+                let evaluation = firmo_core::contact::evaluate_contact_json(&columns.into(), today);
+                assert!(
+                    evaluation.findings.is_empty(),
+                    "{domain}: {:?}",
+                    evaluation.findings
+                );
+                if let Some(change) = evaluation.exec_change
+                    && counts(&change.title)
+                    && change.date.days_until(today) <= 90
+                {
+                    let name =
+                        format!("{} {}", c.properties["firstname"], c.properties["lastname"]);
+                    from_people.push((name, change.date));
+                }
+            }
+            assert_eq!(from_company, from_people, "{domain}");
+            assert_eq!(
+                from_company.len(),
+                usize::from(has_recent_exec(&domain)),
+                "{domain}"
+            );
         }
     }
 }

@@ -55,8 +55,8 @@ pub use config::{
     DEFAULT_CUSTOM_PROPERTY_LIMIT, DEFAULT_PORTAL_ID, DEFAULT_SCOPES, Faults, RateLimit,
     SandboxArgs, SandboxConfig, env_var, ignore_blank_env,
 };
-pub use contact_seed::has_recent_exec;
 pub use contacts::Contact;
+pub use emulators::people::has_recent_exec;
 pub use properties::{ModificationMetadata, PropertyDef, PropertyGroup, PropertyOption};
 pub use rules::PortalRule;
 pub use server::{SandboxHandle, router, start};

@@ -37,6 +37,28 @@ pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
             Method::DELETE => "companies.archive".into(),
             _ => "companies.get".into(),
         },
+        // Contacts apart from companies, each under the family its kind of call belongs
+        // to (`crm` records, `properties` setup), so a run's contact calls can be counted.
+        ["crm", "v3", "objects", object, "batch", op] if is_contacts(object) => {
+            format!("crm.contacts.batch_{op}")
+        }
+        ["crm", "v3", "objects", object, ..] if is_contacts(object) => "crm.contacts.other".into(),
+        ["crm", "v3" | "v4", "associations", .., "batch", op]
+        | ["crm", "associations", _, .., "batch", op] => {
+            format!("crm.associations.batch_{op}")
+        }
+        ["crm", "v3", "properties", object, "batch", op] if is_contacts(object) => {
+            format!("properties.contacts.batch_{op}")
+        }
+        ["crm", "v3", "properties", object, "groups", ..] if is_contacts(object) => {
+            format!(
+                "property_groups.contacts.{}",
+                verb(method, segments.len() == 5)
+            )
+        }
+        ["crm", "v3", "properties", object, ..] if is_contacts(object) => {
+            format!("properties.contacts.{}", verb(method, segments.len() == 4))
+        }
         ["crm", "v3", "properties", _, "batch", op] => format!("properties.batch_{op}"),
         ["crm", "v3", "properties", _, "groups", ..] => {
             format!("property_groups.{}", verb(method, segments.len() == 5))
@@ -52,6 +74,11 @@ pub(crate) fn endpoint_kind(method: &Method, path: &str) -> String {
         [first, ..] if !first.is_empty() => (*first).to_string(),
         _ => "other".into(),
     }
+}
+
+/// HubSpot's names for the contacts object type.
+fn is_contacts(object: &str) -> bool {
+    matches!(object, "contacts" | "contact" | "0-1")
 }
 
 fn verb(method: &Method, collection: bool) -> &'static str {
@@ -508,6 +535,37 @@ mod tests {
             "property_groups.update"
         );
         assert_eq!(k(Method::GET, "/clearbit/v2/companies/find"), "clearbit");
+        // Contacts are counted apart, in the families their calls belong to.
+        assert_eq!(
+            k(Method::POST, "/crm/v3/objects/contacts/batch/read"),
+            "crm.contacts.batch_read"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/objects/2026-09/contacts/batch/update"),
+            "crm.contacts.batch_update"
+        );
+        assert_eq!(
+            k(
+                Method::POST,
+                "/crm/v4/associations/companies/contacts/batch/read"
+            ),
+            "crm.associations.batch_read"
+        );
+        assert_eq!(
+            k(
+                Method::POST,
+                "/crm/associations/2026-09/companies/contacts/batch/read"
+            ),
+            "crm.associations.batch_read"
+        );
+        assert_eq!(
+            k(Method::GET, "/crm/v3/properties/contacts"),
+            "properties.contacts.list"
+        );
+        assert_eq!(
+            k(Method::POST, "/crm/v3/properties/contacts/groups"),
+            "property_groups.contacts.create"
+        );
     }
 
     async fn sandbox() -> crate::SandboxHandle {

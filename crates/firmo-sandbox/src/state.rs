@@ -127,6 +127,8 @@ impl Db {
 pub struct Stats {
     /// Requests by endpoint kind (`companies.list`, `companies.search`,
     /// `companies.batch_update`, `properties.create`, `clearbit`, ...), 429s included.
+    /// Contacts count apart: `crm.contacts.batch_read`, `crm.associations.batch_read`,
+    /// `properties.contacts.create`, `property_groups.contacts.get`, ...
     pub requests: BTreeMap<String, u64>,
     /// All requests answered (admin endpoints excluded).
     pub total_requests: u64,

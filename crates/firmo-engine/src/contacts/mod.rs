@@ -23,7 +23,9 @@ use std::time::Duration;
 use firmo_clay::person::{ClayPeopleClient, PeopleReceiver};
 use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::contacts::{ContactCrm, ContactLink, ContactUpdate, CrmContact};
-use firmo_connect::crm::{PropertyDef, PropertyGroup, WriteOutcome, format_timestamp};
+use firmo_connect::crm::{
+    EnsureOutcome, PropertyDef, PropertyGroup, WriteOutcome, format_timestamp,
+};
 use firmo_connect::{ConnectorError, PersonOutcome, PersonProvider, PersonQuery, Secret};
 use firmo_core::contact::{Contact, evaluate_contact};
 use firmo_core::{Date, ExecChange, Signal, UnixMillis, ValidationContext, engineering_exec};
@@ -274,8 +276,8 @@ impl ContactStage {
                 label: "firmo enrichment".to_owned(),
                 display_order: None,
             };
-            self.crm.ensure_contact_group(&group).await?;
-            calls += 1;
+            let outcome = self.crm.ensure_contact_group(&group).await?;
+            calls += ensure_calls(&outcome);
         }
         for want in wanted {
             let status = match live.get(&want.name) {
@@ -288,8 +290,9 @@ impl ContactStage {
                 Some(_) => PropertyStatus::Exists,
                 None if dry_run => PropertyStatus::WouldCreate,
                 None => {
-                    calls += 1;
-                    self.crm.ensure_contact_property(&want).await?.into()
+                    let outcome = self.crm.ensure_contact_property(&want).await?;
+                    calls += ensure_calls(&outcome);
+                    outcome.into()
                 }
             };
             match status {
@@ -937,6 +940,16 @@ impl ContactStage {
             e.diff = d;
         }
         Ok(())
+    }
+}
+
+/// The CRM calls one ensure made: HubSpot's connector reads a contact group or property
+/// before it creates it, so two for one created and one for one found (a create that
+/// conflicts with someone else's reads once more: rare, and not counted).
+fn ensure_calls(outcome: &EnsureOutcome) -> u64 {
+    match outcome {
+        EnsureOutcome::Created => 2,
+        _ => 1,
     }
 }
 

@@ -30,10 +30,14 @@
 //! | `company_domain` | `"acme.example"` | echoed or taken from the email |
 //! | `clay_table_id`, `clay_row_id` | | |
 //!
-//! Who is found: the email's local part `first.last` names one of the [`PERSONAS`], whose
-//! title, seniority and days in role are fixed; the sandbox's demo contacts are made of
-//! the same personas, so the emulator and the CRM agree. Anyone else comes back with every
-//! enrichment column `null` (Clay found no one).
+//! Who is found: the people at the row's company (the email's domain, else
+//! `company_domain`), by the email's local part `first.last` or by their LinkedIn URL.
+//! They are [`people_at`] that domain: its engineering leader from the company's synthetic
+//! profile ([`super::synth::engineering_lead`], the same person Clay's company table lists
+//! among its executive changes), with title, seniority and start date fixed by it, and
+//! two to five of the [`OTHERS`]. The sandbox's demo contacts are the same people, so the
+//! CRM, the people table and the company table agree. Anyone else (or a LinkedIn URL
+//! without a company) comes back with every enrichment column `null` (Clay found no one).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +54,7 @@ use firmo_core::Date;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{ClayTable, EmulatorSettings};
+use super::{ClayTable, EmulatorSettings, synth};
 
 /// The largest webhook body accepted (Clay's documented row limit).
 const MAX_BODY: usize = 100 * 1024;
@@ -58,7 +62,7 @@ const WEBHOOK_AUTH_HEADER: &str = "x-clay-webhook-auth";
 /// The people table every emulator starts with.
 pub const DEFAULT_TABLE: &str = "people";
 
-/// Someone Clay knows: the demo contacts are drawn from these.
+/// Someone Clay knows at a company: the demo contacts are these people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Persona {
     pub first: &'static str,
@@ -70,14 +74,32 @@ pub struct Persona {
 }
 
 impl Persona {
+    pub const fn new(
+        first: &'static str,
+        last: &'static str,
+        title: &'static str,
+        seniority: &'static str,
+        days_in_role: i64,
+    ) -> Persona {
+        Persona {
+            first,
+            last,
+            title,
+            seniority,
+            days_in_role,
+        }
+    }
+
     /// `first.last`, the local part of their demo email.
     pub fn local_part(&self) -> String {
         format!("{}.{}", self.first, self.last).to_lowercase()
     }
 
-    /// Their LinkedIn profile: a slug with a short stable suffix, as LinkedIn assigns.
-    pub fn linkedin_url(&self) -> String {
-        let suffix = fnv1a(self.local_part().as_bytes()) % 0x1_0000;
+    /// Their LinkedIn profile at `domain`'s company: a slug with a short suffix stable
+    /// per person and company (two companies' Lena Fischers are two people).
+    pub fn linkedin_url(&self, domain: &str) -> String {
+        let key = format!("{}@{}", self.local_part(), key_domain(domain));
+        let suffix = fnv1a(key.as_bytes()) % 0x1_0000;
         format!(
             "https://www.linkedin.com/in/{}-{}-{suffix:04x}",
             self.first.to_lowercase(),
@@ -91,67 +113,64 @@ impl Persona {
     }
 }
 
-const fn persona(
-    first: &'static str,
-    last: &'static str,
-    title: &'static str,
-    seniority: &'static str,
-    days_in_role: i64,
-) -> Persona {
-    Persona {
-        first,
-        last,
-        title,
-        seniority,
-        days_in_role,
-    }
-}
-
-/// Engineering executives who started their role recently (within 90 days): what the
-/// `exec_change` signal is about.
-pub const RECENT_EXECS: &[Persona] = &[
-    persona("Maya", "Chen", "Chief Technology Officer", "c_suite", 21),
-    persona("Rahul", "Iyer", "VP Engineering", "vp", 47),
-    persona("Sofia", "Marquez", "VP, Engineering", "vp", 63),
-    persona("Kenji", "Watanabe", "CTO", "c_suite", 12),
-];
-
-/// Engineering executives long in their role: no executive change.
-pub const SETTLED_EXECS: &[Persona] = &[
-    persona("Erik", "Olsen", "CTO", "c_suite", 1_240),
-    persona("Priya", "Natarajan", "VP of Engineering", "vp", 700),
-    persona("Tom", "Becker", "Head of Engineering", "head", 30),
-];
-
 /// Everyone else firmo might select or skip (DevOps/SRE, engineers, other functions).
 pub const OTHERS: &[Persona] = &[
-    persona(
+    Persona::new(
         "Lena",
         "Fischer",
         "Director of Platform Engineering",
         "director",
         410,
     ),
-    persona("Omar", "Haddad", "Site Reliability Engineer", "senior", 220),
-    persona("Grace", "Okafor", "DevOps Lead", "manager", 530),
-    persona("Daniel", "Novak", "Senior Software Engineer", "senior", 380),
-    persona("Chloe", "Dubois", "Account Executive", "entry", 150),
-    persona("Ivan", "Petrov", "Marketing Manager", "manager", 900),
-    persona("Aisha", "Rahman", "Engineering Manager", "manager", 260),
-    persona("Lucas", "Silva", "Head of Sales", "head", 75),
-    persona("Hannah", "Berg", "Staff Engineer", "senior", 610),
-    persona("Noah", "Kim", "Former CTO, Advisor", "partner", 95),
+    Persona::new("Omar", "Haddad", "Site Reliability Engineer", "senior", 220),
+    Persona::new("Grace", "Okafor", "DevOps Lead", "manager", 530),
+    Persona::new("Daniel", "Novak", "Senior Software Engineer", "senior", 380),
+    Persona::new("Chloe", "Dubois", "Account Executive", "entry", 150),
+    Persona::new("Ivan", "Petrov", "Marketing Manager", "manager", 900),
+    Persona::new("Aisha", "Rahman", "Engineering Manager", "manager", 260),
+    Persona::new("Lucas", "Silva", "Head of Sales", "head", 75),
+    Persona::new("Hannah", "Berg", "Staff Engineer", "senior", 610),
+    Persona::new("Noah", "Kim", "Former CTO, Advisor", "partner", 95),
 ];
 
-/// Every persona, in table order.
-pub fn personas() -> impl Iterator<Item = &'static Persona> {
-    RECENT_EXECS.iter().chain(SETTLED_EXECS).chain(OTHERS)
+/// A domain as people are keyed by: normalized like the company profiles' keys.
+fn key_domain(domain: &str) -> String {
+    synth::normalize_domain(domain).unwrap_or_else(|| domain.trim().to_ascii_lowercase())
 }
 
-/// The persona an email's local part names (`maya.chen@…`), case-insensitively.
-pub fn persona_for_email(email: &str) -> Option<&'static Persona> {
-    let local = email.trim().split('@').next()?.to_lowercase();
-    personas().find(|p| p.local_part() == local)
+/// The people at `domain`'s company, its engineering leader (if LinkedIn lists one) first,
+/// then two to five of the [`OTHERS`]. Deterministic: the domain alone decides.
+pub fn people_at(domain: &str) -> Vec<Persona> {
+    let domain = key_domain(domain);
+    let mut out: Vec<Persona> = synth::engineering_lead(&domain)
+        .map(|l| l.person)
+        .into_iter()
+        .collect();
+    let h = synth::hash(&domain, "people");
+    let others = 2 + (h % 4) as usize;
+    let start = ((h >> 8) as usize) % OTHERS.len();
+    out.extend((0..others).map(|i| OTHERS[(start + i) % OTHERS.len()]));
+    out
+}
+
+/// Whether `domain`'s company has a CTO or VP of Engineering who started within the
+/// recent window ([`synth::RECENT_LEAD_DAYS`]): where `exec_change` must be set.
+pub fn has_recent_exec(domain: &str) -> bool {
+    synth::engineering_lead(domain).is_some_and(|l| l.recent_exec_change)
+}
+
+/// The person at `domain`'s company an email's local part (`maya.chen@…`) or a LinkedIn
+/// URL names, case-insensitively.
+fn find(domain: &str, email: Option<&str>, linkedin: Option<&str>) -> Option<Persona> {
+    let people = people_at(domain);
+    let local = email
+        .and_then(|e| e.split('@').next())
+        .map(str::to_lowercase);
+    let url = linkedin.map(|u| u.trim_end_matches('/').to_lowercase());
+    people.into_iter().find(|p| {
+        local.as_deref() == Some(p.local_part().as_str())
+            || url.as_deref() == Some(p.linkedin_url(domain).as_str())
+    })
 }
 
 /// The enriched row for `input`, as the HTTP API column posts it.
@@ -159,20 +178,21 @@ pub fn enriched_person_row(input: &Map<String, Value>, today: Date) -> Map<Strin
     let mut row = input.clone();
     let text = |key: &str| input.get(key).and_then(Value::as_str).map(str::trim);
     let email = text("email").filter(|e| e.contains('@'));
-    // A LinkedIn URL alone identifies someone too, by the persona's slug.
-    let found = email.and_then(persona_for_email).or_else(|| {
-        let url = text("linkedin_url")?.to_lowercase();
-        personas().find(|p| url.trim_end_matches('/') == p.linkedin_url())
-    });
+    let email_domain = email.and_then(|e| e.split_once('@')).map(|(_, d)| d);
+    // Where they work: their email says it best; the company the row names otherwise.
+    let domain = email_domain
+        .or_else(|| text("company_domain"))
+        .filter(|d| !d.is_empty());
+    let found = domain.and_then(|d| find(d, email, text("linkedin_url")).map(|p| (d, p)));
     if !row.contains_key("company_domain")
-        && let Some(domain) = email.and_then(|e| e.split_once('@')).map(|(_, d)| d)
+        && let Some(domain) = email_domain
     {
         row.insert("company_domain".into(), json!(domain.to_lowercase()));
     }
     let columns = match found {
-        Some(p) => [
+        Some((domain, p)) => [
             ("job_title", json!(p.title)),
-            ("linkedin_url", json!(p.linkedin_url())),
+            ("linkedin_url", json!(p.linkedin_url(domain))),
             ("seniority", json!(p.seniority)),
             (
                 "role_start_date",
@@ -365,49 +385,96 @@ mod tests {
     use super::super::testutil;
     use super::*;
 
-    #[test]
-    fn personas_are_unique_and_classified_as_documented() {
-        let mut seen = std::collections::BTreeSet::new();
-        for p in personas() {
-            assert!(seen.insert(p.local_part()), "{} twice", p.local_part());
-            assert!(firmo_core::normalize::seniority(p.seniority).is_ok());
-        }
-        for p in RECENT_EXECS {
-            let role = firmo_core::title::engineering_exec(p.title).expect(p.title);
-            assert!(
-                role.counts_for_exec_change() && p.days_in_role < 90,
-                "{p:?}"
-            );
-        }
-        for p in SETTLED_EXECS {
-            let counts = firmo_core::title::engineering_exec(p.title)
-                .is_some_and(firmo_core::title::EngineeringExec::counts_for_exec_change);
-            assert!(!counts || p.days_in_role > 90, "{p:?}");
-        }
+    /// Who counts for `exec_change` as firmo-core classifies a title, and when.
+    fn counts(p: &Persona) -> bool {
+        firmo_core::title::engineering_exec(p.title)
+            .is_some_and(firmo_core::title::EngineeringExec::counts_for_exec_change)
     }
 
     #[test]
-    fn a_known_person_is_enriched_and_a_stranger_is_not() {
+    fn the_people_at_a_company_are_unique_and_classified_as_documented() {
+        let (mut recent, mut leads) = (0, 0);
+        for i in 0..400 {
+            let domain = format!("company-{i}.example");
+            let people = people_at(&domain);
+            let mut seen = std::collections::BTreeSet::new();
+            for p in &people {
+                assert!(seen.insert(p.local_part()), "{domain}: {p:?} twice");
+                assert!(firmo_core::normalize::seniority(p.seniority).is_ok());
+                let url = p.linkedin_url(&domain);
+                assert_eq!(
+                    firmo_core::normalize::linkedin_profile_url(&url).unwrap(),
+                    url
+                );
+            }
+            assert!((2..=6).contains(&people.len()), "{domain}");
+            // Only the leader can be a new CTO or VP Engineering, and only a recent one.
+            let new_exec = people
+                .iter()
+                .filter(|p| counts(p) && p.days_in_role <= 90)
+                .count();
+            assert_eq!(new_exec, usize::from(has_recent_exec(&domain)), "{domain}");
+            for p in people.iter().filter(|p| counts(p)) {
+                assert!(
+                    !(81..150).contains(&p.days_in_role),
+                    "{domain}: {p:?} near the window's edge"
+                );
+            }
+            recent += usize::from(has_recent_exec(&domain));
+            leads += usize::from(synth::engineering_lead(&domain).is_some());
+        }
+        // The module docs' shares: a quarter recent, five in eight with a leader.
+        assert!((70..=130).contains(&recent), "{recent} of 400");
+        assert!((215..=285).contains(&leads), "{leads} of 400");
+        // A spelling of the same domain is the same company.
+        assert_eq!(
+            people_at("WWW.Company-1.example"),
+            people_at("company-1.example")
+        );
+    }
+
+    #[test]
+    fn a_person_is_enriched_as_their_company_profile_says_and_a_stranger_is_not() {
         let today = testutil::fixed_today();
-        let input = json!({"contact_id": "7", "email": "Maya.Chen@Acme.example"});
+        let lead = synth::engineering_lead("complete.example").unwrap().person;
+        let input = json!({"contact_id": "7", "email": "Dana.Whitfield@Complete.example"});
         let row = enriched_person_row(input.as_object().unwrap(), today);
         assert_eq!(row["contact_id"], "7");
-        assert_eq!(row["job_title"], "Chief Technology Officer");
+        assert_eq!(row["job_title"], lead.title);
         assert_eq!(row["seniority"], "c_suite");
-        assert_eq!(row["role_start_date"], "2026-05-25");
-        assert_eq!(row["company_domain"], "acme.example");
+        // The start date the company table lists for the same person.
+        let change = &synth::profile("complete.example", today)
+            .linkedin
+            .exec_changes[0];
+        assert_eq!(change.name, "Dana Whitfield");
+        assert_eq!(row["role_start_date"], change.start_date.to_string());
+        assert_eq!(row["role_start_date"], "2026-05-16");
+        assert_eq!(row["company_domain"], "complete.example");
         let url = row["linkedin_url"].as_str().unwrap();
-        assert_eq!(
-            firmo_core::normalize::linkedin_profile_url(url).unwrap(),
-            url
-        );
-        let by_url = json!({"linkedin_url": format!("{url}/")});
+        let by_url =
+            json!({"linkedin_url": format!("{url}/"), "company_domain": "complete.example"});
         let again = enriched_person_row(by_url.as_object().unwrap(), today);
-        assert_eq!(again["job_title"], "Chief Technology Officer");
-        let stranger = json!({"email": "nobody@acme.example"});
+        assert_eq!(again["job_title"], lead.title);
+        // The same URL at another company, or with no company, is no one Clay knows.
+        for other in [
+            json!({"linkedin_url": url}),
+            json!({"linkedin_url": url, "company_domain": "other.example"}),
+        ] {
+            let row = enriched_person_row(other.as_object().unwrap(), today);
+            assert_eq!(row["job_title"], Value::Null, "{other}");
+        }
+        let stranger = json!({"email": "nobody@complete.example"});
         let row = enriched_person_row(stranger.as_object().unwrap(), today);
         assert_eq!(row["job_title"], Value::Null);
         assert_eq!(row["role_start_date"], Value::Null);
+        // Someone at one company is not found at another that has no such person.
+        let elsewhere = (0..50)
+            .map(|i| format!("company-{i}.example"))
+            .find(|d| !people_at(d).contains(&lead))
+            .unwrap();
+        let moved = json!({"email": format!("dana.whitfield@{elsewhere}")});
+        let row = enriched_person_row(moved.as_object().unwrap(), today);
+        assert_eq!(row["job_title"], Value::Null);
     }
 
     #[tokio::test]
@@ -448,7 +515,9 @@ mod tests {
             .unwrap();
         assert_eq!(configured.status(), 200);
         let url = format!("{base}/clay/people/webhooks/people");
-        let body = json!({"contact_id": "9", "email": "rahul.iyer@beta.example"});
+        let person = people_at("beta.example")[0];
+        let email = format!("{}@beta.example", person.local_part());
+        let body = json!({"contact_id": "9", "email": email});
         let refused = c.post(&url).json(&body).send().await.unwrap();
         assert_eq!(refused.status(), 401);
         let missing = c
@@ -477,7 +546,7 @@ mod tests {
         let (secret, row) = rx.recv().await.unwrap();
         assert_eq!(secret.as_deref(), Some("s3"));
         assert_eq!(row["contact_id"], "9");
-        assert_eq!(row["job_title"], "VP Engineering");
+        assert_eq!(row["job_title"], person.title);
         assert_eq!(row["clay_table_id"], "people");
     }
 }

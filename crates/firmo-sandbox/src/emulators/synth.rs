@@ -34,6 +34,26 @@
 //! (`LastDetected` ≥ 180 days before `today`), and about a fifth of the other
 //! technologies BuiltWith reports are no longer live either.
 //!
+//! # Engineering leadership (the people behind `exec_change`)
+//!
+//! Each domain's profile also names its engineering leader, if LinkedIn lists one
+//! ([`engineering_lead`], drawn from its own hash), and everything about people follows
+//! from it: Clay's company table lists them among the `recent_executive_changes` when they
+//! started within [`LINKEDIN_CHANGES_DAYS`], and the sandbox's CRM contacts and Clay people
+//! table ([`super::people::people_at`]) have them as a person with that title and start
+//! date. So the company table and the people agree on `exec_change`.
+//!
+//! | leader | share | started before `today` | `exec_change` |
+//! |---|---|---|---|
+//! | a CTO or VP of Engineering, recently | 25 % | 5–80 days | yes |
+//! | a CTO or VP of Engineering, long ago | 25 % | 150–1,400 days | no |
+//! | a Head of Engineering, recently | 12.5 % | 10–80 days | no (not a CTO or VP) |
+//! | none listed | 37.5 % | | no |
+//!
+//! No start date falls in 81–149 days, so any `exec_change` window in that range (the
+//! default is 90) gives every company the same answer. The other executive changes
+//! (sales, finance, marketing, operations) are drawn independently and never count.
+//!
 //! # Reserved domains
 //!
 //! Fixed scenarios for tests (see [`RESERVED_DOMAINS`]); each is otherwise an ordinary
@@ -41,7 +61,7 @@
 //!
 //! | domain | scenario |
 //! |---|---|
-//! | `complete.example` | found everywhere, no quirk, every field present; recent funding, AWS, fast growth and a new CTO so every derived signal is on |
+//! | `complete.example` | found everywhere, no quirk, every field present; recent funding, AWS, fast growth and a new CTO (Dana Whitfield, 30 days) so every derived signal is on |
 //! | `notfound.example` | missing at every source |
 //! | `pending.example` | Clearbit 202 on the first call |
 //! | `disagree.example` | Clearbit headcount 1.6× LinkedIn's |
@@ -52,9 +72,12 @@
 //! | `unfunded.example` | no funding rounds |
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use firmo_core::Date;
 use firmo_core::field::REVENUE_BUCKETS;
+
+use super::people::Persona;
 
 /// The four providers the emulators speak for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,6 +238,35 @@ pub struct ExecChange {
     pub start_date: Date,
 }
 
+/// Days before `today` a recent engineering leader started (see the module docs).
+pub const RECENT_LEAD_DAYS: RangeInclusive<i64> = 5..=80;
+/// Days before `today` a long-settled engineering leader started.
+pub const SETTLED_LEAD_DAYS: RangeInclusive<i64> = 150..=1_400;
+/// How far back Clay's `recent_executive_changes` column reaches.
+pub const LINKEDIN_CHANGES_DAYS: i64 = 400;
+
+/// A company's engineering leader as LinkedIn lists them: one person the company table
+/// and the people table both speak of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineeringLead {
+    pub person: Persona,
+    /// A CTO or VP of Engineering who started within [`RECENT_LEAD_DAYS`]: the change the
+    /// `exec_change` signal is about.
+    pub recent_exec_change: bool,
+}
+
+impl EngineeringLead {
+    /// The change as Clay's company table lists it, if it is recent enough to be listed.
+    pub fn change(&self, today: Date) -> Option<ExecChange> {
+        let p = &self.person;
+        (p.days_in_role <= LINKEDIN_CHANGES_DAYS).then(|| ExecChange {
+            name: format!("{} {}", p.first, p.last),
+            title: p.title,
+            start_date: shift(today, -p.days_in_role),
+        })
+    }
+}
+
 /// LinkedIn-derived signals (delivered through Clay).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkedIn {
@@ -224,8 +276,9 @@ pub struct LinkedIn {
     pub growth_6mo_pct: f64,
     pub open_engineering_roles: u32,
     pub job_postings: u32,
-    /// Newest first.
+    /// Newest first; the engineering leader's among them when recent enough.
     pub exec_changes: Vec<ExecChange>,
+    pub engineering_lead: Option<EngineeringLead>,
 }
 
 /// Where the company is headquartered.
@@ -704,6 +757,8 @@ fn linkedin(domain: &str, today: Date, headcount: u32) -> LinkedIn {
         55..85 => 1,
         _ => 2,
     };
+    // Outside engineering only: the engineering leader is the one below, whom the
+    // people table knows too.
     let mut exec_changes: Vec<ExecChange> = (0..changes)
         .map(|_| ExecChange {
             name: person_name(&mut rng),
@@ -711,6 +766,8 @@ fn linkedin(domain: &str, today: Date, headcount: u32) -> LinkedIn {
             start_date: shift(today, -(5 + rng.below(400) as i64)),
         })
         .collect();
+    let engineering_lead = engineering_lead(domain);
+    exec_changes.extend(engineering_lead.and_then(|l| l.change(today)));
     exec_changes.sort_by_key(|c| std::cmp::Reverse(c.start_date));
     LinkedIn {
         handle: format!("company/{}", slug(first_label(domain))),
@@ -719,7 +776,49 @@ fn linkedin(domain: &str, today: Date, headcount: u32) -> LinkedIn {
         open_engineering_roles,
         job_postings,
         exec_changes,
+        engineering_lead,
     }
+}
+
+/// The engineering leader LinkedIn lists at `domain` (normalized first), if any, drawn
+/// from the domain's own hash with the shares of the module docs. Dates are days before
+/// `today`, so who is recent does not depend on the date.
+pub fn engineering_lead(domain: &str) -> Option<EngineeringLead> {
+    let domain = normalize_domain(domain).unwrap_or_else(|| domain.trim().to_ascii_lowercase());
+    if domain == "complete.example" {
+        return Some(EngineeringLead {
+            person: Persona::new("Dana", "Whitfield", "CTO", "c_suite", 30),
+            recent_exec_change: true,
+        });
+    }
+    let mut rng = Rng::new(&domain, "engineering-lead");
+    let days = |rng: &mut Rng, range: RangeInclusive<i64>| {
+        let span = (range.end() - range.start() + 1) as u64;
+        range.start() + rng.below(span) as i64
+    };
+    let (title, seniority, days_in_role, recent) = match rng.below(8) {
+        0 | 1 => {
+            let (t, s) = LEAD_TITLES[rng.below(LEAD_TITLES.len() as u64) as usize];
+            (t, s, days(&mut rng, RECENT_LEAD_DAYS), true)
+        }
+        2 | 3 => {
+            let (t, s) = LEAD_TITLES[rng.below(LEAD_TITLES.len() as u64) as usize];
+            (t, s, days(&mut rng, SETTLED_LEAD_DAYS), false)
+        }
+        4 => (
+            "Head of Engineering",
+            "head",
+            days(&mut rng, 10..=80),
+            false,
+        ),
+        _ => return None,
+    };
+    let first = LEAD_FIRST[rng.below(LEAD_FIRST.len() as u64) as usize];
+    let last = LEAD_LAST[rng.below(LEAD_LAST.len() as u64) as usize];
+    Some(EngineeringLead {
+        person: Persona::new(first, last, title, seniority, days_in_role),
+        recent_exec_change: recent,
+    })
 }
 
 /// `complete.example` turns every derived signal on: funded 45 days ago, on AWS, growing
@@ -766,11 +865,12 @@ fn make_complete(
     linkedin.job_postings = linkedin
         .job_postings
         .max(linkedin.open_engineering_roles + 8);
-    linkedin.exec_changes = vec![ExecChange {
-        name: "Dana Whitfield".to_owned(),
-        title: "CTO",
-        start_date: shift(today, -30),
-    }];
+    // Only the new CTO: no other executive change muddies the scenario.
+    linkedin.exec_changes = linkedin
+        .engineering_lead
+        .and_then(|l| l.change(today))
+        .into_iter()
+        .collect();
 }
 
 /// Clearbit's `employeesRange` bucket for a headcount.
@@ -938,14 +1038,43 @@ impl fmt::Debug for Rng {
     }
 }
 
+/// Executive changes outside engineering (the engineering leader is drawn apart).
 const EXEC_TITLES: &[&str] = &[
-    "CTO",
-    "VP Engineering",
     "Chief Revenue Officer",
     "VP Sales",
     "CFO",
     "VP Marketing",
     "COO",
+];
+
+/// Titles of a leader who counts for `exec_change`, with their seniority.
+const LEAD_TITLES: &[(&str, &str)] = &[
+    ("Chief Technology Officer", "c_suite"),
+    ("CTO", "c_suite"),
+    ("VP Engineering", "vp"),
+    ("VP, Engineering", "vp"),
+    ("VP of Engineering", "vp"),
+];
+
+// Engineering leaders' names: no first name is one of the other people's
+// (`people::OTHERS`), so no two people at a company share an email.
+const LEAD_FIRST: &[&str] = &[
+    "Maya", "Rahul", "Sofia", "Kenji", "Erik", "Priya", "Tom", "Elena", "Marcus", "Yuki", "Amara",
+    "Felix",
+];
+const LEAD_LAST: &[&str] = &[
+    "Chen",
+    "Iyer",
+    "Marquez",
+    "Watanabe",
+    "Olsen",
+    "Natarajan",
+    "Becker",
+    "Whitfield",
+    "Moreau",
+    "Lindqvist",
+    "Osei",
+    "Park",
 ];
 
 const INVESTORS: &[&str] = &[
