@@ -69,28 +69,7 @@ impl Fleet {
                 location: shown.clone(),
                 message: e.to_string(),
             })??;
-        let db = |op: &'static str| {
-            let location = shown.clone();
-            move |e: tokio_postgres::Error| FleetError::Db {
-                op,
-                location,
-                message: db_message(&e),
-            }
-        };
-        let mut config: tokio_postgres::Config =
-            location.parse().map_err(db("reading the state URL"))?;
-        if config.get_application_name().is_none() {
-            config.application_name("firmo fleet");
-        }
-        let (mut client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(db("connecting to"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %db_message(&e), "the fleet's database connection ended");
-            }
-        });
+        let mut client = client(location, &shown).await?;
         migrate(&mut client, &shown).await?;
         Ok(Fleet {
             client: Arc::new(client),
@@ -115,6 +94,69 @@ impl Fleet {
     pub(crate) fn client(&self) -> &tokio_postgres::Client {
         &self.client
     }
+}
+
+/// A connection to the server at `location` (shown as `shown` in errors), its driver
+/// task spawned.
+async fn client(location: &str, shown: &str) -> Result<tokio_postgres::Client, FleetError> {
+    let db = |op: &'static str| {
+        let location = shown.to_owned();
+        move |e: tokio_postgres::Error| FleetError::Db {
+            op,
+            location,
+            message: db_message(&e),
+        }
+    };
+    let mut config: tokio_postgres::Config =
+        location.parse().map_err(db("reading the state URL"))?;
+    if config.get_application_name().is_none() {
+        config.application_name("firmo fleet");
+    }
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(db("connecting to"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %db_message(&e), "the fleet's database connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The fleet's portals at `location` as (name, account key once learnt), by name,
+/// without creating or migrating anything: for read-only commands (`firmo report
+/// --portal`). A state with no fleet tables has none.
+pub async fn registered_portals(
+    location: &str,
+) -> Result<Vec<(String, Option<String>)>, FleetError> {
+    const OP: &str = "reading the fleet's portals";
+    let shown = firmo_store::display_location(std::path::Path::new(location));
+    if !firmo_store::is_postgres_url(location) {
+        return Err(FleetError::NotPostgres { location: shown });
+    }
+    let client = client(location, &shown).await?;
+    let db = |e: tokio_postgres::Error| FleetError::Db {
+        op: OP,
+        location: shown.clone(),
+        message: db_message(&e),
+    };
+    let exists: bool = client
+        .query_one("SELECT to_regclass('fleet_portals') IS NOT NULL", &[])
+        .await
+        .map_err(db)?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "SELECT name, account_key FROM fleet_portals ORDER BY name COLLATE \"C\"",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Applies the missing fleet migrations, one transaction each, under a transaction-level
