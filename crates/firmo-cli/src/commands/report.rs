@@ -752,6 +752,89 @@ mod tests {
         assert!(report.quality.is_none());
     }
 
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            config: None,
+            state: "portals.db".into(),
+            json: false,
+            verbose: 0,
+            quiet: false,
+        }
+    }
+
+    /// Portal 1's run, then a newer run of portal 2 with its own accounts.
+    fn two_portals() -> Store {
+        let mut store = store();
+        let one = store
+            .start_run(&RunStart::new("sync", UnixMillis(5_000)).on("hubspot", "hubspot:1"))
+            .unwrap();
+        store
+            .record_outcomes(one, &[outcome("p1", Outcome::Written, None, json!({}))])
+            .unwrap();
+        store.add_credits(one, "clay", 3.0, 3).unwrap();
+        let two = store
+            .start_run(&RunStart::new("sync", UnixMillis(6_000)).on("hubspot", "hubspot:2"))
+            .unwrap();
+        store
+            .record_outcomes(two, &[outcome("p2", Outcome::Written, None, json!({}))])
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_portal_report_holds_only_that_portals_runs_and_accounts() {
+        let store = two_portals();
+        let all = build(&store, 10, None).unwrap();
+        assert_eq!(all.runs.len(), 4);
+        assert_eq!(
+            all.accounts[0].id, "p2",
+            "every portal's: the newest run's accounts"
+        );
+
+        let one = build(&store, 10, Some("hubspot:1")).unwrap();
+        let portals: Vec<Option<&str>> = one.runs.iter().map(|r| r.portal.as_deref()).collect();
+        assert_eq!(portals, [Some("hubspot:1")]);
+        let ids: Vec<&str> = one.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["p1"],
+            "its newest run's accounts, not a newer portal's"
+        );
+        assert_eq!(one.trend.len(), 1);
+        assert_close(one.trend[0].credits["clay"], 3.0);
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["portal"], "hubspot:1");
+        assert!(serde_json::to_value(&all).unwrap().get("portal").is_none());
+        assert!(table(&one).starts_with("portal hubspot:1\n"));
+    }
+
+    #[test]
+    fn a_portal_is_named_by_its_key_or_its_id_and_an_unknown_one_lists_the_known() {
+        let portals = two_portals();
+        let key = |asked: &str| portal_key(&global(), &portals, asked);
+        assert_eq!(key("hubspot:2").unwrap(), "hubspot:2");
+        assert_eq!(key("1").unwrap(), "hubspot:1", "the HubSpot portal id");
+        for unknown in ["3", "hubspot", ""] {
+            let Err(Failure::Usage(e)) = key(unknown) else {
+                panic!("{unknown:?} is not a portal");
+            };
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "no portal `{unknown}` in portals.db; the portals with runs: hubspot:1, \
+                     hubspot:2"
+                )
+            );
+        }
+        let Err(Failure::Usage(e)) = portal_key(&global(), &store(), "1") else {
+            panic!("a state without portal runs knows no portal");
+        };
+        assert!(
+            e.to_string().ends_with("it has no runs on any portal yet"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_terminal_lists_accounts_as_aligned_text() {
         let text = table(&build(&store(), 10, None).unwrap());
