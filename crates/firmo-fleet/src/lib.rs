@@ -21,6 +21,7 @@
 //! missed heartbeats; and a per-portal group key still has to be built around it. The
 //! queue here is four statements on the driver the workspace already builds.
 
+mod budget;
 mod error;
 pub mod pace;
 mod portals;
@@ -30,6 +31,7 @@ mod status;
 
 use std::sync::Arc;
 
+pub use budget::Reservation;
 pub use error::FleetError;
 use error::db_message;
 pub use portals::{NewPortal, Portal, parse_every};
@@ -40,6 +42,9 @@ pub use status::{FleetStatus, PortalStatus, WorkerStatus};
 #[derive(Clone)]
 pub struct Fleet {
     client: Arc<tokio_postgres::Client>,
+    /// A second connection for transactions ([`Fleet::reserve`]): a transaction on the
+    /// shared one would take in the statements other tasks send meanwhile.
+    tx_client: Arc<tokio::sync::Mutex<tokio_postgres::Client>>,
     location: String,
 }
 
@@ -71,8 +76,10 @@ impl Fleet {
             })??;
         let mut client = client(location, &shown).await?;
         migrate(&mut client, &shown).await?;
+        let tx_client = self::client(location, &shown).await?;
         Ok(Fleet {
             client: Arc::new(client),
+            tx_client: Arc::new(tokio::sync::Mutex::new(tx_client)),
             location: shown,
         })
     }
@@ -93,6 +100,10 @@ impl Fleet {
 
     pub(crate) fn client(&self) -> &tokio_postgres::Client {
         &self.client
+    }
+
+    pub(crate) fn tx_client(&self) -> &tokio::sync::Mutex<tokio_postgres::Client> {
+        &self.tx_client
     }
 }
 
