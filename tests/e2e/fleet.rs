@@ -271,6 +271,40 @@ async fn two_workers_sync_three_portals_and_a_killed_workers_job_is_finished_by_
     }
     assert_eq!(status["queued"], 0);
 
+    // `firmo report --portal` shows one portal's runs and accounts, named as the fleet
+    // names it or by its HubSpot portal id; an unknown name lists the known ones.
+    for (p, row) in portals.iter().zip(status["portals"].as_array().unwrap()) {
+        let key = row["account_key"]
+            .as_str()
+            .expect("the portal's key")
+            .to_owned();
+        let id = key.rsplit(':').next().unwrap().to_owned();
+        for asked in [p.name, id.as_str()] {
+            let report = run(state_args(&["report", "--portal", asked])).await;
+            let report = report.expect_code(0).json();
+            assert_eq!(report["portal"], key.as_str(), "{asked}");
+            let runs = report["runs"].as_array().unwrap();
+            assert!(!runs.is_empty(), "{asked}");
+            assert!(
+                runs.iter().all(|r| r["portal"] == key.as_str()),
+                "{asked}: {runs:?}"
+            );
+            assert_eq!(
+                report["accounts_total"],
+                p.sandbox.companies().len(),
+                "{asked}: its newest run's accounts"
+            );
+        }
+    }
+    let unknown = run(state_args(&["report", "--portal", "delta"])).await;
+    unknown.expect_code(2);
+    let message = unknown.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("no portal `delta`"), "{message}");
+    assert!(message.contains("alpha (hubspot:"), "{message}");
+
     // Never two attempts on one portal at once; the victim's job lost once, then done.
     let attempts = fleet.attempts().await.unwrap();
     for p in &portals {
