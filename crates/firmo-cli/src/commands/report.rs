@@ -184,8 +184,16 @@ pub(crate) fn portal_key(
     }
     let suffix = format!(":{asked}");
     let by_id: Vec<&String> = known.iter().filter(|k| k.ends_with(&suffix)).collect();
-    if let [key] = by_id[..] {
-        return Ok(key.clone());
+    match by_id[..] {
+        [key] => return Ok(key.clone()),
+        [_, _, ..] => {
+            let keys: Vec<&str> = by_id.iter().map(|k| k.as_str()).collect();
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "portal `{asked}` in {state} could be {}: name one by its whole key",
+                keys.join(" or ")
+            )));
+        }
+        [] => {}
     }
     let listed: Vec<String> = known
         .iter()
@@ -826,6 +834,17 @@ mod tests {
                 )
             );
         }
+        let mut twins = two_portals();
+        twins
+            .start_run(&RunStart::new("sync", UnixMillis(7_000)).on("other", "other:2"))
+            .unwrap();
+        let Err(Failure::Usage(e)) = portal_key(&global(), &twins, "2") else {
+            panic!("two portals' ids are 2");
+        };
+        assert_eq!(
+            e.to_string(),
+            "portal `2` in portals.db could be hubspot:2 or other:2: name one by its whole key"
+        );
         let Err(Failure::Usage(e)) = portal_key(&global(), &store(), "1") else {
             panic!("a state without portal runs knows no portal");
         };
