@@ -487,14 +487,25 @@ async fn a_job_runs_capped_at_its_reservation_and_a_job_with_nothing_left_is_ski
     );
     let detail = late["last_detail"].as_str().unwrap();
     assert!(detail.contains("fleet's budget"), "{detail}");
+    let asked = portals[1].sandbox.stats().requests;
+    assert!(!asked.contains_key("clearbit"), "nothing bought: {asked:?}");
+
+    // The sources document of one portal describes its newest run; a fleet portal that
+    // never ran has no report.
+    let doc = ws.path("solo.md");
+    let doc_arg = doc.to_str().unwrap();
+    firmo(&["report", "--portal", "solo", "--sources-md", doc_arg])
+        .await
+        .expect_code(0);
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let header = format!("from run {} (sync, 30 accounts)", run["id"]);
+    assert!(text.contains(&header), "{header}:\n{text}");
+    let none = firmo(&["report", "--portal", "late"]).await;
+    none.expect_code(2);
+    let message = none.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(
-        portals[1]
-            .sandbox
-            .stats()
-            .requests
-            .get("clearbit")
-            .is_none(),
-        "nothing bought"
+        message.contains("fleet portal `late` has no runs"),
+        "{message}"
     );
 }
 
