@@ -13,7 +13,10 @@
 //!   lease timeout to wait out; the store's own answers-before-writes rule means the
 //!   retry pays for no lookup already stored;
 //! - **a token bucket per portal** ([`Fleet::take_tokens`], [`pace::PacedCrm`]) that
-//!   every worker touching the portal draws from, so together they keep to its limit.
+//!   every worker touching the portal draws from, so together they keep to its limit;
+//! - **credit reservations** ([`Fleet::reserve`]): a running job holds what its run may
+//!   spend, taken one at a time against the portal's and the fleet's monthly budgets, so
+//!   jobs that start together cannot overshoot them.
 //!
 //! Why not a queue crate: apalis-postgres 1.0 (the maintained choice) brings sqlx 0.9
 //! with compile-time-checked queries, a second PostgreSQL driver and TLS stack beside the

@@ -99,7 +99,9 @@ impl Fleet {
                          WHERE j.portal = p.name AND j.finished_at IS NOT NULL \
                          ORDER BY j.finished_at DESC LIMIT 1) last ON true \
                      LEFT JOIN LATERAL (SELECT state, worker, \
-                         GREATEST(j.reserved_credits - {JOB_SPENT}, 0) AS reserved FROM fleet_jobs j \
+                         CASE WHEN j.reserved_credits IS NOT NULL \
+                             THEN GREATEST(j.reserved_credits - {JOB_SPENT}, 0) END AS reserved \
+                         FROM fleet_jobs j \
                          WHERE j.portal = p.name AND j.state IN ('queued', 'running') LIMIT 1) open ON true \
                      ORDER BY p.name COLLATE \"C\""
                 ),
@@ -180,8 +182,13 @@ mod tests {
         gone.register_worker("gone", "h", 1).await.unwrap();
         drop(gone);
         fleet.register_worker("here", "h", 2).await.unwrap();
-        fleet.claim("here").await.unwrap().unwrap();
+        let job = fleet.claim("here").await.unwrap().unwrap();
+        // GREATEST ignores NULL: a job that reserved nothing must not show 0 held.
+        assert_eq!(fleet.status().await.unwrap().portals[0].reserved, None);
+        fleet.reserve(&job, "here", 2.0).await.unwrap();
         let status = fleet.status().await.unwrap();
+        assert_eq!(status.portals[0].reserved, Some(2.0));
+        assert!((status.fleet_reserved - 2.0).abs() < 1e-9);
         assert_eq!((status.queued, status.running), (0, 1));
         assert_eq!(status.portals[0].open.as_deref(), Some("running on here"));
         assert_eq!(status.portals[0].monthly_credits, Some(5.0));
