@@ -229,8 +229,9 @@ mod tests {
         (worker, job)
     }
 
-    /// A real run on portal `key` in the store, that spent `credits`.
-    async fn run_spending(url: &str, key: &str, credits: f64) -> i64 {
+    /// A run on portal `key` in the store (a dry one: credits it would have spent), that
+    /// spent `credits`.
+    async fn run_spending(url: &str, key: &str, credits: f64, dry_run: bool) -> i64 {
         let url = url.to_owned();
         let key = key.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -242,7 +243,8 @@ mod tests {
                 "sync",
                 firmo_store::UnixMillis(i64::try_from(now.as_millis()).unwrap()),
             )
-            .on("hubspot", key);
+            .on("hubspot", key)
+            .dry_run(dry_run);
             let run = store.start_run(&start).unwrap();
             store.add_credits(run, "clearbit", credits, 1).unwrap();
             run.0
@@ -314,6 +316,8 @@ mod tests {
             return;
         };
         fleet.set_account_key("a", "hubspot:1").await.unwrap();
+        // What a dry run would have spent is no spend.
+        run_spending(&url, "hubspot:1", 100.0, true).await;
         let (wa, ja) = worker_with_job(&url, "wa").await;
         assert_eq!(ja.portal, "a");
         assert_eq!(
@@ -321,9 +325,10 @@ mod tests {
             Reservation::Granted(10.0),
             "capped at the fleet's month"
         );
-        let run = run_spending(&url, "hubspot:1", 4.0).await;
+        let run = run_spending(&url, "hubspot:1", 4.0, false).await;
         // Spent 4 of the 10 it holds: 6 still held, 4 in the ledger, nothing left.
         assert!((fleet.reserved().await.unwrap() - 6.0).abs() < 1e-9);
+        assert!((fleet.spent_this_month(None).await.unwrap() - 4.0).abs() < 1e-9);
         let (wb, jb) = worker_with_job(&url, "wb").await;
         assert!(matches!(
             wb.reserve(&jb, "wb", 50.0).await.unwrap(),

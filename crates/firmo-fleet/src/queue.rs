@@ -299,7 +299,8 @@ impl Fleet {
                 &format!(
                     "SELECT COALESCE(sum(c.credits), 0)::double precision \
                      FROM run_credits c JOIN runs r ON r.id = c.run_id \
-                     WHERE r.started_at >= {MONTH_START_MS} AND ($1::text IS NULL OR r.portal = $1)"
+                     WHERE r.started_at >= {MONTH_START_MS} AND r.dry_run = 0 \
+                       AND ($1::text IS NULL OR r.portal = $1)"
                 ),
                 &[&account_key],
             )

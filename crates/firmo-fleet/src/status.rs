@@ -92,7 +92,8 @@ impl Fleet {
                          COALESCE((SELECT max(j.started_at) FROM fleet_jobs j \
                              WHERE j.portal = p.name AND j.state <> 'skipped') + p.every_ms, {NOW_MS}), \
                          COALESCE((SELECT sum(c.credits) FROM run_credits c JOIN runs r ON r.id = c.run_id \
-                             WHERE r.portal = p.account_key AND r.started_at >= {MONTH_START_MS}), 0)::double precision, \
+                             WHERE r.portal = p.account_key AND r.dry_run = 0 \
+                             AND r.started_at >= {MONTH_START_MS}), 0)::double precision, \
                          p.monthly_credits, open.reserved \
                      FROM fleet_portals p \
                      LEFT JOIN LATERAL (SELECT finished_at, state, detail FROM fleet_jobs j \
