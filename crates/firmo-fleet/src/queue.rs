@@ -198,7 +198,8 @@ impl Fleet {
     }
 
     /// Records how `job` ended, if `worker` still holds it (a job queued again after its
-    /// worker looked lost is not overwritten by that worker's late answer).
+    /// worker looked lost is not overwritten by that worker's late answer). Its credit
+    /// reservation is released and what its run spent is kept as `spent_credits`.
     pub async fn finish(
         &self,
         job: &Job,
