@@ -276,6 +276,40 @@ async fn two_workers_sync_three_portals_and_a_killed_workers_job_is_finished_by_
     }
     assert_eq!(status["queued"], 0);
 
+    // `firmo report --portal` shows one portal's runs and accounts, named as the fleet
+    // names it or by its HubSpot portal id; an unknown name lists the known ones.
+    for (p, row) in portals.iter().zip(status["portals"].as_array().unwrap()) {
+        let key = row["account_key"]
+            .as_str()
+            .expect("the portal's key")
+            .to_owned();
+        let id = key.rsplit(':').next().unwrap().to_owned();
+        for asked in [p.name, id.as_str()] {
+            let report = run(state_args(&["report", "--portal", asked])).await;
+            let report = report.expect_code(0).json();
+            assert_eq!(report["portal"], key.as_str(), "{asked}");
+            let runs = report["runs"].as_array().unwrap();
+            assert!(!runs.is_empty(), "{asked}");
+            assert!(
+                runs.iter().all(|r| r["portal"] == key.as_str()),
+                "{asked}: {runs:?}"
+            );
+            assert_eq!(
+                report["accounts_total"],
+                p.sandbox.companies().len(),
+                "{asked}: its newest run's accounts"
+            );
+        }
+    }
+    let unknown = run(state_args(&["report", "--portal", "delta"])).await;
+    unknown.expect_code(2);
+    let message = unknown.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("no portal `delta`"), "{message}");
+    assert!(message.contains("alpha (hubspot:"), "{message}");
+
     // Never two attempts on one portal at once; the victim's job lost once, then done.
     let attempts = fleet.attempts().await.unwrap();
     for p in &portals {
@@ -392,6 +426,129 @@ async fn two_workers_sync_three_portals_and_a_killed_workers_job_is_finished_by_
             stats.max_in_window
         );
     }
+}
+
+#[tokio::test]
+async fn a_job_runs_capped_at_its_reservation_and_a_job_with_nothing_left_is_skipped() {
+    let Some(base) = postgres() else {
+        return;
+    };
+    let state = fresh_state(&base).await;
+    let ws = Workspace::new();
+    let config = ws.write(
+        "portal.toml",
+        "[crm]\nrequests_per_10s = 100\n[sources.clay]\nenabled = false\n",
+    );
+    let portals = [
+        portal("solo", 30, 2001).await,
+        portal("late", 10, 2002).await,
+    ];
+    let env: Vec<(String, String)> = portals
+        .iter()
+        .map(|p| (env_var(p), p.token.clone()))
+        .collect();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let firmo = |rest: &[&str]| {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "--state",
+            &state,
+            "--json",
+        ];
+        args.extend(rest);
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let (ws, env_refs) = (&ws, env_refs.clone());
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            firmo_env(ws, &args, &env_refs).await
+        }
+    };
+    let add = |p: &Portal| {
+        let (var, url) = (env_var(p), p.sandbox.base_url());
+        let name = p.name;
+        async move {
+            firmo(&[
+                "fleet",
+                "add",
+                name,
+                "--crm",
+                "hubspot",
+                "--token-env",
+                &var,
+                "--sandbox-url",
+                &url,
+            ])
+            .await
+            .expect_code(0);
+        }
+    };
+    add(&portals[0]).await;
+    // Far less than 30 accounts' lookups cost: the reservation is the run's cap.
+    firmo(&["fleet", "budget", "--monthly", "5"])
+        .await
+        .expect_code(0);
+    firmo(&["fleet", "schedule"]).await.expect_code(0);
+    firmo(&["worker", "--exit-when-idle", "--poll", "1"])
+        .await
+        .expect_code(0);
+
+    let report = firmo(&["report", "--portal", "solo"]).await;
+    let report = report.expect_code(0).json();
+    let run = &report["runs"][0];
+    assert_eq!(
+        run["config"]["budget"], 5.0,
+        "the run's cap is its reservation: {run:#}"
+    );
+    let spent = run["credits"].as_f64().unwrap();
+    assert!(spent > 0.0 && spent <= 5.0, "{spent}");
+    let status = firmo(&["fleet", "status"]).await;
+    let status = status.expect_code(0).json();
+    assert_eq!(status["fleet_reserved"], 0.0, "released at the job's end");
+    assert!(status["portals"][0]["reserved"].is_null());
+
+    // The fleet's month holds exactly what was spent: the next portal has nothing left.
+    add(&portals[1]).await;
+    let budget = format!("{spent}");
+    firmo(&["fleet", "budget", "--monthly", &budget])
+        .await
+        .expect_code(0);
+    let queued = firmo(&["fleet", "schedule"]).await;
+    assert_eq!(
+        queued.expect_code(0).json()["queued"],
+        serde_json::json!(["late"])
+    );
+    let worker = firmo(&["worker", "--exit-when-idle", "--poll", "1"]).await;
+    assert_eq!(worker.expect_code(0).json()["skipped"], 1);
+    let status = firmo(&["fleet", "status"]).await;
+    let status = status.expect_code(0).json();
+    let late = &status["portals"][0];
+    assert_eq!(
+        (&late["name"], &late["last_outcome"]),
+        (&"late".into(), &"skipped".into())
+    );
+    let detail = late["last_detail"].as_str().unwrap();
+    assert!(detail.contains("fleet's budget"), "{detail}");
+    let asked = portals[1].sandbox.stats().requests;
+    assert!(!asked.contains_key("clearbit"), "nothing bought: {asked:?}");
+
+    // The sources document of one portal describes its newest run; a fleet portal that
+    // never ran has no report.
+    let doc = ws.path("solo.md");
+    let doc_arg = doc.to_str().unwrap();
+    firmo(&["report", "--portal", "solo", "--sources-md", doc_arg])
+        .await
+        .expect_code(0);
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let header = format!("from run {} (sync, 30 accounts)", run["id"]);
+    assert!(text.contains(&header), "{header}:\n{text}");
+    let none = firmo(&["report", "--portal", "late"]).await;
+    none.expect_code(2);
+    let message = none.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("fleet portal `late` has no runs"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

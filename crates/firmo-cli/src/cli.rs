@@ -283,6 +283,10 @@ pub(crate) struct ReportArgs {
     /// the measurements.
     #[arg(long, value_name = "PATH")]
     pub sources_md: Option<PathBuf>,
+    /// Only this portal's runs and accounts: a fleet portal's name, the key its runs
+    /// record (`hubspot:123`) or the HubSpot portal id (`123`).
+    #[arg(long, value_name = "NAME", conflicts_with = "account")]
+    pub portal: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,10 @@ pub enum FleetError {
         location: String,
         message: String,
     },
+    /// The worker no longer holds the job: it was queued again after the worker looked
+    /// lost, and another worker may hold it now.
+    #[error("job {job} is no longer held by this worker (it was queued again)")]
+    NotHeld { job: i64 },
     #[error("no portal named `{0}` in the fleet (`firmo fleet list` shows them)")]
     UnknownPortal(String),
     #[error("a portal named `{0}` is in the fleet already (`firmo fleet remove {0}` first)")]

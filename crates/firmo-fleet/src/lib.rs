@@ -13,7 +13,10 @@
 //!   lease timeout to wait out; the store's own answers-before-writes rule means the
 //!   retry pays for no lookup already stored;
 //! - **a token bucket per portal** ([`Fleet::take_tokens`], [`pace::PacedCrm`]) that
-//!   every worker touching the portal draws from, so together they keep to its limit.
+//!   every worker touching the portal draws from, so together they keep to its limit;
+//! - **credit reservations** ([`Fleet::reserve`]): a running job holds what its run may
+//!   spend, taken one at a time against the portal's and the fleet's monthly budgets, so
+//!   jobs that start together cannot overshoot them.
 //!
 //! Why not a queue crate: apalis-postgres 1.0 (the maintained choice) brings sqlx 0.9
 //! with compile-time-checked queries, a second PostgreSQL driver and TLS stack beside the
@@ -21,6 +24,7 @@
 //! missed heartbeats; and a per-portal group key still has to be built around it. The
 //! queue here is four statements on the driver the workspace already builds.
 
+mod budget;
 mod error;
 pub mod pace;
 mod portals;
@@ -30,6 +34,7 @@ mod status;
 
 use std::sync::Arc;
 
+pub use budget::Reservation;
 pub use error::FleetError;
 use error::db_message;
 pub use portals::{NewPortal, Portal, parse_every};
@@ -40,6 +45,9 @@ pub use status::{FleetStatus, PortalStatus, WorkerStatus};
 #[derive(Clone)]
 pub struct Fleet {
     client: Arc<tokio_postgres::Client>,
+    /// A second connection for transactions ([`Fleet::reserve`]): a transaction on the
+    /// shared one would take in the statements other tasks send meanwhile.
+    tx_client: Arc<tokio::sync::Mutex<tokio_postgres::Client>>,
     location: String,
 }
 
@@ -69,31 +77,12 @@ impl Fleet {
                 location: shown.clone(),
                 message: e.to_string(),
             })??;
-        let db = |op: &'static str| {
-            let location = shown.clone();
-            move |e: tokio_postgres::Error| FleetError::Db {
-                op,
-                location,
-                message: db_message(&e),
-            }
-        };
-        let mut config: tokio_postgres::Config =
-            location.parse().map_err(db("reading the state URL"))?;
-        if config.get_application_name().is_none() {
-            config.application_name("firmo fleet");
-        }
-        let (mut client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(db("connecting to"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %db_message(&e), "the fleet's database connection ended");
-            }
-        });
+        let mut client = client(location, &shown).await?;
         migrate(&mut client, &shown).await?;
+        let tx_client = self::client(location, &shown).await?;
         Ok(Fleet {
             client: Arc::new(client),
+            tx_client: Arc::new(tokio::sync::Mutex::new(tx_client)),
             location: shown,
         })
     }
@@ -115,6 +104,73 @@ impl Fleet {
     pub(crate) fn client(&self) -> &tokio_postgres::Client {
         &self.client
     }
+
+    pub(crate) fn tx_client(&self) -> &tokio::sync::Mutex<tokio_postgres::Client> {
+        &self.tx_client
+    }
+}
+
+/// A connection to the server at `location` (shown as `shown` in errors), its driver
+/// task spawned.
+async fn client(location: &str, shown: &str) -> Result<tokio_postgres::Client, FleetError> {
+    let db = |op: &'static str| {
+        let location = shown.to_owned();
+        move |e: tokio_postgres::Error| FleetError::Db {
+            op,
+            location,
+            message: db_message(&e),
+        }
+    };
+    let mut config: tokio_postgres::Config =
+        location.parse().map_err(db("reading the state URL"))?;
+    if config.get_application_name().is_none() {
+        config.application_name("firmo fleet");
+    }
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(db("connecting to"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %db_message(&e), "the fleet's database connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// The fleet's portals at `location` as (name, account key once learnt), by name,
+/// without creating or migrating anything: for read-only commands (`firmo report
+/// --portal`). A state with no fleet tables has none.
+pub async fn registered_portals(
+    location: &str,
+) -> Result<Vec<(String, Option<String>)>, FleetError> {
+    const OP: &str = "reading the fleet's portals";
+    let shown = firmo_store::display_location(std::path::Path::new(location));
+    if !firmo_store::is_postgres_url(location) {
+        return Err(FleetError::NotPostgres { location: shown });
+    }
+    let client = client(location, &shown).await?;
+    let db = |e: tokio_postgres::Error| FleetError::Db {
+        op: OP,
+        location: shown.clone(),
+        message: db_message(&e),
+    };
+    let exists: bool = client
+        .query_one("SELECT to_regclass('fleet_portals') IS NOT NULL", &[])
+        .await
+        .map_err(db)?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "SELECT name, account_key FROM fleet_portals ORDER BY name COLLATE \"C\"",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Applies the missing fleet migrations, one transaction each, under a transaction-level

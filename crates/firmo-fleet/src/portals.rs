@@ -231,6 +231,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_only_listing_creates_nothing_and_shows_the_learnt_keys() {
+        let Some(url) = crate::test_db::url().await else {
+            return;
+        };
+        // No fleet tables yet: none listed, and none created by asking.
+        assert!(crate::registered_portals(&url).await.unwrap().is_empty());
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let created: bool = client
+            .query_one("SELECT to_regclass('fleet_schema') IS NOT NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!created, "a read-only listing migrates nothing");
+        let fleet = Fleet::connect(&url).await.unwrap();
+        for name in ["b", "a"] {
+            fleet
+                .add_portal(&NewPortal {
+                    name: name.into(),
+                    crm: "hubspot".into(),
+                    token_env: "T".into(),
+                    config_path: None,
+                    sandbox_url: None,
+                    every_ms: 1000,
+                    monthly_credits: None,
+                })
+                .await
+                .unwrap();
+        }
+        fleet.set_account_key("b", "hubspot:7").await.unwrap();
+        assert_eq!(
+            crate::registered_portals(&url).await.unwrap(),
+            [
+                ("a".to_owned(), None),
+                ("b".to_owned(), Some("hubspot:7".to_owned()))
+            ]
+        );
+        let err = crate::registered_portals("state.db").await.unwrap_err();
+        assert!(matches!(err, FleetError::NotPostgres { .. }), "{err}");
+    }
+
+    #[tokio::test]
     async fn portals_are_added_listed_and_removed_by_name() {
         let Some(url) = crate::test_db::url().await else {
             return;

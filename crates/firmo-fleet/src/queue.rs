@@ -7,6 +7,7 @@
 //! for its lifetime; a running job whose worker's lock is gone is queued again by the
 //! next [`Fleet::claim`], with the lost attempt closed as `worker lost`.
 
+use crate::budget::JOB_SPENT;
 use crate::schema::{MONTH_START_MS, NOW_MS, worker_alive, worker_key};
 use crate::{Fleet, FleetError};
 
@@ -145,7 +146,8 @@ impl Fleet {
             .query(
                 &format!(
                     "WITH lost AS ( \
-                         UPDATE fleet_jobs j SET state = 'queued', worker = NULL, not_before = {NOW_MS} \
+                         UPDATE fleet_jobs j SET state = 'queued', worker = NULL, not_before = {NOW_MS}, \
+                             reserved_credits = NULL, reserved_after_run = NULL \
                          WHERE j.state = 'running' AND NOT {alive} RETURNING j.id), \
                      closed AS ( \
                          UPDATE fleet_attempts a SET ended_at = {NOW_MS}, outcome = 'worker lost' \
@@ -196,7 +198,8 @@ impl Fleet {
     }
 
     /// Records how `job` ended, if `worker` still holds it (a job queued again after its
-    /// worker looked lost is not overwritten by that worker's late answer).
+    /// worker looked lost is not overwritten by that worker's late answer). Its credit
+    /// reservation is released and what its run spent is kept as `spent_credits`.
     pub async fn finish(
         &self,
         job: &Job,
@@ -208,7 +211,9 @@ impl Fleet {
             .execute(
                 &format!(
                     "WITH f AS ( \
-                         UPDATE fleet_jobs SET state = $3, run_id = $4, detail = $5, finished_at = {NOW_MS} \
+                         UPDATE fleet_jobs j SET state = $3, run_id = $4, detail = $5, finished_at = {NOW_MS}, \
+                             spent_credits = CASE WHEN j.reserved_credits IS NULL THEN NULL ELSE {JOB_SPENT} END, \
+                             reserved_credits = NULL \
                          WHERE id = $1 AND state = 'running' AND worker = $2 RETURNING id) \
                      UPDATE fleet_attempts a SET ended_at = {NOW_MS}, outcome = $3 \
                      FROM f WHERE a.job_id = f.id AND a.attempt = $6"
@@ -234,7 +239,7 @@ impl Fleet {
                 &format!(
                     "WITH r AS ( \
                          UPDATE fleet_jobs SET state = 'queued', worker = NULL, detail = $4, \
-                             not_before = {NOW_MS} + $3 \
+                             not_before = {NOW_MS} + $3, reserved_credits = NULL, reserved_after_run = NULL \
                          WHERE id = $1 AND state = 'running' AND worker = $2 RETURNING id) \
                      UPDATE fleet_attempts a SET ended_at = {NOW_MS}, outcome = 'retry: ' || $4 \
                      FROM r WHERE a.job_id = r.id AND a.attempt = $5"
@@ -295,7 +300,8 @@ impl Fleet {
                 &format!(
                     "SELECT COALESCE(sum(c.credits), 0)::double precision \
                      FROM run_credits c JOIN runs r ON r.id = c.run_id \
-                     WHERE r.started_at >= {MONTH_START_MS} AND ($1::text IS NULL OR r.portal = $1)"
+                     WHERE r.started_at >= {MONTH_START_MS} AND r.dry_run = 0 \
+                       AND ($1::text IS NULL OR r.portal = $1)"
                 ),
                 &[&account_key],
             )

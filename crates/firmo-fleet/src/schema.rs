@@ -64,6 +64,15 @@ CREATE TABLE fleet_budget (
     monthly_credits DOUBLE PRECISION CHECK (monthly_credits >= 0)
 );
 ",
+    // 2: credit reservations of running jobs (see `budget.rs`): what a job may spend,
+    // the newest run id when it was taken (the job's run is a later one) and, once the
+    // job ends, what its run spent.
+    "
+ALTER TABLE fleet_jobs
+    ADD COLUMN reserved_credits   DOUBLE PRECISION CHECK (reserved_credits >= 0),
+    ADD COLUMN reserved_after_run BIGINT,
+    ADD COLUMN spent_credits      DOUBLE PRECISION;
+",
 ];
 
 /// The server's clock in epoch milliseconds: every fleet timestamp is the server's, so

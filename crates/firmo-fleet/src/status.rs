@@ -3,6 +3,7 @@
 
 use tokio_postgres::Row;
 
+use crate::budget::JOB_SPENT;
 use crate::schema::{MONTH_START_MS, NOW_MS, worker_alive};
 use crate::{Fleet, FleetError};
 
@@ -19,6 +20,8 @@ pub struct FleetStatus {
     /// Credits every portal spent this month, and the fleet's budget.
     pub fleet_spent_this_month: f64,
     pub fleet_monthly_credits: Option<f64>,
+    /// Credits the running jobs hold and have not spent yet (see [`Fleet::reserve`]).
+    pub fleet_reserved: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +38,8 @@ pub struct PortalStatus {
     pub open: Option<String>,
     pub spent_this_month: f64,
     pub monthly_credits: Option<f64>,
+    /// What its running job holds and has not spent yet; `None` when none holds any.
+    pub reserved: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +70,7 @@ fn portal(row: &Row) -> PortalStatus {
         next_due: row.get(7),
         spent_this_month: row.get(8),
         monthly_credits: row.get(9),
+        reserved: row.get(10),
     }
 }
 
@@ -86,13 +92,17 @@ impl Fleet {
                          COALESCE((SELECT max(j.started_at) FROM fleet_jobs j \
                              WHERE j.portal = p.name AND j.state <> 'skipped') + p.every_ms, {NOW_MS}), \
                          COALESCE((SELECT sum(c.credits) FROM run_credits c JOIN runs r ON r.id = c.run_id \
-                             WHERE r.portal = p.account_key AND r.started_at >= {MONTH_START_MS}), 0)::double precision, \
-                         p.monthly_credits \
+                             WHERE r.portal = p.account_key AND r.dry_run = 0 \
+                             AND r.started_at >= {MONTH_START_MS}), 0)::double precision, \
+                         p.monthly_credits, open.reserved \
                      FROM fleet_portals p \
                      LEFT JOIN LATERAL (SELECT finished_at, state, detail FROM fleet_jobs j \
                          WHERE j.portal = p.name AND j.finished_at IS NOT NULL \
                          ORDER BY j.finished_at DESC LIMIT 1) last ON true \
-                     LEFT JOIN LATERAL (SELECT state, worker FROM fleet_jobs j \
+                     LEFT JOIN LATERAL (SELECT state, worker, \
+                         CASE WHEN j.reserved_credits IS NOT NULL \
+                             THEN GREATEST(j.reserved_credits - {JOB_SPENT}, 0) END AS reserved \
+                         FROM fleet_jobs j \
                          WHERE j.portal = p.name AND j.state IN ('queued', 'running') LIMIT 1) open ON true \
                      ORDER BY p.name COLLATE \"C\""
                 ),
@@ -141,6 +151,7 @@ impl Fleet {
                 .collect(),
             fleet_spent_this_month: self.spent_this_month(None).await?,
             fleet_monthly_credits: self.fleet_budget().await?,
+            fleet_reserved: self.reserved().await?,
         })
     }
 }
@@ -172,8 +183,13 @@ mod tests {
         gone.register_worker("gone", "h", 1).await.unwrap();
         drop(gone);
         fleet.register_worker("here", "h", 2).await.unwrap();
-        fleet.claim("here").await.unwrap().unwrap();
+        let job = fleet.claim("here").await.unwrap().unwrap();
+        // GREATEST ignores NULL: a job that reserved nothing must not show 0 held.
+        assert_eq!(fleet.status().await.unwrap().portals[0].reserved, None);
+        fleet.reserve(&job, "here", 2.0).await.unwrap();
         let status = fleet.status().await.unwrap();
+        assert_eq!(status.portals[0].reserved, Some(2.0));
+        assert!((status.fleet_reserved - 2.0).abs() < 1e-9);
         assert_eq!((status.queued, status.running), (0, 1));
         assert_eq!(status.portals[0].open.as_deref(), Some("running on here"));
         assert_eq!(status.portals[0].monthly_credits, Some(5.0));

@@ -576,7 +576,7 @@ impl Store {
         self.query_runs(
             conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
-            run_id.0,
+            [run_id.0],
         )
         .map(|runs| runs.into_iter().next())
     }
@@ -593,8 +593,40 @@ impl Store {
         self.query_runs(
             conn,
             &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"),
-            count(limit as u64),
+            [count(limit as u64)],
         )
+    }
+
+    /// The newest `limit` runs on `portal` (as `runs.portal` holds it: the CRM's account
+    /// key, `hubspot:123`), newest first. Filtered in the query, so a state holding many
+    /// portals' runs reads only this one's.
+    pub fn list_runs_on(&self, portal: &str, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                let newest = pg::ops::Runs::NewestOn(portal.to_owned(), count(limit as u64));
+                return pg::ops::runs(pg, &self.path, newest);
+            }
+        };
+        self.query_runs(
+            conn,
+            &format!("SELECT {RUN_COLUMNS} FROM runs WHERE portal = ?1 ORDER BY id DESC LIMIT ?2"),
+            params![portal, count(limit as u64)],
+        )
+    }
+
+    /// Every portal the state holds runs on (`runs.portal`), sorted.
+    pub fn run_portals(&self) -> Result<Vec<String>, StoreError> {
+        const OP: &str = "reading runs in";
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => return pg::ops::run_portals(pg, &self.path),
+        };
+        conn.prepare_cached(
+            "SELECT DISTINCT portal FROM runs WHERE portal IS NOT NULL ORDER BY portal",
+        )
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .ctx(&self.path, OP)
     }
 
     /// The newest run of `kind` (`sync`, `enrich`, …), finished or not.
@@ -621,13 +653,13 @@ impl Store {
         &self,
         conn: &Connection,
         sql: &str,
-        param: i64,
+        params: impl rusqlite::Params,
     ) -> Result<Vec<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
         let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
         let raws: Vec<RawRun> = tx
             .prepare_cached(sql)
-            .and_then(|mut stmt| stmt.query_map([param], RawRun::from_row)?.collect())
+            .and_then(|mut stmt| stmt.query_map(params, RawRun::from_row)?.collect())
             .ctx(&self.path, OP)?;
         raws.into_iter()
             .map(|raw| raw.finish(&tx, &self.path))
@@ -696,7 +728,7 @@ impl Store {
     pub fn credits_since(&self, since: UnixMillis) -> Result<Vec<ProviderSpend>, StoreError> {
         let conn = match self.db() {
             Db::Sqlite(conn) => conn,
-            Db::Postgres(pg) => return pg::ops::credits_since(pg, &self.path, since),
+            Db::Postgres(pg) => return pg::ops::credits_since(pg, &self.path, since, None),
         };
         spend_rows(
             conn,
@@ -707,6 +739,39 @@ impl Store {
              GROUP BY c.provider ORDER BY c.provider",
             since.0,
         )
+    }
+
+    /// What the real runs on `portal` started at or after `since` spent, per provider
+    /// (see [`Store::credits_since`]).
+    pub fn credits_since_on(
+        &self,
+        portal: &str,
+        since: UnixMillis,
+    ) -> Result<Vec<ProviderSpend>, StoreError> {
+        const OP: &str = "reading the credit ledger in";
+        let conn = match self.db() {
+            Db::Sqlite(conn) => conn,
+            Db::Postgres(pg) => {
+                return pg::ops::credits_since(pg, &self.path, since, Some(portal.to_owned()));
+            }
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT c.provider, sum(c.credits), sum(c.lookups) \
+                 FROM run_credits c JOIN runs r ON r.id = c.run_id \
+                 WHERE r.started_at >= ?1 AND r.dry_run = 0 AND r.portal = ?2 \
+                 GROUP BY c.provider ORDER BY c.provider",
+            )
+            .ctx(&self.path, OP)?;
+        stmt.query_map(params![since.0, portal], |row| {
+            Ok(ProviderSpend {
+                provider: row.get(0)?,
+                credits: row.get(1)?,
+                lookups: row.get::<_, i64>(2)? as u64,
+            })
+        })
+        .and_then(Iterator::collect)
+        .ctx(&self.path, OP)
     }
 
     /// Every merged snapshot of run `run_id`, by account id.

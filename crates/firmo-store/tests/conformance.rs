@@ -909,6 +909,40 @@ conformance! {
         assert!(store.add_credits(new, "clay", -1.0, 1).is_err());
     }
 
+    fn runs_and_spend_filter_by_portal_in_the_query(state) {
+        let mut store = state.open();
+        let on = |portal: &str, at: i64| RunStart::new("sync", UnixMillis(at)).on("hubspot", portal);
+        let a1 = store.start_run(&on("hubspot:1", 10)).unwrap();
+        let b1 = store.start_run(&on("hubspot:2", 20)).unwrap();
+        let a2 = store.start_run(&on("hubspot:1", 30)).unwrap();
+        let csv = store.start_run(&RunStart::new("enrich", UnixMillis(40))).unwrap();
+        let a_dry = store.start_run(&on("hubspot:1", 50).dry_run(true)).unwrap();
+        store.add_credits(a1, "clay", 2.0, 2).unwrap();
+        store.add_credits(a2, "clay", 1.0, 1).unwrap();
+        store.add_credits(b1, "clay", 7.0, 7).unwrap();
+        store.add_credits(csv, "clay", 9.0, 9).unwrap();
+        store.add_credits(a_dry, "clay", 50.0, 50).unwrap();
+
+        let ids = |runs: Vec<firmo_store::RunRecord>| runs.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.list_runs_on("hubspot:1", 10).unwrap()), [a_dry, a2, a1]);
+        assert_eq!(ids(store.list_runs_on("hubspot:1", 2).unwrap()), [a_dry, a2], "newest first");
+        assert_eq!(ids(store.list_runs_on("hubspot:2", 10).unwrap()), [b1]);
+        assert!(store.list_runs_on("hubspot:3", 10).unwrap().is_empty());
+        // The records are whole: counts and credits come along as with `list_runs`.
+        let b = &store.list_runs_on("hubspot:2", 1).unwrap()[0];
+        assert_eq!((b.portal.as_deref(), b.lookups), (Some("hubspot:2"), 7));
+
+        assert_eq!(store.run_portals().unwrap(), ["hubspot:1", "hubspot:2"], "no CSV runs");
+        let spent = store.credits_since_on("hubspot:1", UnixMillis(0)).unwrap();
+        assert_eq!(
+            spent,
+            [ProviderSpend { provider: "clay".into(), credits: 3.0, lookups: 3 }],
+            "this portal's real runs only"
+        );
+        assert!(store.credits_since_on("hubspot:1", UnixMillis(35)).unwrap().is_empty());
+        assert!(store.credits_since_on("nobody", UnixMillis(0)).unwrap().is_empty());
+    }
+
     fn pruning_keeps_the_snapshots_of_the_newest_runs_only(state) {
         let mut store = state.open();
         let snap = MergedSnapshot { account_id: "a".into(), merged: json!({}), findings: json!([]) };

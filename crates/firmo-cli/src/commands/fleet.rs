@@ -25,9 +25,10 @@ pub(crate) fn failure(e: FleetError) -> Failure {
         | FleetError::PortalExists(_)
         | FleetError::BadName { .. }
         | FleetError::BadInterval { .. } => Failure::Usage(e.into()),
-        FleetError::Db { .. } | FleetError::TooNew { .. } | FleetError::Store(_) => {
-            Failure::Run(e.into())
-        }
+        FleetError::Db { .. }
+        | FleetError::TooNew { .. }
+        | FleetError::Store(_)
+        | FleetError::NotHeld { .. } => Failure::Run(e.into()),
     }
 }
 
@@ -197,7 +198,7 @@ async fn status(global: &GlobalArgs, fleet: &Fleet) -> CmdResult {
                     "last_outcome": p.last_outcome, "last_detail": p.last_detail,
                     "next_due": format_timestamp(UnixMillis(p.next_due)),
                     "open": p.open, "spent_this_month": p.spent_this_month,
-                    "monthly_credits": p.monthly_credits,
+                    "monthly_credits": p.monthly_credits, "reserved": p.reserved,
                 })
             })
             .collect();
@@ -218,6 +219,7 @@ async fn status(global: &GlobalArgs, fleet: &Fleet) -> CmdResult {
             "portals": portals, "queued": s.queued, "running": s.running, "workers": workers,
             "fleet_spent_this_month": s.fleet_spent_this_month,
             "fleet_monthly_credits": s.fleet_monthly_credits,
+            "fleet_reserved": s.fleet_reserved,
         }))?;
         return Ok(());
     }
@@ -246,12 +248,13 @@ async fn status(global: &GlobalArgs, fleet: &Fleet) -> CmdResult {
     }
     let _ = writeln!(
         text,
-        "\nqueue: {} queued, {} running · fleet spend this month: {:.1}{}",
+        "\nqueue: {} queued, {} running · fleet spend this month: {:.1}{} ({:.1} reserved by running jobs)",
         s.queued,
         s.running,
         s.fleet_spent_this_month,
         s.fleet_monthly_credits
-            .map_or_else(String::new, |m| format!(" of {m}"))
+            .map_or_else(String::new, |m| format!(" of {m}")),
+        s.fleet_reserved
     );
     let _ = writeln!(text, "workers alive: {}", s.workers.len());
     for w in &s.workers {

@@ -21,6 +21,9 @@ mod html;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
+    /// The portal (`runs.portal`) this report is limited to by `--portal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) portal: Option<String>,
     pub(crate) runs: Vec<RunRecord>,
     pub(crate) latest: Option<Latest>,
     /// The real (not dry) runs among `runs`, oldest first: what the page's charts draw.
@@ -95,7 +98,7 @@ pub(crate) const ACCOUNT_ROWS: usize = 2_000;
 
 pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
     if let Some(path) = &args.sources_md {
-        return super::sources_md::run(global, path);
+        return super::sources_md::run(global, path, args.portal.as_deref());
     }
     if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow::anyhow!(
@@ -107,7 +110,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReportArgs) -> CmdResult {
     if let Some(id) = &args.account {
         return super::account::run(&store, id, global.json);
     }
-    let mut report = build(&store, args.runs)?;
+    let portal = args
+        .portal
+        .as_deref()
+        .map(|asked| portal_key(global, &store, asked))
+        .transpose()?;
+    let mut report = build(&store, args.runs, portal.as_deref())?;
     let quality = measure_newest(&store, &report)?;
     report.quality = quality.as_ref().map(serde_json::to_value).transpose()?;
     if let Some(path) = &args.html {
@@ -146,9 +154,87 @@ fn measure_newest(
     )?))
 }
 
-/// The report over the newest `runs` runs of `store`.
-pub(crate) fn build(store: &Store, runs: usize) -> anyhow::Result<Report> {
-    let runs = store.list_runs(runs)?;
+/// The `runs.portal` key an operator means by `--portal NAME`: the key itself
+/// (`hubspot:123`), a fleet portal's name (PostgreSQL states), or the key's last part (the
+/// HubSpot portal id, `123`) when one portal's key ends with it. Anything else is a usage
+/// error listing the portals the state has runs on.
+pub(crate) fn portal_key(
+    global: &GlobalArgs,
+    store: &Store,
+    asked: &str,
+) -> Result<String, Failure> {
+    let known = store.run_portals()?;
+    if known.iter().any(|k| k == asked) {
+        return Ok(asked.to_owned());
+    }
+    let location = global.state.to_str().unwrap_or_default();
+    let fleet = if firmo_store::is_postgres_url(location) {
+        fleet_portals(location)?
+    } else {
+        Vec::new()
+    };
+    let state = firmo_store::display_location(&global.state);
+    if let Some((name, key)) = fleet.iter().find(|(name, _)| name == asked) {
+        return match key {
+            Some(key) if known.contains(key) => Ok(key.clone()),
+            _ => Err(Failure::Usage(anyhow::anyhow!(
+                "fleet portal `{name}` has no runs in {state} yet (`firmo fleet status` shows its jobs)"
+            ))),
+        };
+    }
+    let suffix = format!(":{asked}");
+    let by_id: Vec<&String> = known.iter().filter(|k| k.ends_with(&suffix)).collect();
+    match by_id[..] {
+        [key] => return Ok(key.clone()),
+        [_, _, ..] => {
+            let keys: Vec<&str> = by_id.iter().map(|k| k.as_str()).collect();
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "portal `{asked}` in {state} could be {}: name one by its whole key",
+                keys.join(" or ")
+            )));
+        }
+        [] => {}
+    }
+    let listed: Vec<String> = known
+        .iter()
+        .map(
+            |key| match fleet.iter().find(|(_, k)| k.as_ref() == Some(key)) {
+                Some((name, _)) => format!("{name} ({key})"),
+                None => key.clone(),
+            },
+        )
+        .collect();
+    Err(Failure::Usage(if listed.is_empty() {
+        anyhow::anyhow!("no portal `{asked}` in {state}: it has no runs on any portal yet")
+    } else {
+        anyhow::anyhow!(
+            "no portal `{asked}` in {state}; the portals with runs: {}",
+            listed.join(", ")
+        )
+    }))
+}
+
+/// The fleet's (name, account key) pairs, read without migrating anything. `report` is a
+/// synchronous command on the CLI's multi-threaded runtime, so it blocks in place.
+fn fleet_portals(location: &str) -> Result<Vec<(String, Option<String>)>, Failure> {
+    let read = firmo_fleet::registered_portals(location);
+    let portals = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(read)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a runtime to read the fleet's portals")?
+            .block_on(read),
+    };
+    portals.map_err(super::fleet::failure)
+}
+
+/// The report over the newest `runs` runs of `store`, or of its `portal` only.
+pub(crate) fn build(store: &Store, runs: usize, portal: Option<&str>) -> anyhow::Result<Report> {
+    let runs = match portal {
+        Some(portal) => store.list_runs_on(portal, runs)?,
+        None => store.list_runs(runs)?,
+    };
     let newest = runs.iter().find(|r| !r.dry_run);
     let latest = newest.map(|run| latest(store, run)).transpose()?;
     let (accounts, accounts_total) = match newest {
@@ -162,6 +248,7 @@ pub(crate) fn build(store: &Store, runs: usize) -> anyhow::Result<Report> {
         .map(|r| trend_point(store, r))
         .collect::<anyhow::Result<_>>()?;
     Ok(Report {
+        portal: portal.map(str::to_owned),
         runs,
         latest,
         trend,
@@ -353,6 +440,9 @@ fn accounts(store: &Store, run: &RunRecord) -> anyhow::Result<(Vec<AccountRow>, 
 
 fn table(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(portal) = &report.portal {
+        let _ = writeln!(out, "portal {portal}\n");
+    }
     let _ = writeln!(
         out,
         "{:>5}  {:<7} {:<24} {:<11} {:>7} {:>9} {:>7} {:>8} {:>7} {:>8}",
@@ -627,7 +717,7 @@ mod tests {
 
     #[test]
     fn the_trend_has_each_runs_coverage_credits_and_findings_oldest_first() {
-        let report = build(&store(), 10).unwrap();
+        let report = build(&store(), 10, None).unwrap();
         let [old, new] = &report.trend[..] else {
             panic!("{:?}", report.trend)
         };
@@ -653,7 +743,7 @@ mod tests {
 
     #[test]
     fn accounts_come_problems_first_with_the_sources_that_won() {
-        let report = build(&store(), 10).unwrap();
+        let report = build(&store(), 10, None).unwrap();
         let order: Vec<&str> = report.accounts.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(order, ["c", "b", "a"]);
         assert_eq!(report.accounts_total, 3);
@@ -670,9 +760,103 @@ mod tests {
         assert!(report.quality.is_none());
     }
 
+    fn global() -> GlobalArgs {
+        GlobalArgs {
+            config: None,
+            state: "portals.db".into(),
+            json: false,
+            verbose: 0,
+            quiet: false,
+        }
+    }
+
+    /// Portal 1's run, then a newer run of portal 2 with its own accounts.
+    fn two_portals() -> Store {
+        let mut store = store();
+        let one = store
+            .start_run(&RunStart::new("sync", UnixMillis(5_000)).on("hubspot", "hubspot:1"))
+            .unwrap();
+        store
+            .record_outcomes(one, &[outcome("p1", Outcome::Written, None, json!({}))])
+            .unwrap();
+        store.add_credits(one, "clay", 3.0, 3).unwrap();
+        let two = store
+            .start_run(&RunStart::new("sync", UnixMillis(6_000)).on("hubspot", "hubspot:2"))
+            .unwrap();
+        store
+            .record_outcomes(two, &[outcome("p2", Outcome::Written, None, json!({}))])
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_portal_report_holds_only_that_portals_runs_and_accounts() {
+        let store = two_portals();
+        let all = build(&store, 10, None).unwrap();
+        assert_eq!(all.runs.len(), 4);
+        assert_eq!(
+            all.accounts[0].id, "p2",
+            "every portal's: the newest run's accounts"
+        );
+
+        let one = build(&store, 10, Some("hubspot:1")).unwrap();
+        let portals: Vec<Option<&str>> = one.runs.iter().map(|r| r.portal.as_deref()).collect();
+        assert_eq!(portals, [Some("hubspot:1")]);
+        let ids: Vec<&str> = one.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["p1"],
+            "its newest run's accounts, not a newer portal's"
+        );
+        assert_eq!(one.trend.len(), 1);
+        assert_close(one.trend[0].credits["clay"], 3.0);
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["portal"], "hubspot:1");
+        assert!(serde_json::to_value(&all).unwrap().get("portal").is_none());
+        assert!(table(&one).starts_with("portal hubspot:1\n"));
+    }
+
+    #[test]
+    fn a_portal_is_named_by_its_key_or_its_id_and_an_unknown_one_lists_the_known() {
+        let portals = two_portals();
+        let key = |asked: &str| portal_key(&global(), &portals, asked);
+        assert_eq!(key("hubspot:2").unwrap(), "hubspot:2");
+        assert_eq!(key("1").unwrap(), "hubspot:1", "the HubSpot portal id");
+        for unknown in ["3", "hubspot", ""] {
+            let Err(Failure::Usage(e)) = key(unknown) else {
+                panic!("{unknown:?} is not a portal");
+            };
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "no portal `{unknown}` in portals.db; the portals with runs: hubspot:1, \
+                     hubspot:2"
+                )
+            );
+        }
+        let mut twins = two_portals();
+        twins
+            .start_run(&RunStart::new("sync", UnixMillis(7_000)).on("other", "other:2"))
+            .unwrap();
+        let Err(Failure::Usage(e)) = portal_key(&global(), &twins, "2") else {
+            panic!("two portals' ids are 2");
+        };
+        assert_eq!(
+            e.to_string(),
+            "portal `2` in portals.db could be hubspot:2 or other:2: name one by its whole key"
+        );
+        let Err(Failure::Usage(e)) = portal_key(&global(), &store(), "1") else {
+            panic!("a state without portal runs knows no portal");
+        };
+        assert!(
+            e.to_string().ends_with("it has no runs on any portal yet"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_terminal_lists_accounts_as_aligned_text() {
-        let text = table(&build(&store(), 10).unwrap());
+        let text = table(&build(&store(), 10, None).unwrap());
         let rows: Vec<&str> = text
             .lines()
             .skip_while(|l| !l.starts_with("accounts ("))

@@ -58,10 +58,28 @@ pub(super) fn page(report: &Report) -> String {
     };
     // Serialising these plain structs cannot fail; `null` still renders an empty page.
     let json = serde_json::to_string(&data).unwrap_or_else(|_| "null".to_owned());
+    // A `--portal` report says whose it is where a reader looks first.
+    let heading = match &report.portal {
+        Some(portal) => format!("firmo report: portal {}", html_text(portal)),
+        None => "firmo report".to_owned(),
+    };
     TEMPLATE
+        .replacen(
+            "<title>firmo report</title>",
+            &format!("<title>{heading}</title>"),
+            1,
+        )
+        .replacen("<h1>firmo report</h1>", &format!("<h1>{heading}</h1>"), 1)
         .replacen("/*STYLE*/", STYLE, 1)
         .replacen("/*SCRIPT*/", SCRIPT, 1)
         .replacen("/*DATA*/", &script_safe(&json), 1)
+}
+
+/// `text` as HTML character data.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// JSON that can sit inside `<script>`: CRM text such as a company named `</script>`
@@ -93,6 +111,7 @@ mod tests {
 
     fn report(name: &str, quality: Option<serde_json::Value>) -> Report {
         Report {
+            portal: None,
             runs: Vec::new(),
             latest: None,
             trend: vec![TrendPoint {
@@ -154,6 +173,20 @@ mod tests {
             assert!(!fetches, "the page refers to {remote}");
         }
         assert!(!page.contains("/*DATA*/") && !page.contains("/*SCRIPT*/"));
+    }
+
+    #[test]
+    fn a_portal_report_names_its_portal_in_the_title_and_heading() {
+        let mut one = report("Acme", None);
+        one.portal = Some("hubspot:<7>".to_owned());
+        let page = page(&one);
+        assert!(page.contains("<title>firmo report: portal hubspot:&lt;7&gt;</title>"));
+        assert!(page.contains("<h1>firmo report: portal hubspot:&lt;7&gt;</h1>"));
+        let all = super::page(&report("Acme", None));
+        assert!(
+            all.contains("<h1>firmo report</h1>"),
+            "every portal's: no name"
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ use crate::{CmdResult, Failure};
 /// How many recent runs are searched for the newest real (not dry) one.
 const RECENT_RUNS: usize = 20;
 
-pub(crate) fn run(global: &GlobalArgs, path: &Path) -> CmdResult {
+/// `portal`: `--portal NAME`, which limits the run described and the month's spend to
+/// that portal's.
+pub(crate) fn run(global: &GlobalArgs, path: &Path, portal: Option<&str>) -> CmdResult {
     let config = load_config(global)?;
     if !crate::context::state_exists(global) {
         return Err(Failure::Usage(anyhow!(
@@ -34,14 +36,29 @@ pub(crate) fn run(global: &GlobalArgs, path: &Path) -> CmdResult {
     let today = now
         .date()
         .ok_or_else(|| anyhow!("the system clock ({} ms) is not a date", now.0))?;
-    let latest = store
-        .list_runs(RECENT_RUNS)?
+    let portal = portal
+        .map(|asked| super::report::portal_key(global, &store, asked))
+        .transpose()?;
+    let recent = match &portal {
+        Some(portal) => store.list_runs_on(portal, RECENT_RUNS)?,
+        None => store.list_runs(RECENT_RUNS)?,
+    };
+    let latest = recent
         .into_iter()
         .find(|r| !r.dry_run)
         .ok_or_else(|| Failure::Usage(anyhow!("no run to describe yet: run `firmo sync` first")))?;
     let view = quality::view(&store, latest.id.0)?;
     let measured = quality::measure(&store, latest.id.0, today)?;
-    let month = MonthToDate::of(&store, config.monthly.reset_day, now)?;
+    let mut month = MonthToDate::of(&store, config.monthly.reset_day, now)?;
+    if let Some(portal) = &portal {
+        // The same period, this portal's ledger only.
+        let since = firmo_store::UnixMillis(month.start.midnight_utc_millis());
+        month.spent = store
+            .credits_since_on(portal, since)?
+            .into_iter()
+            .map(|r| (r.provider, r.credits))
+            .collect();
+    }
     let text = render(&Inputs {
         config: &config,
         view: &view,

@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use firmo_engine::config::Config;
 use firmo_engine::sync::{NoProgress, SyncOptions, sync};
 use firmo_fleet::pace::{PacedCrm, PortalLimit};
-use firmo_fleet::{Fleet, Job, JobOutcome};
+use firmo_fleet::{Fleet, Job, JobOutcome, Reservation};
 use firmo_store::{LockHolder, Store, StoreError};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
@@ -197,25 +197,21 @@ async fn sync_with(
     if portal.account_key.as_deref() != Some(key.as_str()) {
         fleet.set_account_key(&portal.name, &key).await?;
     }
-    // Budgets: this portal's month and the fleet's, each capping what this run may spend.
+    // Budgets: the job reserves what its run may spend against this portal's month and
+    // the fleet's, net of the running jobs' reservations, and the run is capped at it; the
+    // job's end (or its requeue) releases it.
     let mut config = config.clone();
-    let mut left: Option<f64> = None;
-    if let Some(limit) = portal.monthly_credits {
-        let spent = fleet.spent_this_month(Some(&key)).await?;
-        left = Some(limit - spent);
+    match fleet
+        .reserve(job, worker, config.budget.max_credits_per_run)
+        .await?
+    {
+        Reservation::Granted(credits) => config.budget.max_credits_per_run = credits,
+        Reservation::Spent { detail } => return Ok(Some(JobOutcome::Skipped { detail })),
     }
-    if let Some(limit) = fleet.fleet_budget().await? {
-        let spent = fleet.spent_this_month(None).await?;
-        left = Some(left.map_or(limit - spent, |l| l.min(limit - spent)));
-    }
-    if let Some(left) = left {
-        if left <= 0.0 {
-            return Ok(Some(JobOutcome::Skipped {
-                detail: "this month's budget (the portal's or the fleet's) is spent".to_owned(),
-            }));
-        }
-        config.budget.max_credits_per_run = config.budget.max_credits_per_run.min(left);
-    }
+    tracing::info!(
+        credits = config.budget.max_credits_per_run,
+        "credits reserved"
+    );
 
     // The portal's run lock on a connection of its own, held for the whole sync.
     let lock_store = open(location).await?;

@@ -630,6 +630,8 @@ pub(crate) enum Runs {
     One(RunId),
     Newest(i64),
     LastOfKind(String),
+    /// The newest N on one portal.
+    NewestOn(String, i64),
 }
 
 fn raw_run(s: &Session, row: &Row) -> Result<RawRun, StoreError> {
@@ -686,6 +688,13 @@ fn runs_in_snapshot(s: &mut Session, which: &Runs) -> Result<Vec<RunRecord>, Sto
                     config_json, summary_json FROM runs WHERE kind = $1 ORDER BY id DESC LIMIT 1",
             &[kind],
         )?,
+        Runs::NewestOn(portal, limit) => s.query(
+            OP,
+            "SELECT id, kind, crm, portal, started_at, finished_at, dry_run, outcome, \
+                    config_json, summary_json FROM runs WHERE portal = $1 \
+                    ORDER BY id DESC LIMIT $2",
+            &[portal, limit],
+        )?,
     };
     let mut runs = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -697,6 +706,19 @@ fn runs_in_snapshot(s: &mut Session, which: &Runs) -> Result<Vec<RunRecord>, Sto
         runs.push(raw.into_record(&path, counts, &spend)?);
     }
     Ok(runs)
+}
+
+pub(crate) fn run_portals(pg: &PgConn, path: &Path) -> Result<Vec<String>, StoreError> {
+    const OP: &str = "reading runs in";
+    pg.run(path, OP, move |s| {
+        let rows = s.query(
+            OP,
+            "SELECT DISTINCT portal COLLATE \"C\" AS p FROM runs WHERE portal IS NOT NULL \
+             ORDER BY p",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    })
 }
 
 fn outcome_counts_in(s: &mut Session, run_id: RunId) -> Result<OutcomeCounts, StoreError> {
@@ -760,6 +782,7 @@ pub(crate) fn credits_since(
     pg: &PgConn,
     path: &Path,
     since: UnixMillis,
+    portal: Option<String>,
 ) -> Result<Vec<ProviderSpend>, StoreError> {
     const OP: &str = "reading the credit ledger in";
     pg.run(path, OP, move |s| {
@@ -767,9 +790,9 @@ pub(crate) fn credits_since(
             OP,
             "SELECT c.provider, sum(c.credits), sum(c.lookups)::bigint \
              FROM run_credits c JOIN runs r ON r.id = c.run_id \
-             WHERE r.started_at >= $1 AND r.dry_run = 0 \
+             WHERE r.started_at >= $1 AND r.dry_run = 0 AND ($2::text IS NULL OR r.portal = $2) \
              GROUP BY c.provider ORDER BY c.provider COLLATE \"C\"",
-            &[&since.0],
+            &[&since.0, &portal],
         )?;
         Ok(spend(&rows))
     })
