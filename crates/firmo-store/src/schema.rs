@@ -130,7 +130,7 @@ CREATE TABLE spot_checks (
 CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
 ";
 
-/// Version 3: lookup leases, so that two runs sharing the provider cache (fleet portals
+/// Version 3: an index of runs by portal (`firmo report --portal`), and lookup leases, so that two runs sharing the provider cache (fleet portals
 /// on one PostgreSQL state) never buy the same (provider, domain) at the same time: the
 /// run that leases a key asks; the other waits for its answer (`leases.rs`).
 const V3: &str = "
@@ -144,6 +144,8 @@ CREATE TABLE lookup_leases (
     PRIMARY KEY (provider, company_key)
 ) WITHOUT ROWID;
 CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
+-- `firmo report --portal`: one portal's newest runs without reading the others.
+CREATE INDEX runs_portal ON runs (portal, id);
 ";
 
 /// Reads `PRAGMA user_version`.

@@ -151,6 +151,8 @@ CREATE TABLE lookup_leases (
     PRIMARY KEY (provider, company_key)
 );
 CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
+-- `firmo report --portal`: one portal's newest runs without reading the others.
+CREATE INDEX runs_portal ON runs (portal, id);
 ";
 
 /// What `firmo_schema` says, read without writing.
