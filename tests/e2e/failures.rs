@@ -120,6 +120,11 @@ fn stored_answers(state: &std::path::Path) -> BTreeMap<String, u64> {
     let store = firmo_store::Store::open(state).expect("the state file opens after a kill");
     let mut stored = BTreeMap::new();
     for count in store.cache_summary().expect("the cache reads") {
+        // A Clay row pushed and not back at the kill had its callback sent to the dead
+        // run's receiver: the restart pushes it again at once, so it is no answer.
+        if count.provider == "clay" && count.status == firmo_store::LookupStatus::Pending {
+            continue;
+        }
         *stored.entry(count.provider).or_default() += count.keys;
     }
     stored
@@ -216,7 +221,7 @@ async fn a_killed_run_restarts_without_paying_twice() {
 
     // The restart asks each provider about exactly the domains it has no stored answer for.
     for provider in ["clearbit", "builtwith", "crunchbase", "clay"] {
-        let missing = distinct - stored[provider];
+        let missing = distinct - stored.get(provider).copied().unwrap_or(0);
         let asked = after[provider] - at_kill[provider];
         let lookups = summary["providers"][provider]["lookups"].as_u64().unwrap();
         assert_eq!(
@@ -236,7 +241,7 @@ async fn a_killed_run_restarts_without_paying_twice() {
             "{provider}: the restart sent {asked} requests for {missing} unanswered domains \
              ({} before the kill, {} stored)",
             at_kill[provider],
-            stored[provider]
+            stored.get(provider).copied().unwrap_or(0)
         );
     }
 

@@ -16,6 +16,7 @@ use firmo_core::Date;
 use firmo_core::contact::ContactField;
 use firmo_core::value::Value;
 use firmo_sandbox::emulators::EmulatorSettings;
+use firmo_sandbox::emulators::people::people_at;
 use firmo_sandbox::{SandboxConfig, SandboxHandle};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -110,11 +111,22 @@ async fn a_person_is_pushed_once_and_comes_back_enriched() {
     };
     let clay = ClayPeopleClient::new(config.clone(), Some(Secret::new("people-token"))).unwrap();
 
+    // A company whose engineering leader started recently, and that leader: the
+    // emulator's people come from each company's synthetic profile.
+    let (domain, lead) = (0..)
+        .map(|i| format!("acme{i}.example"))
+        .find(|d| firmo_sandbox::has_recent_exec(d))
+        .map(|d| {
+            let lead = people_at(&d)[0];
+            (d, lead)
+        })
+        .unwrap();
+    let email = format!("{}@{domain}", lead.local_part());
     let maya = PersonQuery {
         contact_id: "5000001".into(),
-        email: Some("maya.chen@acme.example".into()),
-        first_name: Some("Maya".into()),
-        company_domain: Some("acme.example".into()),
+        email: Some(email.clone()),
+        first_name: Some(lead.first.into()),
+        company_domain: Some(domain.clone()),
         ..PersonQuery::default()
     };
     sink.expected.lock().unwrap().insert(maya.key());
@@ -133,29 +145,28 @@ async fn a_person_is_pushed_once_and_comes_back_enriched() {
 
     let row = rows.recv().await.unwrap();
     assert_eq!(row.contact_id, "5000001");
-    assert_eq!(row.key, "email:maya.chen@acme.example");
+    assert_eq!(row.key, format!("email:{email}"));
     let PersonOutcome::Found(contact) = &row.outcome else {
-        panic!("Maya is one of the emulator's personas: {row:?}")
+        panic!("{lead:?} is one of the emulator's people at {domain}: {row:?}")
     };
     assert_eq!(
         contact[&ContactField::JobTitle],
-        Value::Text("Chief Technology Officer".into())
+        Value::Text(lead.title.into())
     );
     assert_eq!(
         contact[&ContactField::Seniority],
-        Value::Text("c_suite".into())
+        Value::Text(lead.seniority.into())
     );
     assert_eq!(
         contact[&ContactField::RoleStartDate],
-        Value::Date(Date::new(2026, 11, 5).unwrap())
+        Value::Date(
+            Date::from_days_since_epoch(today().days_since_epoch() - lead.days_in_role).unwrap()
+        )
     );
     let Value::Text(url) = &contact[&ContactField::LinkedinUrl] else {
         panic!("a LinkedIn URL")
     };
-    assert!(
-        url.starts_with("https://www.linkedin.com/in/maya-chen-"),
-        "{url}"
-    );
+    assert_eq!(url, &lead.linkedin_url(&domain));
     // Core counts her as an executive change within 90 days of "today".
     let evaluation = firmo_core::contact::evaluate_contact(
         contact,
@@ -166,7 +177,7 @@ async fn a_person_is_pushed_once_and_comes_back_enriched() {
     clay.row_arrived(&row.key);
     let stranger = PersonQuery {
         contact_id: "5000002".into(),
-        email: Some("nobody@acme.example".into()),
+        email: Some(format!("nobody@{domain}")),
         ..PersonQuery::default()
     };
     sink.expected.lock().unwrap().insert(stranger.key());

@@ -15,7 +15,7 @@ use crate::Clock;
 use crate::evaluate::{Evaluation, evaluate_records};
 use crate::fetch::{Answer, Arrivals, Fetcher, LookupState, ProviderHandle, await_pushed};
 use crate::peers::LEASE_TTL;
-use crate::plan::{Claim, Decision, claim_page, decide_claims};
+use crate::plan::{Claim, Decision, PageNeeds, claim_page, decide_claims};
 use crate::run::RunState;
 use crate::state::{StateError, StoreHandle};
 use crate::verdict::DomainProblem;
@@ -226,6 +226,52 @@ impl Enricher {
         now: firmo_core::UnixMillis,
     ) -> Result<(), StateError> {
         let needs = claim_page(run, keys);
+        let mut cached = self
+            .read_claimed(&needs, factors, peek, page, run, now)
+            .await?;
+        let released = self.release_interrupted(&mut cached, run).await?;
+        let decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
+        self.settle_claims(decided, cached, &released, page, run)
+            .await?;
+        for (pi, domain, mut rx) in needs.joins {
+            run.count_join();
+            let answer = match rx.wait_for(Option::is_some).await {
+                Ok(answer) => answer.clone().unwrap_or_else(unanswered),
+                Err(_) => unanswered(),
+            };
+            page.unasked.remove(&(pi, domain.clone()));
+            page.answers.insert((pi, domain), answer);
+        }
+        if page.answers.values().any(|a| a.wait_until.is_some()) {
+            await_pushed(
+                &mut page.answers,
+                &page.owned,
+                &self.providers,
+                run,
+                &self.arrivals,
+                &self.store,
+            )
+            .await?;
+            // Waited once: a row still out is pending, and holds back what follows it.
+            for answer in page.answers.values_mut() {
+                answer.wait_until = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the cache for the page's claims and, on a peeking round, for every other
+    /// provider's key of the page: a fresh peeked answer is the page's at once, a stale one
+    /// is kept as what the cache holds. Returns the claims' entries.
+    async fn read_claimed(
+        &self,
+        needs: &PageNeeds,
+        factors: &BTreeMap<String, f64>,
+        peek: bool,
+        page: &mut PageState,
+        run: &RunState,
+        now: firmo_core::UnixMillis,
+    ) -> Result<Vec<HashMap<String, CachedLookup>>, StateError> {
         let peek_keys: Vec<(usize, String)> = if peek {
             let claimed: HashSet<(usize, &str)> = needs
                 .claims
@@ -267,8 +313,19 @@ impl Enricher {
                 page.unasked.insert((pi, domain), entry);
             }
         }
-        let released = self.release_interrupted(&mut cached, run).await?;
-        let mut decided = decide_claims(needs.claims, &cached, &self.providers, run, now);
+        Ok(cached)
+    }
+
+    /// Fetches what was decided and settles every claim. A key another run is buying right
+    /// now is waited for and decided afresh from the cache, instead of paid for again.
+    async fn settle_claims(
+        &self,
+        mut decided: Vec<(Claim, Decision)>,
+        mut cached: Vec<HashMap<String, CachedLookup>>,
+        released: &HashSet<(usize, String)>,
+        page: &mut PageState,
+        run: &RunState,
+    ) -> Result<(), StateError> {
         let fetcher = Fetcher {
             providers: &self.providers,
             store: &self.store,
@@ -276,7 +333,7 @@ impl Enricher {
             arrivals: &self.arrivals,
         };
         for look in 1.. {
-            self.note_planned(&decided, &released, page, run);
+            self.note_planned(&decided, released, page, run);
             let resolution = fetcher.resolve(decided, cached).await?;
             for (pi, domain, answer) in resolution.answers {
                 page.unasked.remove(&(pi, domain.clone()));
@@ -287,8 +344,6 @@ impl Enricher {
             let Some(id) = run.id.filter(|_| !held.is_empty()) else {
                 break;
             };
-            // Another run is buying these right now: wait for its answers instead of
-            // paying for them again, then decide afresh from the cache.
             let keys: Vec<(usize, String)> = held
                 .iter()
                 .map(|c| (c.provider, c.domain.clone()))
@@ -304,15 +359,9 @@ impl Enricher {
             } else {
                 Duration::ZERO
             };
-            crate::peers::wait_for_peers(
-                &self.store,
-                &self.providers,
-                run,
-                id,
-                keys.clone(),
-                patience,
-            )
-            .await?;
+            let store = &self.store;
+            crate::peers::wait_for_peers(store, &self.providers, run, id, keys.clone(), patience)
+                .await?;
             cached = self.read_cache(&keys).await?;
             if look >= MAX_PEER_LOOKS {
                 // Taken over again and again: leave the accounts waiting for the next run.
@@ -328,32 +377,7 @@ impl Enricher {
                 }
                 break;
             }
-            let now = (run.clock)();
-            decided = decide_claims(held, &cached, &self.providers, run, now);
-        }
-        for (pi, domain, mut rx) in needs.joins {
-            run.count_join();
-            let answer = match rx.wait_for(Option::is_some).await {
-                Ok(answer) => answer.clone().unwrap_or_else(unanswered),
-                Err(_) => unanswered(),
-            };
-            page.unasked.remove(&(pi, domain.clone()));
-            page.answers.insert((pi, domain), answer);
-        }
-        if page.answers.values().any(|a| a.wait_until.is_some()) {
-            await_pushed(
-                &mut page.answers,
-                &page.owned,
-                &self.providers,
-                run,
-                &self.arrivals,
-                &self.store,
-            )
-            .await?;
-            // Waited once: a row still out is pending, and holds back what follows it.
-            for answer in page.answers.values_mut() {
-                answer.wait_until = None;
-            }
+            decided = decide_claims(held, &cached, &self.providers, run, (run.clock)());
         }
         Ok(())
     }

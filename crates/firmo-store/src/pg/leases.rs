@@ -61,7 +61,31 @@ pub(crate) fn lease_lookups(
             SQL,
             &[&provider, &run.0, &until.0, &keys, &now.0, &seen],
         )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let granted: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        // An insert that waited on another run's lease row sees that run's answer only in
+        // a later statement (its own snapshot predates the other's commit): look again,
+        // and give back what was answered meanwhile.
+        const ANSWERED: &str = "DELETE FROM lookup_leases l \
+             USING unnest($2::text[], $3::bigint[]) AS u(k, seen) \
+             WHERE l.provider = $1 AND l.company_key = u.k AND l.run_id = $4 \
+               AND EXISTS (SELECT 1 FROM provider_cache c WHERE c.provider = $1 \
+                   AND c.company_key = u.k AND c.fetched_at > u.seen) \
+             RETURNING l.company_key";
+        let seen_of: std::collections::HashMap<&str, i64> = keys
+            .iter()
+            .map(String::as_str)
+            .zip(seen.iter().copied())
+            .collect();
+        let granted_seen: Vec<i64> = granted.iter().map(|k| seen_of[k.as_str()]).collect();
+        let answered: std::collections::HashSet<String> = s
+            .query(OP, ANSWERED, &[&provider, &granted, &granted_seen, &run.0])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(granted
+            .into_iter()
+            .filter(|k| !answered.contains(k))
+            .collect())
     })
 }
 
