@@ -113,7 +113,7 @@ async fn a_person_is_pushed_once_and_comes_back_enriched() {
 
     // A company whose engineering leader started recently, and that leader: the
     // emulator's people come from each company's synthetic profile.
-    let (domain, lead) = (0..)
+    let (domain, lead) = (0..1000)
         .map(|i| format!("acme{i}.example"))
         .find(|d| firmo_sandbox::has_recent_exec(d))
         .map(|d| {

@@ -21,6 +21,16 @@ macro_rules! alive {
     };
 }
 
+/// Of the keys just leased, those answered since the caller read the cache, given back.
+/// An insert that waited on another run's lease row sees that run's answer only in a later
+/// statement (its own snapshot predates the other's commit), hence this second look.
+const ANSWERED: &str = "DELETE FROM lookup_leases l \
+     USING unnest($2::text[], $3::bigint[]) AS u(k, seen) \
+     WHERE l.provider = $1 AND l.company_key = u.k AND l.run_id = $4 \
+       AND EXISTS (SELECT 1 FROM provider_cache c WHERE c.provider = $1 \
+           AND c.company_key = u.k AND c.fetched_at > u.seen) \
+     RETURNING l.company_key";
+
 pub(crate) fn lease_lookups(
     pg: &PgConn,
     path: &Path,
@@ -62,15 +72,6 @@ pub(crate) fn lease_lookups(
             &[&provider, &run.0, &until.0, &keys, &now.0, &seen],
         )?;
         let granted: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        // An insert that waited on another run's lease row sees that run's answer only in
-        // a later statement (its own snapshot predates the other's commit): look again,
-        // and give back what was answered meanwhile.
-        const ANSWERED: &str = "DELETE FROM lookup_leases l \
-             USING unnest($2::text[], $3::bigint[]) AS u(k, seen) \
-             WHERE l.provider = $1 AND l.company_key = u.k AND l.run_id = $4 \
-               AND EXISTS (SELECT 1 FROM provider_cache c WHERE c.provider = $1 \
-                   AND c.company_key = u.k AND c.fetched_at > u.seen) \
-             RETURNING l.company_key";
         let seen_of: std::collections::HashMap<&str, i64> = keys
             .iter()
             .map(String::as_str)
