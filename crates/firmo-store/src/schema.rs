@@ -130,9 +130,11 @@ CREATE TABLE spot_checks (
 CREATE INDEX spot_checks_field ON spot_checks (field, checked_at);
 ";
 
-/// Version 3: an index of runs by portal (`firmo report --portal`), and lookup leases, so that two runs sharing the provider cache (fleet portals
-/// on one PostgreSQL state) never buy the same (provider, domain) at the same time: the
-/// run that leases a key asks; the other waits for its answer (`leases.rs`).
+/// Version 3: lookup leases, so that two runs sharing the provider cache (fleet portals
+/// on one PostgreSQL state) never buy the same (provider, domain) at the same time (the
+/// run that leases a key asks, the other waits for its answer: `leases.rs`); indexes of
+/// runs by portal (`firmo report --portal`) and of the journal by record
+/// (`last_writes_adopting`).
 const V3: &str = "
 CREATE TABLE lookup_leases (
     provider     TEXT    NOT NULL,
@@ -146,6 +148,9 @@ CREATE TABLE lookup_leases (
 CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
 -- `firmo report --portal`: one portal's newest runs without reading the others.
 CREATE INDEX runs_portal ON runs (portal, id);
+-- A CRM record's latest writes under any portal key (a portal reached another way
+-- adopts its journal): a seek per record, not a scan of the CRM's journal.
+CREATE INDEX journal_latest_record ON journal_latest (crm, record_id);
 ";
 
 /// Reads `PRAGMA user_version`.

@@ -153,6 +153,9 @@ CREATE TABLE lookup_leases (
 CREATE INDEX lookup_leases_run ON lookup_leases (run_id);
 -- `firmo report --portal`: one portal's newest runs without reading the others.
 CREATE INDEX runs_portal ON runs (portal, id);
+-- A CRM record's latest writes under any portal key (a portal reached another way
+-- adopts its journal): a seek per record, not a scan of the CRM's journal.
+CREATE INDEX journal_latest_record ON journal_latest (crm, record_id);
 ";
 
 /// What `firmo_schema` says, read without writing.
