@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use firmo_connect::crm::{CrmCompany, Filter, FilterOperator, Operand};
+use firmo_connect::crm::{CrmCompany, Filter, FilterGroup, FilterOperator, Operand};
 use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,14 @@ pub struct FilterConfig {
     pub high_value: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+}
+
+/// A `--segment` the config does not define.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown segment `{name}`; the config defines: {known}")]
+pub struct UnknownSegment {
+    pub name: String,
+    pub known: String,
 }
 
 /// `[segments.<name>]`: the accounts to enrich (all filters must hold).
@@ -405,6 +413,18 @@ impl Config {
                 quality: raw.quality,
             },
         })
+    }
+
+    /// `[segments.NAME]`'s filters as one group that must all hold; no name: every company.
+    pub fn segment_filters(&self, name: Option<&str>) -> Result<Vec<FilterGroup>, UnknownSegment> {
+        let Some(name) = name else {
+            return Ok(Vec::new());
+        };
+        let filters = self.segments.get(name).ok_or_else(|| UnknownSegment {
+            name: name.to_owned(),
+            known: self.segment_names(),
+        })?;
+        Ok(vec![FilterGroup::all(filters.iter().cloned())])
     }
 
     /// The segment names, for an error that lists them.

@@ -42,7 +42,7 @@ use crate::diff::{Desired, PropertySkip, diff};
 use crate::evaluate::Evaluated;
 use crate::pass::PassContext;
 use crate::plan::{Decision, ProviderPolicy, decide};
-use crate::report::ContactSummary;
+use crate::report::{ContactSummary, RunSummary};
 use crate::run::{PageRecord, RunState, lock};
 use crate::setup::{PropertyReport, PropertyStatus};
 use crate::state::{StateError, StoreHandle};
@@ -229,6 +229,19 @@ impl ContactStage {
     /// What the stage did this run, for the run summary.
     pub fn summary(&self) -> ContactSummary {
         lock(&self.summary).clone()
+    }
+
+    /// Puts the stage's line in the run's summary and adds its spend and CRM calls to the
+    /// run's: the run's spend is every lookup's, the people's too.
+    pub fn add_to(&self, run: &mut RunSummary) {
+        let c = self.summary();
+        run.credits += c.credits;
+        run.planned_credits += c.planned_credits;
+        run.crm_calls += c.crm_calls;
+        if let Some(estimated) = run.estimated_crm_calls.as_mut() {
+            *estimated += c.crm_calls;
+        }
+        run.contacts = Some(c);
     }
 
     fn count(&self, f: impl FnOnce(&mut ContactSummary)) {
