@@ -66,6 +66,7 @@ impl Opened<'_> {
         };
         let pulled = puller.await.unwrap_or_default();
         let mut error = stopped.err().map(|e| e.to_string());
+        // The one call before setup: reading the portal.
         let mut crm_calls = 1 + self.setup.calls + pulled.calls;
         match &written {
             Some(Ok(w)) => {
@@ -86,7 +87,7 @@ impl Opened<'_> {
 
 /// Why a pass stopped before its last page.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum Stopped {
+enum Stopped {
     #[error("pulling from the CRM: {0}")]
     Pull(ConnectorError),
     #[error(transparent)]
