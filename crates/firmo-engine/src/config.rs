@@ -635,11 +635,22 @@ pub(crate) fn in_range(key: &str, value: f64, min: f64, max: f64) -> Result<(), 
     }
 }
 
-/// Every engine-level number's range.
+/// A number's config key, its value, and its inclusive range.
+type Range = (&'static str, f64, f64, f64);
+
+/// Every engine-level number's range, and the Clay callback address.
 fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
-    let s = &raw.signals;
+    let ranges = budget_and_pacing(raw).into_iter().chain(run_and_rules(raw));
+    for (key, value, min, max) in ranges {
+        in_range(key, value, min, max)?;
+    }
+    check_callback_addr(&raw.clay.callback_addr)
+}
+
+/// What the month may spend, and how fast firmo calls the CRM and waits for Clay.
+fn budget_and_pacing(raw: &RawConfig) -> [Range; 7] {
     let b = &raw.budget;
-    let checks: [(&str, f64, f64, f64); 13] = [
+    [
         (
             "budget.monthly_credits",
             b.monthly_credits.unwrap_or(0.0),
@@ -672,6 +683,13 @@ fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
             0.0,
             3_600.0,
         ),
+    ]
+}
+
+/// What one run may spend, and the rules' thresholds.
+fn run_and_rules(raw: &RawConfig) -> [Range; 6] {
+    let s = &raw.signals;
+    [
         (
             "budget.max_credits_per_run",
             raw.budget.max_credits_per_run,
@@ -708,23 +726,15 @@ fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
             1.0,
             3_650.0,
         ),
-    ];
-    for (key, value, min, max) in checks {
-        in_range(key, value, min, max)?;
-    }
-    // Bound again when the receiver starts; checked here so a typo stops before any call.
-    if raw
-        .clay
-        .callback_addr
-        .parse::<std::net::SocketAddr>()
-        .is_err()
-    {
+    ]
+}
+
+/// Bound again when the receiver starts; checked here so a typo stops before any call.
+fn check_callback_addr(addr: &str) -> Result<(), (String, String)> {
+    if addr.parse::<std::net::SocketAddr>().is_err() {
         return Err((
             "clay.callback_addr".to_owned(),
-            format!(
-                "`{}` is not an address like 127.0.0.1:8787",
-                raw.clay.callback_addr
-            ),
+            format!("`{addr}` is not an address like 127.0.0.1:8787"),
         ));
     }
     Ok(())
