@@ -877,6 +877,17 @@ mod tests {
                 "[clay]\ncallback_addr = \"localhost\"\n",
                 "clay.callback_addr",
             ),
+            ("[budget]\nwarn_at = 2.0\n", "budget.warn_at"),
+            ("[crm]\nrequests_per_10s = 0\n", "crm.requests_per_10s"),
+            (
+                "[signals]\nexec_change_days = 0\n",
+                "signals.exec_change_days",
+            ),
+            // Two out of range: the first in the table is named.
+            (
+                "[budget]\nmax_credits_per_run = -1.0\n[crm]\nsearch_per_second = 0\n",
+                "crm.search_per_second",
+            ),
             (
                 "[sources.clay]\npending_retry_minutes = 0\n",
                 "sources.clay.pending_retry_minutes",
