@@ -156,30 +156,40 @@ impl<'a> Opened<'a> {
         Ok((opened, request))
     }
 
+    /// Only a real, unfiltered pass that pulled every company and left no account
+    /// unfinished moves the cursor: otherwise the next run would skip what this one missed.
+    fn cursor_may_move(&self, passed: &Passed) -> bool {
+        let o = self.options;
+        let unfiltered = o.limit.is_none() && o.segment.is_none();
+        passed.error.is_none()
+            && passed.pulled.complete
+            && !passed.pass.holds_cursor
+            && !o.dry_run
+            && unfiltered
+    }
+
     /// Moves the cursor when the pass allows it, and records the run's summary.
     async fn close(
         self,
         passed: Passed,
         contacts: Option<&ContactStage>,
     ) -> Result<RunSummary, SyncError> {
+        let (options, config, finished) = (self.options, self.config, (self.enricher.clock)());
+        if self.cursor_may_move(&passed) {
+            let (store, crm, hw) = (
+                &self.enricher.store,
+                self.crm.name(),
+                passed.pulled.high_water,
+            );
+            let (cursor, started) = (&self.cursor, self.started);
+            cursor::advance(store, crm, &self.portal, cursor, hw, started, finished).await?;
+        }
         let Passed {
             pass,
             error,
             crm_calls,
-            pulled,
+            ..
         } = passed;
-        let (options, config, finished) = (self.options, self.config, (self.enricher.clock)());
-        let unfiltered = options.limit.is_none() && options.segment.is_none();
-        if error.is_none()
-            && pulled.complete
-            && !pass.holds_cursor
-            && !options.dry_run
-            && unfiltered
-        {
-            let (store, crm, hw) = (&self.enricher.store, self.crm.name(), pulled.high_water);
-            let (cursor, started) = (&self.cursor, self.started);
-            cursor::advance(store, crm, &self.portal, cursor, hw, started, finished).await?;
-        }
         let estimated = options
             .dry_run
             .then(|| pass.estimated_crm_calls(crm_calls, &self.setup));
