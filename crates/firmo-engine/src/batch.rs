@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use firmo_core::UnixMillis;
 use firmo_store::{AccountOutcome, MergedSnapshot, RunOutcome, RunStart};
 use futures_util::StreamExt as _;
 
@@ -69,26 +70,9 @@ where
         RunStart::new(kind, started).config(run_config),
     )
     .await?;
-    let run = RunState::new(
-        &enricher.providers,
-        config.budget.max_credits_per_run,
-        std::sync::Arc::clone(&enricher.clock),
-        config.push_wait(),
-        false,
-    )
-    .recording(&record);
-    // Monthly limits hold for CSV runs too: they spend the same credits.
-    let run = match crate::budget::month_for_run(&enricher.store, &config.monthly, started).await? {
-        Some(month) => run.within_month(&month, &config.monthly),
-        None => run,
-    };
+    let run = run_state(config, enricher, &record, started).await?;
     let total = accounts.len() as u64;
-    let mut chunks = Vec::new();
-    let mut rest = accounts;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(PAGE));
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
+    let chunks = pages_of(accounts);
     let pages = futures_util::stream::iter(chunks)
         .map(|page| enricher.enrich_page(page, &run))
         .buffered(PAGES_IN_FLIGHT);
@@ -102,18 +86,8 @@ where
             each(&e, &verdict).map_err(BatchError::Output)?;
             failed |= matches!(verdict, Verdict::Rejected(_) | Verdict::Failed(_));
             deferred += u64::from(verdict == Verdict::Skipped(SkipReason::OverBudget));
-            record_page.outcomes.push(AccountOutcome {
-                account_id: e.account.id.clone(),
-                domain: e.domain.as_ref().ok().cloned(),
-                outcome: verdict.outcome(),
-                reason: verdict_reason(&verdict, false),
-                detail: None,
-            });
-            record_page.snapshots.push(MergedSnapshot {
-                account_id: e.account.id.clone(),
-                merged: e.evaluation.merged.to_plain_json(),
-                findings: serde_json::to_value(&e.evaluation.findings).unwrap_or_default(),
-            });
+            record_page.outcomes.push(outcome_of(&e, &verdict));
+            record_page.snapshots.push(snapshot_of(&e));
         }
         record.page(record_page).await?;
     }
@@ -136,4 +110,57 @@ where
         deferred,
         budget: config.budget.max_credits_per_run,
     })
+}
+
+/// The run's state: its budget, and the month's, since monthly limits hold for file runs
+/// too (they spend the same credits).
+async fn run_state(
+    config: &Config,
+    enricher: &Enricher,
+    record: &RunRecord,
+    started: UnixMillis,
+) -> Result<RunState, StateError> {
+    let run = RunState::new(
+        &enricher.providers,
+        config.budget.max_credits_per_run,
+        std::sync::Arc::clone(&enricher.clock),
+        config.push_wait(),
+        false,
+    )
+    .recording(record);
+    let month = crate::budget::month_for_run(&enricher.store, &config.monthly, started).await?;
+    Ok(match month {
+        Some(month) => run.within_month(&month, &config.monthly),
+        None => run,
+    })
+}
+
+/// `accounts` in pages of [`PAGE`], in order.
+fn pages_of(mut accounts: Vec<Account>) -> Vec<Vec<Account>> {
+    let mut pages = Vec::new();
+    while !accounts.is_empty() {
+        let tail = accounts.split_off(accounts.len().min(PAGE));
+        pages.push(std::mem::replace(&mut accounts, tail));
+    }
+    pages
+}
+
+/// How the account's outcome is recorded (no CRM, so no detail to show).
+fn outcome_of(e: &Enriched, verdict: &Verdict) -> AccountOutcome {
+    AccountOutcome {
+        account_id: e.account.id.clone(),
+        domain: e.domain.as_ref().ok().cloned(),
+        outcome: verdict.outcome(),
+        reason: verdict_reason(verdict, false),
+        detail: None,
+    }
+}
+
+/// The account's merged record and findings, for `firmo report`.
+fn snapshot_of(e: &Enriched) -> MergedSnapshot {
+    MergedSnapshot {
+        account_id: e.account.id.clone(),
+        merged: e.evaluation.merged.to_plain_json(),
+        findings: serde_json::to_value(&e.evaluation.findings).unwrap_or_default(),
+    }
 }

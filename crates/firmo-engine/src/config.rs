@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use firmo_connect::crm::{CrmCompany, Filter, FilterOperator, Operand};
+use firmo_connect::crm::{CrmCompany, Filter, FilterGroup, FilterOperator, Operand};
 use firmo_core::config::{CoreConfig, MergeConfig, QualityConfig, SignalConfig};
 use firmo_core::{Field, Refresh};
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,14 @@ pub struct FilterConfig {
     pub high_value: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+}
+
+/// A `--segment` the config does not define.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown segment `{name}`; the config defines: {known}")]
+pub struct UnknownSegment {
+    pub name: String,
+    pub known: String,
 }
 
 /// `[segments.<name>]`: the accounts to enrich (all filters must hold).
@@ -407,6 +415,18 @@ impl Config {
         })
     }
 
+    /// `[segments.NAME]`'s filters as one group that must all hold; no name: every company.
+    pub fn segment_filters(&self, name: Option<&str>) -> Result<Vec<FilterGroup>, UnknownSegment> {
+        let Some(name) = name else {
+            return Ok(Vec::new());
+        };
+        let filters = self.segments.get(name).ok_or_else(|| UnknownSegment {
+            name: name.to_owned(),
+            known: self.segment_names(),
+        })?;
+        Ok(vec![FilterGroup::all(filters.iter().cloned())])
+    }
+
     /// The segment names, for an error that lists them.
     pub fn segment_names(&self) -> String {
         if self.segments.is_empty() {
@@ -615,11 +635,22 @@ pub(crate) fn in_range(key: &str, value: f64, min: f64, max: f64) -> Result<(), 
     }
 }
 
-/// Every engine-level number's range.
+/// A number's config key, its value, and its inclusive range.
+type Range = (&'static str, f64, f64, f64);
+
+/// Every engine-level number's range, and the Clay callback address.
 fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
-    let s = &raw.signals;
+    let ranges = budget_and_pacing(raw).into_iter().chain(run_and_rules(raw));
+    for (key, value, min, max) in ranges {
+        in_range(key, value, min, max)?;
+    }
+    check_callback_addr(&raw.clay.callback_addr)
+}
+
+/// What the month may spend, and how fast firmo calls the CRM and waits for Clay.
+fn budget_and_pacing(raw: &RawConfig) -> [Range; 7] {
     let b = &raw.budget;
-    let checks: [(&str, f64, f64, f64); 13] = [
+    [
         (
             "budget.monthly_credits",
             b.monthly_credits.unwrap_or(0.0),
@@ -652,6 +683,13 @@ fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
             0.0,
             3_600.0,
         ),
+    ]
+}
+
+/// What one run may spend, and the rules' thresholds.
+fn run_and_rules(raw: &RawConfig) -> [Range; 6] {
+    let s = &raw.signals;
+    [
         (
             "budget.max_credits_per_run",
             raw.budget.max_credits_per_run,
@@ -688,23 +726,15 @@ fn check_ranges(raw: &RawConfig) -> Result<(), (String, String)> {
             1.0,
             3_650.0,
         ),
-    ];
-    for (key, value, min, max) in checks {
-        in_range(key, value, min, max)?;
-    }
-    // Bound again when the receiver starts; checked here so a typo stops before any call.
-    if raw
-        .clay
-        .callback_addr
-        .parse::<std::net::SocketAddr>()
-        .is_err()
-    {
+    ]
+}
+
+/// Bound again when the receiver starts; checked here so a typo stops before any call.
+fn check_callback_addr(addr: &str) -> Result<(), (String, String)> {
+    if addr.parse::<std::net::SocketAddr>().is_err() {
         return Err((
             "clay.callback_addr".to_owned(),
-            format!(
-                "`{}` is not an address like 127.0.0.1:8787",
-                raw.clay.callback_addr
-            ),
+            format!("`{addr}` is not an address like 127.0.0.1:8787"),
         ));
     }
     Ok(())
@@ -846,6 +876,17 @@ mod tests {
             (
                 "[clay]\ncallback_addr = \"localhost\"\n",
                 "clay.callback_addr",
+            ),
+            ("[budget]\nwarn_at = 2.0\n", "budget.warn_at"),
+            ("[crm]\nrequests_per_10s = 0\n", "crm.requests_per_10s"),
+            (
+                "[signals]\nexec_change_days = 0\n",
+                "signals.exec_change_days",
+            ),
+            // Two out of range: the first in the table is named.
+            (
+                "[budget]\nmax_credits_per_run = -1.0\n[crm]\nsearch_per_second = 0\n",
+                "crm.search_per_second",
             ),
             (
                 "[sources.clay]\npending_retry_minutes = 0\n",

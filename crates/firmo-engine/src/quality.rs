@@ -375,13 +375,28 @@ fn accuracy<'a>(checks: impl Iterator<Item = &'a SpotCheck>) -> Option<Accuracy>
     })
 }
 
+/// Per (field, source): values firmo wrote, and those a human has corrected since.
+type Corrected = BTreeMap<(Field, Source), (u64, u64)>;
+
 fn report(
     view: &RunView,
     verdicts: &[SpotCheck],
     journal: &BTreeMap<(String, String), JournalEntry>,
 ) -> QualityReport {
-    // (field, source) → (written, corrected)
-    let mut corrections: BTreeMap<(Field, Source), (u64, u64)> = BTreeMap::new();
+    let corrections = corrections(view, journal);
+    let fields = Field::ALL
+        .into_iter()
+        .map(|field| field_quality(field, view, verdicts, &corrections))
+        .collect();
+    QualityReport {
+        fields,
+        agreement: agreement(view),
+    }
+}
+
+/// Each written field counted against the source of its value.
+fn corrections(view: &RunView, journal: &BTreeMap<(String, String), JournalEntry>) -> Corrected {
+    let mut corrections = Corrected::new();
     for account in &view.accounts {
         let written_sources = journal
             .get(&(account.account_id.clone(), SOURCES.to_owned()))
@@ -403,64 +418,74 @@ fn report(
             entry.1 += u64::from(account.human_edited.contains(&property));
         }
     }
-    let fields = Field::ALL
-        .into_iter()
-        .map(|field| {
-            let of_field: Vec<&SpotCheck> = verdicts
-                .iter()
-                .filter(|c| c.field == field.name())
-                .collect();
-            let mut sources: Vec<Source> = field.spec().sources.to_vec();
-            let seen = of_field
-                .iter()
-                .filter_map(|c| Source::from_name(&c.source))
-                .chain(
-                    corrections
-                        .keys()
-                        .filter(|(f, _)| *f == field)
-                        .map(|(_, s)| *s),
-                );
-            for s in seen {
-                if !sources.contains(&s) {
-                    sources.push(s);
-                }
-            }
-            let coverage = view.coverage(field);
-            let pooled = accuracy(of_field.iter().copied());
-            FieldQuality {
-                field: field.name().to_owned(),
-                coverage,
-                usable: pooled.as_ref().map(|a| coverage * a.rate),
-                accuracy: pooled,
-                sources: sources
-                    .into_iter()
-                    .map(|source| {
-                        let (written, corrected) = corrections
-                            .get(&(field, source))
-                            .copied()
-                            .unwrap_or_default();
-                        SourceQuality {
-                            source: source.name().to_owned(),
-                            accuracy: accuracy(
-                                of_field
-                                    .iter()
-                                    .copied()
-                                    .filter(|c| c.source == source.name()),
-                            ),
-                            corrections: Corrections {
-                                written,
-                                corrected,
-                                rate: ratio(corrected, written),
-                            },
-                        }
-                    })
-                    .collect(),
-            }
-        })
+    corrections
+}
+
+/// One field's coverage and accuracy, pooled and per source: its catalogue sources first,
+/// then any other that was spot-checked or written.
+fn field_quality(
+    field: Field,
+    view: &RunView,
+    verdicts: &[SpotCheck],
+    corrections: &Corrected,
+) -> FieldQuality {
+    let of_field: Vec<&SpotCheck> = verdicts
+        .iter()
+        .filter(|c| c.field == field.name())
         .collect();
-    QualityReport {
-        fields,
-        agreement: agreement(view),
+    let mut sources: Vec<Source> = field.spec().sources.to_vec();
+    let seen = of_field
+        .iter()
+        .filter_map(|c| Source::from_name(&c.source))
+        .chain(
+            corrections
+                .keys()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, s)| *s),
+        );
+    for s in seen {
+        if !sources.contains(&s) {
+            sources.push(s);
+        }
+    }
+    let coverage = view.coverage(field);
+    let pooled = accuracy(of_field.iter().copied());
+    FieldQuality {
+        field: field.name().to_owned(),
+        coverage,
+        usable: pooled.as_ref().map(|a| coverage * a.rate),
+        accuracy: pooled,
+        sources: sources
+            .into_iter()
+            .map(|source| source_quality(field, source, &of_field, corrections))
+            .collect(),
+    }
+}
+
+/// One source's accuracy on `field` and how often a human corrected what firmo wrote.
+fn source_quality(
+    field: Field,
+    source: Source,
+    of_field: &[&SpotCheck],
+    corrections: &Corrected,
+) -> SourceQuality {
+    let (written, corrected) = corrections
+        .get(&(field, source))
+        .copied()
+        .unwrap_or_default();
+    SourceQuality {
+        source: source.name().to_owned(),
+        accuracy: accuracy(
+            of_field
+                .iter()
+                .copied()
+                .filter(|c| c.source == source.name()),
+        ),
+        corrections: Corrections {
+            written,
+            corrected,
+            rate: ratio(corrected, written),
+        },
     }
 }
 
@@ -721,27 +746,7 @@ mod tests {
         let run = store
             .start_run(&RunStart::new("sync", at(2)).on("hubspot", "p1"))
             .unwrap();
-        let answers = [
-            (
-                "clay",
-                "a.com",
-                vec![rec(Source::Clay, 100, Some("Software"))],
-            ),
-            (
-                "clearbit",
-                "a.com",
-                vec![rec(Source::Clearbit, 100, Some("software"))],
-            ),
-            ("clay", "b.com", vec![rec(Source::Clay, 200, None)]),
-            ("clearbit", "b.com", vec![rec(Source::Clearbit, 260, None)]),
-            ("clearbit", "c.com", vec![rec(Source::Clearbit, 50, None)]),
-            ("clay", "d.com", vec![rec(Source::Clay, 10, None)]),
-        ];
-        for (provider, domain, records) in answers {
-            store
-                .put_lookup(&LookupEntry::hit(provider, domain, at(3), records))
-                .unwrap();
-        }
+        put_answers(&mut store);
         let kept = json!({"kept": [{"reason": "human_edited", "property": "firmo_headcount",
                                     "crm_value": "12"}], "name": "Dee Inc"});
         let outcomes: Vec<AccountOutcome> = ["a", "b", "c", "d"]
@@ -772,8 +777,49 @@ mod tests {
             snap("c", json!({"headcount": 50}), reject),
             snap("d", json!({"headcount": 10}), json!([])),
         ];
-        let journal: Vec<JournalEntry> = ["a", "b", "d"]
-            .into_iter()
+        let journal = firmo_writes(&["a", "b", "d"]);
+        store
+            .write(|w| {
+                w.record_outcomes(run, &outcomes)?;
+                w.record_merged(run, &snapshots)?;
+                w.record_writes(run, &journal)
+            })
+            .unwrap();
+        store
+            .finish_run(run, at(1), RunOutcome::Ok, &json!({}))
+            .unwrap();
+        (store, run.0)
+    }
+
+    /// The providers' answers behind [`seeded`]'s accounts.
+    fn put_answers(store: &mut Store) {
+        let answers = [
+            (
+                "clay",
+                "a.com",
+                vec![rec(Source::Clay, 100, Some("Software"))],
+            ),
+            (
+                "clearbit",
+                "a.com",
+                vec![rec(Source::Clearbit, 100, Some("software"))],
+            ),
+            ("clay", "b.com", vec![rec(Source::Clay, 200, None)]),
+            ("clearbit", "b.com", vec![rec(Source::Clearbit, 260, None)]),
+            ("clearbit", "c.com", vec![rec(Source::Clearbit, 50, None)]),
+            ("clay", "d.com", vec![rec(Source::Clay, 10, None)]),
+        ];
+        for (provider, domain, records) in answers {
+            store
+                .put_lookup(&LookupEntry::hit(provider, domain, at(3), records))
+                .unwrap();
+        }
+    }
+
+    /// firmo's headcount and its source, journaled for each of `ids`.
+    fn firmo_writes(ids: &[&str]) -> Vec<JournalEntry> {
+        ids.iter()
+            .copied()
             .flat_map(|id| {
                 let entry = |property: &str, value: &str| JournalEntry {
                     crm: "hubspot".into(),
@@ -788,18 +834,7 @@ mod tests {
                     entry(SOURCES, "headcount=clay"),
                 ]
             })
-            .collect();
-        store
-            .write(|w| {
-                w.record_outcomes(run, &outcomes)?;
-                w.record_merged(run, &snapshots)?;
-                w.record_writes(run, &journal)
-            })
-            .unwrap();
-        store
-            .finish_run(run, at(1), RunOutcome::Ok, &json!({}))
-            .unwrap();
-        (store, run.0)
+            .collect()
     }
 
     fn verdict(run: i64, account: &str, source: &str, v: SpotVerdict, ago: i64) -> SpotCheck {

@@ -2,25 +2,25 @@
 //! enriched at once, writes trail behind in batches; every account the run touches ends
 //! with one [`Verdict`](crate::verdict::Verdict).
 
+mod pages;
+
 use std::sync::Arc;
 
 use firmo_connect::ConnectorError;
-use firmo_connect::crm::{Crm, FilterGroup, PullRequest};
+use firmo_connect::crm::{Crm, PullRequest};
+use firmo_core::UnixMillis;
 use firmo_store::RunStart;
-use futures_util::StreamExt as _;
 
-use crate::budget;
-use crate::config::Config;
+use crate::budget::{self, MonthToDate};
+use crate::config::{Config, UnknownSegment};
 use crate::contacts::ContactStage;
-use crate::cursor;
+use crate::cursor::{self, CursorPlan};
 use crate::enrich::Enricher;
-use crate::pass::{Pass, PassContext};
-use crate::pull;
 use crate::report::RunSummary;
 use crate::run::{RunRecord, RunState};
-use crate::setup::{self, PropertyReport};
+use crate::setup::{self, PropertyReport, Setup};
 use crate::state::StateError;
-use crate::write::{self, WriteTarget};
+use pages::Passed;
 
 /// Runtime knobs of one sync (pipeline semantics live in the config file).
 #[derive(Debug, Clone, Default)]
@@ -52,15 +52,9 @@ pub enum SyncError {
     Crm(#[from] ConnectorError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("unknown segment `{name}`; the config defines: {known}")]
-    UnknownSegment { name: String, known: String },
+    #[error(transparent)]
+    UnknownSegment(#[from] UnknownSegment),
 }
-
-/// Pages pulled ahead of enrichment.
-const PULL_AHEAD: usize = 8;
-/// Pages enriched at once. Enough to hide one page's provider round trips and Clay's
-/// callback behind the others; each holds at most 100 accounts.
-const PAGES_IN_FLIGHT: usize = 24;
 
 /// Runs the pipeline.
 pub async fn sync(
@@ -83,183 +77,146 @@ pub async fn sync_with_contacts(
     options: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<RunSummary, SyncError> {
-    let started = (enricher.clock)();
-    let segment = segment_filters(config, options.segment.as_deref())?;
-    progress.phase("checking CRM properties");
-    let portal = crm.account_key().await?;
-    let setup = setup::prepare(crm.as_ref(), options.dry_run).await?;
-    if let Some(stage) = contacts {
-        stage.prepare(options.dry_run).await?;
-    }
-    let start = run_start(config, crm.name(), &portal, options, started);
-    let record = RunRecord::start(&enricher.store, start).await?;
-    let cursor = cursor::plan(
-        &enricher.store,
-        config,
-        crm.name(),
-        &portal,
-        options.full,
-        started,
-    )
-    .await?;
-    let request = PullRequest {
-        properties: crate::properties::pull_properties(config),
-        segment,
-        modified_since: cursor.modified_since,
-        page_size: Some(100),
-    };
-
+    let (sync, request) = Opened::open(config, crm, contacts, enricher, options, progress).await?;
     progress.phase("syncing");
-    let (pages, puller) = pull::spawn(Arc::clone(&crm), request, options.limit, PULL_AHEAD);
-    let (jobs, writer) = if options.dry_run {
-        (None, None)
-    } else {
-        let target = WriteTarget {
-            crm: Arc::clone(&crm),
-            run: record.clone(),
-            portal: portal.clone(),
-            clock: Arc::clone(&enricher.clock),
-        };
-        let (jobs, task) = write::spawn(target);
-        (Some(jobs), Some(task))
-    };
-    let state = RunState::new(
-        &enricher.providers,
-        config.budget.max_credits_per_run,
-        Arc::clone(&enricher.clock),
-        config.push_wait(),
-        options.dry_run,
-    )
-    .recording(&record);
-    let month = budget::month_for_run(&enricher.store, &config.monthly, started).await?;
-    let state = match &month {
-        Some(month) => state.within_month(month, &config.monthly),
-        None => state,
-    };
-    let ctx = PassContext {
-        config,
-        crm: crm.as_ref(),
-        portal: &portal,
-        live: &setup.live,
-        enricher,
-        run: &state,
-        record: &record,
-        dry_run: options.dry_run,
-    };
-    let mut pass = Pass::default();
-    let stopped = consume(&ctx, pages, jobs, contacts, &mut pass, progress).await;
+    let passed = sync.pass(request, contacts, progress).await;
+    sync.close(passed, contacts).await
+}
 
-    let written = match writer {
-        Some(task) => Some(task.await.unwrap_or(Err(StateError::Gone))),
-        None => None,
-    };
-    let pulled = puller.await.unwrap_or_default();
-    let finished = (enricher.clock)();
-    let error = stopped
-        .err()
-        .map(|e| e.to_string())
-        .or_else(|| match &written {
-            Some(Err(e)) => Some(e.to_string()),
-            _ => None,
-        });
-    let mut crm_calls = 1 + setup.calls + pulled.calls;
-    if let Some(Ok(w)) = &written {
-        crm_calls += w.calls;
-        pass.absorb_writes(w);
-    }
-    let unfiltered = options.limit.is_none() && options.segment.is_none();
-    if error.is_none() && pulled.complete && !pass.holds_cursor && !options.dry_run && unfiltered {
-        let (crm_name, hw) = (crm.name(), pulled.high_water);
-        cursor::advance(
-            &enricher.store,
-            crm_name,
-            &portal,
-            &cursor,
-            hw,
-            started,
-            finished,
-        )
-        .await?;
-    }
-    let estimated = options
-        .dry_run
-        .then(|| pass.estimated_crm_calls(crm_calls, &setup));
-    let (mut summary, outcome) = pass.summary(crate::pass::SummaryInputs {
-        run_id: record.id,
-        dry_run: options.dry_run,
-        crm: crm.name(),
-        portal: &portal,
-        mode: cursor.mode(),
-        started,
-        finished,
-        crm_calls,
-        estimated_crm_calls: estimated,
-        monthly: budget::after_run(month, &config.monthly, &state.stats()),
-        providers: state.stats(),
-        planned_credits: state.planned_credits(),
-        budget: config.budget.max_credits_per_run,
-        properties: setup.report,
-        error,
-    });
-    summary.contacts = contacts.map(ContactStage::summary);
-    // The run's spend is every lookup's: the people's too (their own line says how much).
-    if let Some(c) = &summary.contacts {
-        summary.credits += c.credits;
-        summary.planned_credits += c.planned_credits;
-        summary.crm_calls += c.crm_calls;
-        if let Some(estimated) = summary.estimated_crm_calls.as_mut() {
-            *estimated += c.crm_calls;
+/// A sync between its setup and its summary: what every later step reads.
+struct Opened<'a> {
+    config: &'a Config,
+    crm: Arc<dyn Crm>,
+    enricher: &'a Enricher,
+    options: &'a SyncOptions,
+    started: UnixMillis,
+    portal: String,
+    setup: Setup,
+    record: RunRecord,
+    cursor: CursorPlan,
+    state: RunState,
+    month: Option<MonthToDate>,
+}
+
+impl<'a> Opened<'a> {
+    /// Checks the CRM's properties, records the run's start, plans its cursor and budget,
+    /// and says what to pull.
+    async fn open(
+        config: &'a Config,
+        crm: Arc<dyn Crm>,
+        contacts: Option<&ContactStage>,
+        enricher: &'a Enricher,
+        options: &'a SyncOptions,
+        progress: &dyn Progress,
+    ) -> Result<(Opened<'a>, PullRequest), SyncError> {
+        let (started, dry_run) = ((enricher.clock)(), options.dry_run);
+        let segment = config.segment_filters(options.segment.as_deref())?;
+        progress.phase("checking CRM properties");
+        let portal = crm.account_key().await?;
+        let setup = setup::prepare(crm.as_ref(), dry_run).await?;
+        if let Some(stage) = contacts {
+            stage.prepare(dry_run).await?;
         }
+        let start = run_start(config, crm.name(), &portal, options, started);
+        let (store, full) = (&enricher.store, options.full);
+        let record = RunRecord::start(store, start).await?;
+        let cursor = cursor::plan(store, config, crm.name(), &portal, full, started).await?;
+        let state = RunState::new(
+            &enricher.providers,
+            config.budget.max_credits_per_run,
+            Arc::clone(&enricher.clock),
+            config.push_wait(),
+            dry_run,
+        )
+        .recording(&record);
+        let month = budget::month_for_run(store, &config.monthly, started).await?;
+        let state = match &month {
+            Some(month) => state.within_month(month, &config.monthly),
+            None => state,
+        };
+        let request = PullRequest {
+            properties: crate::properties::pull_properties(config),
+            segment,
+            modified_since: cursor.modified_since,
+            page_size: Some(100),
+        };
+        let opened = Opened {
+            config,
+            crm,
+            enricher,
+            options,
+            started,
+            portal,
+            setup,
+            record,
+            cursor,
+            state,
+            month,
+        };
+        Ok((opened, request))
     }
-    let json = serde_json::to_value(&summary).unwrap_or_default();
-    record.finish(finished, outcome, json).await?;
-    Ok(summary)
-}
 
-/// Why a pass stopped before its last page.
-#[derive(Debug, thiserror::Error)]
-enum Stopped {
-    #[error("pulling from the CRM: {0}")]
-    Pull(ConnectorError),
-    #[error(transparent)]
-    State(#[from] StateError),
-}
-
-/// Enriches the pulled pages, several at once, and hands each evaluated page to the pass.
-async fn consume(
-    ctx: &PassContext<'_>,
-    pages: tokio::sync::mpsc::Receiver<pull::Page>,
-    jobs: Option<tokio::sync::mpsc::Sender<write::WriteJob>>,
-    contacts: Option<&ContactStage>,
-    pass: &mut Pass,
-    progress: &dyn Progress,
-) -> Result<(), Stopped> {
-    let pages = futures_util::stream::unfold(pages, |mut rx| async move {
-        rx.recv().await.map(|page| (page, rx))
-    });
-    let evaluated = pages
-        .map(|page| async move {
-            match page {
-                Ok(companies) => {
-                    let mut page = ctx.evaluate_page(companies).await?;
-                    if let Some(stage) = contacts {
-                        stage.enrich_page(ctx, &mut page).await?;
-                    }
-                    Ok(page)
-                }
-                Err(e) => Err(Stopped::Pull(e)),
-            }
-        })
-        .buffer_unordered(PAGES_IN_FLIGHT);
-    let mut evaluated = std::pin::pin!(evaluated);
-    while let Some(page) = evaluated.next().await {
-        let page = page?;
-        pass.scanned += page.len() as u64;
-        progress.pulled(pass.scanned);
-        pass.absorb_page(ctx, page, jobs.as_ref()).await?;
-        progress.processed(pass.scanned);
+    /// Only a real, unfiltered pass that pulled every company and left no account
+    /// unfinished moves the cursor: otherwise the next run would skip what this one missed.
+    fn cursor_may_move(&self, passed: &Passed) -> bool {
+        let o = self.options;
+        let unfiltered = o.limit.is_none() && o.segment.is_none();
+        passed.error.is_none()
+            && passed.pulled.complete
+            && !passed.pass.holds_cursor
+            && !o.dry_run
+            && unfiltered
     }
-    Ok(())
+
+    /// Moves the cursor when the pass allows it, and records the run's summary.
+    async fn close(
+        self,
+        passed: Passed,
+        contacts: Option<&ContactStage>,
+    ) -> Result<RunSummary, SyncError> {
+        let (options, config, finished) = (self.options, self.config, (self.enricher.clock)());
+        if self.cursor_may_move(&passed) {
+            let (store, crm, hw) = (
+                &self.enricher.store,
+                self.crm.name(),
+                passed.pulled.high_water,
+            );
+            let (cursor, started) = (&self.cursor, self.started);
+            cursor::advance(store, crm, &self.portal, cursor, hw, started, finished).await?;
+        }
+        let Passed {
+            pass,
+            error,
+            crm_calls,
+            ..
+        } = passed;
+        let estimated = options
+            .dry_run
+            .then(|| pass.estimated_crm_calls(crm_calls, &self.setup));
+        let (mut summary, outcome) = pass.summary(crate::pass::SummaryInputs {
+            run_id: self.record.id,
+            dry_run: options.dry_run,
+            crm: self.crm.name(),
+            portal: &self.portal,
+            mode: self.cursor.mode(),
+            started: self.started,
+            finished,
+            crm_calls,
+            estimated_crm_calls: estimated,
+            monthly: budget::after_run(self.month, &config.monthly, &self.state.stats()),
+            providers: self.state.stats(),
+            planned_credits: self.state.planned_credits(),
+            budget: config.budget.max_credits_per_run,
+            properties: self.setup.report,
+            error,
+        });
+        if let Some(stage) = contacts {
+            stage.add_to(&mut summary);
+        }
+        let json = serde_json::to_value(&summary).unwrap_or_default();
+        self.record.finish(finished, outcome, json).await?;
+        Ok(summary)
+    }
 }
 
 /// `firmo properties ensure`: creates what is missing of firmo's group and properties,
@@ -274,7 +231,7 @@ fn run_start(
     crm: &'static str,
     portal: &str,
     options: &SyncOptions,
-    started: firmo_core::UnixMillis,
+    started: UnixMillis,
 ) -> RunStart {
     RunStart::new("sync", started)
         .on(crm, portal.to_owned())
@@ -285,18 +242,4 @@ fn run_start(
             "limit": options.limit,
             "budget": config.budget.max_credits_per_run,
         }))
-}
-
-fn segment_filters(config: &Config, name: Option<&str>) -> Result<Vec<FilterGroup>, SyncError> {
-    let Some(name) = name else {
-        return Ok(Vec::new());
-    };
-    let filters = config
-        .segments
-        .get(name)
-        .ok_or_else(|| SyncError::UnknownSegment {
-            name: name.to_owned(),
-            known: config.segment_names(),
-        })?;
-    Ok(vec![FilterGroup::all(filters.iter().cloned())])
 }

@@ -42,7 +42,7 @@ use crate::diff::{Desired, PropertySkip, diff};
 use crate::evaluate::Evaluated;
 use crate::pass::PassContext;
 use crate::plan::{Decision, ProviderPolicy, decide};
-use crate::report::ContactSummary;
+use crate::report::{ContactSummary, RunSummary};
 use crate::run::{PageRecord, RunState, lock};
 use crate::setup::{PropertyReport, PropertyStatus};
 use crate::state::{StateError, StoreHandle};
@@ -57,6 +57,44 @@ pub const SANDBOX_PEOPLE_TABLE: &str = "people";
 /// One company's people, as `exec_change` reads them: its index in the page, the contact
 /// (id and change) that sets it, and whether any selected contact is known at all.
 type CompanyPeople = (usize, Option<(String, ExecChange)>, bool);
+
+/// One page's selection: each company's chosen contacts, and each person once.
+#[derive(Default)]
+struct Selection {
+    /// Page index → the contacts chosen there.
+    chosen: Vec<(usize, Vec<ContactLink>)>,
+    /// Person key → its query, one however many companies list the person.
+    queries: BTreeMap<String, PersonQuery>,
+    /// Contact id → person key.
+    key_of: HashMap<String, String>,
+    /// Every chosen contact id.
+    selected: HashSet<String>,
+}
+
+/// What one page knows of its chosen people: the CRM's records and this run's answers.
+struct PagePeople<'p> {
+    records: &'p HashMap<String, CrmContact>,
+    /// Contact id → person key.
+    key_of: HashMap<String, String>,
+    /// Person key → this run's answer.
+    answers: HashMap<String, Person>,
+}
+
+impl PagePeople<'_> {
+    /// The contact as the rules see it: this run's answer, else what the CRM holds.
+    fn effective(&self, id: &str) -> Contact {
+        match self.key_of.get(id).and_then(|k| self.answers.get(k)) {
+            Some(Person::Found(contact)) => contact.clone(),
+            Some(Person::NotFound) => Contact::new(),
+            // Stale data still counts, as a company's does.
+            _ => self
+                .records
+                .get(id)
+                .map(properties::from_crm)
+                .unwrap_or_default(),
+        }
+    }
+}
 
 /// What happened with one person this run.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +269,19 @@ impl ContactStage {
         lock(&self.summary).clone()
     }
 
+    /// Puts the stage's line in the run's summary and adds its spend and CRM calls to the
+    /// run's: the run's spend is every lookup's, the people's too.
+    pub fn add_to(&self, run: &mut RunSummary) {
+        let c = self.summary();
+        run.credits += c.credits;
+        run.planned_credits += c.planned_credits;
+        run.crm_calls += c.crm_calls;
+        if let Some(estimated) = run.estimated_crm_calls.as_mut() {
+            *estimated += c.crm_calls;
+        }
+        run.contacts = Some(c);
+    }
+
     fn count(&self, f: impl FnOnce(&mut ContactSummary)) {
         f(&mut lock(&self.summary));
     }
@@ -324,81 +375,97 @@ impl ContactStage {
         if self.stopped.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let companies: Vec<(usize, String, String)> = page
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                let domain = e.enriched.domain.as_ref().ok()?;
-                Some((i, e.enriched.account.id.clone(), domain.clone()))
-            })
-            .collect();
+        let companies = page_companies(page);
         if companies.is_empty() {
             return Ok(());
         }
-        let (links, records) = match self.read(&companies).await {
-            Ok(read) => read,
+        let Some((links, records)) = self.read_or_skip(&companies).await else {
+            return Ok(());
+        };
+        let answered = self.answered(&companies, &links, &records, ctx.run).await?;
+        let selection = self.select_page(&companies, &links, &records, &answered);
+        self.count(|s| {
+            s.companies += companies.len() as u64;
+            s.selected += selection.selected.len() as u64;
+        });
+        let people = PagePeople {
+            records: &records,
+            key_of: selection.key_of,
+            answers: self.resolve(selection.queries, ctx.run).await?,
+        };
+        let now = (ctx.enricher.clock)();
+        let today = now
+            .date()
+            .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"));
+        self.write_contacts(ctx, &selection.selected, &people, now)
+            .await?;
+        let who = self.company_people(&selection.chosen, &people, today);
+        self.set_exec_change(ctx, page, who, now).await
+    }
+
+    /// [`Self::read`], or `None` when the CRM failed: counted, and the stage stopped if
+    /// the failure stops the service.
+    async fn read_or_skip(
+        &self,
+        companies: &[(usize, String, String)],
+    ) -> Option<(Vec<Vec<ContactLink>>, HashMap<String, CrmContact>)> {
+        match self.read(companies).await {
+            Ok(read) => Some(read),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read this page's contacts; its companies go on without them");
                 self.count(|s| s.errors += 1);
                 if e.stops_service() {
                     self.stop_for_run(&e);
                 }
-                return Ok(());
+                None
             }
-        };
-        let answered = self.answered(&companies, &links, &records, ctx.run).await?;
-        // Each company's selection, and each person once for the whole page.
-        let mut chosen: Vec<(usize, Vec<ContactLink>)> = Vec::new();
-        let mut queries: BTreeMap<String, PersonQuery> = BTreeMap::new();
-        let mut key_of: HashMap<String, String> = HashMap::new();
-        let mut selected: HashSet<String> = HashSet::new();
-        for ((i, _, domain), links) in companies.iter().zip(&links) {
+        }
+    }
+
+    /// Each company's selection, and each person once for the whole page.
+    fn select_page(
+        &self,
+        companies: &[(usize, String, String)],
+        links: &[Vec<ContactLink>],
+        records: &HashMap<String, CrmContact>,
+        answered: &HashSet<String>,
+    ) -> Selection {
+        let mut selection = Selection::default();
+        for ((i, _, domain), links) in companies.iter().zip(links) {
             let kept = |id: &str| answered.contains(id);
-            let picked: Vec<ContactLink> = select::select(&self.config, links, &records, &kept)
+            let picked: Vec<ContactLink> = select::select(&self.config, links, records, &kept)
                 .into_iter()
                 .cloned()
                 .collect();
             for link in &picked {
-                selected.insert(link.contact_id.clone());
+                selection.selected.insert(link.contact_id.clone());
                 let query = self.query(link, records.get(&link.contact_id), domain);
                 let key = query.key();
-                key_of.insert(link.contact_id.clone(), key.clone());
-                queries.entry(key).or_insert(query);
+                selection
+                    .key_of
+                    .insert(link.contact_id.clone(), key.clone());
+                selection.queries.entry(key).or_insert(query);
             }
-            chosen.push((*i, picked));
+            selection.chosen.push((*i, picked));
         }
-        self.count(|s| {
-            s.companies += companies.len() as u64;
-            s.selected += selected.len() as u64;
-        });
-        let answers = self.resolve(queries, ctx.run).await?;
-        let now = (ctx.enricher.clock)();
-        let today = now
-            .date()
-            .unwrap_or_else(|| Date::new(1970, 1, 1).expect("a valid date"));
-        let effective = |id: &str| -> Contact {
-            let from_crm = || {
-                records
-                    .get(id)
-                    .map(properties::from_crm)
-                    .unwrap_or_default()
-            };
-            match key_of.get(id).and_then(|k| answers.get(k)) {
-                Some(Person::Found(contact)) => contact.clone(),
-                Some(Person::NotFound) => Contact::new(),
-                // Stale data still counts, as a company's does.
-                _ => from_crm(),
-            }
-        };
-        self.write_contacts(ctx, &selected, &records, &effective, now)
-            .await?;
-        let who: Vec<CompanyPeople> = chosen
+        selection
+    }
+
+    /// Each company's people as `exec_change` reads them: the first chosen contact whose
+    /// change counts today, and whether any of them is known at all.
+    fn company_people(
+        &self,
+        chosen: &[(usize, Vec<ContactLink>)],
+        people: &PagePeople<'_>,
+        today: Date,
+    ) -> Vec<CompanyPeople> {
+        chosen
             .iter()
             .map(|(i, picked)| {
                 let mut known = false;
                 let mut found = None;
                 for link in picked {
-                    let contact = effective(&link.contact_id);
+                    let contact = people.effective(&link.contact_id);
                     known |= !contact.is_empty();
                     if found.is_none()
                         && let Some(change) = self.exec_change(&contact, today)
@@ -408,8 +475,7 @@ impl ContactStage {
                 }
                 (*i, found, known)
             })
-            .collect();
-        self.set_exec_change(ctx, page, who, now).await
+            .collect()
     }
 
     /// The contacts firmo holds an answer for within the refresh window (or a pending
@@ -431,15 +497,7 @@ impl ContactStage {
                     .push(link.contact_id.clone());
             }
         }
-        let keys: Vec<String> = by_key.keys().cloned().collect();
-        let name = self.provider.name();
-        let cached = self
-            .store
-            .call(move |s| {
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                s.get_lookups(name, &keys)
-            })
-            .await?;
+        let cached = self.cached(by_key.keys().cloned().collect()).await?;
         let now = (run.clock)();
         let mut out = HashSet::new();
         for (key, entry) in &cached {
@@ -568,24 +626,66 @@ impl ContactStage {
         run: &RunState,
     ) -> Result<Vec<Person>, StateError> {
         let queries: Vec<&PersonQuery> = queries.collect();
-        let name = self.provider.name();
         let keys: Vec<String> = queries
             .iter()
             .map(|q| people::cache_key(&q.key()))
             .collect();
-        let cached: HashMap<String, CachedLookup> = {
-            let keys = keys.clone();
-            self.store
-                .call(move |s| {
-                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    s.get_lookups(name, &keys)
-                })
-                .await?
-        };
+        let cached = self.cached(keys.clone()).await?;
+        let decisions = self.decisions(&keys, &cached, run);
+        let mut people: Vec<Option<Person>> = Vec::with_capacity(queries.len());
+        let mut fetch: Vec<(usize, &PersonQuery, f64)> = Vec::new();
+        for (i, (d, key)) in decisions.iter().zip(&keys).enumerate() {
+            match *d {
+                Decision::Fetch { credits } if !run.dry_run => {
+                    fetch.push((i, queries[i], credits));
+                    people.push(None);
+                }
+                d => people.push(Some(self.unfetched(d, cached.get(key)))),
+            }
+        }
+        let fetched: Vec<(usize, Result<Person, StateError>)> = futures_util::stream::iter(fetch)
+            .map(|(i, query, credits)| async move { (i, self.fetch(query, credits, run).await) })
+            .buffer_unordered(LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut waiting = Vec::new();
+        for (i, person) in fetched {
+            let person = person?;
+            if person == Person::Pending {
+                waiting.push((i, queries[i].key()));
+            }
+            people[i] = Some(person);
+        }
+        self.await_pushed(waiting, &mut people, run).await;
+        Ok(people
+            .into_iter()
+            .map(|p| p.unwrap_or(Person::Failed))
+            .collect())
+    }
+
+    /// The provider's cached answers for `keys` (cache keys), read in one call.
+    async fn cached(&self, keys: Vec<String>) -> Result<HashMap<String, CachedLookup>, StateError> {
+        let name = self.provider.name();
+        self.store
+            .call(move |s| {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                s.get_lookups(name, &keys)
+            })
+            .await
+    }
+
+    /// What to do about each key: nothing once the stage is stopped; a fetch the month
+    /// cannot pay for is deferred (and its run credits given back).
+    fn decisions(
+        &self,
+        keys: &[String],
+        cached: &HashMap<String, CachedLookup>,
+        run: &RunState,
+    ) -> Vec<Decision> {
+        let name = self.provider.name();
         let now = (run.clock)();
         let stopped = self.stopped.load(Ordering::Relaxed);
-        let decisions: Vec<Decision> = keys
-            .iter()
+        keys.iter()
             .map(|k| {
                 if stopped {
                     return Decision::Off;
@@ -602,76 +702,65 @@ impl ContactStage {
                     d => d,
                 }
             })
-            .collect();
-        let mut people: Vec<Option<Person>> = Vec::with_capacity(queries.len());
-        let mut fetch: Vec<(usize, &PersonQuery, f64)> = Vec::new();
-        for (i, (d, key)) in decisions.iter().zip(&keys).enumerate() {
-            let person = match *d {
-                Decision::Reuse => match cached.get(key).map(|e| e.status) {
-                    Some(LookupStatus::Miss) => Person::NotFound,
-                    _ => Person::Cached,
-                },
-                Decision::Wait { .. } => Person::Pending,
-                Decision::Defer { .. } => Person::Deferred,
-                Decision::Off => Person::Failed,
-                Decision::Fetch { credits } if run.dry_run => {
-                    self.count(|s| {
-                        s.would_look_up += 1;
-                        s.planned_credits += credits;
-                    });
-                    Person::WouldLookUp
-                }
-                Decision::Fetch { credits } => {
-                    fetch.push((i, queries[i], credits));
-                    people.push(None);
-                    continue;
-                }
-            };
-            self.count(|s| match &person {
-                Person::Cached | Person::NotFound => s.cached += 1,
-                Person::Pending => s.pending += 1,
-                Person::Deferred => s.deferred += 1,
-                _ => {}
-            });
-            people.push(Some(person));
-        }
-        let fetched: Vec<(usize, Result<Person, StateError>)> = futures_util::stream::iter(fetch)
-            .map(|(i, query, credits)| async move { (i, self.fetch(query, credits, run).await) })
-            .buffer_unordered(LOOKUPS_IN_FLIGHT)
             .collect()
-            .await;
-        let mut waiting = Vec::new();
-        for (i, person) in fetched {
-            let person = person?;
-            if person == Person::Pending {
-                waiting.push((i, queries[i].key()));
-            }
-            people[i] = Some(person);
-        }
-        if !waiting.is_empty() {
-            // Rows pushed this run come back through the receiver: wait for them, up to
-            // the push wait; what is still out is pending (and asked again next run).
-            let keys: Vec<String> = waiting.iter().map(|(_, k)| k.clone()).collect();
-            let deadline = tokio::time::Instant::now() + run.push_wait;
-            self.arrivals.wait_for(&keys, deadline).await;
-            for (i, key) in waiting {
-                let arrived = match self.arrivals.take(&key) {
-                    Some(PersonOutcome::Found(c)) => Person::Found(c),
-                    Some(PersonOutcome::NotFound) => Person::NotFound,
-                    _ => Person::Pending,
-                };
-                self.count(|s| match &arrived {
-                    Person::Found(_) => s.found += 1,
-                    Person::NotFound => s.not_found += 1,
-                    _ => s.pending += 1,
+    }
+
+    /// The person a decision makes without a lookup this run (a dry run's fetch is one
+    /// it would make), counted.
+    fn unfetched(&self, decision: Decision, cached: Option<&CachedLookup>) -> Person {
+        let person = match decision {
+            Decision::Reuse => match cached.map(|e| e.status) {
+                Some(LookupStatus::Miss) => Person::NotFound,
+                _ => Person::Cached,
+            },
+            Decision::Wait { .. } => Person::Pending,
+            Decision::Defer { .. } => Person::Deferred,
+            Decision::Off => Person::Failed,
+            Decision::Fetch { credits } => {
+                self.count(|s| {
+                    s.would_look_up += 1;
+                    s.planned_credits += credits;
                 });
-                people[i] = Some(arrived);
+                return Person::WouldLookUp;
             }
+        };
+        self.count(|s| match &person {
+            Person::Cached | Person::NotFound => s.cached += 1,
+            Person::Pending => s.pending += 1,
+            Person::Deferred => s.deferred += 1,
+            _ => {}
+        });
+        person
+    }
+
+    /// Rows pushed this run come back through the receiver: waits for the `waiting`
+    /// (index, person key) up to the push wait; what is still out is pending (and asked
+    /// again next run).
+    async fn await_pushed(
+        &self,
+        waiting: Vec<(usize, String)>,
+        people: &mut [Option<Person>],
+        run: &RunState,
+    ) {
+        if waiting.is_empty() {
+            return;
         }
-        Ok(people
-            .into_iter()
-            .map(|p| p.unwrap_or(Person::Failed))
-            .collect())
+        let keys: Vec<String> = waiting.iter().map(|(_, k)| k.clone()).collect();
+        let deadline = tokio::time::Instant::now() + run.push_wait;
+        self.arrivals.wait_for(&keys, deadline).await;
+        for (i, key) in waiting {
+            let arrived = match self.arrivals.take(&key) {
+                Some(PersonOutcome::Found(c)) => Person::Found(c),
+                Some(PersonOutcome::NotFound) => Person::NotFound,
+                _ => Person::Pending,
+            };
+            self.count(|s| match &arrived {
+                Person::Found(_) => s.found += 1,
+                Person::NotFound => s.not_found += 1,
+                _ => s.pending += 1,
+            });
+            people[i] = Some(arrived);
+        }
     }
 
     /// One person lookup, its answer (or its pending push) stored and charged before it
@@ -765,10 +854,34 @@ impl ContactStage {
         &self,
         ctx: &PassContext<'_>,
         selected: &HashSet<String>,
-        records: &HashMap<String, CrmContact>,
-        effective: &dyn Fn(&str) -> Contact,
+        people: &PagePeople<'_>,
         now: UnixMillis,
     ) -> Result<(), StateError> {
+        let (updates, adopt) = self.contact_changes(ctx, selected, people, now).await?;
+        if ctx.dry_run {
+            self.count(|s| s.would_write += updates.len() as u64);
+            return Ok(());
+        }
+        let mut record = PageRecord {
+            journal: adopt,
+            ..PageRecord::default()
+        };
+        for batch in updates.chunks(WRITE_BATCH) {
+            self.write_batch(ctx, batch, &mut record.journal, now).await;
+        }
+        ctx.record.page(record).await
+    }
+
+    /// The selected contacts' changes, in id order, and the values the CRM already holds
+    /// as firmo would write them (journaled as firmo's).
+    async fn contact_changes(
+        &self,
+        ctx: &PassContext<'_>,
+        selected: &HashSet<String>,
+        people: &PagePeople<'_>,
+        now: UnixMillis,
+    ) -> Result<(Vec<ContactUpdate>, Vec<JournalEntry>), StateError> {
+        let records = people.records;
         let ids: Vec<String> = selected
             .iter()
             .filter(|id| records.contains_key(*id))
@@ -785,7 +898,7 @@ impl ContactStage {
             let Some(record) = records.get(id) else {
                 continue;
             };
-            let contact = effective(id);
+            let contact = people.effective(id);
             if contact.is_empty() {
                 continue;
             }
@@ -816,48 +929,48 @@ impl ContactStage {
                 properties: d.changes,
             });
         }
-        if ctx.dry_run {
-            self.count(|s| s.would_write += updates.len() as u64);
-            return Ok(());
-        }
-        let mut record = PageRecord {
-            journal: adopt,
-            ..PageRecord::default()
+        Ok((updates, adopt))
+    }
+
+    /// Sends one batch of contact updates, journaling each the CRM accepted and counting
+    /// each it refused.
+    async fn write_batch(
+        &self,
+        ctx: &PassContext<'_>,
+        batch: &[ContactUpdate],
+        journal: &mut Vec<JournalEntry>,
+        now: UnixMillis,
+    ) {
+        let outcomes = match self.crm.write_contacts(batch).await {
+            Ok(o) => o,
+            // Nothing was sent: every contact of the batch fails alike.
+            Err(error) => batch
+                .iter()
+                .map(|u| WriteOutcome::Failed {
+                    id: u.id.clone(),
+                    error: error.clone(),
+                })
+                .collect(),
         };
-        for batch in updates.chunks(WRITE_BATCH) {
-            let outcomes = match self.crm.write_contacts(batch).await {
-                Ok(o) => o,
-                // Nothing was sent: every contact of the batch fails alike.
-                Err(error) => batch
-                    .iter()
-                    .map(|u| WriteOutcome::Failed {
-                        id: u.id.clone(),
-                        error: error.clone(),
-                    })
-                    .collect(),
-            };
-            self.count(|s| s.crm_calls += 1);
-            let by_id: HashMap<&str, &WriteOutcome> =
-                outcomes.iter().map(|o| (o.id(), o)).collect();
-            for update in batch {
-                match by_id.get(update.id.as_str()) {
-                    Some(WriteOutcome::Written { .. }) => {
-                        record
-                            .journal
-                            .extend(update.properties.iter().map(|(p, v)| {
-                                journal_entry(ctx, &update.id, p.clone(), v.clone(), now)
-                            }));
-                        self.count(|s| s.written += 1);
-                    }
-                    Some(WriteOutcome::Failed { error, .. }) => {
-                        tracing::warn!(contact_id = update.id, error = %error, "contact write failed");
-                        self.count(|s| s.write_failed += 1);
-                    }
-                    None => self.count(|s| s.write_failed += 1),
+        self.count(|s| s.crm_calls += 1);
+        let by_id: HashMap<&str, &WriteOutcome> = outcomes.iter().map(|o| (o.id(), o)).collect();
+        for update in batch {
+            match by_id.get(update.id.as_str()) {
+                Some(WriteOutcome::Written { .. }) => {
+                    journal.extend(
+                        update.properties.iter().map(|(p, v)| {
+                            journal_entry(ctx, &update.id, p.clone(), v.clone(), now)
+                        }),
+                    );
+                    self.count(|s| s.written += 1);
                 }
+                Some(WriteOutcome::Failed { error, .. }) => {
+                    tracing::warn!(contact_id = update.id, error = %error, "contact write failed");
+                    self.count(|s| s.write_failed += 1);
+                }
+                None => self.count(|s| s.write_failed += 1),
             }
         }
-        ctx.record.page(record).await
     }
 
     /// Sets `exec_change` on the companies whose people say so (or say no, where nothing
@@ -951,6 +1064,17 @@ fn ensure_calls(outcome: &EnsureOutcome) -> u64 {
         EnsureOutcome::Created => 2,
         _ => 1,
     }
+}
+
+/// The page's companies that have a domain: page index, company id, domain.
+fn page_companies(page: &[Evaluated]) -> Vec<(usize, String, String)> {
+    page.iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let domain = e.enriched.domain.as_ref().ok()?;
+            Some((i, e.enriched.account.id.clone(), domain.clone()))
+        })
+        .collect()
 }
 
 /// A contact's key in the write journal: contact and company ids are separate number
