@@ -3,12 +3,13 @@
 //! same coverage.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
 use firmo_core::{Field, ProviderRecord, Source};
 use firmo_sandbox::emulators::EmulatorSettings;
-use firmo_store::LookupStatus;
+use firmo_store::{LookupStatus, Outcome};
 use serde_json::Value;
 
 use crate::support::{Sandbox, Workspace, credits, firmo, prop, sync_args};
@@ -49,7 +50,8 @@ fn cached(sb: &Sandbox, state: &Path, provider: &str) -> BTreeMap<String, Vec<Pr
 }
 
 /// Domains for which some provider has been asked and not yet answered (pending, or an
-/// error to retry).
+/// error to retry), or whose accounts the newest run left waiting for an answer (one that
+/// came after the run's wait is in the cache, but the account was decided without it).
 fn unanswered_domains(sb: &Sandbox, state: &Path) -> BTreeSet<String> {
     let domains: Vec<String> = sb
         .companies()
@@ -60,6 +62,21 @@ fn unanswered_domains(sb: &Sandbox, state: &Path) -> BTreeSet<String> {
     let keys: Vec<&str> = domains.iter().map(String::as_str).collect();
     let store = firmo_store::Store::open_read_only(state).expect("the state opens");
     let mut unanswered = BTreeSet::new();
+    let run = store
+        .last_run("sync")
+        .expect("the runs read")
+        .expect("a sync ran");
+    for outcome in store.outcomes(run.id).expect("the outcomes read") {
+        if outcome.outcome == Outcome::Skipped
+            && outcome
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("waiting"))
+            && let Some(domain) = outcome.domain
+        {
+            unanswered.insert(domain);
+        }
+    }
     for provider in ["clay", "clearbit", "builtwith", "crunchbase"] {
         for (domain, lookup) in store.get_lookups(provider, &keys).expect("the cache reads") {
             if matches!(lookup.status, LookupStatus::Pending | LookupStatus::Error) {
@@ -68,6 +85,28 @@ fn unanswered_domains(sb: &Sandbox, state: &Path) -> BTreeSet<String> {
         }
     }
     unanswered
+}
+
+/// What each provider's cache holds for `domains`, for a failure message.
+fn lookups_of(state: &Path, domains: &[&String]) -> String {
+    let store = firmo_store::Store::open_read_only(state).expect("the state opens");
+    let keys: Vec<String> = domains
+        .iter()
+        .filter_map(|d| firmo_core::normalize::domain(d).ok())
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut out = String::new();
+    for provider in ["clay", "clearbit", "builtwith", "crunchbase"] {
+        for (domain, l) in store.get_lookups(provider, &keys).expect("the cache reads") {
+            let fields: Vec<String> = l
+                .records
+                .iter()
+                .map(|r| format!("{:?}:{:?}", r.source, r.fields.keys().collect::<Vec<_>>()))
+                .collect();
+            let _ = write!(out, "\n  {provider} {domain}: {:?} {fields:?}", l.status);
+        }
+    }
+    out
 }
 
 fn has(records: &[ProviderRecord], source: Source, field: Field) -> bool {
@@ -124,9 +163,10 @@ async fn the_default_waterfall_pays_30_percent_less_for_the_same_coverage() {
         assert!(
             lost.is_empty(),
             "{field}: asking everyone filled it for {lost:?}, the waterfall did not \
-             (summary coverage {} against {})",
+             (summary coverage {} against {}); the waterfall's cache for them: {}",
             coverage(&waterfall, field),
-            coverage(&everyone, field)
+            coverage(&everyone, field),
+            lookups_of(&ws.state(), &lost)
         );
         assert!(
             with_waterfall.values().filter(|&&has| has).count() * 10 >= DEMO_COMPANIES * 8,

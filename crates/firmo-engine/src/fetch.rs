@@ -85,14 +85,19 @@ pub struct Answer {
 }
 
 /// Pushed answers: which pushes are on their way out, and who waits for which answer.
-/// An arrival wakes only the page waiting on that domain, and hands it the key, so a page
+/// An arrival wakes only the pages waiting on that domain, and hands them the key, so a page
 /// reads only what arrived (with many pages in flight, waking every page to re-read all
 /// it waits on cost more than the rest of the run).
 #[derive(Debug, Default)]
 pub struct Arrivals {
     pushing: std::sync::Mutex<std::collections::HashSet<(&'static str, String)>>,
-    waiting: std::sync::Mutex<HashMap<(String, String), Arc<Waiter>>>,
+    /// Every page waiting on a key: two pages with accounts sharing a domain both wait
+    /// for its one row (the page that pushed it and the page that joined its claim).
+    waiting: std::sync::Mutex<HashMap<(String, String), Waiters>>,
 }
+
+/// The pages waiting on one (provider, domain).
+type Waiters = Vec<Arc<Waiter>>;
 
 /// One page waiting for pushed answers.
 #[derive(Debug, Default)]
@@ -103,12 +108,14 @@ struct Waiter {
 }
 
 impl Arrivals {
-    /// An answer for `domain` is in the store: wakes the page waiting for it, if any.
+    /// An answer for `domain` is in the store: wakes every page waiting for it.
     pub fn arrived(&self, provider: &str, domain: &str) {
         let key = (provider.to_owned(), domain.to_owned());
-        let waiter = crate::run::lock(&self.waiting).remove(&key);
-        if let Some(waiter) = waiter {
-            crate::run::lock(&waiter.arrived).push(key);
+        let waiters = crate::run::lock(&self.waiting)
+            .remove(&key)
+            .unwrap_or_default();
+        for waiter in waiters {
+            crate::run::lock(&waiter.arrived).push(key.clone());
             // A stored permit: the page wakes even if it is not waiting yet.
             waiter.notify.notify_one();
         }
@@ -134,13 +141,20 @@ impl Arrivals {
         let waiter = Arc::new(Waiter::default());
         let mut waiting = crate::run::lock(&self.waiting);
         for key in keys {
-            waiting.insert(key.clone(), Arc::clone(&waiter));
+            waiting
+                .entry(key.clone())
+                .or_default()
+                .push(Arc::clone(&waiter));
         }
         waiter
     }
 
     fn unregister(&self, waiter: &Arc<Waiter>) {
-        crate::run::lock(&self.waiting).retain(|_, w| !Arc::ptr_eq(w, waiter));
+        let mut waiting = crate::run::lock(&self.waiting);
+        for waiters in waiting.values_mut() {
+            waiters.retain(|w| !Arc::ptr_eq(w, waiter));
+        }
+        waiting.retain(|_, waiters| !waiters.is_empty());
     }
 }
 
@@ -642,4 +656,38 @@ fn take_pushed(
     answer.state = LookupState::Fetched;
     answer.wait_until = None;
     answer.entry = Some(Arc::new(entry));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_arrival_wakes_every_page_waiting_on_its_key() {
+        let arrivals = Arrivals::default();
+        let key = ("clay".to_owned(), "acme.com".to_owned());
+        let other = ("clay".to_owned(), "other.com".to_owned());
+        // The page that pushed the row and a page that joined its claim.
+        let pusher = arrivals.register(std::slice::from_ref(&key));
+        let joiner = arrivals.register(&[key.clone(), other.clone()]);
+        arrivals.arrived("clay", "acme.com");
+        for waiter in [&pusher, &joiner] {
+            // The stored permit returns at once; the timeout only turns a missed wake-up
+            // into a failure instead of a hang.
+            tokio::time::timeout(std::time::Duration::from_secs(5), waiter.notify.notified())
+                .await
+                .expect("every waiting page is woken");
+            assert_eq!(*crate::run::lock(&waiter.arrived), vec![key.clone()]);
+        }
+        // Unregistering one page leaves the other's remaining keys in place.
+        arrivals.unregister(&pusher);
+        arrivals.arrived("clay", "other.com");
+        joiner.notify.notified().await;
+        assert_eq!(
+            *crate::run::lock(&joiner.arrived),
+            vec![key.clone(), other.clone()]
+        );
+        arrivals.unregister(&joiner);
+        assert!(crate::run::lock(&arrivals.waiting).is_empty());
+    }
 }
