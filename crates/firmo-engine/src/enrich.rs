@@ -89,6 +89,10 @@ pub struct Enricher {
     pub arrivals: Arc<Arrivals>,
     /// Which providers an account still needs (built from `providers`).
     pub waterfall: Waterfall,
+    /// Whether other live runs read and write this provider cache: fleet workers, which
+    /// hold only their portal's lock. Only then are keys leased before they are asked
+    /// (`peers.rs`); a run holding the whole state's lock has no one to lease against.
+    pub shares_cache: bool,
     /// Pushes an earlier run made and never finished waiting for (killed or crashed):
     /// their callbacks went to a receiver that died with it, so they are asked again at
     /// once rather than after the pending window. Read once per run, on the first page.
@@ -131,6 +135,7 @@ impl Enricher {
             clock,
             arrivals,
             waterfall,
+            shares_cache: false,
             interrupted: tokio::sync::OnceCell::new(),
         }
     }
@@ -331,6 +336,7 @@ impl Enricher {
             store: &self.store,
             run,
             arrivals: &self.arrivals,
+            leases: self.shares_cache,
         };
         for look in 1.. {
             self.note_planned(&decided, released, page, run);

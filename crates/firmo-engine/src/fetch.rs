@@ -164,6 +164,8 @@ pub(crate) struct Fetcher<'a> {
     pub store: &'a StoreHandle,
     pub run: &'a RunState,
     pub arrivals: &'a Arrivals,
+    /// Lease keys before asking: other runs share the cache (`Enricher::shares_cache`).
+    pub leases: bool,
 }
 
 /// What [`Fetcher::resolve`] settled, and what it left to another run.
@@ -216,6 +218,7 @@ impl Fetcher<'_> {
         }
         let mut held_elsewhere = Vec::new();
         if let Some(id) = self.run.id
+            && self.leases
             && !to_ask.is_empty()
         {
             let seen = |pi: usize, domain: &str| {

@@ -173,12 +173,14 @@ async fn sync_portal(
     let store = open(location).await?;
     // No whole-state lock (`None`): the portal's own lock is taken below, so workers on
     // other portals run beside this one.
-    let target = context::target(&config, &target_args, store, None)
+    let mut target = context::target(&config, &target_args, store, None)
         .await
         .map_err(|f| match f {
             Failure::Usage(e) | Failure::Run(e) => e,
             Failure::SomeFailed => anyhow!("the target could not be built"),
         })?;
+    // Workers on other portals read and write the same provider cache: lease before asking.
+    target.enricher.shares_cache = true;
     let outcome = sync_with(fleet, &config, &portal, location, worker, job, &target).await;
     target.finish().await;
     outcome
