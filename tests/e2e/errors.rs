@@ -77,6 +77,26 @@ async fn a_bad_config_is_refused_naming_the_file_and_the_key() {
     .await;
     out.expect_code(2);
     assert!(out.stderr.contains("enterprise"), "{}", out.stderr);
+    // A CRM the registry doesn't hold is bad usage, answered with the ones it does.
+    let out = firmo(
+        &ws,
+        &[
+            "--state",
+            &state,
+            "sync",
+            "--crm",
+            "salesforce",
+            "--sandbox-url",
+            &url,
+        ],
+    )
+    .await;
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("salesforce") && out.stderr.contains("hubspot"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(
         sb.stats().total_requests,
         0,

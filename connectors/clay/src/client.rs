@@ -214,7 +214,7 @@ fn push_body(domain: &str, account_id: Option<&str>) -> serde_json::Value {
 #[async_trait]
 impl Provider for ClayClient {
     fn name(&self) -> &'static str {
-        "clay"
+        crate::NAME
     }
 
     fn sources(&self) -> &'static [Source] {

@@ -15,6 +15,9 @@
 //! firmographics under [`firmo_core::Source::Clay`], so precedence rules can tell them
 //! apart. The column mapping is documented in [`parse`].
 
+/// Clay's name in firmo's provider registry, its cache and its stats.
+pub const NAME: &str = "clay";
+
 pub mod client;
 pub mod config;
 pub mod import;

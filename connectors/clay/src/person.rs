@@ -130,7 +130,7 @@ fn push_body(query: &PersonQuery) -> Json {
 #[async_trait]
 impl PersonProvider for ClayPeopleClient {
     fn name(&self) -> &'static str {
-        "clay"
+        crate::NAME
     }
 
     fn cost_per_lookup(&self) -> f64 {

@@ -901,7 +901,7 @@ pub(crate) fn check_filter_groups(groups: &[FilterGroup]) -> Result<(), Connecto
 #[async_trait]
 impl Crm for HubspotClient {
     fn name(&self) -> &'static str {
-        "hubspot"
+        crate::NAME
     }
 
     fn encode_value(

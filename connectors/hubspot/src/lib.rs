@@ -27,6 +27,9 @@
 //! # Ok(()) }
 //! ```
 
+/// HubSpot's name in firmo's CRM registry (`--crm hubspot`) and its state.
+pub const NAME: &str = "hubspot";
+
 pub mod api;
 mod client;
 pub mod config;

@@ -11,11 +11,11 @@ use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::Secret;
 use firmo_connect::crm::Crm;
 use firmo_connect::http::HttpStats;
-use firmo_engine::clay::{register_with_sandbox, start_receiver};
+use firmo_engine::clay::{register_receiver, start_receiver};
 use firmo_engine::config::Config;
 use firmo_engine::enrich::Enricher;
 use firmo_engine::fetch::Arrivals;
-use firmo_engine::providers::{ProviderEnv, SANDBOX_CLAY_TABLE, build_all, clay_config};
+use firmo_engine::providers::{Endpoint, ProviderEnv, build_all, clay_config};
 use firmo_engine::report::RunSummary;
 use firmo_engine::state::StoreHandle;
 use firmo_engine::sync::{Progress, SyncOptions, sync};
@@ -218,7 +218,20 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     let crm: Arc<dyn Crm> = client.clone();
 
     let env = ProviderEnv {
-        sandbox_url: Some(base_url.clone()),
+        endpoints: firmo_sandbox::endpoints::endpoints(&base_url)
+            .providers
+            .into_iter()
+            .map(|e| {
+                let endpoint = Endpoint {
+                    url: e.url,
+                    key: e.key.map(Secret::new),
+                    callback_setup: e.callback_setup,
+                };
+                (e.provider.to_owned(), endpoint)
+            })
+            .collect(),
+        people: None,
+        unpaced: true,
     };
     let (mut providers, unavailable) =
         build_all(&config, &firmo_engine::providers::Registry::builtin(), &env);
@@ -227,15 +240,19 @@ pub(crate) async fn run(scenario: Scenario) -> anyhow::Result<Measured> {
     }
     let clock = system_clock();
     let arrivals = Arc::new(Arrivals::default());
-    let receiver = if providers.iter().any(|p| p.name == "clay") {
-        Some(start_clay_receiver(&config, &base_url, store.clone(), arrivals.clone()).await?)
-    } else {
-        None
+    let clay_setup = env
+        .endpoint(firmo_clay::NAME)
+        .and_then(|e| e.callback_setup.as_deref());
+    let receiver = match clay_setup {
+        Some(setup) if providers.iter().any(|p| p.name == firmo_clay::NAME) => {
+            Some(start_clay_receiver(&config, setup, store.clone(), arrivals.clone()).await?)
+        }
+        _ => None,
     };
     match receiver {
-        None => providers.retain(|p| p.name != "clay"),
+        None => providers.retain(|p| p.name != firmo_clay::NAME),
         Some(_) => {
-            for p in providers.iter_mut().filter(|p| p.name == "clay") {
+            for p in providers.iter_mut().filter(|p| p.name == firmo_clay::NAME) {
                 p.pushed = true;
             }
         }
@@ -304,10 +321,11 @@ max_credits_per_run = {:.1}
     text
 }
 
-/// Clay's callback receiver, registered with the sandbox's Clay table, as the CLI does.
+/// Clay's callback receiver, registered at the sandbox's Clay table (`setup`), as the
+/// CLI does.
 async fn start_clay_receiver(
     config: &Config,
-    base_url: &str,
+    setup: &str,
     store: StoreHandle,
     arrivals: Arc<Arrivals>,
 ) -> anyhow::Result<ClayReceiver> {
@@ -322,19 +340,13 @@ async fn start_clay_receiver(
         store,
         arrivals,
         system_clock(),
-        "clay",
+        firmo_clay::NAME,
     )
     .await
     .context("starting the Clay callback receiver")?;
-    register_with_sandbox(
-        base_url,
-        SANDBOX_CLAY_TABLE,
-        &receiver.url(),
-        &header,
-        &secret,
-    )
-    .await
-    .map_err(|e| anyhow!("registering the Clay receiver with the sandbox: {e}"))?;
+    register_receiver(setup, "Clay table", &receiver.url(), &header, &secret)
+        .await
+        .map_err(|e| anyhow!("registering the Clay receiver with the sandbox: {e}"))?;
     Ok(receiver)
 }
 

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser, Subcommand};
+use firmo_engine::crms::{self, CrmFactory, UnknownCrm};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,17 +61,33 @@ pub(crate) struct GlobalArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum CrmKind {
-    Hubspot,
+/// A CRM of the registry (`firmo_engine::crms`), as `--crm` names it.
+#[derive(Clone, Copy)]
+pub(crate) struct CrmChoice(pub &'static dyn CrmFactory);
+
+impl std::fmt::Debug for CrmChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl CrmChoice {
+    pub(crate) fn named(name: &str) -> Result<CrmChoice, UnknownCrm> {
+        crms::find(name).map(CrmChoice)
+    }
+}
+
+/// `--crm`: a registry name; the help and an unknown name's error (exit 2) list them.
+fn crm_choice() -> impl TypedValueParser<Value = CrmChoice> {
+    clap::builder::PossibleValuesParser::new(crms::names()).try_map(|name| CrmChoice::named(&name))
 }
 
 /// Where the CRM and providers are.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TargetArgs {
     /// The CRM to sync.
-    #[arg(long, value_enum, default_value = "hubspot")]
-    pub crm: CrmKind,
+    #[arg(long, value_parser = crm_choice(), default_value = crms::DEFAULT)]
+    pub crm: CrmChoice,
     /// Start a sandbox CRM and provider emulators in-process, with demo data.
     #[arg(long, conflicts_with = "sandbox_url")]
     pub sandbox: bool,
@@ -184,8 +202,8 @@ pub(crate) struct FleetAddArgs {
     /// A name for the portal: letters, digits, `.`, `_`, `-`.
     pub name: String,
     /// The portal's CRM.
-    #[arg(long, value_enum)]
-    pub crm: CrmKind,
+    #[arg(long, value_parser = crm_choice())]
+    pub crm: CrmChoice,
     /// The environment variable that holds this portal's token on every worker.
     #[arg(long, value_name = "VAR")]
     pub token_env: String,

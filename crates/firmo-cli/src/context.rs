@@ -10,14 +10,14 @@ use firmo_clay::receiver::ReceiverConfig;
 use firmo_connect::Secret;
 use firmo_connect::crm::Crm;
 use firmo_connect::{ConnectorError, Service};
-use firmo_engine::clay::{register_with_sandbox, start_receiver};
+use firmo_engine::clay::{register_receiver, start_receiver};
 use firmo_engine::config::Config;
+use firmo_engine::crms::{CrmBuildError, CrmEndpoint};
 use firmo_engine::enrich::Enricher;
 use firmo_engine::fetch::Arrivals;
-use firmo_engine::providers::{ProviderEnv, SANDBOX_CLAY_TABLE, build_all, clay_config};
+use firmo_engine::providers::{Endpoint, ProviderEnv, build_all, clay_config};
 use firmo_engine::state::StoreHandle;
 use firmo_engine::{Clock, system_clock};
-use firmo_hubspot::{HubspotClient, HubspotConfig};
 use firmo_sandbox::emulators::EmulatorSettings;
 use firmo_sandbox::{SandboxConfig, SandboxHandle};
 use firmo_store::{LockHolder, RunLock, Store};
@@ -138,7 +138,7 @@ impl Target {
 
 async fn start_clay_receiver(
     config: &Config,
-    sandbox_url: Option<&str>,
+    endpoint: Option<&Endpoint>,
     store: StoreHandle,
     arrivals: Arc<Arrivals>,
     clock: Clock,
@@ -149,9 +149,10 @@ async fn start_clay_receiver(
         service: Service::Clay,
         message: e,
     };
-    let (addr, receiver_config) = match sandbox_url {
-        // Against the sandbox: any free port and a one-off secret, registered with the
-        // emulator the way a user configures the HTTP API column in Clay.
+    let setup = endpoint.and_then(|e| e.callback_setup.as_deref());
+    let (addr, receiver_config) = match setup {
+        // A table the receiver registers with (the sandbox's): any free port and a
+        // one-off secret, registered the way a user configures the HTTP API column.
         Some(_) => {
             let secret = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
             let mut rc = ReceiverConfig::new(Secret::new(secret));
@@ -170,10 +171,10 @@ async fn start_clay_receiver(
     let receiver = start_receiver(addr, receiver_config, store, arrivals, clock, provider)
         .await
         .map_err(|e| transport(format!("cannot listen for Clay callbacks on {addr}: {e}")))?;
-    if let Some(url) = sandbox_url {
-        register_with_sandbox(
-            url,
-            SANDBOX_CLAY_TABLE,
+    if let Some(setup) = setup {
+        register_receiver(
+            setup,
+            "Clay table",
             &receiver.url(),
             &header,
             secret.expose(),
@@ -187,17 +188,46 @@ async fn start_clay_receiver(
 /// The sandbox's default token, used when none is in the environment.
 const SANDBOX_TOKEN: &str = "sandbox-token";
 
-/// `command` names the run in the lock file; `None` for a dry run, which takes no lock.
-pub(crate) async fn target(
+/// Where a command's CRM and providers are when it runs against a sandbox.
+struct StandIn {
+    crm: CrmEndpoint,
+    providers: ProviderEnv,
+}
+
+impl StandIn {
+    /// The sandbox at `url`, which describes its own emulators' endpoints.
+    fn sandbox(url: &str, token: Secret) -> StandIn {
+        let endpoints = firmo_sandbox::endpoints::endpoints(url);
+        let endpoint = |e: firmo_sandbox::endpoints::ProviderEndpoint| Endpoint {
+            url: e.url,
+            key: e.key.map(Secret::new),
+            callback_setup: e.callback_setup,
+        };
+        StandIn {
+            crm: CrmEndpoint {
+                url: url.trim_end_matches('/').to_owned(),
+                token,
+            },
+            providers: ProviderEnv {
+                endpoints: endpoints
+                    .providers
+                    .into_iter()
+                    .map(|e| (e.provider.to_owned(), endpoint(e)))
+                    .collect(),
+                people: Some(endpoint(endpoints.people)),
+                unpaced: true,
+            },
+        }
+    }
+}
+
+/// Starts the in-process sandbox (`--sandbox`), or finds the running one
+/// (`--sandbox-url`); neither: the real services.
+async fn stand_in(
     config: &Config,
     args: &TargetArgs,
-    store: Store,
-    command: Option<&str>,
-) -> Result<Target, Failure> {
-    let lock = command.map(|c| lock_for_run(&store, c)).transpose()?;
-    let store = StoreHandle::spawn(store);
-    let mut sandbox = None;
-    let (base_url, sandbox_url, token) = if args.sandbox {
+) -> Result<(Option<SandboxHandle>, Option<StandIn>), Failure> {
+    if args.sandbox {
         let handle = firmo_sandbox::start(
             SandboxConfig {
                 companies: args.sandbox_companies,
@@ -214,40 +244,43 @@ pub(crate) async fn target(
         )
         .await
         .context("starting the in-process sandbox")?;
-        let url = handle.base_url();
-        let token = handle.token().to_owned();
-        sandbox = Some(handle);
-        (url.clone(), Some(url), Secret::new(token))
-    } else if let Some(url) = &args.sandbox_url {
-        let token =
-            Secret::from_env(&config.crm.token_env).unwrap_or_else(|| Secret::new(SANDBOX_TOKEN));
-        (
-            url.trim_end_matches('/').to_owned(),
-            Some(url.clone()),
-            token,
-        )
-    } else {
-        let base = firmo_sandbox::env_var("HUBSPOT_API_BASE")
-            .unwrap_or_else(|| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
-        let token = Secret::from_env(&config.crm.token_env).ok_or_else(|| {
-            Failure::Usage(anyhow!(
-                "no HubSpot access token: set {} to a HubSpot service key (or a private-app or OAuth access token); run `firmo doctor` to check it, or try --sandbox",
-                config.crm.token_env
-            ))
-        })?;
-        (base, None, token)
-    };
-    let mut hubspot = HubspotConfig::new(token)
-        .with_base_url(base_url)
-        .with_api_version(config.crm.api_version);
-    hubspot.requests_per_interval = config.crm.requests_per_10s;
-    hubspot.search_per_second = config.crm.search_per_second;
-    let hubspot = Arc::new(HubspotClient::new(hubspot).context("building the HubSpot client")?);
-    let crm: Arc<dyn Crm> = hubspot.clone();
+        let stand_in = StandIn::sandbox(&handle.base_url(), Secret::new(handle.token()));
+        return Ok((Some(handle), Some(stand_in)));
+    }
+    Ok(match &args.sandbox_url {
+        Some(url) => {
+            let token = Secret::from_env(&config.crm.token_env)
+                .unwrap_or_else(|| Secret::new(SANDBOX_TOKEN));
+            (None, Some(StandIn::sandbox(url, token)))
+        }
+        None => (None, None),
+    })
+}
 
-    let env = ProviderEnv {
-        sandbox_url: sandbox_url.clone(),
+/// `command` names the run in the lock file; `None` for a dry run, which takes no lock.
+pub(crate) async fn target(
+    config: &Config,
+    args: &TargetArgs,
+    store: Store,
+    command: Option<&str>,
+) -> Result<Target, Failure> {
+    let lock = command.map(|c| lock_for_run(&store, c)).transpose()?;
+    let store = StoreHandle::spawn(store);
+    let (sandbox, stand_in) = stand_in(config, args).await?;
+    let (crm_endpoint, env) = match stand_in {
+        Some(s) => (Some(s.crm), s.providers),
+        None => (None, ProviderEnv::default()),
     };
+    let client = args
+        .crm
+        .0
+        .build(config, crm_endpoint)
+        .map_err(|e| match e {
+            CrmBuildError::NoToken(message) => Failure::Usage(anyhow!(message)),
+            CrmBuildError::Connector(e) => {
+                Failure::Run(anyhow::Error::new(e).context("building the CRM client"))
+            }
+        })?;
     let (mut providers, mut unavailable) =
         build_all(config, &firmo_engine::providers::Registry::builtin(), &env);
 
@@ -258,7 +291,7 @@ pub(crate) async fn target(
     if let Some(i) = providers.iter().position(|p| p.provider.answers_by_push()) {
         match start_clay_receiver(
             config,
-            sandbox_url.as_deref(),
+            env.endpoint(providers[i].name),
             store.clone(),
             arrivals.clone(),
             clock.clone(),
@@ -282,8 +315,9 @@ pub(crate) async fn target(
     let contacts = firmo_engine::contacts::ContactStage::start(
         config,
         firmo_engine::contacts::StageEnv {
-            crm: hubspot,
-            sandbox_url: sandbox_url.clone(),
+            crm: client.contacts,
+            people: env.people.clone(),
+            unpaced: env.unpaced,
             demo: args.sandbox,
             store: store.clone(),
             clock: clock.clone(),
@@ -300,7 +334,7 @@ pub(crate) async fn target(
         arrivals,
     );
     Ok(Target {
-        crm,
+        crm: client.crm,
         enricher,
         sandbox,
         unavailable,

@@ -95,26 +95,13 @@ pub async fn start_receiver(
     ClayReceiver::start(addr, config, sink).await
 }
 
-/// Points the sandbox's Clay table at this receiver, as a user would configure the HTTP
-/// API column in Clay's UI.
-pub async fn register_with_sandbox(
-    sandbox_url: &str,
-    table: &str,
-    callback_url: &str,
-    header: &str,
-    secret: &str,
-) -> Result<(), String> {
-    let url = format!(
-        "{}/clay/_emulator/tables/{table}",
-        sandbox_url.trim_end_matches('/')
-    );
-    put_emulator_table(&url, "Clay table", callback_url, header, secret).await
-}
-
-/// Configures the emulator's table at `url` (`what` names it in errors) to call back to
-/// `callback_url` with `secret` in `header`.
-pub(crate) async fn put_emulator_table(
-    url: &str,
+/// Registers a callback receiver at a stand-in's `setup` URL ([`Endpoint::callback_setup`];
+/// `what` names the table in errors): the table calls back to `callback_url` with
+/// `secret` in `header`, as a user configures the HTTP API column in Clay's UI.
+///
+/// [`Endpoint::callback_setup`]: crate::providers::Endpoint::callback_setup
+pub async fn register_receiver(
+    setup: &str,
     what: &str,
     callback_url: &str,
     header: &str,
@@ -126,7 +113,7 @@ pub(crate) async fn put_emulator_table(
         "callback_secret": secret,
     });
     let response = reqwest::Client::new()
-        .put(url)
+        .put(setup)
         .json(&body)
         .send()
         .await
@@ -135,7 +122,7 @@ pub(crate) async fn put_emulator_table(
         Ok(())
     } else {
         Err(format!(
-            "the sandbox answered HTTP {} to the {what} setup",
+            "the {what} setup answered HTTP {}",
             response.status().as_u16()
         ))
     }

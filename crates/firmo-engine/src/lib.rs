@@ -11,6 +11,7 @@ pub mod budget;
 pub mod clay;
 pub mod config;
 pub mod contacts;
+pub mod crms;
 pub mod cursor;
 pub mod diff;
 pub mod enrich;

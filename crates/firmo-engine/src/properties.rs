@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use firmo_connect::crm::{PropertyDef, PropertyGroup, PropertyOption, PropertyType, ValueError};
+use firmo_connect::crm::{PropertyDef, PropertyGroup, PropertyOption, PropertyType};
 use firmo_core::field::{FieldKind, PROPERTY_GROUP, PROPERTY_PREFIX};
 use firmo_core::{Field, Signal, Value};
 
@@ -137,15 +137,6 @@ pub fn desired_properties() -> Vec<PropertyDef> {
         "textarea",
     ));
     defs
-}
-
-/// A canonical value as a CSV cell of `firmo enrich`, formatted as the CRM path writes
-/// it. The CRM path asks its client ([`Crm::encode_value`]); the CSV path has no client,
-/// so it borrows the HubSpot connector's encoder: one encoder, no engine copy.
-///
-/// [`Crm::encode_value`]: firmo_connect::crm::Crm::encode_value
-pub fn format_for(property: &PropertyDef, value: &Value) -> Result<String, ValueError> {
-    firmo_hubspot::values::format_for(property, value)
 }
 
 /// HubSpot's built-in `industry` is a fixed option list; providers send free text. This

@@ -1,10 +1,11 @@
 //! The provider registry: one entry per connector crate, in a static, greppable list
 //! (no `inventory` magic). Adding a provider is a new crate plus one line here.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use firmo_connect::{ConnectorError, Provider, Secret};
+use firmo_connect::{ConnectorError, Provider, Secret, Service};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,19 +13,53 @@ use crate::config::Config;
 use crate::fetch::ProviderHandle;
 use crate::plan::ProviderPolicy;
 
-/// Where the providers are and which keys they use when firmo runs against the sandbox.
-#[derive(Debug, Clone, Default)]
-pub struct ProviderEnv {
-    /// Base URL of a firmo sandbox: every provider is pointed at its emulator there and
-    /// given the emulator's key, and the sandbox's providers have no real rate limits.
-    pub sandbox_url: Option<String>,
+/// Where one provider is reached instead of its own service (a stand-in such as the
+/// sandbox's emulators), and with which key. The stand-in describes itself; the engine
+/// never builds a stand-in's URLs.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// What the connector calls: the API's base URL, or a table webhook's URL (Clay).
+    pub url: String,
+    /// The key the endpoint takes instead of the environment's; `None`: it takes none.
+    pub key: Option<Secret>,
+    /// For a provider that answers by calling back: where its receiver registers (see
+    /// [`crate::clay::register_receiver`]). With one, the receiver listens on any free
+    /// port with a one-off secret, as nobody else needs to know them.
+    pub callback_setup: Option<String>,
 }
 
-/// The sandbox's Clay table.
-pub const SANDBOX_CLAY_TABLE: &str = "sandbox";
+/// Where the providers are when a command runs against a stand-in.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderEnv {
+    /// By provider name; a provider not here is reached at its real service, with the
+    /// key from the environment its settings name.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// The person provider's endpoint (contacts), when it too is a stand-in.
+    pub people: Option<Endpoint>,
+    /// The endpoints impose no limits worth pacing (local emulators): a provider whose
+    /// settings set no `requests_per_minute` runs unpaced.
+    pub unpaced: bool,
+}
 
-/// Requests per minute against a local emulator (the real providers' limits don't apply).
-const SANDBOX_REQUESTS_PER_MINUTE: u32 = 6_000_000;
+impl ProviderEnv {
+    /// Where `provider` is reached instead of its own service, if anywhere.
+    pub fn endpoint(&self, provider: &str) -> Option<&Endpoint> {
+        self.endpoints.get(provider)
+    }
+
+    /// The rate to pace `provider` at: an explicit setting stands; at an unpaced
+    /// stand-in, no pacing worth the name; else the connector's default.
+    fn rate(&self, settings: &toml::Table, configured: u32) -> u32 {
+        if self.unpaced && !settings.contains_key("requests_per_minute") {
+            UNPACED_REQUESTS_PER_MINUTE
+        } else {
+            configured
+        }
+    }
+}
+
+/// Requests per minute against an unpaced stand-in (a real provider's limits don't apply).
+pub const UNPACED_REQUESTS_PER_MINUTE: u32 = 6_000_000;
 
 /// Builds one kind of provider from its `[sources.<name>]` settings.
 pub trait ProviderFactory: Sync {
@@ -82,7 +117,7 @@ impl Registry {
 
 /// The Clay adapter's settings (for the callback receiver's secret and header).
 pub fn clay_config(config: &Config) -> Option<firmo_clay::ClayConfig> {
-    let (_, source) = config.sources.iter().find(|(n, _)| n == "clay")?;
+    let (_, source) = config.sources.iter().find(|(n, _)| n == firmo_clay::NAME)?;
     if !source.enabled {
         return None;
     }
@@ -167,21 +202,6 @@ pub fn build_all(
     (handles, failed)
 }
 
-/// A limit the user set explicitly stands; otherwise the emulator's (none worth pacing).
-fn sandbox_rate(settings: &toml::Table, configured: u32) -> u32 {
-    if settings.contains_key("requests_per_minute") {
-        configured
-    } else {
-        SANDBOX_REQUESTS_PER_MINUTE
-    }
-}
-
-fn sandbox_base(env: &ProviderEnv, prefix: &str) -> Option<String> {
-    env.sandbox_url
-        .as_ref()
-        .map(|u| format!("{}/{prefix}", u.trim_end_matches('/')))
-}
-
 struct Clearbit;
 impl ProviderFactory for Clearbit {
     fn name(&self) -> &'static str {
@@ -199,14 +219,16 @@ impl ProviderFactory for Clearbit {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_clearbit::ClearbitConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
-        if let Some(base) = sandbox_base(env, "clearbit") {
-            config.base_url = base;
-            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
-            let key = Secret::new(SANDBOX_KEYS.clearbit);
-            return Ok(Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?));
-        }
-        Ok(Arc::new(firmo_clearbit::ClearbitClient::from_env(config)?))
+            parse(settings).map_err(|(_, m)| config_error(Service::Clearbit, self.name(), &m))?;
+        let Some(endpoint) = env.endpoint(self.name()) else {
+            return Ok(Arc::new(firmo_clearbit::ClearbitClient::from_env(config)?));
+        };
+        config.base_url.clone_from(&endpoint.url);
+        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
+        let key = endpoint.key.clone().ok_or_else(|| {
+            config_error(Service::Clearbit, self.name(), "its endpoint names no key")
+        })?;
+        Ok(Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?))
     }
 }
 
@@ -227,17 +249,19 @@ impl ProviderFactory for BuiltWith {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_builtwith::BuiltWithConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
-        if let Some(base) = sandbox_base(env, "builtwith") {
-            config.base_url = base;
-            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
-            let key = Secret::new(SANDBOX_KEYS.builtwith);
-            return Ok(Arc::new(firmo_builtwith::BuiltWithClient::new(
-                config, key,
+            parse(settings).map_err(|(_, m)| config_error(Service::BuiltWith, self.name(), &m))?;
+        let Some(endpoint) = env.endpoint(self.name()) else {
+            return Ok(Arc::new(firmo_builtwith::BuiltWithClient::from_env(
+                config,
             )?));
-        }
-        Ok(Arc::new(firmo_builtwith::BuiltWithClient::from_env(
-            config,
+        };
+        config.base_url.clone_from(&endpoint.url);
+        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
+        let key = endpoint.key.clone().ok_or_else(|| {
+            config_error(Service::BuiltWith, self.name(), "its endpoint names no key")
+        })?;
+        Ok(Arc::new(firmo_builtwith::BuiltWithClient::new(
+            config, key,
         )?))
     }
 }
@@ -256,17 +280,23 @@ impl ProviderFactory for Crunchbase {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_crunchbase::CrunchbaseConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
-        if let Some(base) = sandbox_base(env, "crunchbase") {
-            config.base_url = base;
-            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
-            let key = Secret::new(SANDBOX_KEYS.crunchbase);
-            return Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::new(
-                config, key,
+            parse(settings).map_err(|(_, m)| config_error(Service::Crunchbase, self.name(), &m))?;
+        let Some(endpoint) = env.endpoint(self.name()) else {
+            return Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::from_env(
+                config,
             )?));
-        }
-        Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::from_env(
-            config,
+        };
+        config.base_url.clone_from(&endpoint.url);
+        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
+        let key = endpoint.key.clone().ok_or_else(|| {
+            config_error(
+                Service::Crunchbase,
+                self.name(),
+                "its endpoint names no key",
+            )
+        })?;
+        Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::new(
+            config, key,
         )?))
     }
 }
@@ -274,7 +304,7 @@ impl ProviderFactory for Crunchbase {
 struct Clay;
 impl ProviderFactory for Clay {
     fn name(&self) -> &'static str {
-        "clay"
+        firmo_clay::NAME
     }
     fn check(&self, settings: &toml::Table) -> Result<(), (String, String)> {
         parse::<firmo_clay::ClayConfig>(settings).map(drop)
@@ -285,37 +315,22 @@ impl ProviderFactory for Clay {
         env: &ProviderEnv,
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_clay::ClayConfig =
-            parse(settings).map_err(|(_, m)| config_error(self.name(), &m))?;
-        if let Some(base) = sandbox_base(env, "clay") {
-            config.webhook_url = format!("{base}/webhooks/{SANDBOX_CLAY_TABLE}");
-            config.requests_per_minute = sandbox_rate(settings, config.requests_per_minute);
-            return Ok(Arc::new(firmo_clay::ClayClient::new(config, None)?));
-        }
-        Ok(Arc::new(firmo_clay::ClayClient::from_env(config)?))
+            parse(settings).map_err(|(_, m)| config_error(Service::Clay, self.name(), &m))?;
+        let Some(endpoint) = env.endpoint(self.name()) else {
+            return Ok(Arc::new(firmo_clay::ClayClient::from_env(config)?));
+        };
+        config.webhook_url.clone_from(&endpoint.url);
+        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
+        Ok(Arc::new(firmo_clay::ClayClient::new(
+            config,
+            endpoint.key.clone(),
+        )?))
     }
 }
 
-/// The keys the sandbox's emulators accept (see `firmo_sandbox::emulators`).
-struct SandboxKeys {
-    clearbit: &'static str,
-    builtwith: &'static str,
-    crunchbase: &'static str,
-}
-
-const SANDBOX_KEYS: SandboxKeys = SandboxKeys {
-    clearbit: "sandbox-clearbit-key",
-    builtwith: "sandbox-builtwith-key",
-    crunchbase: "sandbox-crunchbase-key",
-};
-
-fn config_error(provider: &str, message: &str) -> ConnectorError {
+fn config_error(service: Service, provider: &str, message: &str) -> ConnectorError {
     ConnectorError::Validation {
-        service: match provider {
-            "clearbit" => firmo_connect::Service::Clearbit,
-            "builtwith" => firmo_connect::Service::BuiltWith,
-            "crunchbase" => firmo_connect::Service::Crunchbase,
-            _ => firmo_connect::Service::Clay,
-        },
+        service,
         property: None,
         value: None,
         message: format!("[sources.{provider}]: {message}"),

@@ -35,6 +35,7 @@ mod config;
 mod contact_seed;
 mod contacts;
 pub mod emulators;
+pub mod endpoints;
 mod error;
 mod middleware;
 mod portal;

@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use anyhow::{Context as _, anyhow};
 use firmo_core::{Field, Severity, Signal};
 use firmo_engine::batch::enrich_accounts;
+use firmo_engine::crms::CrmFactory;
 use firmo_engine::enrich::{Account, Enriched};
-use firmo_engine::properties::{field_property, format_for};
+use firmo_engine::properties::field_property;
 use firmo_engine::report::csv_status;
 use firmo_engine::verdict::Verdict;
 
@@ -52,7 +53,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &EnrichArgs) -> CmdResult {
         run_config,
         accounts,
         |e, verdict| {
-            let (row, group) = to_row(e, verdict);
+            let (row, group) = to_row(args.target.crm.0, e, verdict);
             *counts.entry(group).or_default() += 1;
             let written = if args.raw {
                 writer.write_record(&row)
@@ -123,9 +124,9 @@ fn header() -> Vec<String> {
     h
 }
 
-/// One output row, with values formatted exactly as the CRM path writes them, and the
-/// status group it counts under.
-fn to_row(e: &Enriched, verdict: &Verdict) -> (Vec<String>, String) {
+/// One output row, with values formatted exactly as the CRM path writes them to `crm`
+/// (`--crm`), and the status group it counts under.
+fn to_row(crm: &dyn CrmFactory, e: &Enriched, verdict: &Verdict) -> (Vec<String>, String) {
     let mut row = vec![
         e.account.id.clone(),
         e.account.name.clone().unwrap_or_default(),
@@ -140,9 +141,9 @@ fn to_row(e: &Enriched, verdict: &Verdict) -> (Vec<String>, String) {
     };
     for field in Field::ALL {
         let cell = match evaluation.merged.get(field) {
-            Some(m) if !rejected(field) => {
-                format_for(&field_property(field), &m.value).unwrap_or_default()
-            }
+            Some(m) if !rejected(field) => crm
+                .encode_value(&field_property(field), &m.value)
+                .unwrap_or_default(),
             _ => String::new(),
         };
         row.push(cell);

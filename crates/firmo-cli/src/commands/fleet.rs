@@ -123,10 +123,7 @@ async fn add(global: &GlobalArgs, fleet: &Fleet, args: &FleetAddArgs) -> CmdResu
     }
     let new = NewPortal {
         name: args.name.clone(),
-        // The CRM's name as the command line spells it (one registry: the enum).
-        crm: clap::ValueEnum::to_possible_value(&args.crm)
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default(),
+        crm: args.crm.0.name().to_owned(),
         token_env: args.token_env.clone(),
         config_path,
         sandbox_url: args.sandbox_url.clone(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::anyhow;
+use anyhow::{Context as _, anyhow};
 use firmo_engine::config::Config;
 use firmo_engine::sync::{NoProgress, SyncOptions, sync};
 use firmo_fleet::pace::{PacedCrm, PortalLimit};
@@ -17,7 +17,7 @@ use futures_util::stream::FuturesUnordered;
 use tracing::Instrument as _;
 
 use super::fleet::{connect, failure};
-use crate::cli::{CrmKind, GlobalArgs, TargetArgs, WorkerArgs};
+use crate::cli::{CrmChoice, GlobalArgs, TargetArgs, WorkerArgs};
 use crate::context;
 use crate::output::{print, print_json};
 use crate::{CmdResult, Failure};
@@ -164,8 +164,10 @@ async fn sync_portal(
         None => Config::from_toml("", "(defaults)")?,
     };
     config.crm.token_env.clone_from(&portal.token_env);
+    let crm =
+        CrmChoice::named(&portal.crm).with_context(|| format!("portal {:?}'s CRM", portal.name))?;
     let target_args = TargetArgs {
-        crm: CrmKind::Hubspot,
+        crm,
         sandbox: false,
         sandbox_url: portal.sandbox_url.clone(),
         sandbox_companies: 0,

@@ -43,7 +43,7 @@ impl Default for ContactsConfig {
     fn default() -> Self {
         ContactsConfig {
             enabled: None,
-            provider: "clay".into(),
+            provider: firmo_clay::NAME.into(),
             per_company: 3,
             title_keywords: [
                 "cto",
@@ -74,7 +74,7 @@ impl Default for ContactsConfig {
 }
 
 /// The person providers `[contacts] provider` may name.
-pub const PERSON_PROVIDERS: &[&str] = &["clay"];
+pub const PERSON_PROVIDERS: &[&str] = &[firmo_clay::NAME];
 
 impl ContactsConfig {
     /// Whether a run enriches contacts: as configured, else only in the embedded demo.

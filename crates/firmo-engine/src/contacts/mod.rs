@@ -37,11 +37,13 @@ pub use config::ContactsConfig;
 pub use people::Arrivals;
 
 use crate::Clock;
+use crate::clay::register_receiver;
 use crate::config::Config;
 use crate::diff::{Desired, PropertySkip, diff};
 use crate::evaluate::Evaluated;
 use crate::pass::PassContext;
 use crate::plan::{Decision, ProviderPolicy, decide};
+use crate::providers::Endpoint;
 use crate::report::{ContactSummary, RunSummary};
 use crate::run::{PageRecord, RunState, lock};
 use crate::setup::{PropertyReport, PropertyStatus};
@@ -51,8 +53,6 @@ use crate::state::{StateError, StoreHandle};
 const LOOKUPS_IN_FLIGHT: usize = 8;
 /// HubSpot batch inputs are capped at 100.
 const WRITE_BATCH: usize = 100;
-/// The sandbox's people table (see `firmo_sandbox::emulators::people`).
-pub const SANDBOX_PEOPLE_TABLE: &str = "people";
 
 /// One company's people, as `exec_change` reads them: its index in the page, the contact
 /// (id and change) that sets it, and whether any selected contact is known at all.
@@ -135,9 +135,13 @@ pub struct ContactStage {
 pub struct StageEnv {
     /// The CRM's contacts (the HubSpot client the company side uses).
     pub crm: Arc<dyn ContactCrm>,
-    /// Base URL of the firmo sandbox when running against it: the people table is the
-    /// emulator's, and the receiver registers itself with it.
-    pub sandbox_url: Option<String>,
+    /// The people table's endpoint when it is a stand-in (the sandbox's emulator): the
+    /// receiver registers itself there.
+    pub people: Option<Endpoint>,
+    /// The stand-in imposes no limits worth pacing ([`ProviderEnv::unpaced`]).
+    ///
+    /// [`ProviderEnv::unpaced`]: crate::providers::ProviderEnv::unpaced
+    pub unpaced: bool,
     /// The embedded demo (`--sandbox`): contacts are on unless the config turns them off.
     pub demo: bool,
     pub store: StoreHandle,
@@ -154,8 +158,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("registering the people receiver with the sandbox: {0}")]
-    Sandbox(String),
+    #[error("registering the people receiver with its table: {0}")]
+    Registration(String),
     #[error(transparent)]
     Secret(ConnectorError),
 }
@@ -169,28 +173,33 @@ impl ContactStage {
             return Ok(None);
         }
         let mut clay = crate::providers::clay_config(config).unwrap_or_default();
-        let sandbox = env.sandbox_url.as_deref().map(|u| u.trim_end_matches('/'));
-        let (addr, receiver_config) = match sandbox {
-            Some(base) => {
-                clay.webhook_url = format!("{base}/clay/people/webhooks/{SANDBOX_PEOPLE_TABLE}");
-                clay.requests_per_minute = 6_000_000;
-                let mut rc = ReceiverConfig::new(Secret::new(one_off_secret()));
-                rc.header.clone_from(&clay.callback_header);
-                ("127.0.0.1:0".to_owned(), rc)
-            }
-            None => {
-                clay.webhook_url.clone_from(&contacts.people_webhook_url);
-                let rc = clay.receiver_config().map_err(StartError::Secret)?;
-                (contacts.callback_addr.clone(), rc)
-            }
-        };
-        let token = if sandbox.is_some() {
-            None
+        let setup = env.people.as_ref().and_then(|e| e.callback_setup.clone());
+        match &env.people {
+            Some(endpoint) => clay.webhook_url.clone_from(&endpoint.url),
+            None => clay.webhook_url.clone_from(&contacts.people_webhook_url),
+        }
+        if env.unpaced
+            && !config
+                .source(firmo_clay::NAME)
+                .is_some_and(|s| s.settings.contains_key("requests_per_minute"))
+        {
+            clay.requests_per_minute = crate::providers::UNPACED_REQUESTS_PER_MINUTE;
+        }
+        // A receiver that registers itself listens anywhere, with a one-off secret.
+        let (addr, receiver_config) = if setup.is_some() {
+            let mut rc = ReceiverConfig::new(Secret::new(one_off_secret()));
+            rc.header.clone_from(&clay.callback_header);
+            ("127.0.0.1:0".to_owned(), rc)
         } else {
-            clay.webhook_token()
+            let rc = clay.receiver_config().map_err(StartError::Secret)?;
+            (contacts.callback_addr.clone(), rc)
+        };
+        let token = match &env.people {
+            Some(endpoint) => endpoint.key.clone(),
+            None => clay.webhook_token(),
         };
         let pending_retry = config
-            .source("clay")
+            .source(firmo_clay::NAME)
             .map_or(10, |s| s.pending_retry_minutes);
         let policy = ProviderPolicy {
             freshness: Duration::from_secs(u64::from(contacts.refresh.days()) * 86_400),
@@ -216,10 +225,16 @@ impl ContactStage {
         let receiver = PeopleReceiver::start(parsed, receiver_config, sink)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
-        if let Some(base) = sandbox {
-            register_with_sandbox(base, &receiver.url(), &header, secret.expose())
-                .await
-                .map_err(StartError::Sandbox)?;
+        if let Some(setup) = setup {
+            register_receiver(
+                &setup,
+                "people table",
+                &receiver.url(),
+                &header,
+                secret.expose(),
+            )
+            .await
+            .map_err(StartError::Registration)?;
         }
         Ok(Some(ContactStage::new(
             contacts.clone(),
@@ -1142,16 +1157,4 @@ fn one_off_secret() -> String {
         h.finish()
     };
     format!("{:016x}{:016x}", part(), part())
-}
-
-/// Points the sandbox's people table at this run's receiver, as a user configures the
-/// HTTP API column in Clay.
-async fn register_with_sandbox(
-    base: &str,
-    callback_url: &str,
-    header: &str,
-    secret: &str,
-) -> Result<(), String> {
-    let url = format!("{base}/clay/people/_emulator/tables/{SANDBOX_PEOPLE_TABLE}");
-    crate::clay::put_emulator_table(&url, "people table", callback_url, header, secret).await
 }
