@@ -6,6 +6,11 @@
 //! and makes writers queue on the lock. A single owner thread also makes each closure
 //! atomic with respect to every other user in this process (the sync stages and the
 //! callback receiver alike), which the pending-entry rule in `fetch.rs` relies on.
+//!
+//! Closures that queue up while one runs are run together in one transaction
+//! ([`Store::grouped`]), and their callers hear back only once it commits: a sync makes
+//! one small write per provider answer, and one commit each would cost more than the
+//! rows.
 
 use std::sync::mpsc;
 
@@ -21,7 +26,13 @@ pub enum StateError {
     Gone,
 }
 
-type Job = Box<dyn FnOnce(&mut Store) + Send>;
+/// A closure for the store thread. It runs, and what it returns delivers its result to
+/// its caller once the group it ran in has committed (given the commit's error if not).
+type Job = Box<dyn FnOnce(&mut Store) -> Reply + Send>;
+type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// The most closures committed together: bounds how long the first of them waits.
+const MOST_IN_ONE_COMMIT: usize = 256;
 
 /// A cheap handle to the store thread; clone it freely. The thread ends, and the file is
 /// closed, when the last handle is dropped.
@@ -43,8 +54,15 @@ impl StoreHandle {
         std::thread::Builder::new()
             .name("firmo-store".into())
             .spawn(move || {
-                for job in queue {
-                    job(&mut store);
+                while let Ok(first) = queue.recv() {
+                    let mut jobs = vec![first];
+                    jobs.extend(queue.try_iter().take(MOST_IN_ONE_COMMIT - 1));
+                    let (replies, committed) = store.grouped(|store| {
+                        jobs.into_iter().map(|job| job(store)).collect::<Vec<_>>()
+                    });
+                    for reply in replies {
+                        reply(committed.as_ref().err());
+                    }
                 }
             })
             .expect("the OS can start a thread");
@@ -59,8 +77,8 @@ impl StoreHandle {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(move |store| {
-                let _ = reply.send(f(store));
+            .send(job(f, move |result| {
+                let _ = reply.send(result);
             }))
             .map_err(|_| StateError::Gone)?;
         answer
@@ -77,8 +95,8 @@ impl StoreHandle {
     {
         let (reply, answer) = mpsc::channel();
         self.jobs
-            .send(Box::new(move |store| {
-                let _ = reply.send(f(store));
+            .send(job(f, move |result| {
+                let _ = reply.send(result);
             }))
             .map_err(|_| StateError::Gone)?;
         answer
@@ -86,6 +104,24 @@ impl StoreHandle {
             .map_err(|_| StateError::Gone)?
             .map_err(Into::into)
     }
+}
+
+/// `f` as a [`Job`] whose result reaches `deliver` after the commit: `f`'s own error if it
+/// failed, the commit's if `f` succeeded and the commit did not.
+fn job<T, F>(f: F, deliver: impl FnOnce(Result<T, StoreError>) + Send + 'static) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+{
+    Box::new(move |store| {
+        let result = f(store);
+        Box::new(move |commit_failed: Option<&StoreError>| {
+            deliver(match commit_failed {
+                Some(e) if result.is_ok() => Err(e.relayed()),
+                _ => result,
+            });
+        })
+    })
 }
 
 #[cfg(test)]
@@ -131,5 +167,53 @@ mod tests {
         assert!(matches!(crashed, Err(StateError::Gone)), "{crashed:?}");
         let after = handle.call(|s| s.schema_version()).await;
         assert!(matches!(after, Err(StateError::Gone)), "{after:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_hears_back_only_once_its_write_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let handle = StoreHandle::spawn(Store::open(&path).unwrap());
+        let reader =
+            std::sync::Arc::new(std::sync::Mutex::new(Store::open_read_only(&path).unwrap()));
+        // Enough callers at once that their closures queue up and are grouped.
+        let calls = (0..400).map(|i| {
+            let (handle, reader) = (handle.clone(), std::sync::Arc::clone(&reader));
+            tokio::spawn(async move {
+                let key = format!("d{i}.example");
+                let entry = LookupEntry::new("p", &key, UnixMillis(5), LookupStatus::Miss);
+                let written = if i % 7 == 3 {
+                    // A failing closure in the same group leaves the others' writes be.
+                    handle
+                        .call(move |s| {
+                            s.write(|w| {
+                                w.put_lookup(&entry)?;
+                                Err::<(), _>(StoreError::Invalid {
+                                    op: "testing",
+                                    path: "t".into(),
+                                    what: "refused".into(),
+                                })
+                            })
+                        })
+                        .await
+                        .is_ok()
+                } else {
+                    handle.call(move |s| s.put_lookup(&entry)).await.unwrap();
+                    true
+                };
+                // Another connection sees the row by the time the call returns.
+                let visible = reader
+                    .lock()
+                    .unwrap()
+                    .get_lookup("p", &key)
+                    .unwrap()
+                    .is_some();
+                (written, visible)
+            })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            let (written, visible) = call.await.unwrap();
+            assert_eq!(written, visible);
+        }
     }
 }

@@ -290,9 +290,7 @@ impl Store {
                 return pg::ops::get_lookups(pg, &self.path, provider, keys);
             }
         };
-        let tx = conn
-            .unchecked_transaction()
-            .ctx(&self.path, "reading the provider cache in")?;
+        let tx = crate::group::snapshot(conn, &self.path, "reading the provider cache in")?;
         let mut found = HashMap::with_capacity(keys.len());
         for key in keys {
             if let Some(lookup) = get(&tx, &self.path, provider, key)? {

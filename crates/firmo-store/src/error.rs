@@ -96,6 +96,14 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    /// A write inside a group ([`crate::Store::grouped`]) after SQLite rolled the group's
+    /// transaction back by itself: nothing the group wrote is stored.
+    #[error("writing to {}: SQLite rolled back the transaction this write was part of (a full disk or an I/O error?)", path.display())]
+    GroupLost { path: PathBuf },
+    /// A write that succeeded inside a group whose commit then failed: the commit's error,
+    /// as text (each of the group's callers gets its own copy).
+    #[error("{message}")]
+    GroupCommit { message: String },
     /// A JSON column could not be written or read back.
     #[error("{op} {}: {what}: {source}", path.display())]
     Json {
@@ -106,6 +114,16 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl StoreError {
+    /// This error for another caller of the same failed group commit.
+    #[must_use]
+    pub fn relayed(&self) -> StoreError {
+        StoreError::GroupCommit {
+            message: self.to_string(),
+        }
+    }
 }
 
 /// Attaches the file and the operation to a rusqlite error.

@@ -93,7 +93,7 @@ impl Store {
                 return pg::ops::last_writes(pg, &self.path, crm, portal, ids);
             }
         };
-        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = crate::group::snapshot(conn, &self.path, OP)?;
         let mut stmt = tx
             .prepare_cached(
                 "SELECT property, value, written_at FROM journal_latest \
@@ -142,7 +142,7 @@ impl Store {
                 return pg::ops::last_writes_adopting(pg, &self.path, crm, portal, ids);
             }
         };
-        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = crate::group::snapshot(conn, &self.path, OP)?;
         // The primary key is (crm, portal, record_id, property): a lookup by record that
         // skips the portal scans the CRM's whole journal (quadratic over a 100,000-record
         // sync). So list the CRM's portal keys by index seeks, one per key, and read each

@@ -154,6 +154,7 @@
 mod cache;
 mod cursor;
 mod error;
+mod group;
 mod journal;
 mod leases;
 mod lock;
@@ -231,6 +232,8 @@ pub struct Store {
     path: PathBuf,
     /// Opened with [`Store::open_read_only`]: every write is refused up front.
     read_only: bool,
+    /// Inside [`Store::grouped`] with its transaction open: writes join it as savepoints.
+    grouping: bool,
 }
 
 /// The backend behind a [`Store`]. An enum rather than a trait object: the set is closed
@@ -285,6 +288,7 @@ impl Store {
                 conn: Conn::Postgres(conn),
                 path,
                 read_only: false,
+                grouping: false,
             });
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -325,11 +329,18 @@ impl Store {
             .ctx(&path, "opening")?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .ctx(&path, "opening")?;
+        // Statement and savepoint journals in memory: each write inside a group
+        // ([`Store::grouped`]) is a savepoint, and spilling their pages to a temporary file
+        // doubled the kernel time of a large sync's store thread. They are freed as each
+        // write ends; a writing connection runs no large sorts that would also land here.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .ctx(&path, "opening")?;
         schema::migrate(&mut conn, &path, migrations)?;
         Ok(Store {
             conn: Conn::Sqlite(conn),
             path,
             read_only: false,
+            grouping: false,
         })
     }
 
@@ -355,6 +366,7 @@ impl Store {
                 conn: Conn::Postgres(conn),
                 path,
                 read_only: true,
+                grouping: false,
             });
         }
         match std::fs::metadata(path) {
@@ -405,6 +417,7 @@ impl Store {
             conn: Conn::Sqlite(conn),
             path: path.to_path_buf(),
             read_only: true,
+            grouping: false,
         })
     }
 
@@ -471,6 +484,9 @@ impl Store {
             Conn::Sqlite(conn) => conn,
             Conn::Postgres(pg) => return pg_write(pg, path, f),
         };
+        if self.grouping {
+            return grouped_write(conn, path, f);
+        }
         // IMMEDIATE takes the write lock up front, so a second process waits on the busy
         // timeout instead of failing when it upgrades a read lock mid-transaction.
         let tx = conn
@@ -483,6 +499,29 @@ impl Store {
         tx.commit().ctx(path, "committing a write to")?;
         Ok(value)
     }
+}
+
+/// [`Store::write`] inside [`Store::grouped`]: a savepoint in the group's transaction, so
+/// an `Err` undoes this write alone. Once SQLite has rolled the group back by itself,
+/// writes are refused rather than committed one by one behind the group's back: the
+/// group's callers are all told their writes were lost, and these must be among them.
+fn grouped_write<T>(
+    conn: &mut Connection,
+    path: &Path,
+    f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if conn.is_autocommit() {
+        return Err(StoreError::GroupLost {
+            path: path.to_path_buf(),
+        });
+    }
+    let savepoint = conn.savepoint().ctx(path, "starting a write to")?;
+    let value = f(&Writer {
+        conn: Db::Sqlite(&savepoint),
+        path,
+    })?;
+    savepoint.commit().ctx(path, "committing a write to")?;
+    Ok(value)
 }
 
 /// [`Store::write`] on PostgreSQL: `BEGIN`, the writer's statements as they come, then

@@ -639,7 +639,7 @@ impl Store {
                 return Ok(pg::ops::runs(pg, &self.path, last)?.into_iter().next());
             }
         };
-        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = crate::group::snapshot(conn, &self.path, OP)?;
         let raw = tx
             .prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM runs WHERE kind = ?1 ORDER BY id DESC LIMIT 1"
@@ -656,7 +656,7 @@ impl Store {
         params: impl rusqlite::Params,
     ) -> Result<Vec<RunRecord>, StoreError> {
         const OP: &str = "reading runs in";
-        let tx = conn.unchecked_transaction().ctx(&self.path, OP)?;
+        let tx = crate::group::snapshot(conn, &self.path, OP)?;
         let raws: Vec<RawRun> = tx
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.query_map(params, RawRun::from_row)?.collect())
