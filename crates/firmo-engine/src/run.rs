@@ -266,7 +266,8 @@ impl RunRecord {
             return Ok(());
         }
         let id = self.id;
-        self.store
+        let recorded = self
+            .store
             .call(move |s| {
                 s.write(|w| {
                     w.record_outcomes(id, &page.outcomes)?;
@@ -275,9 +276,14 @@ impl RunRecord {
                         w.record_writes(id, &page.journal)?;
                     }
                     Ok(())
-                })
+                })?;
+                Ok(page)
             })
-            .await
+            .await?;
+        // Freed here, not on the store thread every stage waits on: a page's documents
+        // are thousands of small allocations.
+        drop(recorded);
+        Ok(())
     }
 
     /// Records the outcome and the summary, and prunes old snapshots. (Credits are on the

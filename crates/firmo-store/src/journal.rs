@@ -23,6 +23,36 @@ pub struct JournalEntry {
     pub written_at: UnixMillis,
 }
 
+/// The most journal rows per `INSERT` (7 parameters each, far below SQLite's limit of
+/// 32,766).
+const ROWS_PER_INSERT: usize = 64;
+
+/// How many of `left` rows the next `INSERT` takes: a full one, else the largest power of
+/// two that fits, so a handful of statement shapes (cached once each) cover every count.
+fn rows_in_next_insert(left: usize) -> usize {
+    if left >= ROWS_PER_INSERT {
+        ROWS_PER_INSERT
+    } else {
+        1 << left.ilog2()
+    }
+}
+
+/// `INSERT INTO table (the journal's columns) VALUES (…), (…) …` for `rows` rows, then
+/// `tail`. Rows go in the order given, so a later entry for the same key wins an upsert.
+fn journal_insert(table: &str, rows: usize, tail: &str) -> String {
+    let mut sql = format!(
+        "INSERT INTO {table} (run_id, crm, portal, record_id, property, value, written_at) VALUES "
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+    }
+    sql.push_str(tail);
+    sql
+}
+
 impl Writer<'_> {
     /// Appends `entries` to the journal of run `run_id` and makes each the latest entry
     /// for its record and property (unless a later-stamped one is already there).
@@ -32,36 +62,41 @@ impl Writer<'_> {
             Db::Sqlite(conn) => conn,
             Db::Postgres(pg) => return pg::ops::record_writes(pg, self.path, run_id, entries),
         };
-        let mut history = conn
-            .prepare_cached(
-                "INSERT INTO write_journal \
-                     (run_id, crm, portal, record_id, property, value, written_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .ctx(self.path, OP)?;
-        let mut latest = conn
-            .prepare_cached(
-                "INSERT INTO journal_latest \
-                     (run_id, crm, portal, record_id, property, value, written_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (crm, portal, record_id, property) DO UPDATE SET \
+        // Many rows per statement: a page of a large sync journals over a thousand values,
+        // and each statement's own cost (binding, its statement journal, halting) was
+        // most of the time of one-row inserts.
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(rows_in_next_insert(rest.len()));
+            rest = after;
+            let mut history = conn
+                .prepare_cached(&journal_insert("write_journal", chunk.len(), ""))
+                .ctx(self.path, OP)?;
+            let mut latest = conn
+                .prepare_cached(&journal_insert(
+                    "journal_latest",
+                    chunk.len(),
+                    " ON CONFLICT (crm, portal, record_id, property) DO UPDATE SET \
                      value = excluded.value, written_at = excluded.written_at, \
                      run_id = excluded.run_id \
-                 WHERE excluded.written_at >= journal_latest.written_at",
-            )
-            .ctx(self.path, OP)?;
-        for e in entries {
-            let row = params![
-                run_id.0,
-                e.crm,
-                e.portal,
-                e.record_id,
-                e.property,
-                e.value,
-                e.written_at.0
-            ];
-            history.execute(row).ctx(self.path, OP)?;
-            latest.execute(row).ctx(self.path, OP)?;
+                     WHERE excluded.written_at >= journal_latest.written_at",
+                ))
+                .ctx(self.path, OP)?;
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+            for e in chunk {
+                values.extend([
+                    &run_id.0 as &dyn rusqlite::ToSql,
+                    &e.crm,
+                    &e.portal,
+                    &e.record_id,
+                    &e.property,
+                    &e.value,
+                    &e.written_at.0,
+                ]);
+            }
+            let values = rusqlite::params_from_iter(values);
+            history.execute(values.clone()).ctx(self.path, OP)?;
+            latest.execute(values).ctx(self.path, OP)?;
         }
         Ok(())
     }

@@ -316,6 +316,9 @@ impl Store {
     ) -> Result<Store, StoreError> {
         conn.busy_timeout(options.busy_timeout)
             .ctx(&path, "opening")?;
+        // Room for every statement a sync prepares, the journal's batch shapes among them,
+        // so none is compiled again for each page.
+        conn.set_prepared_statement_cache_capacity(64);
         // The first statement that reads the file: a non-SQLite file fails here.
         let mode = enable_wal(&conn, &path, options.busy_timeout)?;
         if mode != "wal" && path != Path::new(":memory:") {

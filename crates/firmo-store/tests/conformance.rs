@@ -670,6 +670,31 @@ conformance! {
         assert_eq!(values, ["software", "Oslo", "Bergen"]);
     }
 
+    fn a_large_batch_journals_every_entry_in_order_and_the_last_for_a_key_wins(state) {
+        let mut store = state.open();
+        let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
+        // 203 entries: several full inserts and a remainder of odd size. Record "r0" is
+        // written three times in one call; the last at the same stamp wins, an older
+        // stamp after it does not.
+        let mut entries: Vec<_> = (0..200)
+            .map(|i| journal(&format!("r{}", i % 50), &format!("p{}", i / 50), &i.to_string(), 10))
+            .collect();
+        entries.push(journal("r0", "p0", "same stamp, later", 10));
+        entries.push(journal("r0", "p0", "older stamp", 9));
+        entries.push(journal("r1", "p3", "newer stamp", 11));
+        store.record_writes(run, &entries).unwrap();
+
+        let history = store.writes_for_run(run).unwrap();
+        assert_eq!(history, entries);
+        let ids: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let last = store.last_writes("hubspot", "p1", &ids).unwrap();
+        assert_eq!(last.len(), 200);
+        assert_eq!(last[&("r0".into(), "p0".into())].value, "same stamp, later");
+        assert_eq!(last[&("r1".into(), "p3".into())].value, "newer stamp");
+        assert_eq!(last[&("r49".into(), "p3".into())].value, "199");
+    }
+
     fn adopting_reads_firmo_s_writes_under_another_portal_key(state) {
         let mut store = state.open();
         let run = store.start_run(&RunStart::new("sync", UnixMillis(1))).unwrap();
