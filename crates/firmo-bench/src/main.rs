@@ -29,6 +29,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The `firmo` binary's allocator, so the bench measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
 use firmo_sandbox::RateLimit;

@@ -9,6 +9,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+/// mimalloc: the workspace's `Cargo.toml` says why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod context;
