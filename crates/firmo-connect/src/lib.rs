@@ -4,6 +4,7 @@
 
 pub mod contacts;
 pub mod crm;
+pub mod env;
 pub mod error;
 pub mod http;
 pub mod person;
@@ -14,6 +15,7 @@ pub mod testing;
 
 pub use contacts::ContactCrm;
 pub use crm::Crm;
+pub use env::env_var;
 pub use error::{ConnectorError, Service};
 pub use http::{HttpClient, HttpPolicy, HttpResponse, HttpStats, RetryAction, RetryPolicy};
 pub use person::{PersonOutcome, PersonProvider, PersonQuery};

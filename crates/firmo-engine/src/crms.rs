@@ -84,7 +84,7 @@ pub fn find(name: &str) -> Result<&'static dyn CrmFactory, UnknownCrm> {
 }
 
 /// Where the real HubSpot API is unless the environment points elsewhere (a proxy, a
-/// recorded portal); blank counts as unset, as for every variable firmo reads.
+/// recorded portal).
 const HUBSPOT_BASE_ENV: &str = "HUBSPOT_API_BASE";
 
 struct Hubspot;
@@ -105,9 +105,7 @@ impl CrmFactory for Hubspot {
         let (base_url, token) = match endpoint {
             Some(endpoint) => (endpoint.url, endpoint.token),
             None => {
-                let base = std::env::var(HUBSPOT_BASE_ENV)
-                    .ok()
-                    .filter(|v| !v.trim().is_empty())
+                let base = firmo_connect::env_var(HUBSPOT_BASE_ENV)
                     .unwrap_or_else(|| firmo_hubspot::config::DEFAULT_BASE_URL.to_owned());
                 let token = Secret::from_env(&config.crm.token_env).ok_or_else(|| {
                     CrmBuildError::NoToken(format!(

@@ -352,17 +352,9 @@ impl SandboxArgs {
     }
 }
 
-/// Environment variable `name`, where an empty or blank value counts as unset: an
-/// exported-but-empty `FIRMO_SANDBOX_URL=` means "not configured", not a URL to retry
-/// for a minute. The one rule for every variable firmo reads (secrets follow it too,
-/// through `firmo_connect::Secret::from_env`).
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !is_blank(v))
-}
-
-fn is_blank(value: &str) -> bool {
-    value.trim().is_empty()
-}
+use firmo_connect::env::is_blank;
+/// The one rule for reading a variable (blank counts as unset), for the sandbox's own.
+pub use firmo_connect::env_var;
 
 /// `command` with the `env = ...` of every argument (its subcommands' included) whose
 /// variable is set but blank taken away, so clap sees it unset and falls back to the
