@@ -47,6 +47,28 @@ impl ProviderEnv {
         self.endpoints.get(provider)
     }
 
+    /// Points a keyed provider's settings at its endpoint, if it has one: the base URL
+    /// and the pace, and returns the endpoint's key. `None`: the real service, with the
+    /// key from the environment.
+    fn point_keyed(
+        &self,
+        (provider, service): (&str, Service),
+        settings: &toml::Table,
+        base_url: &mut String,
+        requests_per_minute: &mut u32,
+    ) -> Result<Option<Secret>, ConnectorError> {
+        let Some(endpoint) = self.endpoint(provider) else {
+            return Ok(None);
+        };
+        base_url.clone_from(&endpoint.url);
+        *requests_per_minute = self.rate(settings, *requests_per_minute);
+        let key = endpoint
+            .key
+            .clone()
+            .ok_or_else(|| config_error(service, provider, "its endpoint names no key"))?;
+        Ok(Some(key))
+    }
+
     /// The rate to pace `provider` at: an explicit setting stands; at an unpaced
     /// stand-in, no pacing worth the name; else the connector's default.
     fn rate(&self, settings: &toml::Table, configured: u32) -> u32 {
@@ -220,15 +242,16 @@ impl ProviderFactory for Clearbit {
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_clearbit::ClearbitConfig =
             parse(settings).map_err(|(_, m)| config_error(Service::Clearbit, self.name(), &m))?;
-        let Some(endpoint) = env.endpoint(self.name()) else {
-            return Ok(Arc::new(firmo_clearbit::ClearbitClient::from_env(config)?));
-        };
-        config.base_url.clone_from(&endpoint.url);
-        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
-        let key = endpoint.key.clone().ok_or_else(|| {
-            config_error(Service::Clearbit, self.name(), "its endpoint names no key")
-        })?;
-        Ok(Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?))
+        let at = env.point_keyed(
+            (self.name(), Service::Clearbit),
+            settings,
+            &mut config.base_url,
+            &mut config.requests_per_minute,
+        )?;
+        Ok(match at {
+            Some(key) => Arc::new(firmo_clearbit::ClearbitClient::new(config, key)?),
+            None => Arc::new(firmo_clearbit::ClearbitClient::from_env(config)?),
+        })
     }
 }
 
@@ -250,19 +273,16 @@ impl ProviderFactory for BuiltWith {
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_builtwith::BuiltWithConfig =
             parse(settings).map_err(|(_, m)| config_error(Service::BuiltWith, self.name(), &m))?;
-        let Some(endpoint) = env.endpoint(self.name()) else {
-            return Ok(Arc::new(firmo_builtwith::BuiltWithClient::from_env(
-                config,
-            )?));
-        };
-        config.base_url.clone_from(&endpoint.url);
-        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
-        let key = endpoint.key.clone().ok_or_else(|| {
-            config_error(Service::BuiltWith, self.name(), "its endpoint names no key")
-        })?;
-        Ok(Arc::new(firmo_builtwith::BuiltWithClient::new(
-            config, key,
-        )?))
+        let at = env.point_keyed(
+            (self.name(), Service::BuiltWith),
+            settings,
+            &mut config.base_url,
+            &mut config.requests_per_minute,
+        )?;
+        Ok(match at {
+            Some(key) => Arc::new(firmo_builtwith::BuiltWithClient::new(config, key)?),
+            None => Arc::new(firmo_builtwith::BuiltWithClient::from_env(config)?),
+        })
     }
 }
 
@@ -281,23 +301,16 @@ impl ProviderFactory for Crunchbase {
     ) -> Result<Arc<dyn Provider>, ConnectorError> {
         let mut config: firmo_crunchbase::CrunchbaseConfig =
             parse(settings).map_err(|(_, m)| config_error(Service::Crunchbase, self.name(), &m))?;
-        let Some(endpoint) = env.endpoint(self.name()) else {
-            return Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::from_env(
-                config,
-            )?));
-        };
-        config.base_url.clone_from(&endpoint.url);
-        config.requests_per_minute = env.rate(settings, config.requests_per_minute);
-        let key = endpoint.key.clone().ok_or_else(|| {
-            config_error(
-                Service::Crunchbase,
-                self.name(),
-                "its endpoint names no key",
-            )
-        })?;
-        Ok(Arc::new(firmo_crunchbase::CrunchbaseClient::new(
-            config, key,
-        )?))
+        let at = env.point_keyed(
+            (self.name(), Service::Crunchbase),
+            settings,
+            &mut config.base_url,
+            &mut config.requests_per_minute,
+        )?;
+        Ok(match at {
+            Some(key) => Arc::new(firmo_crunchbase::CrunchbaseClient::new(config, key)?),
+            None => Arc::new(firmo_crunchbase::CrunchbaseClient::from_env(config)?),
+        })
     }
 }
 

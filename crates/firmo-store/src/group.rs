@@ -160,18 +160,4 @@ mod tests {
             assert!(store.get_lookup("p", key).unwrap().is_none(), "{key}");
         }
     }
-
-    #[test]
-    fn a_read_only_store_runs_the_group_without_a_transaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        Store::open(&path)
-            .unwrap()
-            .put_lookup(&entry("a.example"))
-            .unwrap();
-        let mut reader = Store::open_read_only(&path).unwrap();
-        let (found, committed) = reader.grouped(|s| s.get_lookups("p", &["a.example"]).unwrap());
-        committed.unwrap();
-        assert_eq!(found.len(), 1);
-    }
 }
